@@ -1,0 +1,18 @@
+//! HipChat API v2: the model shared by the client and the emulator, validation to the
+//! documented limits, webhook payloads, and an async HTTP [`Client`].
+
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod ratelimit;
+pub mod refs;
+pub mod secret;
+pub mod validate;
+
+pub use client::{AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response};
+pub use error::{ApiError, Error};
+pub use model::*;
+pub use ratelimit::RateLimit;
+pub use refs::{RoomRef, UserRef};
+pub use secret::Token;
+pub use validate::{Validate, ValidationError};

@@ -1,0 +1,132 @@
+//! Sending: room notifications, room messages, private messages (with flood control).
+
+use super::{created, sender};
+use crate::auth::Caller;
+use crate::error::EmuError;
+use crate::extract::{RawBody, parse_json};
+use crate::state::Shared;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use hipchat::{
+    Color, HistoryFrom, HistoryItem, MessageFormat, MessageType, PrivateMessage, RoomMessage,
+    RoomNotification, RoomRef, Scope, UserRef, Validate,
+};
+
+/// Counts a message to `recipient`; 429 when flood control is enforced and exhausted.
+pub fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
+    let count = s.limiter.count_recipient(recipient);
+    let mut headers = HeaderMap::new();
+    count.write_headers("floodcontrol", &mut headers);
+    if count.exceeded {
+        let mut err = EmuError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "You have exceeded the flood control limit of {} messages. Please wait before sending more.",
+                count.limit
+            ),
+        );
+        err.headers = headers;
+        return Err(err);
+    }
+    Ok(headers)
+}
+
+/// A new history item with a fresh id and the current time.
+pub fn item(from: HistoryFrom, message: String, kind: MessageType) -> HistoryItem {
+    HistoryItem {
+        id: uuid::Uuid::new_v4().to_string(),
+        date: hipchat::now_iso(),
+        from,
+        message,
+        kind,
+        message_format: None,
+        color: None,
+        mentions: Vec::new(),
+        file: None,
+        card: None,
+        attach_to: None,
+        notify: None,
+    }
+}
+
+fn concrete(color: Option<Color>) -> Color {
+    match color.unwrap_or(Color::Yellow) {
+        Color::Random => Color::CONCRETE[fastrand::usize(..Color::CONCRETE.len())],
+        c => c,
+    }
+}
+
+/// `POST /v2/room/{room}/notification` → 204.
+pub async fn notification(
+    State(s): State<Shared>,
+    Extension(c): Extension<Caller>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, EmuError> {
+    c.require(&[Scope::SendNotification])?;
+    let n: RoomNotification = parse_json(&headers, &body)?;
+    n.validate()?;
+    let room = RoomRef::parse(&room);
+    let id = s.world().room_id(&room)?;
+    let flood_headers = flood(&s, &format!("room:{id}"))?;
+    let mut entry = item(
+        HistoryFrom::Label(n.from.clone().unwrap_or_default()),
+        n.message,
+        MessageType::Notification,
+    );
+    entry.message_format = Some(n.message_format.unwrap_or(MessageFormat::Html));
+    entry.color = Some(concrete(n.color));
+    entry.notify = Some(n.notify);
+    entry.attach_to = n.attach_to;
+    entry.card = n.card.and_then(|card| serde_json::to_value(card).ok());
+    s.world().room_mut(&room)?.history.push(entry);
+    Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
+}
+
+/// `POST /v2/room/{room}/message` → 201 `{"id", "timestamp"}`.
+pub async fn room_message(
+    State(s): State<Shared>,
+    Extension(c): Extension<Caller>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, EmuError> {
+    c.require(&[Scope::SendMessage])?;
+    let m: RoomMessage = parse_json(&headers, &body)?;
+    m.validate()?;
+    let room = RoomRef::parse(&room);
+    let id = s.world().room_id(&room)?;
+    let flood_headers = flood(&s, &format!("room:{id}"))?;
+    let mut world = s.world();
+    let mut entry = item(sender(&s, &world, &c), m.message, MessageType::Message);
+    entry.message_format = Some(MessageFormat::Text);
+    let answer = serde_json::json!({"id": entry.id, "timestamp": entry.date});
+    world.room_mut(&room)?.history.push(entry);
+    let mut resp = created(answer);
+    resp.headers_mut().extend(flood_headers);
+    Ok(resp)
+}
+
+/// `POST /v2/user/{user}/message` → 204.
+pub async fn private_message(
+    State(s): State<Shared>,
+    Extension(c): Extension<Caller>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, EmuError> {
+    c.require(&[Scope::SendMessage])?;
+    let m: PrivateMessage = parse_json(&headers, &body)?;
+    m.validate()?;
+    let target = s.world().user_id(&UserRef::parse(&user))?;
+    let flood_headers = flood(&s, &format!("user:{target}"))?;
+    let mut world = s.world();
+    let mut entry = item(sender(&s, &world, &c), m.message, MessageType::Message);
+    entry.message_format = Some(m.message_format.unwrap_or(MessageFormat::Text));
+    entry.notify = Some(m.notify);
+    world.private_chat(c.user_id, target).push(entry);
+    Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
+}

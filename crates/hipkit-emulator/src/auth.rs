@@ -1,0 +1,68 @@
+//! Who is calling: the token from `Authorization: Bearer` or `auth_token`, and scope checks.
+
+use crate::error::EmuError;
+use axum::http::{StatusCode, header};
+use hipchat::Scope;
+
+/// The authenticated caller, put into request extensions by the gate middleware.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Token label (never the token).
+    pub label: String,
+    /// Granted scopes.
+    pub scopes: Vec<Scope>,
+    /// User the token acts as.
+    pub user_id: u64,
+    /// `auth_test=true` was given: check access, skip the action.
+    pub auth_test: bool,
+}
+
+impl Caller {
+    /// Fails with 403 unless the token has one of `any_of`; with `auth_test`, stops with 202.
+    pub fn require(&self, any_of: &[Scope]) -> Result<(), EmuError> {
+        if !any_of.iter().any(|s| self.scopes.contains(s)) {
+            let list = any_of
+                .iter()
+                .map(|s| format!("u'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(EmuError::new(
+                StatusCode::FORBIDDEN,
+                format!("This action requires one of the following scopes: [{list}]"),
+            ));
+        }
+        if self.auth_test {
+            return Err(EmuError::new(
+                StatusCode::ACCEPTED,
+                "This auth_token has access to use this method.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Query parameters as decoded pairs.
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The raw token of a request, from the header first, then the query.
+pub fn raw_token(headers: &axum::http::HeaderMap, query: &[(String, String)]) -> Option<String> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_owned())
+        });
+    from_header.or_else(|| {
+        query
+            .iter()
+            .find(|(k, _)| k == "auth_token")
+            .map(|(_, v)| v.clone())
+    })
+}

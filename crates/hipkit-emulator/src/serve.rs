@@ -1,0 +1,170 @@
+//! Listening: plain HTTP or HTTPS (self-signed), one task per connection, and the ability
+//! to drop a connection without answering (fault injection).
+
+use crate::config::EmulatorConfig;
+use crate::state::Shared;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tower::ServiceExt;
+
+/// Put into every request's extensions; notifying it closes the connection unanswered.
+#[derive(Clone)]
+pub struct ConnectionKill(pub Arc<Notify>);
+
+/// Why the emulator could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Requested address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The self-signed certificate could not be made.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    /// The initial world is inconsistent (duplicate room or user).
+    #[error("invalid seed data: {0}")]
+    Seed(String),
+}
+
+/// A running emulator.
+pub struct RunningEmulator {
+    /// Base URL, e.g. `http://127.0.0.1:8180`.
+    pub base_url: String,
+    /// Bound address.
+    pub local_addr: SocketAddr,
+    /// The generated all-scopes token when none was configured.
+    pub generated_token: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningEmulator {
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Runs until the accept loop ends (it only ends on shutdown).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds, builds the world and starts serving in the background.
+pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let scheme = if config.tls { "https" } else { "http" };
+    let base_url = format!("{scheme}://{local_addr}");
+    let (shared, generated_token) =
+        Shared::new(&config, base_url.clone()).map_err(|e| StartError::Seed(e.message))?;
+    let router = crate::api::router(shared, &config);
+    let tls = if config.tls {
+        Some(self_signed_acceptor()?)
+    } else {
+        None
+    };
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(accept_loop(listener, router, tls, stop_rx));
+    Ok(RunningEmulator {
+        base_url,
+        local_addr,
+        generated_token,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+fn self_signed_acceptor() -> Result<TlsAcceptor, StartError> {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let cert = rcgen::generate_simple_self_signed(names).map_err(|e| StartError::Tls(e.to_string()))?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        let stream = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(stream, router.clone(), tls.clone()));
+    }
+}
+
+async fn serve_connection(stream: TcpStream, router: Router, tls: Option<TlsAcceptor>) {
+    match tls {
+        None => serve_io(TokioIo::new(stream), router).await,
+        Some(acceptor) => match acceptor.accept(stream).await {
+            Ok(tls_stream) => serve_io(TokioIo::new(tls_stream), router).await,
+            Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+        },
+    }
+}
+
+async fn serve_io<I>(io: I, router: Router)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let kill = Arc::new(Notify::new());
+    let ext = ConnectionKill(kill.clone());
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ext.clone());
+        router.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::select! {
+        result = conn => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = kill.notified() => {}
+    }
+}

@@ -1,0 +1,39 @@
+//! How a command failed, and the exit code that tells scripts which kind of failure it was.
+
+use std::fmt;
+
+/// A failed command: usage/validation problems exit 2, everything else exits 1.
+#[derive(Debug)]
+pub enum Failure {
+    /// Wrong arguments, bad configuration, or a message that breaks HipChat's limits.
+    Usage(String),
+    /// HipChat (or the network) refused or failed the request.
+    Runtime(String),
+}
+
+impl Failure {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Runtime(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(m) | Self::Runtime(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<hipchat::Error> for Failure {
+    fn from(e: hipchat::Error) -> Self {
+        match e {
+            hipchat::Error::Validation(_) | hipchat::Error::Config(_) => Self::Usage(e.to_string()),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
