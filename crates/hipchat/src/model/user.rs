@@ -55,7 +55,7 @@ pub struct CreateUser {
     pub name: String,
     /// Email address (unique).
     pub email: String,
-    /// Mention name (default: derived from the name), no spaces.
+    /// Mention name, no spaces (absent or empty: derived from the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mention_name: Option<String>,
     /// Job title.
@@ -76,7 +76,7 @@ impl Validate for CreateUser {
         if !self.email.contains('@') {
             return Err(ValidationError::new("email", "must be an email address"));
         }
-        optional_length("mention_name", self.mention_name.as_deref(), 1, 50)?;
+        optional_length("mention_name", self.mention_name.as_deref(), 0, 50)?;
         if self
             .mention_name
             .as_deref()

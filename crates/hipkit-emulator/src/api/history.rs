@@ -121,7 +121,7 @@ fn unpaged(s: &Shared, uri: &Uri, items: Vec<HistoryItem>) -> Page<HistoryItem> 
         items,
         start_index: 0,
         links: Links {
-            self_: Some(super::self_link(s, uri, &[])),
+            self_: Some(super::self_link(s, uri)),
             ..Links::default()
         },
     }

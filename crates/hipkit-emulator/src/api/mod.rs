@@ -13,7 +13,7 @@ use crate::error::EmuError;
 use crate::faults::{FaultAction, take_fault};
 use crate::serve::ConnectionKill;
 use crate::state::{LoggedRequest, Shared};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -89,7 +89,11 @@ fn now_ms() -> u64 {
 async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response {
     let at_ms = now_ms();
     let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.0.path().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
     let query = query_pairs(req.uri().query());
     let token = raw_token(req.headers(), &query);
     let (record, fault) = {
@@ -254,7 +258,7 @@ impl PageParams {
             start_index: self.start,
             max_results: self.max,
             links: Links {
-                self_: Some(link(self.start)),
+                self_: Some(self_link(s, uri)),
                 prev: (self.start > 0).then(|| link(self.start.saturating_sub(self.max))),
                 next: (end < total).then(|| link(end)),
                 ..Links::default()
@@ -263,29 +267,22 @@ impl PageParams {
     }
 }
 
-/// An absolute link to `uri` with paging replaced and `auth_token` removed.
+/// An absolute link to `uri` with paging set and `auth_token` removed.
 fn page_link(s: &Shared, uri: &Uri, start: usize, max: usize) -> String {
-    let (start, max) = (start.to_string(), max.to_string());
-    self_link(s, uri, &[("start-index", &start), ("max-results", &max)])
-}
-
-/// An absolute link to `uri` without `auth_token`, with `set` replacing those parameters.
-fn self_link(s: &Shared, uri: &Uri, set: &[(&str, &str)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in query_pairs(uri.query()) {
-        if k != "auth_token" && !set.iter().any(|(name, _)| *name == k) {
+        if !matches!(k.as_str(), "start-index" | "max-results" | "auth_token") {
             q.append_pair(&k, &v);
         }
     }
-    for (k, v) in set {
-        q.append_pair(k, v);
-    }
-    let query = q.finish();
-    if query.is_empty() {
-        format!("{}{}", s.base, uri.path())
-    } else {
-        format!("{}{}?{}", s.base, uri.path(), query)
-    }
+    q.append_pair("start-index", &start.to_string());
+    q.append_pair("max-results", &max.to_string());
+    format!("{}?{}", self_link(s, uri), q.finish())
+}
+
+/// The absolute URL of the resource itself, without any query (as HipChat links it).
+fn self_link(s: &Shared, uri: &Uri) -> String {
+    format!("{}{}", s.base, uri.path())
 }
 
 /// 201 with a JSON body.

@@ -71,6 +71,7 @@ pub async fn create(
     let mention = req
         .mention_name
         .clone()
+        .filter(|m| !m.is_empty())
         .unwrap_or_else(|| req.name.split_whitespace().collect::<String>());
     let mut world = s.world();
     let id = world.add_user(
