@@ -36,7 +36,6 @@ pub async fn run(args: EmulatorArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(e.to_string()))?;
     println!("hipkit emulator listening on {}", running.base_url);
     println!("  API:    {}/v2/", running.base_url);
-    println!("  web UI: {}/", running.base_url);
     if let Some(token) = &running.generated_token {
         println!("  generated token (all scopes): {token}");
         println!(
@@ -44,6 +43,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), Failure> {
             running.base_url
         );
     }
+    println!("  web UI: {}/", running.base_url);
     super::shutdown_signal().await;
     running.shutdown().await;
     Ok(())

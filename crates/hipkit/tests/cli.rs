@@ -1,0 +1,285 @@
+//! `hipkit send` and `hipkit emulator` end to end: spawned binaries, exit codes, stdin, config.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+
+const TOKEN: &str = "cli-secret-token-42";
+
+/// A spawned `hipkit emulator`, killed on drop.
+struct Emulator {
+    child: Child,
+    base: String,
+    lines: Vec<String>,
+}
+
+impl Emulator {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn hipkit emulator");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        while reader.read_line(&mut line).expect("read") > 0 {
+            let done = line.trim().starts_with("web UI:");
+            lines.push(std::mem::take(&mut line));
+            if done {
+                break;
+            }
+        }
+        // Keep reading the rest so the emulator never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        let base = lines[0]
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("base url")
+            .to_owned();
+        if !extra.contains(&"--tls") {
+            assert!(base.starts_with("http://127.0.0.1:"), "{lines:?}");
+        }
+        Self { child, base, lines }
+    }
+
+    fn http(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap()
+    }
+
+    fn create_room(&self, name: &str) {
+        let resp = self
+            .http()
+            .post(format!("{}/v2/room", self.base))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"name": name}))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+
+    fn get(&self, path: &str) -> Value {
+        self.http()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `hipkit send ARGS` against `base` with the token in the environment.
+fn send(base: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    send_env(args, stdin, &[("HIPCHAT_ENDPOINT", base), ("HIPCHAT_API_TOKEN", TOKEN)])
+}
+
+fn send_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hipkit"));
+    cmd.arg("send")
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("HIPCHAT_ENDPOINT")
+        .env_remove("HIPCHAT_API_TOKEN")
+        .env_remove("HIPCHAT_DEFAULT_SENDER")
+        .env_remove("HIPKIT_CONFIG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        pipe.write_all(text.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn new_user_flow_green_notifying_message_appears_in_history() {
+    let emu = Emulator::start(&["--token", TOKEN]);
+    emu.create_room("Build Room");
+    let out = send(&emu.base, &["Build Room", "hello", "--color", "green", "--notify"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let history = emu.get("/v2/room/Build%20Room/history");
+    let item = &history["items"][0];
+    assert_eq!(item["message"], "hello");
+    assert_eq!(item["color"], "green");
+    assert_eq!(item["notify"], true);
+    assert_eq!(item["type"], "notification");
+}
+
+#[test]
+fn message_from_stdin_with_dash_or_absent() {
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
+    assert!(send(&emu.base, &["Ops", "-"], Some("line one\nline two\n")).status.success());
+    assert!(send(&emu.base, &["Ops", "--format", "text"], Some("piped\n")).status.success());
+    let items = emu.get("/v2/room/Ops/history/latest")["items"].clone();
+    assert_eq!(items[0]["message"], "line one\nline two");
+    assert_eq!(items[1]["message"], "piped");
+    assert_eq!(items[1]["message_format"], "text");
+}
+
+#[test]
+fn private_messages_with_user_flag() {
+    let emu = Emulator::start(&["--token", TOKEN, "--user", "dana@example.com"]);
+    assert!(send(&emu.base, &["--user", "dana@example.com", "hi dana"], None).status.success());
+    assert!(send(&emu.base, &["--user", "@dana"], Some("via stdin")).status.success());
+    let items = emu.get("/v2/user/@dana/history/latest")["items"].clone();
+    assert_eq!(items[0]["message"], "hi dana");
+    assert_eq!(items[1]["message"], "via stdin");
+    let colour = send(&emu.base, &["--user", "@dana", "x", "--color", "red"], None);
+    assert_eq!(colour.status.code(), Some(2));
+    assert!(stderr(&colour).contains("--color"));
+}
+
+#[test]
+fn usage_and_validation_errors_exit_2_naming_the_problem() {
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
+    let long = "x".repeat(10_001);
+    let long_from = "f".repeat(65);
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (vec!["Ops", "x", "--color", "magenta"], None, "magenta"),
+        (vec!["Ops", "x", "--format", "markdown"], None, "markdown"),
+        (vec!["Ops", ""], None, "`message`"),
+        (vec!["Ops", &long], None, "between 1 and 10000"),
+        (vec!["Ops", "x", "--from", &long_from], None, "`from`"),
+        (vec!["Ops"], Some(""), "`message`"),
+        (vec![], None, "missing ROOM"),
+        (vec!["--user", "@admin", "Ops", "x"], None, "only the MESSAGE"),
+        (vec!["Ops", "x", "--endpoint", "ftp://nowhere"], None, "http"),
+    ];
+    for (args, stdin, expect) in cases {
+        let out = send(&emu.base, &args, stdin);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expect), "{args:?}: {}", stderr(&out));
+    }
+    let no_token = send_env(&["Ops", "x"], None, &[("HIPCHAT_ENDPOINT", emu.base.as_str())]);
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(stderr(&no_token).contains("HIPCHAT_API_TOKEN"));
+    let missing_config = send(&emu.base, &["--config", "/nonexistent/hipkit.toml", "Ops", "x"], None);
+    assert_eq!(missing_config.status.code(), Some(2));
+    assert!(emu.get("/v2/room/Ops/history")["items"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn api_and_network_errors_exit_1_with_hipchats_message_and_no_token() {
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
+    let unknown = send(&emu.base, &["No Such Room", "x"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("Room not found"));
+
+    let bad = send_env(
+        &["Ops", "x"],
+        None,
+        &[("HIPCHAT_ENDPOINT", emu.base.as_str()), ("HIPCHAT_API_TOKEN", "wrong-token-xyz")],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("Invalid OAuth session"));
+    assert!(!stderr(&bad).contains("wrong-token-xyz"));
+    assert!(!String::from_utf8_lossy(&bad.stdout).contains("wrong-token-xyz"));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let down = send(&dead, &["Ops", "x"], None);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(stderr(&down).contains("network error"), "{}", stderr(&down));
+}
+
+#[test]
+fn config_file_supplies_endpoint_token_and_sender_and_flags_override() {
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hipkit.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[hipchat]\nendpoint = \"{}\"\ntoken = \"{TOKEN}\"\ndefault_sender = \"FileBot\"\n",
+            emu.base
+        ),
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let out = send_env(&["Ops", "from file"], None, &[("HIPKIT_CONFIG", path)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env_sender = send_env(
+        &["Ops", "env sender"],
+        None,
+        &[("HIPKIT_CONFIG", path), ("HIPCHAT_DEFAULT_SENDER", "EnvBot")],
+    );
+    assert!(env_sender.status.success());
+    let flag = send_env(
+        &["--config", path, "Ops", "flag sender", "--from", "FlagBot"],
+        None,
+        &[("HIPCHAT_DEFAULT_SENDER", "EnvBot")],
+    );
+    assert!(flag.status.success());
+    let items = emu.get("/v2/room/Ops/history/latest")["items"].clone();
+    let senders: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["from"].as_str().unwrap()).collect();
+    assert_eq!(senders, vec!["FileBot", "EnvBot", "FlagBot"]);
+
+    std::fs::write(dir.path().join("bad.toml"), "[hipchat]\nendpont = \"typo\"\n").unwrap();
+    let typo = send_env(&["Ops", "x"], None, &[("HIPKIT_CONFIG", dir.path().join("bad.toml").to_str().unwrap())]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("endpont"));
+}
+
+#[test]
+fn emulator_without_tokens_generates_and_prints_one() {
+    let emu = Emulator::start(&["--room", "Ops"]);
+    let line = emu
+        .lines
+        .iter()
+        .find(|l| l.contains("generated token"))
+        .expect("generated token printed");
+    let token = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let out = send_env(
+        &["Ops", "with generated token"],
+        None,
+        &[("HIPCHAT_ENDPOINT", emu.base.as_str()), ("HIPCHAT_API_TOKEN", token.as_str())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn tls_emulator_needs_insecure_to_be_trusted() {
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops", "--tls"]);
+    assert!(emu.base.starts_with("https://"));
+    let refused = send(&emu.base, &["Ops", "x"], None);
+    assert_eq!(refused.status.code(), Some(1), "certificate verification is on by default");
+    let ok = send(&emu.base, &["Ops", "x", "--insecure"], None);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+}
+
+#[test]
+fn bad_emulator_flags_exit_2() {
+    for args in [["--token", "t:not_a_scope"], ["--rate-limit", "lots"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+            .arg("emulator")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
