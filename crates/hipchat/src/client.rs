@@ -157,8 +157,8 @@ impl ClientBuilder {
 
 /// Accepts `https://host`, `https://host/` and `https://host/v2`; returns `https://host`.
 fn normalize_base(raw: &str) -> Result<String, Error> {
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("base URL `{raw}`: {e}")))?;
+    let url =
+        url::Url::parse(raw.trim()).map_err(|e| Error::Config(format!("base URL `{raw}`: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Config(format!(
             "base URL `{raw}` must start with http:// or https://"
@@ -485,8 +485,14 @@ mod tests {
 
     #[test]
     fn base_url_is_normalized() {
-        assert_eq!(normalize_base("https://h.example/v2/").unwrap(), "https://h.example");
-        assert_eq!(normalize_base("http://127.0.0.1:8180").unwrap(), "http://127.0.0.1:8180");
+        assert_eq!(
+            normalize_base("https://h.example/v2/").unwrap(),
+            "https://h.example"
+        );
+        assert_eq!(
+            normalize_base("http://127.0.0.1:8180").unwrap(),
+            "http://127.0.0.1:8180"
+        );
         assert!(matches!(normalize_base("ftp://x"), Err(Error::Config(_))));
     }
 

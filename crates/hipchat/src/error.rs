@@ -47,7 +47,14 @@ impl ApiError {
         }
         let text = String::from_utf8_lossy(body);
         let text: String = text.trim().chars().take(300).collect();
-        Self::new(code, if text.is_empty() { "(empty body)".into() } else { text })
+        Self::new(
+            code,
+            if text.is_empty() {
+                "(empty body)".into()
+            } else {
+                text
+            },
+        )
     }
 
     /// Scopes named in a 403 message like `[u'view_group', u'view_room']`.
@@ -107,7 +114,7 @@ pub enum Error {
         /// HipChat's error.
         error: ApiError,
         /// The limit headers of the 429 answer.
-        rate_limit: RateLimit,
+        rate_limit: Box<RateLimit>,
     },
     /// 5xx: HipChat failed; retrying later may help.
     #[error("server error: {0}")]
@@ -143,7 +150,10 @@ impl Error {
                 error,
             },
             404 => Self::NotFound(error),
-            429 => Self::RateLimited { error, rate_limit },
+            429 => Self::RateLimited {
+                error,
+                rate_limit: Box::new(rate_limit),
+            },
             500..=599 => Self::Server(error),
             _ => Self::Status(error),
         }

@@ -9,7 +9,9 @@ pub mod refs;
 pub mod secret;
 pub mod validate;
 
-pub use client::{AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response};
+pub use client::{
+    AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response,
+};
 pub use error::{ApiError, Error};
 pub use model::*;
 pub use ratelimit::RateLimit;

@@ -88,7 +88,11 @@ async fn notifications_land_in_history_with_every_field() {
     assert_eq!(first.notify, Some(true));
     assert_eq!(first.kind, MessageType::Notification);
     assert_eq!(first.from, HistoryFrom::Label("CI".into()));
-    assert_eq!(history.items[1].color, Some(Color::Yellow), "default colour");
+    assert_eq!(
+        history.items[1].color,
+        Some(Color::Yellow),
+        "default colour"
+    );
     assert_eq!(history.items[1].message_format, Some(MessageFormat::Html));
     emu.shutdown().await;
 }
@@ -106,7 +110,9 @@ async fn cards_are_kept_in_history() {
         }))
         .unwrap(),
     );
-    c.send_notification(&RoomRef::parse("Cards"), &n).await.unwrap();
+    c.send_notification(&RoomRef::parse("Cards"), &n)
+        .await
+        .unwrap();
     let latest = c
         .room_latest_history(&RoomRef::parse("Cards"), &LatestQuery::default())
         .await
@@ -175,7 +181,13 @@ async fn rooms_create_get_list_page_and_delete() {
     let next = page.links.next.as_deref().expect("next link");
     assert!(next.starts_with(&emu.base_url), "absolute links: {next}");
     assert!(next.contains("start-index=3"));
-    assert!(page.links.prev.as_deref().unwrap().contains("start-index=0"));
+    assert!(
+        page.links
+            .prev
+            .as_deref()
+            .unwrap()
+            .contains("start-index=0")
+    );
     let last = c
         .list_rooms(
             Paging {
@@ -195,7 +207,10 @@ async fn rooms_create_get_list_page_and_delete() {
         room.links.self_.as_deref(),
         Some(format!("{}/v2/room/1", emu.base_url).as_str())
     );
-    let dup = c.create_room(&CreateRoom::named("ROOM 0")).await.unwrap_err();
+    let dup = c
+        .create_room(&CreateRoom::named("ROOM 0"))
+        .await
+        .unwrap_err();
     assert!(matches!(dup, Error::BadRequest(ref e) if e.message.contains("Another room")));
     c.delete_room(&RoomRef::Id(1)).await.unwrap();
     assert!(matches!(
@@ -316,7 +331,10 @@ async fn history_by_date_pages_newest_first_and_reverses_each_page() {
         },
     };
     let texts = |p: &hipchat::Page<hipchat::HistoryItem>| {
-        p.items.iter().map(|m| m.message.clone()).collect::<Vec<_>>()
+        p.items
+            .iter()
+            .map(|m| m.message.clone())
+            .collect::<Vec<_>>()
     };
     let first = c.room_history(&room, &query(0, true)).await.unwrap();
     assert_eq!(texts(&first), vec!["m4", "m5", "m6"]);
@@ -379,7 +397,12 @@ async fn shared_files_appear_in_history_and_download() {
         let info = item.file.as_ref().expect("file in history");
         assert_eq!(info.name, "build log.txt");
         assert_eq!(info.size, file.data.len() as u64);
-        let body = reqwest::get(&info.url).await.unwrap().bytes().await.unwrap();
+        let body = reqwest::get(&info.url)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(body, file.data);
     }
     emu.shutdown().await;
@@ -407,7 +430,13 @@ async fn webhooks_create_list_delete() {
         c.delete_webhook(&room, made.id).await.unwrap_err(),
         Error::NotFound(ref e) if e.message == "Webhook not found"
     ));
-    assert!(c.list_webhooks(&room, Paging::default()).await.unwrap().items.is_empty());
+    assert!(
+        c.list_webhooks(&room, Paging::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     emu.shutdown().await;
 }
 
@@ -450,10 +479,17 @@ async fn auth_errors_scopes_and_auth_test() {
     assert!(matches!(err, Error::Unauthorized(ref e) if e.message == "Invalid OAuth session"));
     assert!(!format!("{err} {err:?}").contains("wrong-secret-token"));
 
-    let anonymous = reqwest::get(format!("{}/v2/room", emu.base_url)).await.unwrap();
+    let anonymous = reqwest::get(format!("{}/v2/room", emu.base_url))
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let body: serde_json::Value = anonymous.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("Authenticated requests only"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Authenticated requests only")
+    );
     let by_query = reqwest::get(format!("{}/v2/room?auth_token={ADMIN}", emu.base_url))
         .await
         .unwrap();
@@ -469,7 +505,10 @@ async fn validation_failures_never_reach_the_server() {
     let cases: Vec<(RoomNotification, &str)> = vec![
         (RoomNotification::new(""), "message"),
         (RoomNotification::new("x".repeat(10_001)), "message"),
-        (RoomNotification::new("x").from_label("f".repeat(65)), "from"),
+        (
+            RoomNotification::new("x").from_label("f".repeat(65)),
+            "from",
+        ),
     ];
     for (n, field) in cases {
         match c.send_notification(&room, &n).await.unwrap_err() {
@@ -511,19 +550,31 @@ async fn injected_faults_map_to_typed_errors() {
     assert!(!err.is_retryable());
 
     add_fault(&emu, serde_json::json!({"action": "drop"})).await;
-    assert!(matches!(send().await.unwrap_err(), Error::Network { timeout: false, .. }));
+    assert!(matches!(
+        send().await.unwrap_err(),
+        Error::Network { timeout: false, .. }
+    ));
 
-    add_fault(&emu, serde_json::json!({"action": {"delay": {"delay_ms": 2000}}})).await;
+    add_fault(
+        &emu,
+        serde_json::json!({"action": {"delay": {"delay_ms": 2000}}}),
+    )
+    .await;
     let impatient = Client::builder(&emu.base_url, Token::new(ADMIN))
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
     assert!(matches!(
-        impatient.send_notification(&room, &RoomNotification::new("slow")).await.unwrap_err(),
+        impatient
+            .send_notification(&room, &RoomNotification::new("slow"))
+            .await
+            .unwrap_err(),
         Error::Network { timeout: true, .. }
     ));
 
-    send().await.expect("faults are spent; the server keeps serving");
+    send()
+        .await
+        .expect("faults are spent; the server keeps serving");
     emu.shutdown().await;
 }
 
@@ -532,7 +583,11 @@ async fn rate_limited_answers_carry_the_reset_and_hold_until_it() {
     let emu = emulator(vec![], &["R"]).await;
     let c = client(&emu, ADMIN);
     let room = RoomRef::parse("R");
-    add_fault(&emu, serde_json::json!({"action": {"status": {"status": 429, "reset_in": 30}}})).await;
+    add_fault(
+        &emu,
+        serde_json::json!({"action": {"status": {"status": 429, "reset_in": 30}}}),
+    )
+    .await;
     let before = std::time::SystemTime::now();
     let err = c
         .send_notification(&room, &RoomNotification::new("x"))
@@ -546,7 +601,9 @@ async fn rate_limited_answers_carry_the_reset_and_hold_until_it() {
     assert_eq!(rate_limit.remaining, Some(0));
     // The token stays limited until the reset, like HipChat.
     assert!(matches!(
-        c.send_notification(&room, &RoomNotification::new("y")).await.unwrap_err(),
+        c.send_notification(&room, &RoomNotification::new("y"))
+            .await
+            .unwrap_err(),
         Error::RateLimited { .. }
     ));
     emu.shutdown().await;
@@ -590,7 +647,9 @@ async fn tls_is_verified_unless_explicitly_disabled() {
     assert!(emu.base_url.starts_with("https://"));
     let verifying = client(&emu, ADMIN);
     assert!(matches!(
-        verifying.send_notification(&RoomRef::parse("T"), &RoomNotification::new("x")).await,
+        verifying
+            .send_notification(&RoomRef::parse("T"), &RoomNotification::new("x"))
+            .await,
         Err(Error::Network { .. })
     ));
     let trusting = Client::builder(&emu.base_url, Token::new(ADMIN))

@@ -13,7 +13,7 @@ pub struct EmuError {
     /// Message for the envelope.
     pub message: String,
     /// Extra headers (rate-limit headers on 429s).
-    pub headers: HeaderMap,
+    pub headers: Box<HeaderMap>,
 }
 
 impl EmuError {
@@ -22,7 +22,7 @@ impl EmuError {
         Self {
             status,
             message: message.into(),
-            headers: HeaderMap::new(),
+            headers: Box::default(),
         }
     }
 
@@ -62,13 +62,13 @@ impl IntoResponse for EmuError {
             let body = serde_json::json!({"success": {
                 "code": 202, "type": "Accepted", "message": self.message,
             }});
-            return (self.status, self.headers, axum::Json(body)).into_response();
+            return (self.status, *self.headers, axum::Json(body)).into_response();
         }
         let body = ErrorEnvelope {
             error: ApiError::new(self.status.as_u16(), self.message),
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
-        resp.headers_mut().extend(self.headers);
+        resp.headers_mut().extend(*self.headers);
         resp
     }
 }

@@ -86,7 +86,10 @@ mod tests {
             action: FaultAction::Drop,
         }];
         assert_eq!(take_fault(&mut rules, "GET", "/v2/room/1"), None);
-        assert_eq!(take_fault(&mut rules, "post", "/v2/room/1/notification"), Some(FaultAction::Drop));
+        assert_eq!(
+            take_fault(&mut rules, "post", "/v2/room/1/notification"),
+            Some(FaultAction::Drop)
+        );
         assert!(take_fault(&mut rules, "POST", "/v2/room/2").is_some());
         assert!(rules.is_empty());
     }
@@ -98,6 +101,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.times, 3);
-        assert!(matches!(r.action, FaultAction::Status { status: 429, reset_in: Some(2), .. }));
+        assert!(matches!(
+            r.action,
+            FaultAction::Status {
+                status: 429,
+                reset_in: Some(2),
+                ..
+            }
+        ));
     }
 }

@@ -101,7 +101,8 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
 
 fn self_signed_acceptor() -> Result<TlsAcceptor, StartError> {
     let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-    let cert = rcgen::generate_simple_self_signed(names).map_err(|e| StartError::Tls(e.to_string()))?;
+    let cert =
+        rcgen::generate_simple_self_signed(names).map_err(|e| StartError::Tls(e.to_string()))?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)

@@ -157,7 +157,11 @@ impl Shared {
             config.tokens.clone()
         };
         for (i, spec) in specs.iter().enumerate() {
-            world.add_token(spec.token.expose(), &format!("token-{}", i + 1), &spec.scopes);
+            world.add_token(
+                spec.token.expose(),
+                &format!("token-{}", i + 1),
+                &spec.scopes,
+            );
         }
         let shared = Self {
             base: base.into(),
@@ -275,7 +279,11 @@ impl World {
         email: &str,
         admin: bool,
     ) -> Result<u64, EmuError> {
-        if self.users.values().any(|u| u.email.eq_ignore_ascii_case(email)) {
+        if self
+            .users
+            .values()
+            .any(|u| u.email.eq_ignore_ascii_case(email))
+        {
             return Err(EmuError::bad_request(format!(
                 "A user with email {email} already exists"
             )));
@@ -316,10 +324,12 @@ impl World {
         guest_access: bool,
         owner: u64,
     ) -> Result<u64, EmuError> {
-        if self.rooms.values().any(|r| r.name.eq_ignore_ascii_case(name)) {
-            return Err(EmuError::bad_request(
-                "Another room exists with that name.",
-            ));
+        if self
+            .rooms
+            .values()
+            .any(|r| r.name.eq_ignore_ascii_case(name))
+        {
+            return Err(EmuError::bad_request("Another room exists with that name."));
         }
         let id = self.next_room;
         self.next_room += 1;

@@ -28,7 +28,11 @@ async fn page(State(s): State<Shared>) -> Html<String> {
          .yellow{background:#fff3b0}.green{background:#c8f0c8}.red{background:#f6c0c0}\
          .purple{background:#e0c8f0}.gray{background:#ddd}small{color:#666}</style></head><body>",
     );
-    let _ = write!(out, "<h1>hipkit HipChat emulator</h1><p>API base: <code>{}/v2</code></p>", escape(&s.base));
+    let _ = write!(
+        out,
+        "<h1>hipkit HipChat emulator</h1><p>API base: <code>{}/v2</code></p>",
+        escape(&s.base)
+    );
     let world = s.world();
     for room in world.rooms.values() {
         let _ = write!(

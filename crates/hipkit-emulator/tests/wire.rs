@@ -37,9 +37,13 @@ async fn raw(
     }
     let resp = req.send().await.unwrap();
     let status = resp.status();
-    let has_headers = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
-        .iter()
-        .all(|h| resp.headers().contains_key(*h));
+    let has_headers = [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ]
+    .iter()
+    .all(|h| resp.headers().contains_key(*h));
     let body = resp.json().await.unwrap_or(Value::Null);
     (status, has_headers, body)
 }
@@ -47,7 +51,10 @@ async fn raw(
 fn assert_envelope(body: &Value, code: u16, message_part: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");
     let msg = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(msg.contains(message_part), "{msg:?} should contain {message_part:?}");
+    assert!(
+        msg.contains(message_part),
+        "{msg:?} should contain {message_part:?}"
+    );
     assert!(body["error"]["type"].is_string());
 }
 
@@ -59,16 +66,60 @@ async fn malformed_input_gets_precise_errors_and_the_server_keeps_serving() {
     let json_ct = Some("application/json");
 
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
-        (None, br#"{"message":"x"}"#.to_vec(), 400, "Invalid content type"),
-        (Some("text/plain"), br#"{"message":"x"}"#.to_vec(), 400, "Invalid content type"),
+        (
+            None,
+            br#"{"message":"x"}"#.to_vec(),
+            400,
+            "Invalid content type",
+        ),
+        (
+            Some("text/plain"),
+            br#"{"message":"x"}"#.to_vec(),
+            400,
+            "Invalid content type",
+        ),
         (json_ct, b"{not json".to_vec(), 400, "Malformed JSON"),
-        (json_ct, br#"{"message": 5}"#.to_vec(), 400, "Invalid request body"),
+        (
+            json_ct,
+            br#"{"message": 5}"#.to_vec(),
+            400,
+            "Invalid request body",
+        ),
         (json_ct, br#"{"notify": true}"#.to_vec(), 400, "message"),
-        (json_ct, br#"{"message":"x","color":"magenta"}"#.to_vec(), 400, "magenta"),
-        (json_ct, br#"{"message":"x","message_format":"markdown"}"#.to_vec(), 400, "markdown"),
-        (json_ct, br#"{"message":""}"#.to_vec(), 400, "between 1 and 10000"),
-        (json_ct, json!({"message": "x".repeat(10_001)}).to_string().into_bytes(), 400, "between 1 and 10000"),
-        (json_ct, json!({"message": "x", "from": "f".repeat(65)}).to_string().into_bytes(), 400, "`from`"),
+        (
+            json_ct,
+            br#"{"message":"x","color":"magenta"}"#.to_vec(),
+            400,
+            "magenta",
+        ),
+        (
+            json_ct,
+            br#"{"message":"x","message_format":"markdown"}"#.to_vec(),
+            400,
+            "markdown",
+        ),
+        (
+            json_ct,
+            br#"{"message":""}"#.to_vec(),
+            400,
+            "between 1 and 10000",
+        ),
+        (
+            json_ct,
+            json!({"message": "x".repeat(10_001)})
+                .to_string()
+                .into_bytes(),
+            400,
+            "between 1 and 10000",
+        ),
+        (
+            json_ct,
+            json!({"message": "x", "from": "f".repeat(65)})
+                .to_string()
+                .into_bytes(),
+            400,
+            "`from`",
+        ),
         (json_ct, vec![b'a'; (1 << 20) + 1], 413, "too large"),
     ];
     for (ct, body, code, part) in cases {
@@ -77,16 +128,31 @@ async fn malformed_input_gets_precise_errors_and_the_server_keeps_serving() {
         assert!(headers, "rate-limit headers on every answer");
         assert_envelope(&answer, code, part);
     }
-    let (status, _, answer) = raw(&emu, post.clone(), "/v2/room/Nope/notification", json_ct, br#"{"message":"x"}"#.to_vec()).await;
+    let (status, _, answer) = raw(
+        &emu,
+        post.clone(),
+        "/v2/room/Nope/notification",
+        json_ct,
+        br#"{"message":"x"}"#.to_vec(),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_envelope(&answer, 404, "Room not found");
     let (status, _, answer) = raw(&emu, reqwest::Method::PATCH, path, json_ct, vec![]).await;
     assert_eq!(status, 405);
     assert_envelope(&answer, 405, "Method not allowed");
-    let (status, _, answer) = raw(&emu, reqwest::Method::GET, "/v2/nothing/here", None, vec![]).await;
+    let (status, _, answer) =
+        raw(&emu, reqwest::Method::GET, "/v2/nothing/here", None, vec![]).await;
     assert_eq!(status, 404);
     assert_envelope(&answer, 404, "not found");
-    let (status, _, _) = raw(&emu, post, path, json_ct, br#"{"message":"still here","notify":"true"}"#.to_vec()).await;
+    let (status, _, _) = raw(
+        &emu,
+        post,
+        path,
+        json_ct,
+        br#"{"message":"still here","notify":"true"}"#.to_vec(),
+    )
+    .await;
     assert_eq!(status, 204, "the server keeps serving");
     emu.shutdown().await;
 }
@@ -144,7 +210,11 @@ async fn flood_control_limits_each_recipient_separately() {
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["x-floodcontrol-remaining"], "0");
     assert!(limited.headers().contains_key("x-floodcontrol-reset"));
-    assert_eq!(send("Second").await.unwrap().status(), 204, "other rooms unaffected");
+    assert_eq!(
+        send("Second").await.unwrap().status(),
+        204,
+        "other rooms unaffected"
+    );
     emu.shutdown().await;
 }
 
@@ -154,7 +224,16 @@ async fn control_api_requires_an_admin_token_and_lists_requests_without_secrets(
     let client = reqwest::Client::new();
     let url = format!("{}/_emulator/requests", emu.base_url);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
-    assert_eq!(client.get(&url).bearer_auth("viewer").send().await.unwrap().status(), 403);
+    assert_eq!(
+        client
+            .get(&url)
+            .bearer_auth("viewer")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     client
         .get(format!("{}/v2/room?auth_token={TOKEN}", emu.base_url))
         .send()
@@ -186,7 +265,10 @@ async fn capabilities_and_web_ui_answer_without_a_token() {
         .json()
         .await
         .unwrap();
-    assert_eq!(caps["links"]["self"], format!("{}/v2/capabilities", emu.base_url));
+    assert_eq!(
+        caps["links"]["self"],
+        format!("{}/v2/capabilities", emu.base_url)
+    );
     reqwest::Client::new()
         .post(format!("{}/v2/room/Wire/notification", emu.base_url))
         .bearer_auth(TOKEN)
@@ -194,7 +276,12 @@ async fn capabilities_and_web_ui_answer_without_a_token() {
         .send()
         .await
         .unwrap();
-    let page = reqwest::get(format!("{}/", emu.base_url)).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(format!("{}/", emu.base_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Wire"));
     assert!(page.contains("&lt;script&gt;"), "messages are escaped");
     assert!(!page.contains(TOKEN));

@@ -84,7 +84,11 @@ impl Drop for Emulator {
 
 /// Runs `hipkit send ARGS` against `base` with the token in the environment.
 fn send(base: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    send_env(args, stdin, &[("HIPCHAT_ENDPOINT", base), ("HIPCHAT_API_TOKEN", TOKEN)])
+    send_env(
+        args,
+        stdin,
+        &[("HIPCHAT_ENDPOINT", base), ("HIPCHAT_API_TOKEN", TOKEN)],
+    )
 }
 
 fn send_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
@@ -118,7 +122,11 @@ fn stderr(out: &Output) -> String {
 fn new_user_flow_green_notifying_message_appears_in_history() {
     let emu = Emulator::start(&["--token", TOKEN]);
     emu.create_room("Build Room");
-    let out = send(&emu.base, &["Build Room", "hello", "--color", "green", "--notify"], None);
+    let out = send(
+        &emu.base,
+        &["Build Room", "hello", "--color", "green", "--notify"],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let history = emu.get("/v2/room/Build%20Room/history");
     let item = &history["items"][0];
@@ -131,8 +139,16 @@ fn new_user_flow_green_notifying_message_appears_in_history() {
 #[test]
 fn message_from_stdin_with_dash_or_absent() {
     let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
-    assert!(send(&emu.base, &["Ops", "-"], Some("line one\nline two\n")).status.success());
-    assert!(send(&emu.base, &["Ops", "--format", "text"], Some("piped\n")).status.success());
+    assert!(
+        send(&emu.base, &["Ops", "-"], Some("line one\nline two\n"))
+            .status
+            .success()
+    );
+    assert!(
+        send(&emu.base, &["Ops", "--format", "text"], Some("piped\n"))
+            .status
+            .success()
+    );
     let items = emu.get("/v2/room/Ops/history/latest")["items"].clone();
     assert_eq!(items[0]["message"], "line one\nline two");
     assert_eq!(items[1]["message"], "piped");
@@ -142,8 +158,16 @@ fn message_from_stdin_with_dash_or_absent() {
 #[test]
 fn private_messages_with_user_flag() {
     let emu = Emulator::start(&["--token", TOKEN, "--user", "dana@example.com"]);
-    assert!(send(&emu.base, &["--user", "dana@example.com", "hi dana"], None).status.success());
-    assert!(send(&emu.base, &["--user", "@dana"], Some("via stdin")).status.success());
+    assert!(
+        send(&emu.base, &["--user", "dana@example.com", "hi dana"], None)
+            .status
+            .success()
+    );
+    assert!(
+        send(&emu.base, &["--user", "@dana"], Some("via stdin"))
+            .status
+            .success()
+    );
     let items = emu.get("/v2/user/@dana/history/latest")["items"].clone();
     assert_eq!(items[0]["message"], "hi dana");
     assert_eq!(items[1]["message"], "via stdin");
@@ -165,20 +189,41 @@ fn usage_and_validation_errors_exit_2_naming_the_problem() {
         (vec!["Ops", "x", "--from", &long_from], None, "`from`"),
         (vec!["Ops"], Some(""), "`message`"),
         (vec![], None, "missing ROOM"),
-        (vec!["--user", "@admin", "Ops", "x"], None, "only the MESSAGE"),
-        (vec!["Ops", "x", "--endpoint", "ftp://nowhere"], None, "http"),
+        (
+            vec!["--user", "@admin", "Ops", "x"],
+            None,
+            "only the MESSAGE",
+        ),
+        (
+            vec!["Ops", "x", "--endpoint", "ftp://nowhere"],
+            None,
+            "http",
+        ),
     ];
     for (args, stdin, expect) in cases {
         let out = send(&emu.base, &args, stdin);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(expect), "{args:?}: {}", stderr(&out));
     }
-    let no_token = send_env(&["Ops", "x"], None, &[("HIPCHAT_ENDPOINT", emu.base.as_str())]);
+    let no_token = send_env(
+        &["Ops", "x"],
+        None,
+        &[("HIPCHAT_ENDPOINT", emu.base.as_str())],
+    );
     assert_eq!(no_token.status.code(), Some(2));
     assert!(stderr(&no_token).contains("HIPCHAT_API_TOKEN"));
-    let missing_config = send(&emu.base, &["--config", "/nonexistent/hipkit.toml", "Ops", "x"], None);
+    let missing_config = send(
+        &emu.base,
+        &["--config", "/nonexistent/hipkit.toml", "Ops", "x"],
+        None,
+    );
     assert_eq!(missing_config.status.code(), Some(2));
-    assert!(emu.get("/v2/room/Ops/history")["items"].as_array().unwrap().is_empty());
+    assert!(
+        emu.get("/v2/room/Ops/history")["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -191,7 +236,10 @@ fn api_and_network_errors_exit_1_with_hipchats_message_and_no_token() {
     let bad = send_env(
         &["Ops", "x"],
         None,
-        &[("HIPCHAT_ENDPOINT", emu.base.as_str()), ("HIPCHAT_API_TOKEN", "wrong-token-xyz")],
+        &[
+            ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+            ("HIPCHAT_API_TOKEN", "wrong-token-xyz"),
+        ],
     );
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("Invalid OAuth session"));
@@ -225,7 +273,10 @@ fn config_file_supplies_endpoint_token_and_sender_and_flags_override() {
     let env_sender = send_env(
         &["Ops", "env sender"],
         None,
-        &[("HIPKIT_CONFIG", path), ("HIPCHAT_DEFAULT_SENDER", "EnvBot")],
+        &[
+            ("HIPKIT_CONFIG", path),
+            ("HIPCHAT_DEFAULT_SENDER", "EnvBot"),
+        ],
     );
     assert!(env_sender.status.success());
     let flag = send_env(
@@ -235,11 +286,27 @@ fn config_file_supplies_endpoint_token_and_sender_and_flags_override() {
     );
     assert!(flag.status.success());
     let items = emu.get("/v2/room/Ops/history/latest")["items"].clone();
-    let senders: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["from"].as_str().unwrap()).collect();
+    let senders: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["from"].as_str().unwrap())
+        .collect();
     assert_eq!(senders, vec!["FileBot", "EnvBot", "FlagBot"]);
 
-    std::fs::write(dir.path().join("bad.toml"), "[hipchat]\nendpont = \"typo\"\n").unwrap();
-    let typo = send_env(&["Ops", "x"], None, &[("HIPKIT_CONFIG", dir.path().join("bad.toml").to_str().unwrap())]);
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[hipchat]\nendpont = \"typo\"\n",
+    )
+    .unwrap();
+    let typo = send_env(
+        &["Ops", "x"],
+        None,
+        &[(
+            "HIPKIT_CONFIG",
+            dir.path().join("bad.toml").to_str().unwrap(),
+        )],
+    );
     assert_eq!(typo.status.code(), Some(2));
     assert!(stderr(&typo).contains("endpont"));
 }
@@ -256,7 +323,10 @@ fn emulator_without_tokens_generates_and_prints_one() {
     let out = send_env(
         &["Ops", "with generated token"],
         None,
-        &[("HIPCHAT_ENDPOINT", emu.base.as_str()), ("HIPCHAT_API_TOKEN", token.as_str())],
+        &[
+            ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+            ("HIPCHAT_API_TOKEN", token.as_str()),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
@@ -266,7 +336,11 @@ fn tls_emulator_needs_insecure_to_be_trusted() {
     let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops", "--tls"]);
     assert!(emu.base.starts_with("https://"));
     let refused = send(&emu.base, &["Ops", "x"], None);
-    assert_eq!(refused.status.code(), Some(1), "certificate verification is on by default");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "certificate verification is on by default"
+    );
     let ok = send(&emu.base, &["Ops", "x", "--insecure"], None);
     assert!(ok.status.success(), "{}", stderr(&ok));
 }

@@ -116,7 +116,10 @@ mod tests {
     fn unknown_colour_names_the_field_and_the_choices() {
         let err = "magenta".parse::<Color>().unwrap_err();
         assert_eq!(err.field, "color");
-        assert!(err.problem.contains("yellow, green, red, purple, gray, random"));
+        assert!(
+            err.problem
+                .contains("yellow, green, red, purple, gray, random")
+        );
         assert_eq!("gray".parse::<Color>().unwrap(), Color::Gray);
     }
 

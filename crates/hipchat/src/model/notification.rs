@@ -218,10 +218,17 @@ mod tests {
 
     #[test]
     fn limits_are_checked_with_field_names() {
-        assert_eq!(RoomNotification::new("").validate().unwrap_err().field, "message");
+        assert_eq!(
+            RoomNotification::new("").validate().unwrap_err().field,
+            "message"
+        );
         let long_from = RoomNotification::new("x").from_label("f".repeat(65));
         assert_eq!(long_from.validate().unwrap_err().field, "from");
         assert!(RoomNotification::new("x".repeat(10_000)).validate().is_ok());
-        assert!(RoomNotification::new("x".repeat(10_001)).validate().is_err());
+        assert!(
+            RoomNotification::new("x".repeat(10_001))
+                .validate()
+                .is_err()
+        );
     }
 }

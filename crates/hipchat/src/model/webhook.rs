@@ -138,7 +138,9 @@ mod tests {
           "oauth_client_id":"c0ffee00","webhook_id":578829,"extra":"ignored"}"#;
         let p: RoomMessagePayload = serde_json::from_str(raw).unwrap();
         assert_eq!(p.item.message.message, "/deploy api staging");
-        assert!(matches!(p.item.message.from, HistoryFrom::User(ref u) if u.mention_name == "alice"));
+        assert!(
+            matches!(p.item.message.from, HistoryFrom::User(ref u) if u.mention_name == "alice")
+        );
         assert_eq!(p.item.room.name, "Ops");
     }
 

@@ -48,9 +48,7 @@ pub async fn room(
     let newest_first: Vec<HistoryItem> = all
         .into_iter()
         .rev()
-        .filter(|m| {
-            item_date(m).is_some_and(|d| d <= latest && earliest.is_none_or(|e| d >= e))
-        })
+        .filter(|m| item_date(m).is_some_and(|d| d <= latest && earliest.is_none_or(|e| d >= e)))
         .collect();
     let mut page = paging.page(&s, &uri, newest_first);
     if reverse {

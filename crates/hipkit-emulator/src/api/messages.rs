@@ -5,10 +5,10 @@ use crate::auth::Caller;
 use crate::error::EmuError;
 use crate::extract::{RawBody, parse_json};
 use crate::state::Shared;
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use hipchat::{
     Color, HistoryFrom, HistoryItem, MessageFormat, MessageType, PrivateMessage, RoomMessage,
     RoomNotification, RoomRef, Scope, UserRef, Validate,
@@ -27,7 +27,7 @@ pub fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
                 count.limit
             ),
         );
-        err.headers = headers;
+        err.headers = Box::new(headers);
         return Err(err);
     }
     Ok(headers)

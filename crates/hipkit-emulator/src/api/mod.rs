@@ -27,10 +27,7 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
     let file_limit = DefaultBodyLimit::max(config.max_file);
     let v2 = Router::new()
         .route("/room", get(rooms::list).post(rooms::create))
-        .route(
-            "/room/{room}",
-            get(rooms::get_one).delete(rooms::delete),
-        )
+        .route("/room/{room}", get(rooms::get_one).delete(rooms::delete))
         .route("/room/{room}/statistics", get(rooms::statistics))
         .route("/room/{room}/notification", post(messages::notification))
         .route("/room/{room}/message", post(messages::room_message))
@@ -129,7 +126,10 @@ async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let message = message.unwrap_or_else(|| {
-                status.canonical_reason().unwrap_or("Injected fault").to_owned()
+                status
+                    .canonical_reason()
+                    .unwrap_or("Injected fault")
+                    .to_owned()
             });
             if let Some(secs) = reset_in {
                 s.limiter
@@ -188,7 +188,10 @@ async fn capabilities(State(s): State<Shared>) -> Response {
     let h = resp.headers_mut();
     h.insert("x-ratelimit-limit", HeaderValue::from(500u64));
     h.insert("x-ratelimit-remaining", HeaderValue::from(500u64));
-    h.insert("x-ratelimit-reset", HeaderValue::from(now_ms() / 1000 + 300));
+    h.insert(
+        "x-ratelimit-reset",
+        HeaderValue::from(now_ms() / 1000 + 300),
+    );
     resp
 }
 
@@ -217,7 +220,9 @@ fn flag(query: &[(String, String)], key: &str, default: bool) -> Result<bool, Em
         Some((_, v)) => match v.to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(true),
             "false" | "0" => Ok(false),
-            _ => Err(EmuError::bad_request(format!("{key} must be true or false"))),
+            _ => Err(EmuError::bad_request(format!(
+                "{key} must be true or false"
+            ))),
         },
     }
 }

@@ -9,7 +9,9 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use hipchat::{CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, UserRef, Validate};
+use hipchat::{
+    CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, UserRef, Validate,
+};
 
 /// `GET /v2/room`.
 pub async fn list(

@@ -37,8 +37,13 @@ pub async fn create(
             ..Links::default()
         },
     };
-    world.room_mut(&RoomRef::Id(room_id))?.webhooks.insert(id, hook);
-    Ok(created(serde_json::json!({"id": id, "links": {"self": url}})))
+    world
+        .room_mut(&RoomRef::Id(room_id))?
+        .webhooks
+        .insert(id, hook);
+    Ok(created(
+        serde_json::json!({"id": id, "links": {"self": url}}),
+    ))
 }
 
 /// `GET /v2/room/{room}/webhook`.

@@ -15,7 +15,12 @@ pub fn config(args: &EmulatorArgs) -> Result<EmulatorConfig, Failure> {
         .iter()
         .map(|t| t.parse::<TokenSpec>().map_err(usage))
         .collect::<Result<Vec<_>, _>>()?;
-    let rate = |v: &Option<String>| v.as_deref().map(str::parse::<RateSpec>).transpose().map_err(usage);
+    let rate = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::parse::<RateSpec>)
+            .transpose()
+            .map_err(usage)
+    };
     Ok(EmulatorConfig {
         listen: args.listen,
         tokens,

@@ -24,10 +24,7 @@ pub fn client(server: &ServerArgs, file: &FileConfig) -> Result<Client, Failure>
                 "no API token: set HIPCHAT_API_TOKEN, pass --token, or put token in [hipchat] of hipkit.toml".into(),
             )
         })?;
-    let timeout = server
-        .timeout
-        .or(file.hipchat.timeout_secs)
-        .unwrap_or(30);
+    let timeout = server.timeout.or(file.hipchat.timeout_secs).unwrap_or(30);
     let insecure = server.insecure || file.hipchat.accept_invalid_certs.unwrap_or(false);
     Ok(Client::builder(endpoint, token)
         .timeout(Duration::from_secs(timeout))

@@ -1,0 +1,157 @@
+//! Issue 2's numbers: the hipchat client (1 and 32 in flight) beside a Python
+//! requests.Session loop, the emulator's accept rate, time to listening and idle RSS.
+
+use crate::process::{median_ms, rss_mib, spawn};
+use anyhow::{Result, bail};
+use hipchat::{Client, Color, RoomNotification, RoomRef, Token};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "bench-token";
+const ROOM: &str = "Bench";
+
+/// Sends notifications with `in_flight` concurrent loops for `seconds`; returns per second.
+pub async fn client_rate(base: &str, in_flight: usize, seconds: f64) -> Result<f64> {
+    let client = Client::builder(base, Token::new(TOKEN)).build()?;
+    let sent = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..in_flight {
+        let (client, sent) = (client.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let room = RoomRef::parse(ROOM);
+            let note = RoomNotification::new("bench").color(Color::Green);
+            while Instant::now() < deadline {
+                client.send_notification(&room, &note).await?;
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, hipchat::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The emulator's accept rate: raw pre-serialized POSTs, 64 in flight, no client-side work.
+pub async fn accept_rate(base: &str, seconds: f64) -> Result<f64> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()?;
+    let url = format!("{base}/v2/room/{ROOM}/notification");
+    let body = bytes_body();
+    let sent = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (http, url, body, sent) = (http.clone(), url.clone(), body.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let resp = http
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                if resp.status() != 204 {
+                    anyhow::bail!("status {}", resp.status());
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+fn bytes_body() -> Vec<u8> {
+    br#"{"message":"bench","color":"green"}"#.to_vec()
+}
+
+/// Runs the Python requests.Session loop against `base`; returns per second.
+pub fn python_rate(base: &str, seconds: f64) -> Result<f64> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python_baseline.py");
+    let out = std::process::Command::new("python3")
+        .args([script, base, TOKEN, ROOM, &seconds.to_string()])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "python baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let count: f64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok(count / seconds)
+}
+
+/// Clears the emulator's history so memory stays flat between phases.
+async fn reset(base: &str) -> Result<()> {
+    reqwest::Client::new()
+        .post(format!("{base}/_emulator/reset"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+/// Runs every measurement and returns the markdown report.
+pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
+    let args = [
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        TOKEN,
+        "--room",
+        ROOM,
+    ];
+    let mut startups = Vec::new();
+    for _ in 0..15 {
+        startups.push(spawn(hipkit, &args)?.time_to_listening);
+    }
+    let startup_ms = median_ms(startups);
+
+    let emu = spawn(hipkit, &args)?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = rss_mib(emu.child.id())?;
+
+    let python = python_rate(&emu.base, seconds)?;
+    reset(&emu.base).await?;
+    let one = client_rate(&emu.base, 1, seconds).await?;
+    reset(&emu.base).await?;
+    let many = client_rate(&emu.base, 32, seconds).await?;
+    reset(&emu.base).await?;
+    let accept = accept_rate(&emu.base, seconds).await?;
+    reset(&emu.base).await?;
+    let loaded_rss = rss_mib(emu.child.id())?;
+
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    Ok(format!(
+        "## Client and emulator (issue 2)\n\n\
+         One run, same machine ({cores} cores), {seconds} s per phase, every request over loopback \
+         to a release `hipkit emulator` process.\n\n\
+         | measurement | result | ratio to Python baseline | target |\n|---|---|---|---|\n\
+         | Python `requests.Session` keep-alive loop (baseline) | {python:.0} notifications/s | 1.0x | — |\n\
+         | hipchat client, 1 in flight | {one:.0} notifications/s | {r1:.1}x | — |\n\
+         | hipchat client, 32 in flight | {many:.0} notifications/s | {r32:.1}x | ≥ 10x |\n\
+         | emulator accept rate (raw POSTs, 64 in flight) | {accept:.0} notifications/s | {ra:.1}x | — |\n\
+         | `hipkit emulator` time to listening (median of 15) | {startup_ms:.1} ms | | < 20 ms |\n\
+         | `hipkit emulator` idle RSS | {idle_rss:.1} MiB | | < 15 MB |\n\
+         | `hipkit emulator` RSS after the load phases (history cleared) | {loaded_rss:.1} MiB | | — |\n",
+        r1 = one / python,
+        r32 = many / python,
+        ra = accept / python,
+    ))
+}

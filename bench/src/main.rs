@@ -1,0 +1,44 @@
+//! `hipkit-bench`: measures the real binaries over loopback and prints ratios against a
+//! baseline measured in the same run. `bench/run` builds in release mode and calls this.
+
+mod client;
+mod process;
+
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let which = args.next().unwrap_or_else(|| "client".into());
+    let hipkit = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(default_binary);
+    let seconds: f64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    if !hipkit.exists() {
+        bail!(
+            "{} not found: build it with cargo build --release -p hipkit",
+            hipkit.display()
+        );
+    }
+    let report = match which.as_str() {
+        "client" => client::run(&hipkit, seconds)
+            .await
+            .context("client benchmark")?,
+        other => bail!("unknown benchmark {other}; expected: client"),
+    };
+    println!("{report}");
+    Ok(())
+}
+
+/// `target/release/hipkit` next to this benchmark binary.
+fn default_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("hipkit")))
+        .unwrap_or_else(|| PathBuf::from("target/release/hipkit"))
+}

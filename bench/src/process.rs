@@ -1,0 +1,72 @@
+//! Spawning hipkit processes, reading their announced URL, and reading their memory.
+
+use anyhow::{Context, Result, anyhow};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A spawned process, killed on drop.
+pub struct Spawned {
+    /// The child.
+    pub child: Child,
+    /// The first URL it printed.
+    pub base: String,
+    /// Time from spawn to its first line (it prints after binding).
+    pub time_to_listening: Duration,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `binary args...` and waits for its first line, which ends with its base URL.
+pub fn spawn(binary: &Path, args: &[&str]) -> Result<Spawned> {
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("spawn {}", binary.display()))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let time_to_listening = started.elapsed();
+    std::thread::spawn(move || for _ in reader.lines() {});
+    let base = line
+        .split_whitespace()
+        .last()
+        .ok_or_else(|| anyhow!("no URL announced"))?
+        .to_owned();
+    Ok(Spawned {
+        child,
+        base,
+        time_to_listening,
+    })
+}
+
+/// Resident set size of a process in MiB, from /proc.
+pub fn rss_mib(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("no VmRSS"))?;
+    Ok(kb / 1024.0)
+}
+
+/// The median of some durations, in milliseconds.
+pub fn median_ms(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples
+        .get(samples.len() / 2)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(f64::NAN)
+}
