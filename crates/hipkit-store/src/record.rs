@@ -1,0 +1,114 @@
+//! Outbox records and their states.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a record is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for its next attempt.
+    Queued,
+    /// Leased by a worker until `lease_until`.
+    InFlight,
+    /// HipChat accepted it.
+    Delivered,
+    /// Given up on: a permanent error, or attempts/age exhausted.
+    Dead,
+}
+
+impl State {
+    /// Every state.
+    pub const ALL: [State; 4] = [State::Queued, State::InFlight, State::Delivered, State::Dead];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::InFlight => "in_flight",
+            State::Delivered => "delivered",
+            State::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for State {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        State::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s || (s == "in-flight" && *st == State::InFlight))
+            .ok_or_else(|| format!("unknown state `{s}`: expected queued, in_flight, delivered or dead"))
+    }
+}
+
+/// A message to persist: where it goes and what it says (opaque JSON to the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    /// Destination, e.g. `room:Build Room` or `user:@bob`.
+    pub destination: String,
+    /// The message as JSON.
+    pub payload: String,
+    /// Creation time.
+    pub created_at: crate::Millis,
+}
+
+/// A stored outbox record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxRecord {
+    /// Record id (UUID).
+    pub id: String,
+    /// Destination.
+    pub destination: String,
+    /// The message as JSON.
+    pub payload: String,
+    /// State.
+    pub state: State,
+    /// Attempts made (including one in flight).
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub next_attempt_at: crate::Millis,
+    /// Lease expiry while in flight.
+    pub lease_until: Option<crate::Millis>,
+    /// The last error HipChat or the network gave.
+    pub last_error: Option<String>,
+    /// When it was accepted.
+    pub created_at: crate::Millis,
+    /// Last change.
+    pub updated_at: crate::Millis,
+    /// When it was delivered.
+    pub delivered_at: Option<crate::Millis>,
+}
+
+/// Records per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    /// Queued.
+    pub queued: u64,
+    /// In flight.
+    pub in_flight: u64,
+    /// Delivered.
+    pub delivered: u64,
+    /// Dead.
+    pub dead: u64,
+}
+
+impl StateCounts {
+    /// The count for one state.
+    pub fn get(&self, state: State) -> u64 {
+        match state {
+            State::Queued => self.queued,
+            State::InFlight => self.in_flight,
+            State::Delivered => self.delivered,
+            State::Dead => self.dead,
+        }
+    }
+}
