@@ -20,7 +20,12 @@ pub enum State {
 
 impl State {
     /// Every state.
-    pub const ALL: [State; 4] = [State::Queued, State::InFlight, State::Delivered, State::Dead];
+    pub const ALL: [State; 4] = [
+        State::Queued,
+        State::InFlight,
+        State::Delivered,
+        State::Dead,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -46,7 +51,9 @@ impl FromStr for State {
         State::ALL
             .into_iter()
             .find(|st| st.as_str() == s || (s == "in-flight" && *st == State::InFlight))
-            .ok_or_else(|| format!("unknown state `{s}`: expected queued, in_flight, delivered or dead"))
+            .ok_or_else(|| {
+                format!("unknown state `{s}`: expected queued, in_flight, delivered or dead")
+            })
     }
 }
 

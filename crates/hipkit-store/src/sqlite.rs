@@ -67,10 +67,12 @@ impl SqliteStore {
 fn record(row: &SqliteRow) -> Result<OutboxRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let state: String = row.try_get("state")?;
-    let state = state.parse::<State>().map_err(|message| StoreError::Corrupt {
-        id: id.clone(),
-        message,
-    })?;
+    let state = state
+        .parse::<State>()
+        .map_err(|message| StoreError::Corrupt {
+            id: id.clone(),
+            message,
+        })?;
     Ok(OutboxRecord {
         destination: row.try_get("destination")?,
         payload: row.try_get("payload")?,
@@ -198,14 +200,10 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM outbox WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM outbox WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -253,11 +251,10 @@ impl Store for SqliteStore {
     }
 
     async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?")
-                .bind(before)
-                .execute(&self.pool)
-                .await?;
+        let done = sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -313,19 +310,34 @@ mod tests {
 
     async fn file_store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("outbox.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("outbox.db"))
+            .await
+            .unwrap();
         (dir, store)
     }
 
     #[tokio::test]
     async fn enqueue_claim_deliver() {
         let (_dir, s) = file_store().await;
-        let ids = s.enqueue(&[new("room:A", 1000), new("room:B", 1001)]).await.unwrap();
+        let ids = s
+            .enqueue(&[new("room:A", 1000), new("room:B", 1001)])
+            .await
+            .unwrap();
         assert_eq!(ids.len(), 2);
         let claimed = s.claim(2000, 30_000, 10).await.unwrap();
-        assert_eq!(claimed.iter().map(|r| &r.id).collect::<Vec<_>>(), ids.iter().collect::<Vec<_>>());
-        assert!(claimed.iter().all(|r| r.state == State::InFlight && r.attempts == 1));
-        assert!(s.claim(2001, 30_000, 10).await.unwrap().is_empty(), "leased records are not claimed twice");
+        assert_eq!(
+            claimed.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            ids.iter().collect::<Vec<_>>()
+        );
+        assert!(
+            claimed
+                .iter()
+                .all(|r| r.state == State::InFlight && r.attempts == 1)
+        );
+        assert!(
+            s.claim(2001, 30_000, 10).await.unwrap().is_empty(),
+            "leased records are not claimed twice"
+        );
         s.mark_delivered(&ids[0], 2500).await.unwrap();
         let got = s.get(&ids[0]).await.unwrap().unwrap();
         assert_eq!(got.state, State::Delivered);
@@ -349,15 +361,28 @@ mod tests {
     #[tokio::test]
     async fn retry_dead_requeue_purge() {
         let (_dir, s) = file_store().await;
-        let ids = s.enqueue(&[new("room:A", 0), new("room:B", 0)]).await.unwrap();
+        let ids = s
+            .enqueue(&[new("room:A", 0), new("room:B", 0)])
+            .await
+            .unwrap();
         s.claim(0, 1000, 10).await.unwrap();
-        s.mark_retry(&ids[0], 5000, "503 Service Unavailable").await.unwrap();
-        s.mark_dead(&ids[1], "401 Invalid OAuth session", 10).await.unwrap();
-        assert!(s.claim(4999, 1000, 10).await.unwrap().is_empty(), "not due yet");
+        s.mark_retry(&ids[0], 5000, "503 Service Unavailable")
+            .await
+            .unwrap();
+        s.mark_dead(&ids[1], "401 Invalid OAuth session", 10)
+            .await
+            .unwrap();
+        assert!(
+            s.claim(4999, 1000, 10).await.unwrap().is_empty(),
+            "not due yet"
+        );
         assert_eq!(s.next_due().await.unwrap(), Some(5000));
         let dead = s.list(Some(State::Dead), 10).await.unwrap();
         assert_eq!(dead.len(), 1);
-        assert_eq!(dead[0].last_error.as_deref(), Some("401 Invalid OAuth session"));
+        assert_eq!(
+            dead[0].last_error.as_deref(),
+            Some("401 Invalid OAuth session")
+        );
         assert_eq!(s.requeue_all_dead(20).await.unwrap(), 1);
         let back = s.get(&ids[1]).await.unwrap().unwrap();
         assert_eq!((back.state, back.attempts), (State::Queued, 0));
@@ -366,7 +391,10 @@ mod tests {
         for r in &claimed {
             s.mark_delivered(&r.id, 6000).await.unwrap();
         }
-        assert!(!s.requeue(&ids[0], 7000).await.unwrap(), "delivered records stay delivered");
+        assert!(
+            !s.requeue(&ids[0], 7000).await.unwrap(),
+            "delivered records stay delivered"
+        );
         assert_eq!(s.purge_delivered(6000).await.unwrap(), 0);
         assert_eq!(s.purge_delivered(6001).await.unwrap(), 2);
         assert_eq!(s.list(None, 10).await.unwrap().len(), 0);
@@ -386,8 +414,16 @@ mod tests {
     async fn reopening_keeps_records_and_migrations_are_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("o.db");
-        let ids = SqliteStore::open(&path).await.unwrap().enqueue(&[new("room:A", 0)]).await.unwrap();
+        let ids = SqliteStore::open(&path)
+            .await
+            .unwrap()
+            .enqueue(&[new("room:A", 0)])
+            .await
+            .unwrap();
         let again = SqliteStore::open(&path).await.unwrap();
-        assert_eq!(again.get(&ids[0]).await.unwrap().unwrap().destination, "room:A");
+        assert_eq!(
+            again.get(&ids[0]).await.unwrap().unwrap().destination,
+            "room:A"
+        );
     }
 }

@@ -1,1 +1,60 @@
-//! x
+//! How a message leaves hipkit: one small [`Transport`] trait (lettre is the model) and its
+//! transports: [`HttpTransport`] (HipChat API), [`MemoryTransport`] (keeps every message, for
+//! tests), [`NullTransport`] (drops and counts), [`FileTransport`] (JSON lines) and the durable
+//! [`outbox`] (persists, then workers deliver through an inner transport with retries,
+//! backoff, rate-limit handling and dead letters).
+
+mod backend;
+mod error;
+mod file;
+mod http;
+mod memory;
+mod message;
+mod null;
+pub mod outbox;
+
+pub use backend::BackendKind;
+pub use error::{Retry, TransportError};
+pub use file::FileTransport;
+pub use http::HttpTransport;
+pub use memory::MemoryTransport;
+pub use message::{Destination, Message};
+pub use null::NullTransport;
+
+use async_trait::async_trait;
+
+/// What happened to a message handed to a transport.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    /// An id for the message (the outbox id for the outbox transport).
+    pub id: String,
+    /// Delivered now, or durably queued for delivery.
+    pub state: DeliveryState,
+}
+
+/// Whether a message has reached its destination yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// The destination accepted it.
+    Delivered,
+    /// Persisted; workers will deliver it.
+    Queued,
+}
+
+impl Delivery {
+    /// A delivered message with a fresh id.
+    pub fn delivered() -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            state: DeliveryState::Delivered,
+        }
+    }
+}
+
+/// Sends messages to rooms or users.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Sends one message (the outbox: persists it and returns its id).
+    async fn send(&self, message: &Message) -> Result<Delivery, TransportError>;
+}

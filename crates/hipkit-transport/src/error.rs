@@ -1,0 +1,90 @@
+//! Transport errors, and the one place that decides retry / don't retry.
+
+use hipkit_store::StoreError;
+use std::time::SystemTime;
+use thiserror::Error;
+
+/// Why a transport could not send.
+#[derive(Debug, Error)]
+pub enum TransportError {
+    /// The message breaks a HipChat limit; it was not sent.
+    #[error(transparent)]
+    Invalid(#[from] hipchat::ValidationError),
+    /// HipChat answered (or could not be reached); see [`TransportError::retry`].
+    #[error(transparent)]
+    HipChat(hipchat::Error),
+    /// Writing the message failed (file transport).
+    #[error("cannot write message: {0}")]
+    Io(String),
+    /// Persisting the message failed (outbox); it was not accepted.
+    #[error("cannot persist message: {0}")]
+    Store(#[from] StoreError),
+    /// The transport is shutting down and accepts nothing more.
+    #[error("shutting down")]
+    ShuttingDown,
+}
+
+impl From<hipchat::Error> for TransportError {
+    fn from(e: hipchat::Error) -> Self {
+        match e {
+            hipchat::Error::Validation(v) => Self::Invalid(v),
+            other => Self::HipChat(other),
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Permanent: the message goes to the dead letters.
+    Never,
+    /// Rate limited: nothing may be sent with this token before the given time.
+    At(Option<SystemTime>),
+    /// Transient (5xx, timeout, connection error): back off and try again.
+    Backoff,
+}
+
+impl TransportError {
+    /// Classifies the failure: 429 → wait for the reset; 5xx, network, storage → back off;
+    /// any other 4xx, validation → dead.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::HipChat(hipchat::Error::RateLimited { rate_limit, .. }) => {
+                Retry::At(rate_limit.retry_at())
+            }
+            Self::HipChat(e) if e.is_retryable() => Retry::Backoff,
+            Self::HipChat(hipchat::Error::Decode(_)) => Retry::Backoff,
+            Self::Io(_) | Self::Store(_) | Self::ShuttingDown => Retry::Backoff,
+            Self::HipChat(_) | Self::Invalid(_) => Retry::Never,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hipchat::RateLimit;
+
+    fn status(code: u16) -> TransportError {
+        TransportError::from(hipchat::Error::from_status(
+            code,
+            b"{}",
+            RateLimit::default(),
+        ))
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(status(500).retry(), Retry::Backoff);
+        assert_eq!(status(503).retry(), Retry::Backoff);
+        assert_eq!(status(401).retry(), Retry::Never);
+        assert_eq!(status(404).retry(), Retry::Never);
+        assert_eq!(status(400).retry(), Retry::Never);
+        assert!(matches!(status(429).retry(), Retry::At(None)));
+        let timeout = TransportError::HipChat(hipchat::Error::Network {
+            message: "timed out".into(),
+            timeout: true,
+        });
+        assert_eq!(timeout.retry(), Retry::Backoff);
+    }
+}
