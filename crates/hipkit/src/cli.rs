@@ -23,6 +23,73 @@ pub enum Command {
     Send(SendArgs),
     /// Run the local HipChat API v2 emulator.
     Emulator(EmulatorArgs),
+    /// Run the service: send API, durable outbox and its workers (built-in emulator if no endpoint).
+    Serve(ServeArgs),
+    /// Inspect and repair the outbox (same store as `serve`).
+    Outbox(OutboxArgs),
+}
+
+/// `hipkit serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HIPKIT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// SQLite database file for the outbox [default: hipkit.db].
+    #[arg(long, env = "HIPKIT_STORE")]
+    pub store: Option<PathBuf>,
+    /// Delivery backend: outbox (default), http, memory, null, file, or a djhipchat2 path.
+    #[arg(long, env = "HIPCHAT_BACKEND")]
+    pub backend: Option<String>,
+    /// Deliveries in flight at once [default: 8].
+    #[arg(long, env = "HIPKIT_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// HipChat server and token (no endpoint: start the built-in emulator).
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `hipkit outbox`.
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    /// SQLite database file [default: hipkit.db].
+    #[arg(long, global = true, env = "HIPKIT_STORE")]
+    pub store: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: OutboxAction,
+}
+
+/// Outbox actions.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List messages (oldest first).
+    List {
+        /// Only this state: queued, in_flight, delivered or dead.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a message (or every dead one) again with a fresh attempt budget.
+    Retry {
+        /// The message id.
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<String>,
+        /// Every dead message.
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Delete delivered messages older than a duration (e.g. 7d, 12h, 30m).
+    Purge {
+        /// Age of the oldest delivered message to keep.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        delivered_before: std::time::Duration,
+    },
 }
 
 /// Where the HipChat server is and how to authenticate.

@@ -4,6 +4,7 @@ mod cli;
 mod cmd;
 mod config;
 mod failure;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

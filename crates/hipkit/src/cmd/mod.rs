@@ -1,7 +1,9 @@
 //! Subcommand implementations.
 
 mod emulator;
+mod outbox;
 mod send;
+mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
@@ -14,6 +16,14 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             send::run(args, file).await
         }
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Serve(args) => {
+            let file = crate::config::load(cli.config.as_deref())?;
+            serve::run(args, file).await
+        }
+        Command::Outbox(args) => {
+            let file = crate::config::load(cli.config.as_deref())?;
+            outbox::run(args, file).await
+        }
     }
 }
 
