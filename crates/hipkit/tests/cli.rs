@@ -1,84 +1,38 @@
 //! `hipkit send` and `hipkit emulator` end to end: spawned binaries, exit codes, stdin, config.
 
+mod common;
+
+use common::{Proc, TOKEN};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
-const TOKEN: &str = "cli-secret-token-42";
+/// A spawned `hipkit emulator` on a free port.
+struct Emulator(Proc);
 
-/// A spawned `hipkit emulator`, killed on drop.
-struct Emulator {
-    child: Child,
-    base: String,
-    lines: Vec<String>,
+impl std::ops::Deref for Emulator {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.0
+    }
 }
 
 impl Emulator {
     fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-            .args(["emulator", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn hipkit emulator");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut lines = Vec::new();
-        let mut line = String::new();
-        while reader.read_line(&mut line).expect("read") > 0 {
-            let done = line.trim().starts_with("web UI:");
-            lines.push(std::mem::take(&mut line));
-            if done {
-                break;
-            }
-        }
-        // Keep reading the rest so the emulator never blocks on a full pipe.
-        std::thread::spawn(move || for _ in reader.lines() {});
-        let base = lines[0]
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("base url")
-            .to_owned();
-        if !extra.contains(&"--tls") {
-            assert!(base.starts_with("http://127.0.0.1:"), "{lines:?}");
-        }
-        Self { child, base, lines }
-    }
-
-    fn http(&self) -> reqwest::blocking::Client {
-        reqwest::blocking::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .unwrap()
+        let mut args = vec!["emulator", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self(Proc::spawn(&args, &[], "web UI:"))
     }
 
     fn create_room(&self, name: &str) {
-        let resp = self
-            .http()
-            .post(format!("{}/v2/room", self.base))
-            .bearer_auth(TOKEN)
-            .json(&serde_json::json!({"name": name}))
-            .send()
-            .unwrap();
-        assert_eq!(resp.status(), 201);
+        assert_eq!(
+            common::post(&self.base, "/v2/room", &serde_json::json!({"name": name})),
+            201
+        );
     }
 
     fn get(&self, path: &str) -> Value {
-        self.http()
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::get(&self.base, path)
     }
 }
 

@@ -39,7 +39,10 @@ pub async fn run(args: OutboxArgs, file: FileConfig) -> Result<(), Failure> {
                     println!("{}", serde_json::to_string(r).map_err(runtime)?);
                 }
             } else {
-                println!("{:<36}  {:<9}  {:>8}  {:<24}  LAST ERROR", "ID", "STATE", "ATTEMPTS", "DESTINATION");
+                println!(
+                    "{:<36}  {:<9}  {:>8}  {:<24}  LAST ERROR",
+                    "ID", "STATE", "ATTEMPTS", "DESTINATION"
+                );
                 for r in &records {
                     println!(
                         "{:<36}  {:<9}  {:>8}  {:<24}  {}",
@@ -61,7 +64,10 @@ pub async fn run(args: OutboxArgs, file: FileConfig) -> Result<(), Failure> {
             println!("queued {id} again");
         }
         OutboxAction::Retry { id: None, .. } => {
-            let n = store.requeue_all_dead(now_millis()).await.map_err(runtime)?;
+            let n = store
+                .requeue_all_dead(now_millis())
+                .await
+                .map_err(runtime)?;
             println!("queued {n} dead message(s) again");
         }
         OutboxAction::Purge { delivered_before } => {

@@ -64,23 +64,44 @@ fn worker_config(args: &ServeArgs, file: &FileConfig) -> WorkerConfig {
     let d = &file.delivery;
     let defaults = WorkerConfig::default();
     let retry = RetryPolicy::default();
-    let timeout = args.server.timeout.or(file.hipchat.timeout_secs).unwrap_or(30);
+    let timeout = args
+        .server
+        .timeout
+        .or(file.hipchat.timeout_secs)
+        .unwrap_or(30);
     WorkerConfig {
-        concurrency: args.concurrency.or(d.concurrency).unwrap_or(defaults.concurrency),
+        concurrency: args
+            .concurrency
+            .or(d.concurrency)
+            .unwrap_or(defaults.concurrency),
         // A lease must outlive the request it covers, or a slow send is duplicated.
         lease: Duration::from_secs(d.lease_secs.unwrap_or(60).max(timeout + 5)),
         retry: RetryPolicy {
             max_attempts: d.max_attempts.unwrap_or(retry.max_attempts),
-            max_age: d.max_age_secs.map(Duration::from_secs).unwrap_or(retry.max_age),
-            min_delay: d.backoff_min_ms.map(Duration::from_millis).unwrap_or(retry.min_delay),
-            max_delay: d.backoff_max_ms.map(Duration::from_millis).unwrap_or(retry.max_delay),
+            max_age: d
+                .max_age_secs
+                .map(Duration::from_secs)
+                .unwrap_or(retry.max_age),
+            min_delay: d
+                .backoff_min_ms
+                .map(Duration::from_millis)
+                .unwrap_or(retry.min_delay),
+            max_delay: d
+                .backoff_max_ms
+                .map(Duration::from_millis)
+                .unwrap_or(retry.max_delay),
         },
         ..defaults
     }
 }
 
 /// The transport `POST /api/v1/messages` feeds, its store, and workers to run.
-type Backend = (Arc<dyn Transport>, Option<Arc<dyn Store>>, Option<Workers>, String);
+type Backend = (
+    Arc<dyn Transport>,
+    Option<Arc<dyn Store>>,
+    Option<Workers>,
+    String,
+);
 
 async fn backend(
     kind: BackendKind,
@@ -91,7 +112,12 @@ async fn backend(
 ) -> Result<Backend, Failure> {
     Ok(match kind {
         BackendKind::Http => (inner, None, None, "http".into()),
-        BackendKind::Memory => (Arc::new(MemoryTransport::new()), None, None, "memory".into()),
+        BackendKind::Memory => (
+            Arc::new(MemoryTransport::new()),
+            None,
+            None,
+            "memory".into(),
+        ),
         BackendKind::Null => (Arc::new(NullTransport::new()), None, None, "null".into()),
         BackendKind::File => {
             let path = file
@@ -100,13 +126,19 @@ async fn backend(
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("hipkit-messages.jsonl"));
             let t = FileTransport::open(&path).await.map_err(runtime)?;
-            (Arc::new(t), None, None, format!("file ({})", path.display()))
+            (
+                Arc::new(t),
+                None,
+                None,
+                format!("file ({})", path.display()),
+            )
         }
         BackendKind::Outbox => {
             let path = super::outbox::store_path(args.store.clone(), file);
             let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.map_err(runtime)?);
             let outbox = Outbox::new(store.clone());
-            let workers = outbox.workers(inner, worker_config(args, file), metrics.delivery.clone());
+            let workers =
+                outbox.workers(inner, worker_config(args, file), metrics.delivery.clone());
             let label = format!("outbox (SQLite {})", path.display());
             (Arc::new(outbox), Some(store), Some(workers), label)
         }
@@ -147,7 +179,10 @@ pub async fn run(args: ServeArgs, file: FileConfig) -> Result<(), Failure> {
     println!("  send API:  POST http://{addr}/api/v1/messages");
     println!("  delivery:  {label} -> {hipchat_url}");
     if let Some(emu) = &emulator {
-        println!("  HipChat:   built-in emulator at {} (web UI: {}/)", emu.base_url, emu.base_url);
+        println!(
+            "  HipChat:   built-in emulator at {} (web UI: {}/)",
+            emu.base_url, emu.base_url
+        );
         if let Some(token) = &emu.generated_token {
             println!("  emulator token (all scopes): {token}");
         }

@@ -68,9 +68,10 @@ pub async fn status(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let store = s.store.as_ref().ok_or_else(|| {
-        ApiError::not_found("message tracking needs the outbox delivery backend")
-    })?;
+    let store = s
+        .store
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("message tracking needs the outbox delivery backend"))?;
     let record = store
         .get(&id)
         .await

@@ -1,0 +1,495 @@
+//! `hipkit serve` end to end: a real SQLite file, real `hipkit emulator` and `hipkit serve`
+//! processes over loopback, crashes by SIGKILL.
+
+mod common;
+
+use common::{Proc, TOKEN, get, http, post, wait_until};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// `hipkit serve` against `emulator` with the outbox in `store`.
+fn serve(emulator: &str, token: &str, store: &Path, extra_env: &[(&str, &str)]) -> Proc {
+    let store = store.to_str().expect("utf-8 path");
+    let mut env = vec![
+        ("HIPCHAT_ENDPOINT", emulator),
+        ("HIPCHAT_API_TOKEN", token),
+        ("HIPKIT_STORE", store),
+        ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
+        ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
+    ];
+    env.extend_from_slice(extra_env);
+    Proc::spawn(
+        &["serve", "--listen", "127.0.0.1:0", "--timeout", "1"],
+        &env,
+        "delivery:",
+    )
+}
+
+fn fault(emulator: &str, rule: Value) {
+    assert_eq!(post(emulator, "/_emulator/faults", &rule), 201);
+}
+
+fn send(serve: &str, body: &Value) -> (u16, Value) {
+    let resp = http()
+        .post(format!("{serve}/api/v1/messages"))
+        .json(body)
+        .send()
+        .expect("POST message");
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+fn message(serve: &str, id: &str) -> Value {
+    http()
+        .get(format!("{serve}/api/v1/messages/{id}"))
+        .send()
+        .expect("GET message")
+        .json()
+        .expect("JSON")
+}
+
+/// `hipkit_outbox_messages{state="..."}` from `/metrics`.
+fn outbox_gauge(serve: &str, state: &str) -> u64 {
+    let text = http()
+        .get(format!("{serve}/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    let prefix = format!("hipkit_outbox_messages{{state=\"{state}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn room_count(emulator: &str, room: &str) -> u64 {
+    get(emulator, &format!("/v2/room/{room}/statistics"))["messages_sent"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Every message text in a room, paging through history by date.
+fn room_messages(emulator: &str, room: &str) -> Vec<String> {
+    let now = "2999-01-01T00:00:00+00:00";
+    let mut all = Vec::new();
+    loop {
+        let page = get(
+            emulator,
+            &format!(
+                "/v2/room/{room}/history?date={}&max-results=1000&start-index={}",
+                now.replace('+', "%2B"),
+                all.len()
+            ),
+        );
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            return all;
+        }
+        all.extend(
+            items
+                .iter()
+                .map(|i| i["message"].as_str().unwrap_or("").to_owned()),
+        );
+    }
+}
+
+#[test]
+fn ten_thousand_messages_survive_two_kill_9s_at_least_once() {
+    const TOTAL: usize = 10_000;
+    const CONCURRENCY: u64 = 4;
+    let emu = Proc::emulator(&["--room", "Crash"]);
+    // Slow delivery a little so the kills land mid-delivery.
+    fault(
+        &emu.base,
+        json!({"method": "POST", "path": "/v2/room/Crash/notification", "times": 1_000_000,
+               "action": {"delay": {"delay_ms": 2}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("outbox.db");
+    let env = [
+        ("HIPKIT_CONCURRENCY", "4"),
+        ("HIPKIT_DELIVERY__LEASE_SECS", "2"),
+    ];
+    let mut server = serve(&emu.base, TOKEN, &store, &env);
+
+    let base = server.base.clone();
+    let senders: Vec<_> = (0..16)
+        .map(|t| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let client = http();
+                for i in (t..TOTAL).step_by(16) {
+                    let resp = client
+                        .post(format!("{base}/api/v1/messages"))
+                        .json(&json!({"room": "Crash", "message": format!("crash-{i}")}))
+                        .send()
+                        .expect("accepted");
+                    assert_eq!(resp.status(), 202);
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().expect("sender thread");
+    }
+
+    for threshold in [2_000, 6_000] {
+        wait_until(
+            "deliveries before the kill",
+            Duration::from_secs(120),
+            || room_count(&emu.base, "Crash") >= threshold,
+        );
+        server.kill();
+        let delivered = room_count(&emu.base, "Crash");
+        assert!(
+            delivered < TOTAL as u64,
+            "the kill must land mid-delivery (already {delivered} delivered)"
+        );
+        server = serve(&emu.base, TOKEN, &store, &env);
+    }
+    wait_until("every record delivered", Duration::from_secs(300), || {
+        outbox_gauge(&server.base, "delivered") == TOTAL as u64
+    });
+
+    let texts = room_messages(&emu.base, "Crash");
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for t in &texts {
+        *seen.entry(t.as_str()).or_default() += 1;
+    }
+    let duplicates = texts.len() - seen.len();
+    println!(
+        "delivered {} notifications for {TOTAL} messages: {duplicates} duplicates",
+        texts.len()
+    );
+    for i in 0..TOTAL {
+        assert!(
+            seen.contains_key(format!("crash-{i}").as_str()),
+            "crash-{i} was lost"
+        );
+    }
+    assert_eq!(seen.len(), TOTAL);
+    // Only deliveries in flight at a kill can be repeated: at most `concurrency` per kill.
+    assert!(
+        duplicates as u64 <= 2 * CONCURRENCY,
+        "{duplicates} duplicates"
+    );
+}
+
+#[test]
+fn rate_limit_reset_is_respected_by_the_token() {
+    let emu = Proc::emulator(&["--room", "Limits"]);
+    fault(
+        &emu.base,
+        json!({"method": "POST", "path": "/v2/room/Limits/notification",
+               "action": {"status": {"status": 429, "reset_in": 2}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(
+        &emu.base,
+        TOKEN,
+        &dir.path().join("o.db"),
+        &[("HIPKIT_CONCURRENCY", "1")],
+    );
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            let (status, body) = send(
+                &server.base,
+                &json!({"room": "Limits", "message": format!("r{i}")}),
+            );
+            assert_eq!(status, 202);
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    wait_until(
+        "all delivered after the reset",
+        Duration::from_secs(30),
+        || {
+            ids.iter()
+                .all(|id| message(&server.base, id)["state"] == "delivered")
+        },
+    );
+    let log: Vec<Value> = get(&emu.base, "/_emulator/requests")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == "/v2/room/Limits/notification")
+        .cloned()
+        .collect();
+    let limited = log
+        .iter()
+        .find(|r| r["status"] == 429)
+        .expect("a 429 was served");
+    let reset_ms = (limited["at_ms"].as_u64().unwrap() / 1000 + 2) * 1000;
+    let early: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["at_ms"].as_u64().unwrap() > limited["at_ms"].as_u64().unwrap())
+        .filter(|r| r["at_ms"].as_u64().unwrap() < reset_ms)
+        .collect();
+    assert!(early.is_empty(), "requests before the reset: {early:?}");
+    assert_eq!(log.iter().filter(|r| r["status"] == 204).count(), 3);
+}
+
+#[test]
+fn transient_failures_are_retried_to_success() {
+    let emu = Proc::emulator(&["--room", "Flaky"]);
+    let path = "/v2/room/Flaky/notification";
+    fault(
+        &emu.base,
+        json!({"path": path, "times": 2, "action": {"status": {"status": 503}}}),
+    );
+    fault(
+        &emu.base,
+        json!({"path": path, "action": {"delay": {"delay_ms": 3000}}}),
+    );
+    fault(&emu.base, json!({"path": path, "action": "drop"}));
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&emu.base, TOKEN, &dir.path().join("o.db"), &[]);
+    let (status, body) = send(
+        &server.base,
+        &json!({"room": "Flaky", "message": "eventually"}),
+    );
+    assert_eq!(status, 202);
+    let id = body["id"].as_str().unwrap();
+    wait_until("delivery after retries", Duration::from_secs(30), || {
+        message(&server.base, id)["state"] == "delivered"
+    });
+    let rec = message(&server.base, id);
+    assert_eq!(
+        rec["attempts"], 5,
+        "503, 503, timeout, dropped connection, success: {rec}"
+    );
+    assert!(room_messages(&emu.base, "Flaky").contains(&"eventually".to_owned()));
+}
+
+#[test]
+fn bad_token_goes_dead_with_hipchats_error_and_can_be_retried() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let server = serve(&emu.base, "not-the-token", &store, &[]);
+    let (_, body) = send(&server.base, &json!({"room": "Ops", "message": "denied"}));
+    let id = body["id"].as_str().unwrap().to_owned();
+    wait_until("dead letter", Duration::from_secs(30), || {
+        message(&server.base, &id)["state"] == "dead"
+    });
+    let rec = message(&server.base, &id);
+    assert_eq!(rec["attempts"], 1);
+    assert!(
+        rec["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid OAuth session")
+    );
+    let outbox = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+            .arg("outbox")
+            .args(args)
+            .env("HIPKIT_STORE", &store)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = outbox(&["list", "--state", "dead"]);
+    assert!(
+        listed.contains(&id) && listed.contains("Invalid OAuth session"),
+        "{listed}"
+    );
+    assert!(!listed.contains("not-the-token"), "tokens never appear");
+    assert!(outbox(&["retry", "--all-dead"]).contains("queued 1"));
+    wait_until("dead again", Duration::from_secs(30), || {
+        message(&server.base, &id)["state"] == "dead"
+    });
+    assert!(outbox(&["retry", &id]).contains("queued"));
+    assert!(outbox(&["purge", "--delivered-before", "1h"]).contains("purged 0"));
+}
+
+#[test]
+fn bad_requests_get_json_errors_and_store_nothing() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&emu.base, TOKEN, &dir.path().join("o.db"), &[]);
+    let raw = |ct: Option<&str>, body: Vec<u8>| {
+        let mut req = http()
+            .post(format!("{}/api/v1/messages", server.base))
+            .body(body);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().unwrap_or(Value::Null))
+    };
+    let json_ct = Some("application/json");
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (json_ct, b"{oops".to_vec(), 400, ""),
+        (
+            None,
+            br#"{"room":"Ops","message":"x"}"#.to_vec(),
+            415,
+            "Content-Type",
+        ),
+        (
+            json_ct,
+            br#"{"room":"Ops","message":"x","colour":"red"}"#.to_vec(),
+            422,
+            "colour",
+        ),
+        (
+            json_ct,
+            br#"{"room":"Ops","user":"@bob","message":"x"}"#.to_vec(),
+            400,
+            "exactly one",
+        ),
+        (json_ct, br#"{"message":"x"}"#.to_vec(), 400, "exactly one"),
+        (
+            json_ct,
+            br#"{"room":"Ops","message":""}"#.to_vec(),
+            400,
+            "`message`",
+        ),
+        (
+            json_ct,
+            br#"{"room":"Ops","message":"x","color":"teal"}"#.to_vec(),
+            422,
+            "teal",
+        ),
+        (
+            json_ct,
+            br#"{"user":"@bob","message":"x","from":"CI"}"#.to_vec(),
+            400,
+            "room notifications only",
+        ),
+        (
+            json_ct,
+            json!({"room": "Ops", "message": "x".repeat(70_000)})
+                .to_string()
+                .into_bytes(),
+            413,
+            "",
+        ),
+    ];
+    for (ct, body, code, part) in cases {
+        let (status, answer) = raw(ct, body);
+        assert_eq!(status, code, "{answer}");
+        assert_eq!(answer["error"]["code"], code, "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(part),
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        raw(json_ct, br#"{"room":"Ops","message":"fine"}"#.to_vec()).0,
+        202,
+        "still serving"
+    );
+    let missing = http()
+        .get(format!("{}/api/v1/messages/nope", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    wait_until(
+        "only the valid message stored",
+        Duration::from_secs(10),
+        || outbox_gauge(&server.base, "delivered") == 1,
+    );
+    for state in ["queued", "in_flight", "dead"] {
+        assert_eq!(outbox_gauge(&server.base, state), 0);
+    }
+    assert_eq!(
+        http()
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[test]
+fn api_token_guards_the_send_api() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(
+        &emu.base,
+        TOKEN,
+        &dir.path().join("o.db"),
+        &[("HIPKIT_SERVE__API_TOKEN", "api-secret")],
+    );
+    let body = json!({"room": "Ops", "message": "guarded"});
+    let (status, answer) = send(&server.base, &body);
+    assert_eq!(status, 401);
+    assert_eq!(answer["error"]["code"], 401);
+    let ok = http()
+        .post(format!("{}/api/v1/messages", server.base))
+        .bearer_auth("api-secret")
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(ok.status(), 202);
+}
+
+#[test]
+fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let mut server = Proc::spawn(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+            ("HIPKIT_EMULATOR__LISTEN", "127.0.0.1:0"),
+        ],
+        "emulator token",
+    );
+    let emulator_line = server
+        .lines
+        .iter()
+        .find(|l| l.contains("built-in emulator"))
+        .expect("emulator URL printed");
+    let emulator = emulator_line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let token = server
+        .lines
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    let (status, _) = send(
+        &server.base,
+        &json!({"room": "Build Room", "message": "first run", "color": "green"}),
+    );
+    assert_eq!(status, 202);
+    wait_until(
+        "delivered to the built-in emulator",
+        Duration::from_secs(10),
+        || {
+            let page: Value = http()
+                .get(format!("{emulator}/v2/room/Build%20Room/history"))
+                .bearer_auth(&token)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            page["items"].as_array().is_some_and(|i| i.len() == 1)
+        },
+    );
+    let term = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "graceful exit: {status:?}");
+}
