@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "bench-token";
-const ROOM: &str = "Bench";
+pub const TOKEN: &str = "bench-token";
+pub const ROOM: &str = "Bench";
 
 /// Sends notifications with `in_flight` concurrent loops for `seconds`; returns per second.
 pub async fn client_rate(base: &str, in_flight: usize, seconds: f64) -> Result<f64> {
@@ -94,7 +94,7 @@ pub fn python_rate(base: &str, seconds: f64) -> Result<f64> {
 }
 
 /// Clears the emulator's history so memory stays flat between phases.
-async fn reset(base: &str) -> Result<()> {
+pub async fn reset(base: &str) -> Result<()> {
     reqwest::Client::new()
         .post(format!("{base}/_emulator/reset"))
         .bearer_auth(TOKEN)

@@ -3,6 +3,7 @@
 
 mod client;
 mod process;
+mod serve;
 
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -29,7 +30,10 @@ async fn main() -> Result<()> {
         "client" => client::run(&hipkit, seconds)
             .await
             .context("client benchmark")?,
-        other => bail!("unknown benchmark {other}; expected: client"),
+        "serve" => serve::run(&hipkit, seconds)
+            .await
+            .context("serve benchmark")?,
+        other => bail!("unknown benchmark {other}; expected: client or serve"),
     };
     println!("{report}");
     Ok(())

@@ -25,9 +25,15 @@ impl Drop for Spawned {
 
 /// Spawns `binary args...` and waits for its first line, which ends with its base URL.
 pub fn spawn(binary: &Path, args: &[&str]) -> Result<Spawned> {
+    spawn_with_env(binary, args, &[])
+}
+
+/// Like [`spawn`], with extra environment variables.
+pub fn spawn_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Spawned> {
     let started = Instant::now();
     let mut child = Command::new(binary)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

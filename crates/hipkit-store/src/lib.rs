@@ -6,7 +6,7 @@ mod migrate;
 mod record;
 mod sqlite;
 
-pub use record::{NewRecord, OutboxRecord, State, StateCounts};
+pub use record::{NewRecord, OutboxRecord, Outcome, State, StateCounts};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -69,8 +69,14 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 
+    /// Records delivery outcomes, all in one transaction.
+    async fn record(&self, outcomes: &[Outcome]) -> Result<(), StoreError>;
+
     /// Marks a record delivered.
-    async fn mark_delivered(&self, id: &str, now: Millis) -> Result<(), StoreError>;
+    async fn mark_delivered(&self, id: &str, now: Millis) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.record(&[Outcome::Delivered { id, at: now }]).await
+    }
 
     /// Puts a record back in the queue to be tried at `next_attempt_at`, keeping the error.
     async fn mark_retry(
@@ -78,14 +84,28 @@ pub trait Store: Send + Sync {
         id: &str,
         next_attempt_at: Millis,
         error: &str,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.record(&[Outcome::Retry {
+            id,
+            next_attempt_at,
+            error,
+        }])
+        .await
+    }
 
     /// Marks a record dead (no more attempts), keeping the error.
-    async fn mark_dead(&self, id: &str, error: &str, now: Millis) -> Result<(), StoreError>;
+    async fn mark_dead(&self, id: &str, error: &str, now: Millis) -> Result<(), StoreError> {
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.record(&[Outcome::Dead { id, error, at: now }]).await
+    }
 
     /// Returns a leased record to the queue unchanged, giving back the attempt it counted
     /// (graceful shutdown).
-    async fn release(&self, id: &str, now: Millis) -> Result<(), StoreError>;
+    async fn release(&self, id: &str, now: Millis) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.record(&[Outcome::Release { id, at: now }]).await
+    }
 
     /// One record.
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError>;

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             delivered_at BIGINT
         )",
         "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
+        "CREATE INDEX outbox_lease ON outbox (state, lease_until)",
         "CREATE INDEX outbox_created ON outbox (created_at)",
     ],
 )];

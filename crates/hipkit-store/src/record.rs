@@ -119,3 +119,40 @@ impl StateCounts {
         }
     }
 }
+
+/// The result of one delivery attempt, recorded with others in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered at the given time.
+    Delivered {
+        /// Record id.
+        id: String,
+        /// When.
+        at: crate::Millis,
+    },
+    /// Back to the queue until `next_attempt_at`, keeping the error.
+    Retry {
+        /// Record id.
+        id: String,
+        /// When to try again.
+        next_attempt_at: crate::Millis,
+        /// What went wrong.
+        error: String,
+    },
+    /// No more attempts, keeping the error.
+    Dead {
+        /// Record id.
+        id: String,
+        /// What went wrong.
+        error: String,
+        /// When.
+        at: crate::Millis,
+    },
+    /// Back to the queue untouched, giving back the attempt its claim counted.
+    Release {
+        /// Record id.
+        id: String,
+        /// When.
+        at: crate::Millis,
+    },
+}

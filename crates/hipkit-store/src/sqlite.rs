@@ -1,19 +1,29 @@
 //! The embedded SQLite store: one file, WAL journal, full fsync on commit.
 
-use crate::{Millis, NewRecord, OutboxRecord, State, StateCounts, Store, StoreError};
+use crate::{Millis, NewRecord, OutboxRecord, Outcome, State, StateCounts, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Executor, Row};
+use sqlx::{Executor, Row, SqliteConnection};
 use std::path::Path;
 use std::time::Duration;
 
 /// An outbox in a SQLite database file.
+///
+/// Accepting a message is an fsync'd commit (`synchronous=FULL`): once `enqueue` returns it
+/// survives a power cut. Delivery bookkeeping (claims, outcomes) commits with
+/// `synchronous=NORMAL`: a power cut can undo the latest of those, which only means a message
+/// is delivered again (at-least-once), never lost.
+///
+/// Every write goes through one connection, so writers queue in the pool instead of
+/// colliding on SQLite's lock (whose busy handler sleeps); reads use their own connections
+/// (WAL readers never block the writer).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    writer: SqlitePool,
+    reader: SqlitePool,
 }
 
 /// The record columns, in one place (a macro so queries stay `&'static str`).
@@ -27,41 +37,56 @@ macro_rules! columns {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let label = path.display().to_string();
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(opts, 4, &path.display().to_string()).await
+        let opts = opts.synchronous(SqliteSynchronous::Normal);
+        let writer = pool(opts.clone(), 1, &label).await?;
+        crate::migrate::run(&writer)
+            .await
+            .map_err(|e| open_error(&label, &e))?;
+        let reader = pool(opts.read_only(true), 4, &label).await?;
+        Ok(Self { writer, reader })
     }
 
     /// A private in-memory database (unit tests only: it vanishes with the store).
     pub async fn in_memory() -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::new().in_memory(true);
-        Self::connect(opts, 1, ":memory:").await
-    }
-
-    async fn connect(
-        opts: SqliteConnectOptions,
-        connections: u32,
-        label: &str,
-    ) -> Result<Self, StoreError> {
-        let open_err = |e: &dyn std::fmt::Display| StoreError::Open {
-            path: label.to_owned(),
-            message: e.to_string(),
-        };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(opts)
+        let pool = pool(SqliteConnectOptions::new().in_memory(true), 1, ":memory:").await?;
+        crate::migrate::run(&pool)
             .await
-            .map_err(|e| open_err(&e))?;
-        crate::migrate::run(&pool).await.map_err(|e| open_err(&e))?;
-        Ok(Self { pool })
+            .map_err(|e| open_error(":memory:", &e))?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
     }
+}
+
+fn open_error(label: &str, e: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Open {
+        path: label.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+async fn pool(
+    opts: SqliteConnectOptions,
+    connections: u32,
+    label: &str,
+) -> Result<SqlitePool, StoreError> {
+    SqlitePoolOptions::new()
+        // A local file needs no liveness ping on every checkout (it cost ~0.2 ms per query).
+        .test_before_acquire(false)
+        .max_connections(connections)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(opts)
+        .await
+        .map_err(|e| open_error(label, &e))
 }
 
 fn record(row: &SqliteRow) -> Result<OutboxRecord, StoreError> {
@@ -92,28 +117,76 @@ fn records(rows: &[SqliteRow]) -> Result<Vec<OutboxRecord>, StoreError> {
     rows.iter().map(record).collect()
 }
 
+/// Inserts new records in one statement on `conn`; returns their ids. The batch travels as
+/// one JSON array: sqlx costs about 0.1 ms per statement here, SQLite about 10 µs per row.
+async fn insert(conn: &mut SqliteConnection, new: &[NewRecord]) -> Result<Vec<String>, StoreError> {
+    let ids: Vec<String> = new
+        .iter()
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let rows: Vec<serde_json::Value> = new
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| {
+            serde_json::json!({
+                "id": id, "destination": r.destination, "payload": r.payload, "at": r.created_at,
+            })
+        })
+        .collect();
+    let batch = serde_json::Value::Array(rows).to_string();
+    sqlx::query(
+        "INSERT INTO outbox (id, destination, payload, state, attempts, next_attempt_at, \
+         created_at, updated_at) SELECT json_extract(value, '$.id'), \
+         json_extract(value, '$.destination'), json_extract(value, '$.payload'), 'queued', 0, \
+         json_extract(value, '$.at'), json_extract(value, '$.at'), json_extract(value, '$.at') \
+         FROM json_each(?)",
+    )
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
+/// When every outcome is a delivery: the latest delivery time.
+fn all_delivered(outcomes: &[Outcome]) -> Option<Millis> {
+    outcomes.iter().try_fold(0, |latest: Millis, o| match o {
+        Outcome::Delivered { at, .. } => Some(latest.max(*at)),
+        _ => None,
+    })
+}
+
+/// Marks the records in the JSON id list delivered at `at`.
+async fn mark_delivered<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    ids: &str,
+    at: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'delivered', delivered_at = ?, updated_at = ?, \
+         lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(at)
+    .bind(at)
+    .bind(ids)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// A JSON array of ids, for `json_each`.
+fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    serde_json::Value::Array(ids.map(|id| id.into()).collect()).to_string()
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn enqueue(&self, new: &[NewRecord]) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut ids = Vec::with_capacity(new.len());
-        for r in new {
-            let id = uuid::Uuid::new_v4().to_string();
-            sqlx::query(
-                "INSERT INTO outbox (id, destination, payload, state, attempts, next_attempt_at, \
-                 created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&r.destination)
-            .bind(&r.payload)
-            .bind(r.created_at)
-            .bind(r.created_at)
-            .bind(r.created_at)
-            .execute(&mut *tx)
-            .await?;
-            ids.push(id);
-        }
-        tx.commit().await?;
+        let mut conn = self.writer.acquire().await?;
+        conn.execute("PRAGMA synchronous = FULL").await?;
+        let inserted = insert(&mut conn, new).await;
+        let reset = conn.execute("PRAGMA synchronous = NORMAL").await;
+        let ids = inserted?;
+        reset?;
         Ok(ids)
     }
 
@@ -124,85 +197,107 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         let rows = sqlx::query(concat!(
+            // Two index range scans, each already in due order and limited, instead of one
+            // OR that scans and sorts the whole table.
             "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, \
-             updated_at = ? WHERE id IN (SELECT id FROM outbox WHERE \
-             (state = 'queued' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until <= ?) \
-             ORDER BY next_attempt_at, created_at LIMIT ?) RETURNING ",
+             updated_at = ? WHERE id IN (SELECT id FROM ( \
+             SELECT id FROM (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? \
+             ORDER BY next_attempt_at LIMIT ?) \
+             UNION ALL \
+             SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' AND lease_until <= ? \
+             ORDER BY lease_until LIMIT ?)) LIMIT ?) RETURNING ",
             columns!()
         ))
         .bind(now + lease_ms)
         .bind(now)
         .bind(now)
+        .bind(limit as i64)
         .bind(now)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .bind(limit as i64)
+        .fetch_all(&self.writer)
         .await?;
         let mut claimed = records(&rows)?;
         claimed.sort_by_key(|r| (r.next_attempt_at, r.created_at));
         Ok(claimed)
     }
 
-    async fn mark_delivered(&self, id: &str, now: Millis) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE outbox SET state = 'delivered', delivered_at = ?, updated_at = ?, \
-             lease_until = NULL WHERE id = ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn mark_retry(
-        &self,
-        id: &str,
-        next_attempt_at: Millis,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, \
-             lease_until = NULL, updated_at = ? WHERE id = ? AND state = 'in_flight'",
-        )
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(crate::now_millis())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn mark_dead(&self, id: &str, error: &str, now: Millis) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE outbox SET state = 'dead', last_error = ?, lease_until = NULL, updated_at = ? \
-             WHERE id = ?",
-        )
-        .bind(error)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn release(&self, id: &str, now: Millis) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), \
-             lease_until = NULL, updated_at = ? WHERE id = ? AND state = 'in_flight'",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+    async fn record(&self, outcomes: &[Outcome]) -> Result<(), StoreError> {
+        let mut delivered = Vec::new();
+        let mut released = Vec::new();
+        let mut delivered_at = 0;
+        let mut released_at = 0;
+        if let Some(at) = all_delivered(outcomes) {
+            // The common case needs no explicit transaction: one statement is atomic.
+            let ids = outcomes.iter().filter_map(|o| match o {
+                Outcome::Delivered { id, .. } => Some(id.as_str()),
+                _ => None,
+            });
+            mark_delivered(&self.writer, &id_list(ids), at).await?;
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Delivered { id, at } => {
+                    delivered.push(id.as_str());
+                    delivered_at = delivered_at.max(*at);
+                }
+                Outcome::Release { id, at } => {
+                    released.push(id.as_str());
+                    released_at = released_at.max(*at);
+                }
+                Outcome::Retry {
+                    id,
+                    next_attempt_at,
+                    error,
+                } => {
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, \
+                         lease_until = NULL, updated_at = ? WHERE id = ? AND state = 'in_flight'",
+                    )
+                    .bind(next_attempt_at)
+                    .bind(error)
+                    .bind(crate::now_millis())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Outcome::Dead { id, error, at } => {
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'dead', last_error = ?, lease_until = NULL, \
+                         updated_at = ? WHERE id = ?",
+                    )
+                    .bind(error)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        if !delivered.is_empty() {
+            mark_delivered(&mut *tx, &id_list(delivered.into_iter()), delivered_at).await?;
+        }
+        if !released.is_empty() {
+            sqlx::query(
+                "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), \
+                 lease_until = NULL, updated_at = ? WHERE state = 'in_flight' \
+                 AND id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(released_at)
+            .bind(id_list(released.into_iter()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {
         let row = sqlx::query(concat!("SELECT ", columns!(), " FROM outbox WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(record).transpose()
     }
@@ -220,7 +315,7 @@ impl Store for SqliteStore {
         .bind(state.map(State::as_str))
         .bind(state.map(State::as_str))
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         records(&rows)
     }
@@ -233,7 +328,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -245,7 +340,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -253,14 +348,14 @@ impl Store for SqliteStore {
     async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn counts(&self) -> Result<StateCounts, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         let mut counts = StateCounts::default();
         for row in rows {
@@ -285,7 +380,7 @@ impl Store for SqliteStore {
 
     async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
         let row = self
-            .pool
+            .reader
             .fetch_one(
                 "SELECT MIN(CASE WHEN state = 'queued' THEN next_attempt_at \
                  WHEN state = 'in_flight' THEN lease_until END) AS due FROM outbox \

@@ -2,11 +2,11 @@
 
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
 use crate::{Message, Retry, Transport};
-use hipkit_store::{Millis, OutboxRecord, Store, StoreError, now_millis};
-use std::collections::HashSet;
+use hipkit_store::{Millis, OutboxRecord, Outcome, Store, StoreError, now_millis};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 /// How the workers run.
@@ -36,8 +36,14 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Most outcomes committed in one transaction.
+const OUTCOME_BATCH: usize = 512;
+
+type PendingOutcome = (Outcome, oneshot::Sender<Result<(), String>>);
+
 struct Context {
     store: Arc<dyn Store>,
+    outcomes: mpsc::Sender<PendingOutcome>,
     inner: Arc<dyn Transport>,
     config: WorkerConfig,
     metrics: Arc<DeliveryMetrics>,
@@ -49,6 +55,7 @@ struct Context {
 pub struct Workers {
     ctx: Arc<Context>,
     wake: Arc<Notify>,
+    writer: mpsc::Receiver<PendingOutcome>,
 }
 
 fn to_millis(d: Duration) -> i64 {
@@ -67,8 +74,11 @@ impl Workers {
         metrics: Arc<DeliveryMetrics>,
         wake: Arc<Notify>,
     ) -> Self {
+        let (outcomes, writer) = mpsc::channel(OUTCOME_BATCH * 2);
         Self {
+            writer,
             ctx: Arc::new(Context {
+                outcomes,
                 store,
                 inner,
                 config,
@@ -83,61 +93,83 @@ impl Workers {
     /// Delivers until `shutdown` turns true, then finishes or releases what is in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let ctx = self.ctx;
-        let permits = Arc::new(Semaphore::new(ctx.config.concurrency.max(1)));
+        let writer = tokio::spawn(outcome_writer(ctx.store.clone(), self.writer));
+        let concurrency = ctx.config.concurrency.max(1);
+        let lease = to_millis(ctx.config.lease);
+        let permits = Arc::new(Semaphore::new(concurrency));
         let mut tasks = JoinSet::new();
+        // Leased records waiting for a free slot. Claiming a batch at a time (refilled when
+        // it drops below `concurrency`) keeps the single SQLite writer from doing one claim
+        // per message.
+        let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
         while !*shutdown.borrow() {
             while tasks.try_join_next().is_some() {}
             if let Some(wait) = ctx.gate.remaining() {
+                // Rate limited: hand back what waits here so no lease runs out meanwhile.
+                release_all(&ctx, ready.drain(..)).await;
                 if wait_or_stop(wait, None, &mut shutdown).await {
                     break;
                 }
                 continue;
             }
-            let first = tokio::select! {
-                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                _ = shutdown.changed() => break,
-            };
-            let free = permits.available_permits() + 1;
-            let claimed = match ctx
-                .store
-                .claim(now_millis(), to_millis(ctx.config.lease), free)
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming from the outbox failed");
-                    drop(first);
-                    if wait_or_stop(Duration::from_secs(1), None, &mut shutdown).await {
-                        break;
+            if ready.len() < concurrency {
+                match ctx
+                    .store
+                    .claim(now_millis(), lease, 2 * concurrency - ready.len())
+                    .await
+                {
+                    Ok(claimed) => ready.extend(claimed),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming from the outbox failed");
+                        if ready.is_empty() {
+                            if wait_or_stop(Duration::from_secs(1), None, &mut shutdown).await {
+                                break;
+                            }
+                            continue;
+                        }
                     }
-                    continue;
                 }
-            };
-            if claimed.is_empty() {
-                drop(first);
+            }
+            let Some(record) = ready.pop_front() else {
                 let idle = idle_wait(&ctx).await;
                 if wait_or_stop(idle, Some(&self.wake), &mut shutdown).await {
                     break;
                 }
                 continue;
-            }
-            let mut first = Some(first);
-            for record in claimed {
-                let permit = match first.take() {
-                    Some(p) => p,
-                    None => match permits.clone().try_acquire_owned() {
-                        Ok(p) => p,
-                        Err(_) => {
-                            release(&ctx, &record.id).await;
-                            continue;
-                        }
-                    },
-                };
-                lock(&ctx.leased).insert(record.id.clone());
-                tasks.spawn(deliver(ctx.clone(), record, permit));
-            }
+            };
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => p.ok(),
+                _ = shutdown.changed() => None,
+            };
+            let Some(permit) = permit else {
+                ready.push_front(record);
+                break;
+            };
+            lock(&ctx.leased).insert(record.id.clone());
+            tasks.spawn(deliver(ctx.clone(), record, permit));
         }
+        release_all(&ctx, ready.drain(..)).await;
         finish(&ctx, tasks).await;
+        // The writer ends once the last sender (the context) is gone.
+        drop(ctx);
+        let _ = writer.await;
+    }
+}
+
+/// Returns records to the queue untouched, in one transaction.
+async fn release_all(ctx: &Context, records: impl Iterator<Item = OutboxRecord>) {
+    release_ids(ctx, records.map(|r| r.id)).await;
+}
+
+/// Returns records (by id) to the queue untouched, in one transaction.
+async fn release_ids(ctx: &Context, ids: impl Iterator<Item = String>) {
+    let at = now_millis();
+    let outcomes: Vec<Outcome> = ids.map(|id| Outcome::Release { id, at }).collect();
+    if outcomes.is_empty() {
+        return;
+    }
+    if let Err(e) = ctx.store.record(&outcomes).await {
+        tracing::warn!(error = %e, "releasing leases failed; they expire on their own");
     }
 }
 
@@ -191,40 +223,71 @@ async fn finish(ctx: &Arc<Context>, mut tasks: JoinSet<()>) {
         }
     }
     let leftover: Vec<String> = lock(&ctx.leased).drain().collect();
-    for id in leftover {
-        release(ctx, &id).await;
-    }
-}
-
-async fn release(ctx: &Context, id: &str) {
-    if let Err(e) = ctx.store.release(id, now_millis()).await {
-        tracing::warn!(error = %e, id, "releasing a lease failed; it expires on its own");
-    }
+    release_ids(ctx, leftover.into_iter()).await;
 }
 
 async fn deliver(ctx: Arc<Context>, record: OutboxRecord, permit: OwnedSemaphorePermit) {
     let id = record.id.clone();
-    if let Err(e) = attempt(&ctx, record).await {
+    let outcome = attempt(&ctx, record).await;
+    if let Err(e) = commit(&ctx, outcome).await {
         tracing::warn!(error = %e, id, "recording a delivery outcome failed; the lease will expire and it is retried");
     }
     lock(&ctx.leased).remove(&id);
     drop(permit);
 }
 
-/// One delivery attempt and its bookkeeping.
-async fn attempt(ctx: &Context, record: OutboxRecord) -> Result<(), StoreError> {
-    let store = &ctx.store;
+/// Hands an outcome to the outcome writer and waits for its commit.
+async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), StoreError> {
+    let (reply, done) = oneshot::channel();
+    let closed = || StoreError::Database("the outcome writer has stopped".into());
+    ctx.outcomes
+        .send((outcome, reply))
+        .await
+        .map_err(|_| closed())?;
+    done.await
+        .map_err(|_| closed())?
+        .map_err(StoreError::Database)
+}
+
+/// Commits the outcomes that queued up while the previous commit ran, in one transaction.
+async fn outcome_writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<PendingOutcome>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < OUTCOME_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let outcomes: Vec<Outcome> = batch.iter().map(|(o, _)| o.clone()).collect();
+        let result = store.record(&outcomes).await.map_err(|e| e.to_string());
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
+/// One delivery attempt; returns what to record.
+async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
+    let id = record.id;
     let message: Message = match serde_json::from_str(&record.payload) {
         Ok(m) => m,
         Err(e) => {
             ctx.metrics.dead.inc();
             let error = format!("unreadable stored message: {e}");
-            return store.mark_dead(&record.id, &error, now_millis()).await;
+            return Outcome::Dead {
+                id,
+                error,
+                at: now_millis(),
+            };
         }
     };
     if ctx.gate.remaining().is_some() {
         // A 429 arrived after this record was claimed: hand it back untouched.
-        return store.release(&record.id, now_millis()).await;
+        return Outcome::Release {
+            id,
+            at: now_millis(),
+        };
     }
     let outcome = ctx.inner.send(&message).await;
     let now = now_millis();
@@ -233,7 +296,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Result<(), StoreError> 
             ctx.metrics.delivered.inc();
             let latency = (now - record.created_at).max(0) as f64 / 1000.0;
             ctx.metrics.latency.observe(latency);
-            return store.mark_delivered(&record.id, now).await;
+            return Outcome::Delivered { id, at: now };
         }
         Err(e) => e,
     };
@@ -243,7 +306,11 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Result<(), StoreError> 
     match error.retry() {
         Retry::Never => {
             ctx.metrics.dead.inc();
-            store.mark_dead(&record.id, &text, now).await
+            Outcome::Dead {
+                id,
+                error: text,
+                at: now,
+            }
         }
         Retry::At(reset) => {
             ctx.metrics.rate_limited.inc();
@@ -254,18 +321,28 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Result<(), StoreError> 
                 until_ms = at_ms,
                 "rate limited; holding every send until the reset"
             );
-            store.mark_retry(&record.id, at_ms, &text).await
+            Outcome::Retry {
+                id,
+                next_attempt_at: at_ms,
+                error: text,
+            }
         }
         Retry::Backoff => {
             let age = Duration::from_millis((now - record.created_at).max(0) as u64);
             if policy.exhausted(attempts, age) {
                 ctx.metrics.dead.inc();
-                let text = format!("{text} (gave up after {attempts} attempts)");
-                store.mark_dead(&record.id, &text, now).await
+                Outcome::Dead {
+                    id,
+                    error: format!("{text} (gave up after {attempts} attempts)"),
+                    at: now,
+                }
             } else {
                 ctx.metrics.retries.inc();
-                let next = now + to_millis(policy.delay(attempts));
-                store.mark_retry(&record.id, next, &text).await
+                Outcome::Retry {
+                    id,
+                    next_attempt_at: now + to_millis(policy.delay(attempts)),
+                    error: text,
+                }
             }
         }
     }
