@@ -1,13 +1,12 @@
 //! Issue 2's numbers: the hipchat client (1 and 32 in flight) beside a Python
 //! requests.Session loop, the emulator's accept rate, time to listening and idle RSS.
 
-use crate::process::{median_ms, rss_mib, spawn};
+use crate::load::{post_rate, run_for};
+use crate::process::{Spawned, median_ms, rss_mib, spawn};
 use anyhow::{Result, bail};
 use hipchat::{Client, Color, RoomNotification, RoomRef, Token};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const TOKEN: &str = "bench-token";
 pub const ROOM: &str = "Bench";
@@ -15,66 +14,28 @@ pub const ROOM: &str = "Bench";
 /// Sends notifications with `in_flight` concurrent loops for `seconds`; returns per second.
 pub async fn client_rate(base: &str, in_flight: usize, seconds: f64) -> Result<f64> {
     let client = Client::builder(base, Token::new(TOKEN)).build()?;
-    let sent = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..in_flight {
-        let (client, sent) = (client.clone(), sent.clone());
-        tasks.push(tokio::spawn(async move {
-            let room = RoomRef::parse(ROOM);
-            let note = RoomNotification::new("bench").color(Color::Green);
-            while Instant::now() < deadline {
-                client.send_notification(&room, &note).await?;
-                sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<_, hipchat::Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let room = RoomRef::parse(ROOM);
+    let note = RoomNotification::new("bench").color(Color::Green);
+    run_for(in_flight, seconds, move || {
+        let (client, room, note) = (client.clone(), room.clone(), note.clone());
+        async move {
+            client.send_notification(&room, &note).await?;
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// The emulator's accept rate: raw pre-serialized POSTs, 64 in flight, no client-side work.
 pub async fn accept_rate(base: &str, seconds: f64) -> Result<f64> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
-        .build()?;
     let url = format!("{base}/v2/room/{ROOM}/notification");
-    let body = bytes_body();
-    let sent = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..64 {
-        let (http, url, body, sent) = (http.clone(), url.clone(), body.clone(), sent.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let resp = http
-                    .post(&url)
-                    .bearer_auth(TOKEN)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                if resp.status() != 204 {
-                    anyhow::bail!("status {}", resp.status());
-                }
-                sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
-}
-
-fn bytes_body() -> Vec<u8> {
-    br#"{"message":"bench","color":"green"}"#.to_vec()
+    post_rate(
+        &url,
+        Some(TOKEN),
+        r#"{"message":"bench","color":"green"}"#,
+        seconds,
+    )
+    .await
 }
 
 /// Runs the Python requests.Session loop against `base`; returns per second.
@@ -104,17 +65,25 @@ pub async fn reset(base: &str) -> Result<()> {
     Ok(())
 }
 
+/// `hipkit emulator` on a free port with the bench token and room.
+const EMULATOR_ARGS: [&str; 7] = [
+    "emulator",
+    "--listen",
+    "127.0.0.1:0",
+    "--token",
+    TOKEN,
+    "--room",
+    ROOM,
+];
+
+/// Starts an emulator for a benchmark.
+pub fn spawn_emulator(hipkit: &Path) -> Result<Spawned> {
+    spawn(hipkit, &EMULATOR_ARGS)
+}
+
 /// Runs every measurement and returns the markdown report.
 pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
-    let args = [
-        "emulator",
-        "--listen",
-        "127.0.0.1:0",
-        "--token",
-        TOKEN,
-        "--room",
-        ROOM,
-    ];
+    let args = EMULATOR_ARGS;
     let mut startups = Vec::new();
     for _ in 0..15 {
         startups.push(spawn(hipkit, &args)?.time_to_listening);

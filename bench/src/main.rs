@@ -2,6 +2,7 @@
 //! baseline measured in the same run. `bench/run` builds in release mode and calls this.
 
 mod client;
+mod load;
 mod process;
 mod serve;
 

@@ -1,15 +1,14 @@
 //! Issue 3's numbers: intake into the SQLite outbox beside the memory transport, delivery
 //! throughput from the outbox beside the emulator's own accept rate, and serve's memory.
 
-use crate::client::{ROOM, TOKEN, accept_rate, reset};
-use crate::process::{Spawned, rss_mib, spawn, spawn_with_env};
+use crate::client::{ROOM, TOKEN, accept_rate, reset, spawn_emulator};
+use crate::load::post_rate;
+use crate::process::{Spawned, rss_mib, spawn_with_env};
 use anyhow::{Context, Result, bail};
 use hipchat::RoomNotification;
 use hipkit_store::{NewRecord, SqliteStore, Store, now_millis};
 use hipkit_transport::Message;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const BACKLOG: usize = 10_000;
@@ -36,39 +35,8 @@ fn serve(
 
 /// POSTs pre-serialized messages with 64 in flight for `seconds`; returns accepted per second.
 async fn intake_rate(base: &str, seconds: f64) -> Result<f64> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
-        .build()?;
-    let url = format!("{base}/api/v1/messages");
-    let body =
-        format!(r#"{{"room":"{ROOM}","message":"intake bench","color":"green"}}"#).into_bytes();
-    let accepted = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..64 {
-        let (http, url, body, accepted) =
-            (http.clone(), url.clone(), body.clone(), accepted.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let resp = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                if !resp.status().is_success() {
-                    bail!("status {}", resp.status());
-                }
-                accepted.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(accepted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let body = format!(r#"{{"room":"{ROOM}","message":"intake bench","color":"green"}}"#);
+    post_rate(&format!("{base}/api/v1/messages"), None, &body, seconds).await
 }
 
 async fn add_fault(emulator: &str, rule: serde_json::Value) -> Result<()> {
@@ -134,18 +102,7 @@ async fn drain(hipkit: &Path, emulator: &str, dir: &Path, concurrency: &str) -> 
 
 /// Runs every measurement and returns the markdown report.
 pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
-    let emu = spawn(
-        hipkit,
-        &[
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            TOKEN,
-            "--room",
-            ROOM,
-        ],
-    )?;
+    let emu = spawn_emulator(hipkit)?;
     let dir = tempfile::tempdir()?;
 
     let idle = serve(
@@ -188,18 +145,7 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     drop(outbox);
     let emu = {
         drop(emu);
-        spawn(
-            hipkit,
-            &[
-                "emulator",
-                "--listen",
-                "127.0.0.1:0",
-                "--token",
-                TOKEN,
-                "--room",
-                ROOM,
-            ],
-        )?
+        spawn_emulator(hipkit)?
     };
 
     let accept = accept_rate(&emu.base, seconds).await?;

@@ -1,6 +1,6 @@
 //! File sharing: `multipart/related` with a JSON `metadata` part and a `file` part.
 
-use super::messages::{flood, item};
+use super::messages::{item, room_recipient, user_recipient};
 use super::sender;
 use crate::auth::Caller;
 use crate::error::EmuError;
@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hipchat::{FileInfo, HistoryItem, MessageType, RoomRef, Scope, UserRef};
+use hipchat::{FileInfo, HistoryItem, MessageType, Scope};
 
 /// What a share request carried.
 struct Upload {
@@ -103,10 +103,8 @@ pub async fn share_with_room(
     RawBody(body): RawBody,
 ) -> Result<Response, EmuError> {
     c.require(&[Scope::SendMessage])?;
-    let room = RoomRef::parse(&room);
-    let id = s.world().room_id(&room)?;
     let upload = read_upload(&headers, body).await?;
-    let flood_headers = flood(&s, &format!("room:{id}"))?;
+    let (room, flood_headers) = room_recipient(&s, &room)?;
     let entry = store(&s, &c, upload);
     s.world().room_mut(&room)?.history.push(entry);
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
@@ -121,9 +119,8 @@ pub async fn share_with_user(
     RawBody(body): RawBody,
 ) -> Result<Response, EmuError> {
     c.require(&[Scope::SendMessage])?;
-    let target = s.world().user_id(&UserRef::parse(&user))?;
     let upload = read_upload(&headers, body).await?;
-    let flood_headers = flood(&s, &format!("user:{target}"))?;
+    let (target, flood_headers) = user_recipient(&s, &user)?;
     let entry = store(&s, &c, upload);
     s.world().private_chat(c.user_id, target).push(entry);
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())

@@ -33,6 +33,21 @@ pub fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
     Ok(headers)
 }
 
+/// Resolves a room and counts one message against its flood budget, before any other work.
+pub fn room_recipient(s: &Shared, room: &str) -> Result<(RoomRef, HeaderMap), EmuError> {
+    let room = RoomRef::parse(room);
+    let id = s.world().room_id(&room)?;
+    let headers = flood(s, &format!("room:{id}"))?;
+    Ok((room, headers))
+}
+
+/// Resolves a user and counts one message against their flood budget.
+pub fn user_recipient(s: &Shared, user: &str) -> Result<(u64, HeaderMap), EmuError> {
+    let id = s.world().user_id(&UserRef::parse(user))?;
+    let headers = flood(s, &format!("user:{id}"))?;
+    Ok((id, headers))
+}
+
 /// A new history item with a fresh id and the current time.
 pub fn item(from: HistoryFrom, message: String, kind: MessageType) -> HistoryItem {
     HistoryItem {
@@ -69,9 +84,7 @@ pub async fn notification(
     c.require(&[Scope::SendNotification])?;
     let n: RoomNotification = parse_json(&headers, &body)?;
     n.validate()?;
-    let room = RoomRef::parse(&room);
-    let id = s.world().room_id(&room)?;
-    let flood_headers = flood(&s, &format!("room:{id}"))?;
+    let (room, flood_headers) = room_recipient(&s, &room)?;
     let mut entry = item(
         HistoryFrom::Label(n.from.clone().unwrap_or_default()),
         n.message,
@@ -97,9 +110,7 @@ pub async fn room_message(
     c.require(&[Scope::SendMessage])?;
     let m: RoomMessage = parse_json(&headers, &body)?;
     m.validate()?;
-    let room = RoomRef::parse(&room);
-    let id = s.world().room_id(&room)?;
-    let flood_headers = flood(&s, &format!("room:{id}"))?;
+    let (room, flood_headers) = room_recipient(&s, &room)?;
     let mut world = s.world();
     let mut entry = item(sender(&s, &world, &c), m.message, MessageType::Message);
     entry.message_format = Some(MessageFormat::Text);
@@ -121,8 +132,7 @@ pub async fn private_message(
     c.require(&[Scope::SendMessage])?;
     let m: PrivateMessage = parse_json(&headers, &body)?;
     m.validate()?;
-    let target = s.world().user_id(&UserRef::parse(&user))?;
-    let flood_headers = flood(&s, &format!("user:{target}"))?;
+    let (target, flood_headers) = user_recipient(&s, &user)?;
     let mut world = s.world();
     let mut entry = item(sender(&s, &world, &c), m.message, MessageType::Message);
     entry.message_format = Some(m.message_format.unwrap_or(MessageFormat::Text));

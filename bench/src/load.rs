@@ -1,0 +1,64 @@
+//! The load generator: N concurrent loops repeating one request for a fixed time.
+
+use anyhow::{Result, bail};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Runs `op` from `in_flight` concurrent loops for `seconds`; returns completed ops per second.
+/// Any failed op fails the measurement.
+pub async fn run_for<F, Fut>(in_flight: usize, seconds: f64, op: F) -> Result<f64>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<()>> + Send,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..in_flight {
+        let (op, done) = (op.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                op().await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// POSTs a pre-serialized JSON `body` to `url` (with an optional bearer token) from 64 loops.
+pub async fn post_rate(url: &str, bearer: Option<&str>, body: &str, seconds: f64) -> Result<f64> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()?;
+    let (url, bearer, body) = (
+        Arc::<str>::from(url),
+        bearer.map(Arc::<str>::from),
+        bytes::Bytes::copy_from_slice(body.as_bytes()),
+    );
+    run_for(64, seconds, move || {
+        let (http, url, bearer, body) = (http.clone(), url.clone(), bearer.clone(), body.clone());
+        async move {
+            let mut req = http
+                .post(url.as_ref())
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(token) = bearer {
+                req = req.bearer_auth(token);
+            }
+            let resp = req.send().await?;
+            if !resp.status().is_success() {
+                bail!("status {}", resp.status());
+            }
+            Ok(())
+        }
+    })
+    .await
+}
