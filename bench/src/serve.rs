@@ -155,6 +155,8 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let (drain32, peak32) = drain(hipkit, &emu.base, dir.path(), "32").await?;
     reset(&emu.base).await?;
     let (drain64, peak64) = drain(hipkit, &emu.base, dir.path(), "64").await?;
+    reset(&emu.base).await?;
+    let (drain128, peak128) = drain(hipkit, &emu.base, dir.path(), "128").await?;
 
     Ok(format!(
         "## Serve and the outbox (issue 3)\n\n\
@@ -168,14 +170,16 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
          | outbox → emulator delivery, 10,000 backlog, 8 workers | {drain8:.0} messages/s | {rd8:.2}x of accept | ≥ 0.5x |\n\
          | outbox → emulator delivery, 10,000 backlog, 32 workers | {drain32:.0} messages/s | {rd32:.2}x of accept | ≥ 0.5x |\n\
          | outbox → emulator delivery, 10,000 backlog, 64 workers | {drain64:.0} messages/s | {rd64:.2}x of accept | ≥ 0.5x |\n\
+         | outbox → emulator delivery, 10,000 backlog, 128 workers | {drain128:.0} messages/s | {rd128:.2}x of accept | ≥ 0.5x |\n\
          | `hipkit serve` time to listening (outbox, SQLite open + migrations) | {startup_ms:.1} ms | | — |\n\
          | `hipkit serve` idle RSS | {idle_rss:.1} MiB | | < 15 MB |\n\
          | `hipkit serve` RSS after the intake phase (backlog of {backlog} queued) | {backlog_rss:.1} MiB | | < 64 MB |\n\
-         | `hipkit serve` peak RSS delivering a 10,000 backlog (8 / 32 / 64 workers) | {peak8:.1} / {peak32:.1} / {peak64:.1} MiB | | < 64 MB |\n",
+         | `hipkit serve` peak RSS delivering a 10,000 backlog (8 / 32 / 64 / 128 workers) | {peak8:.1} / {peak32:.1} / {peak64:.1} / {peak128:.1} MiB | | < 64 MB |\n",
         ri = outbox_rate / memory_rate,
         rd8 = drain8 / accept,
         rd32 = drain32 / accept,
         rd64 = drain64 / accept,
+        rd128 = drain128 / accept,
         backlog = (outbox_rate * seconds) as u64,
     ))
 }
