@@ -8,6 +8,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Row, SqliteConnection};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An outbox in a SQLite database file.
@@ -19,11 +20,40 @@ use std::time::Duration;
 ///
 /// Every write goes through one connection, so writers queue in the pool instead of
 /// colliding on SQLite's lock (whose busy handler sleeps); reads use their own connections
-/// (WAL readers never block the writer).
+/// (WAL readers never block the writer). WAL checkpoints run on a connection of their own in
+/// the background, so their I/O never stalls a commit.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    _checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// How often the background checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The background checkpoint task; stops when the last store clone is dropped.
+#[derive(Debug)]
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Checkpointer {
+    fn start(pool: SqlitePool) -> Self {
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CHECKPOINT_EVERY).await;
+                if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                    // Not fatal: the WAL just grows until the next checkpoint succeeds.
+                    let _ = e;
+                }
+            }
+        }))
+    }
 }
 
 /// The record columns, in one place (a macro so queries stay `&'static str`).
@@ -44,12 +74,17 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
         let opts = opts.synchronous(SqliteSynchronous::Normal);
-        let writer = pool(opts.clone(), 1, &label).await?;
+        let checkpoints = pool(opts.clone(), 1, &label).await?;
+        let writer = pool(opts.clone().pragma("wal_autocheckpoint", "0"), 1, &label).await?;
         crate::migrate::run(&writer)
             .await
             .map_err(|e| open_error(&label, &e))?;
         let reader = pool(opts.read_only(true), 4, &label).await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            _checkpointer: Some(Arc::new(Checkpointer::start(checkpoints))),
+        })
     }
 
     /// A private in-memory database (unit tests only: it vanishes with the store).
@@ -61,6 +96,7 @@ impl SqliteStore {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
+            _checkpointer: None,
         })
     }
 }
