@@ -130,7 +130,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Idle keep-alive connections kept per host (default 64).
+    /// Idle keep-alive connections kept per host (default 1024: one per request in flight).
     pub fn max_idle_per_host(mut self, n: usize) -> Self {
         self.max_idle_per_host = n;
         self
@@ -185,7 +185,7 @@ impl Client {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             accept_invalid_certs: false,
-            max_idle_per_host: 64,
+            max_idle_per_host: 1024,
         }
     }
 
