@@ -303,6 +303,11 @@ fn bad_token_goes_dead_with_hipchats_error_and_can_be_retried() {
         "{listed}"
     );
     assert!(!listed.contains("not-the-token"), "tokens never appear");
+    let as_json: Value = serde_json::from_str(outbox(&["list", "--json"]).trim()).unwrap();
+    assert_eq!(
+        (as_json["id"].as_str(), as_json["state"].as_str()),
+        (Some(id.as_str()), Some("dead"))
+    );
     assert!(outbox(&["retry", "--all-dead"]).contains("queued 1"));
     wait_until("dead again", Duration::from_secs(30), || {
         message(&server.base, &id)["state"] == "dead"
@@ -492,4 +497,71 @@ fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
     assert!(term.success());
     let status = server.child.wait().unwrap();
     assert!(status.success(), "graceful exit: {status:?}");
+}
+
+#[test]
+fn django_backend_paths_and_the_file_backend_are_honoured() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let body = json!({"room": "Ops", "message": "kept in memory"});
+
+    let memory = serve(
+        &emu.base,
+        TOKEN,
+        &store,
+        &[(
+            "HIPCHAT_BACKEND",
+            "djhipchat.backends.locmem.HipChatBackend",
+        )],
+    );
+    assert!(
+        memory.lines.iter().any(|l| l.contains("delivery:  memory")),
+        "{:?}",
+        memory.lines
+    );
+    let (status, answer) = send(&memory.base, &body);
+    assert_eq!(status, 200, "memory delivers at once: {answer}");
+    assert_eq!(answer["state"], "delivered");
+    let tracked = http()
+        .get(format!(
+            "{}/api/v1/messages/{}",
+            memory.base,
+            answer["id"].as_str().unwrap()
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(tracked.status(), 404, "tracking needs the outbox");
+    assert_eq!(room_count(&emu.base, "Ops"), 0, "nothing reached HipChat");
+
+    let lines = dir.path().join("sent.jsonl");
+    let file = serve(
+        &emu.base,
+        TOKEN,
+        &store,
+        &[
+            ("HIPCHAT_BACKEND", "file"),
+            ("HIPKIT_DELIVERY__FILE_PATH", lines.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        send(
+            &file.base,
+            &json!({"user": "@admin", "message": "to a file"})
+        )
+        .0,
+        200
+    );
+    let written: Value =
+        serde_json::from_str(std::fs::read_to_string(&lines).unwrap().trim()).unwrap();
+    assert_eq!(written["to"]["user"], "@admin");
+    assert_eq!(written["message"], "to a file");
+
+    let unknown = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "smtp"])
+        .env("HIPKIT_STORE", &store)
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown delivery backend"));
 }
