@@ -4,10 +4,11 @@ use crate::StoreError;
 use sqlx::{Executor, SqlitePool};
 
 /// (version, statements). Append only; never edit an applied migration.
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE outbox (
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE outbox (
             id TEXT PRIMARY KEY,
             destination TEXT NOT NULL,
             payload TEXT NOT NULL,
@@ -20,11 +21,24 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             updated_at BIGINT NOT NULL,
             delivered_at BIGINT
         )",
-        "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
-        "CREATE INDEX outbox_lease ON outbox (state, lease_until)",
-        "CREATE INDEX outbox_created ON outbox (created_at)",
-    ],
-)];
+            "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
+            "CREATE INDEX outbox_lease ON outbox (state, lease_until)",
+            "CREATE INDEX outbox_created ON outbox (created_at)",
+        ],
+    ),
+    (
+        // Partial indexes: a delivered message leaves every hot index, so each state change
+        // touches one or two small indexes instead of two that hold the whole history.
+        2,
+        &[
+            "DROP INDEX outbox_due",
+            "DROP INDEX outbox_lease",
+            "CREATE INDEX outbox_queued ON outbox (next_attempt_at) WHERE state = 'queued'",
+            "CREATE INDEX outbox_leased ON outbox (lease_until) WHERE state = 'in_flight'",
+            "CREATE INDEX outbox_dead ON outbox (created_at) WHERE state = 'dead'",
+        ],
+    ),
+];
 
 /// Creates the bookkeeping table and applies every migration not yet applied.
 pub async fn run(pool: &SqlitePool) -> Result<(), StoreError> {

@@ -388,37 +388,37 @@ impl Store for SqliteStore {
     }
 
     async fn counts(&self) -> Result<StateCounts, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            .fetch_all(&self.reader)
+        // One snapshot; the active states come from their partial indexes, delivered is the rest.
+        let row = self
+            .reader
+            .fetch_one(
+                "SELECT (SELECT COUNT(*) FROM outbox) AS total, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'queued') AS queued, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'in_flight') AS in_flight, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'dead') AS dead",
+            )
             .await?;
-        let mut counts = StateCounts::default();
-        for row in rows {
-            let state: String = row.try_get("state")?;
-            let n: i64 = row.try_get("n")?;
-            let n = n.max(0) as u64;
-            match state.parse::<State>() {
-                Ok(State::Queued) => counts.queued = n,
-                Ok(State::InFlight) => counts.in_flight = n,
-                Ok(State::Delivered) => counts.delivered = n,
-                Ok(State::Dead) => counts.dead = n,
-                Err(message) => {
-                    return Err(StoreError::Corrupt {
-                        id: "(state count)".into(),
-                        message,
-                    });
-                }
-            }
-        }
-        Ok(counts)
+        let n = |col: &str| -> Result<u64, StoreError> {
+            let v: i64 = row.try_get(col)?;
+            Ok(v.max(0) as u64)
+        };
+        let (total, queued, in_flight, dead) =
+            (n("total")?, n("queued")?, n("in_flight")?, n("dead")?);
+        Ok(StateCounts {
+            queued,
+            in_flight,
+            dead,
+            delivered: total.saturating_sub(queued + in_flight + dead),
+        })
     }
 
     async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
         let row = self
             .reader
             .fetch_one(
-                "SELECT MIN(CASE WHEN state = 'queued' THEN next_attempt_at \
-                 WHEN state = 'in_flight' THEN lease_until END) AS due FROM outbox \
-                 WHERE state IN ('queued', 'in_flight')",
+                "SELECT MIN(due) AS due FROM ( \
+                 SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'queued' \
+                 UNION ALL SELECT MIN(lease_until) FROM outbox WHERE state = 'in_flight')",
             )
             .await?;
         Ok(row.try_get("due")?)
