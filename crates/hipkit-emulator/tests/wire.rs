@@ -259,12 +259,12 @@ async fn control_api_requires_an_admin_token_and_lists_requests_without_secrets(
 #[tokio::test]
 async fn capabilities_and_web_ui_answer_without_a_token() {
     let emu = emulator(EmulatorConfig::default()).await;
-    let caps: Value = reqwest::get(format!("{}/v2/capabilities", emu.base_url))
-        .await
-        .unwrap()
-        .json()
+    let caps = reqwest::get(format!("{}/v2/capabilities", emu.base_url))
         .await
         .unwrap();
+    assert_eq!(caps.headers()["x-ratelimit-limit"], "500");
+    assert!(caps.headers().contains_key("x-ratelimit-reset"));
+    let caps: Value = caps.json().await.unwrap();
     assert_eq!(
         caps["links"]["self"],
         format!("{}/v2/capabilities", emu.base_url)

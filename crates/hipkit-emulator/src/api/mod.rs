@@ -14,7 +14,7 @@ use crate::faults::{FaultAction, take_fault};
 use crate::serve::ConnectionKill;
 use crate::state::{LoggedRequest, Shared};
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
-use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -74,6 +74,9 @@ async fn method_not_allowed() -> EmuError {
     EmuError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
 }
 
+/// The rate-limit key of requests without a valid token.
+const ANONYMOUS: &str = "anonymous";
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -106,7 +109,7 @@ async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response
         token: label.clone(),
         status,
     };
-    let limit_key = label.clone().unwrap_or_else(|| "anonymous".into());
+    let limit_key = label.clone().unwrap_or_else(|| ANONYMOUS.into());
     let mut early = None;
     match fault {
         Some(FaultAction::Drop) => {
@@ -185,13 +188,10 @@ async fn capabilities(State(s): State<Shared>) -> Response {
         },
     });
     let mut resp = Json(body).into_response();
-    let h = resp.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(500u64));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(500u64));
-    h.insert(
-        "x-ratelimit-reset",
-        HeaderValue::from(now_ms() / 1000 + 300),
-    );
+    // No token here: counted like every unauthenticated request, by the same limiter.
+    s.limiter
+        .count_token(ANONYMOUS)
+        .write_headers("ratelimit", resp.headers_mut());
     resp
 }
 
