@@ -34,7 +34,17 @@ async fn main() -> Result<()> {
         "serve" => serve::run(&hipkit, seconds)
             .await
             .context("serve benchmark")?,
-        other => bail!("unknown benchmark {other}; expected: client or serve"),
+        "drain" => {
+            let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
+            let count = std::env::var("BENCH_BACKLOG")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10_000);
+            serve::drain_only(&hipkit, &workers, count)
+                .await
+                .context("drain benchmark")?
+        }
+        other => bail!("unknown benchmark {other}; expected: client, serve or drain"),
     };
     println!("{report}");
     Ok(())

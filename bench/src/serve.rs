@@ -3,7 +3,7 @@
 
 use crate::client::{ROOM, TOKEN, accept_rate, reset, spawn_emulator};
 use crate::load::post_rate;
-use crate::process::{Spawned, rss_mib, spawn_with_env};
+use crate::process::{Spawned, cpu_seconds, rss_mib, spawn_with_env};
 use anyhow::{Context, Result, bail};
 use hipchat::RoomNotification;
 use hipkit_store::{NewRecord, SqliteStore, Store, now_millis};
@@ -12,6 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const BACKLOG: usize = 10_000;
+
+/// Worker counts the delivery phase is measured with.
+const WORKERS: [&str; 4] = ["8", "32", "64", "128"];
 
 fn serve(
     hipkit: &Path,
@@ -51,8 +54,8 @@ async fn add_fault(emulator: &str, rule: serde_json::Value) -> Result<()> {
 }
 
 /// Notifications the emulator has stored in the bench room (a cheap O(1) read).
-async fn delivered(emulator: &str) -> Result<u64> {
-    let stats: serde_json::Value = reqwest::Client::new()
+async fn delivered(http: &reqwest::Client, emulator: &str) -> Result<u64> {
+    let stats: serde_json::Value = http
         .get(format!("{emulator}/v2/room/{ROOM}/statistics"))
         .bearer_auth(TOKEN)
         .send()
@@ -63,11 +66,11 @@ async fn delivered(emulator: &str) -> Result<u64> {
 }
 
 /// Writes a backlog straight into a fresh store, as an outage would leave it.
-async fn backlog(path: &Path) -> Result<()> {
+async fn backlog(path: &Path, count: usize) -> Result<()> {
     let store = SqliteStore::open(path).await?;
     let payload =
         serde_json::to_string(&Message::room(ROOM, RoomNotification::new("backlog bench")))?;
-    let records: Vec<NewRecord> = (0..BACKLOG)
+    let records: Vec<NewRecord> = (0..count)
         .map(|_| NewRecord {
             destination: format!("room:{ROOM}"),
             payload: payload.clone(),
@@ -80,24 +83,63 @@ async fn backlog(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Delivers a 10,000-message backlog; returns (messages/s, peak RSS MiB while delivering).
-async fn drain(hipkit: &Path, emulator: &str, dir: &Path, concurrency: &str) -> Result<(f64, f64)> {
+/// One backlog delivery: rate, peak RSS and CPU spent per message on each side.
+struct Drain {
+    rate: f64,
+    peak_mib: f64,
+    serve_us: f64,
+    emulator_us: f64,
+}
+
+/// Delivers a backlog of `count` through `serve` with `concurrency` workers.
+async fn drain(
+    hipkit: &Path,
+    emulator: &Spawned,
+    dir: &Path,
+    concurrency: &str,
+    count: usize,
+) -> Result<Drain> {
     let store = dir.join(format!("backlog-{concurrency}.db"));
-    backlog(&store).await?;
+    backlog(&store, count).await?;
+    let emulator_pid = emulator.child.id().to_string();
+    let emulator_cpu = cpu_seconds(&emulator_pid)?;
+    // One polling client for the whole phase: building one per poll costs the measured
+    // processes CPU.
+    let http = reqwest::Client::new();
     let started = Instant::now();
-    let server = serve(hipkit, emulator, &store, "outbox", concurrency)?;
-    let mut peak = 0.0f64;
+    let server = serve(hipkit, &emulator.base, &store, "outbox", concurrency)?;
+    let serve_pid = server.child.id().to_string();
+    let mut peak_mib = 0.0f64;
+    let mut serve_cpu;
     loop {
-        peak = peak.max(rss_mib(server.child.id())?);
-        if delivered(emulator).await? >= BACKLOG as u64 {
+        peak_mib = peak_mib.max(rss_mib(server.child.id())?);
+        serve_cpu = cpu_seconds(&serve_pid)?;
+        if delivered(&http, &emulator.base).await? >= count as u64 {
             break;
         }
         if started.elapsed() > Duration::from_secs(300) {
             bail!("backlog not delivered within 5 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    Ok((BACKLOG as f64 / started.elapsed().as_secs_f64(), peak))
+    let per_message = |cpu: f64| cpu * 1e6 / count as f64;
+    Ok(Drain {
+        rate: count as f64 / started.elapsed().as_secs_f64(),
+        peak_mib,
+        serve_us: per_message(serve_cpu),
+        emulator_us: per_message(cpu_seconds(&emulator_pid)? - emulator_cpu),
+    })
+}
+
+/// Only the delivery phase, with one worker count (for profiling): prints rate and CPU.
+pub async fn drain_only(hipkit: &Path, workers: &str, count: usize) -> Result<String> {
+    let emu = spawn_emulator(hipkit)?;
+    let dir = tempfile::tempdir()?;
+    let d = drain(hipkit, &emu, dir.path(), workers, count).await?;
+    Ok(format!(
+        "{count} messages, {workers} workers: {:.0} messages/s, serve {:.0} µs/message, emulator {:.0} µs/message",
+        d.rate, d.serve_us, d.emulator_us
+    ))
 }
 
 /// Runs every measurement and returns the markdown report.
@@ -148,15 +190,44 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
         spawn_emulator(hipkit)?
     };
 
+    let emulator_pid = emu.child.id().to_string();
+    let cpu_before = (cpu_seconds(&emulator_pid)?, cpu_seconds("self")?);
     let accept = accept_rate(&emu.base, seconds).await?;
-    reset(&emu.base).await?;
-    let (drain8, peak8) = drain(hipkit, &emu.base, dir.path(), "8").await?;
-    reset(&emu.base).await?;
-    let (drain32, peak32) = drain(hipkit, &emu.base, dir.path(), "32").await?;
-    reset(&emu.base).await?;
-    let (drain64, peak64) = drain(hipkit, &emu.base, dir.path(), "64").await?;
-    reset(&emu.base).await?;
-    let (drain128, peak128) = drain(hipkit, &emu.base, dir.path(), "128").await?;
+    let accepted = accept * seconds;
+    let accept_emulator_us = (cpu_seconds(&emulator_pid)? - cpu_before.0) * 1e6 / accepted;
+    let accept_load_us = (cpu_seconds("self")? - cpu_before.1) * 1e6 / accepted;
+    let mut drains = Vec::new();
+    for workers in WORKERS {
+        reset(&emu.base).await?;
+        drains.push((
+            workers,
+            drain(hipkit, &emu, dir.path(), workers, BACKLOG).await?,
+        ));
+    }
+    let drain_rows: String = drains
+        .iter()
+        .map(|(workers, d)| {
+            format!(
+                "| outbox → emulator delivery, 10,000 backlog, {workers} workers | {:.0} messages/s \
+                 | {:.2}x of accept | ≥ 0.5x |\n",
+                d.rate,
+                d.rate / accept
+            )
+        })
+        .collect();
+    let cpu_rows: String = drains
+        .iter()
+        .map(|(workers, d)| {
+            format!(
+                "| delivery, {workers} workers | {:.0} µs (serve) | {:.0} µs |\n",
+                d.serve_us, d.emulator_us
+            )
+        })
+        .collect();
+    let peaks: Vec<String> = drains
+        .iter()
+        .map(|(_, d)| format!("{:.1}", d.peak_mib))
+        .collect();
 
     Ok(format!(
         "## Serve and the outbox (issue 3)\n\n\
@@ -167,19 +238,18 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
          | `POST /api/v1/messages`, memory transport (baseline) | {memory_rate:.0} messages/s | 1.00x | — |\n\
          | `POST /api/v1/messages` into the SQLite outbox (delivery held) | {outbox_rate:.0} messages/s | {ri:.2}x of memory | ≥ 5,000/s |\n\
          | emulator accept rate (raw POSTs, 64 in flight; baseline) | {accept:.0} notifications/s | 1.00x | — |\n\
-         | outbox → emulator delivery, 10,000 backlog, 8 workers | {drain8:.0} messages/s | {rd8:.2}x of accept | ≥ 0.5x |\n\
-         | outbox → emulator delivery, 10,000 backlog, 32 workers | {drain32:.0} messages/s | {rd32:.2}x of accept | ≥ 0.5x |\n\
-         | outbox → emulator delivery, 10,000 backlog, 64 workers | {drain64:.0} messages/s | {rd64:.2}x of accept | ≥ 0.5x |\n\
-         | outbox → emulator delivery, 10,000 backlog, 128 workers | {drain128:.0} messages/s | {rd128:.2}x of accept | ≥ 0.5x |\n\
+         {drain_rows}\
          | `hipkit serve` time to listening (outbox, SQLite open + migrations) | {startup_ms:.1} ms | | — |\n\
          | `hipkit serve` idle RSS | {idle_rss:.1} MiB | | < 15 MB |\n\
          | `hipkit serve` RSS after the intake phase (backlog of {backlog} queued) | {backlog_rss:.1} MiB | | < 64 MB |\n\
-         | `hipkit serve` peak RSS delivering a 10,000 backlog (8 / 32 / 64 / 128 workers) | {peak8:.1} / {peak32:.1} / {peak64:.1} / {peak128:.1} MiB | | < 64 MB |\n",
+         | `hipkit serve` peak RSS delivering a 10,000 backlog ({workers} workers) | {peaks} MiB | | < 64 MB |\n\n\
+         CPU time per message (user + system, from /proc), same run:\n\n\
+         | phase | client side | emulator |\n|---|---|---|\n\
+         | accept rate (raw POSTs) | {accept_load_us:.0} µs (load generator) | {accept_emulator_us:.0} µs |\n\
+         {cpu_rows}",
         ri = outbox_rate / memory_rate,
-        rd8 = drain8 / accept,
-        rd32 = drain32 / accept,
-        rd64 = drain64 / accept,
-        rd128 = drain128 / accept,
+        workers = WORKERS.join(" / "),
+        peaks = peaks.join(" / "),
         backlog = (outbox_rate * seconds) as u64,
     ))
 }

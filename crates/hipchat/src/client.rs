@@ -139,7 +139,17 @@ impl ClientBuilder {
     /// Builds the client (one connection pool, reused by every call and every clone).
     pub fn build(self) -> Result<Client, Error> {
         let base = normalize_base(&self.base_url)?;
+        let base_url = url::Url::parse(&base)
+            .map_err(|e| Error::Config(format!("base URL `{}`: {e}", self.base_url)))?;
+        let mut authorization =
+            reqwest::header::HeaderValue::try_from(format!("Bearer {}", self.token.expose()))
+                .map_err(|_| {
+                    Error::Config("the token holds characters not allowed in a header".into())
+                })?;
+        authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
+            // The API never redirects; a 3xx is reported, not followed with the token.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .pool_max_idle_per_host(self.max_idle_per_host)
@@ -149,8 +159,10 @@ impl ClientBuilder {
             .map_err(|e| Error::Config(e.without_url().to_string()))?;
         Ok(Client {
             http,
+            api_path: format!("{}/v2/", base_url.path().trim_end_matches('/')),
+            base_url,
             base,
-            token: self.token,
+            authorization,
         })
     }
 }
@@ -173,7 +185,12 @@ fn normalize_base(raw: &str) -> Result<String, Error> {
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    token: Token,
+    /// `base`, parsed once: each request only sets its path.
+    base_url: url::Url,
+    /// The base URL's path followed by `/v2/`.
+    api_path: String,
+    /// `Bearer <token>`, marked sensitive (never shown by `Debug`).
+    authorization: reqwest::header::HeaderValue,
 }
 
 impl Client {
@@ -195,9 +212,11 @@ impl Client {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut url = self.base_url.clone();
+        url.set_path(&format!("{}{path}", self.api_path));
         self.http
-            .request(method, format!("{}/v2/{}", self.base, path))
-            .bearer_auth(self.token.expose())
+            .request(method, url)
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
     }
 
     async fn execute(&self, req: RequestBuilder) -> Result<(u16, RateLimit, Bytes), Error> {

@@ -32,6 +32,10 @@ pub struct SqliteStore {
 /// How often the background checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
+/// The writer's page cache (negative: KiB). A backlog's hot pages fit, so claims and
+/// outcomes do not re-read pages from the OS cache.
+const WRITER_CACHE_KIB: &str = "-8192";
+
 /// The background checkpoint task; stops when the last store clone is dropped.
 #[derive(Debug)]
 struct Checkpointer(tokio::task::JoinHandle<()>);
@@ -73,7 +77,11 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let opts = opts.synchronous(SqliteSynchronous::Normal);
         let checkpoints = pool(opts.clone(), 1, &label).await?;
-        let writer = pool(opts.clone().pragma("wal_autocheckpoint", "0"), 1, &label).await?;
+        let writer = opts
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("cache_size", WRITER_CACHE_KIB);
+        let writer = pool(writer, 1, &label).await?;
         crate::migrate::run(&writer)
             .await
             .map_err(|e| open_error(&label, &e))?;
@@ -154,9 +162,11 @@ fn records(rows: &[SqliteRow]) -> Result<Vec<OutboxRecord>, StoreError> {
 /// Inserts new records in one statement on `conn`; returns their ids. The batch travels as
 /// one JSON array: sqlx costs about 0.1 ms per statement here, SQLite about 10 µs per row.
 async fn insert(conn: &mut SqliteConnection, new: &[NewRecord]) -> Result<Vec<String>, StoreError> {
+    // Time-ordered (v7) ids: consecutive messages sit next to each other in the primary-key
+    // index, so claiming and settling a batch touches a few pages instead of one per row.
     let ids: Vec<String> = new
         .iter()
-        .map(|_| uuid::Uuid::new_v4().to_string())
+        .map(|_| uuid::Uuid::now_v7().to_string())
         .collect();
     let rows: Vec<serde_json::Value> = new
         .iter()

@@ -36,6 +36,10 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Fewest records claimed at once: a claim is one statement on the single writer, so its
+/// fixed cost is spread over a batch even with few workers.
+const MIN_CLAIM: usize = 128;
+
 /// Most outcomes committed in one transaction.
 const OUTCOME_BATCH: usize = 512;
 
@@ -96,12 +100,14 @@ impl Workers {
         let writer = tokio::spawn(outcome_writer(ctx.store.clone(), self.writer));
         let concurrency = ctx.config.concurrency.max(1);
         let lease = to_millis(ctx.config.lease);
-        let permits = Arc::new(Semaphore::new(concurrency));
+        let slots = Slots::new(concurrency);
         let mut tasks = JoinSet::new();
         // Leased records waiting for a free slot. Claiming a batch at a time (refilled when
-        // it drops below `concurrency`) keeps the single SQLite writer from doing one claim
-        // per message.
+        // it drops below the low-water mark) keeps the single SQLite writer from doing one
+        // claim per message.
         let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
+        let low_water = concurrency.max(MIN_CLAIM / 2);
+        let claim_batch = (2 * concurrency).max(MIN_CLAIM);
         while !*shutdown.borrow() {
             while tasks.try_join_next().is_some() {}
             if let Some(wait) = ctx.gate.remaining() {
@@ -112,10 +118,10 @@ impl Workers {
                 }
                 continue;
             }
-            if ready.len() < concurrency {
+            if ready.len() < low_water {
                 match ctx
                     .store
-                    .claim(now_millis(), lease, 2 * concurrency - ready.len())
+                    .claim(now_millis(), lease, claim_batch - ready.len())
                     .await
                 {
                     Ok(claimed) => ready.extend(claimed),
@@ -130,6 +136,15 @@ impl Workers {
                     }
                 }
             }
+            // A record is only started while half its lease remains (the lease must outlast
+            // the transport's timeout); one that waited longer is left to be claimed again.
+            let now = now_millis();
+            while ready
+                .front()
+                .is_some_and(|r| r.lease_until.is_none_or(|until| until - lease / 2 <= now))
+            {
+                ready.pop_front();
+            }
             let Some(record) = ready.pop_front() else {
                 let idle = idle_wait(&ctx).await;
                 if wait_or_stop(idle, Some(&self.wake), &mut shutdown).await {
@@ -137,16 +152,16 @@ impl Workers {
                 }
                 continue;
             };
-            let permit = tokio::select! {
-                p = permits.clone().acquire_owned() => p.ok(),
+            let slot = tokio::select! {
+                s = slots.acquire() => s,
                 _ = shutdown.changed() => None,
             };
-            let Some(permit) = permit else {
+            let Some(slot) = slot else {
                 ready.push_front(record);
                 break;
             };
             lock(&ctx.leased).insert(record.id.clone());
-            tasks.spawn(deliver(ctx.clone(), record, permit));
+            tasks.spawn(deliver(ctx.clone(), record, slot));
         }
         release_all(&ctx, ready.drain(..)).await;
         finish(&ctx, tasks).await;
@@ -226,14 +241,46 @@ async fn finish(ctx: &Arc<Context>, mut tasks: JoinSet<()>) {
     release_ids(ctx, leftover.into_iter()).await;
 }
 
-async fn deliver(ctx: Arc<Context>, record: OutboxRecord, permit: OwnedSemaphorePermit) {
+/// Limits on deliveries: requests in flight, and deliveries whose outcome is not yet committed.
+struct Slots {
+    sending: Arc<Semaphore>,
+    unsettled: Arc<Semaphore>,
+}
+
+/// One delivery's hold on [`Slots`].
+struct Slot {
+    sending: OwnedSemaphorePermit,
+    unsettled: OwnedSemaphorePermit,
+}
+
+impl Slots {
+    /// `concurrency` requests in flight. A delivery frees its request slot as soon as HipChat
+    /// answers, so the next request need not wait for the outcome's commit; outcomes not yet
+    /// committed are bounded too (another `concurrency`), since those are what a crash can
+    /// deliver twice.
+    fn new(concurrency: usize) -> Self {
+        Self {
+            sending: Arc::new(Semaphore::new(concurrency)),
+            unsettled: Arc::new(Semaphore::new(2 * concurrency)),
+        }
+    }
+
+    async fn acquire(&self) -> Option<Slot> {
+        let unsettled = self.unsettled.clone().acquire_owned().await.ok()?;
+        let sending = self.sending.clone().acquire_owned().await.ok()?;
+        Some(Slot { sending, unsettled })
+    }
+}
+
+async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
     let id = record.id.clone();
     let outcome = attempt(&ctx, record).await;
+    drop(slot.sending);
     if let Err(e) = commit(&ctx, outcome).await {
         tracing::warn!(error = %e, id, "recording a delivery outcome failed; the lease will expire and it is retried");
     }
     lock(&ctx.leased).remove(&id);
-    drop(permit);
+    drop(slot.unsettled);
 }
 
 /// Hands an outcome to the outcome writer and waits for its commit.
