@@ -1,9 +1,10 @@
 //! Outbox workers: lease due records, deliver through the inner transport, record outcomes.
 
+use super::feed::Feed;
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
 use crate::{Message, Retry, Transport};
 use hipkit_store::{Millis, OutboxRecord, Outcome, Store, StoreError, now_millis};
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -36,9 +37,8 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Fewest records claimed at once: a claim is one statement on the single writer, so its
-/// fixed cost is spread over a batch even with few workers.
-const MIN_CLAIM: usize = 128;
+/// Longest an outcome waits for others to share its commit.
+const OUTCOME_LINGER: Duration = Duration::from_millis(2);
 
 /// Most outcomes committed in one transaction.
 const OUTCOME_BATCH: usize = 512;
@@ -97,55 +97,28 @@ impl Workers {
     /// Delivers until `shutdown` turns true, then finishes or releases what is in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let ctx = self.ctx;
-        let writer = tokio::spawn(outcome_writer(ctx.store.clone(), self.writer));
         let concurrency = ctx.config.concurrency.max(1);
+        let writer = tokio::spawn(outcome_writer(ctx.store.clone(), self.writer, concurrency));
         let lease = to_millis(ctx.config.lease);
         let slots = Slots::new(concurrency);
         let mut tasks = JoinSet::new();
-        // Leased records waiting for a free slot. Claiming a batch at a time (refilled when
-        // it drops below the low-water mark) keeps the single SQLite writer from doing one
-        // claim per message.
-        let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
-        let low_water = concurrency.max(MIN_CLAIM / 2);
-        let claim_batch = (2 * concurrency).max(MIN_CLAIM);
+        let mut feed = Feed::new(ctx.store.clone(), concurrency, lease);
         while !*shutdown.borrow() {
             while tasks.try_join_next().is_some() {}
             if let Some(wait) = ctx.gate.remaining() {
                 // Rate limited: hand back what waits here so no lease runs out meanwhile.
-                release_all(&ctx, ready.drain(..)).await;
+                release_all(&ctx, feed.take_all().await.into_iter()).await;
                 if wait_or_stop(wait, None, &mut shutdown).await {
                     break;
                 }
                 continue;
             }
-            if ready.len() < low_water {
-                match ctx
-                    .store
-                    .claim(now_millis(), lease, claim_batch - ready.len())
-                    .await
-                {
-                    Ok(claimed) => ready.extend(claimed),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming from the outbox failed");
-                        if ready.is_empty() {
-                            if wait_or_stop(Duration::from_secs(1), None, &mut shutdown).await {
-                                break;
-                            }
-                            continue;
-                        }
-                    }
-                }
-            }
-            // A record is only started while half its lease remains (the lease must outlast
-            // the transport's timeout); one that waited longer is left to be claimed again.
-            let now = now_millis();
-            while ready
-                .front()
-                .is_some_and(|r| r.lease_until.is_none_or(|until| until - lease / 2 <= now))
-            {
-                ready.pop_front();
-            }
-            let Some(record) = ready.pop_front() else {
+            feed.refill();
+            let next = tokio::select! {
+                r = feed.next() => r,
+                _ = shutdown.changed() => break,
+            };
+            let Some(record) = next else {
                 let idle = idle_wait(&ctx).await;
                 if wait_or_stop(idle, Some(&self.wake), &mut shutdown).await {
                     break;
@@ -157,13 +130,13 @@ impl Workers {
                 _ = shutdown.changed() => None,
             };
             let Some(slot) = slot else {
-                ready.push_front(record);
+                feed.push_front(record);
                 break;
             };
             lock(&ctx.leased).insert(record.id.clone());
             tasks.spawn(deliver(ctx.clone(), record, slot));
         }
-        release_all(&ctx, ready.drain(..)).await;
+        release_all(&ctx, feed.take_all().await.into_iter()).await;
         finish(&ctx, tasks).await;
         // The writer ends once the last sender (the context) is gone.
         drop(ctx);
@@ -296,10 +269,24 @@ async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), StoreError> {
         .map_err(StoreError::Database)
 }
 
-/// Commits the outcomes that queued up while the previous commit ran, in one transaction.
-async fn outcome_writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<PendingOutcome>) {
+/// Commits outcomes in batches, one transaction each: a batch is what queued up while the
+/// previous commit ran, topped up for at most [`OUTCOME_LINGER`] or until `flush_at` are
+/// waiting (each statement wakes SQLite's thread, which costs more than the rows it writes).
+async fn outcome_writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<PendingOutcome>,
+    flush_at: usize,
+) {
+    let flush_at = flush_at.clamp(1, OUTCOME_BATCH);
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + OUTCOME_LINGER;
+        while batch.len() < flush_at {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(p)) => batch.push(p),
+                Ok(None) | Err(_) => break,
+            }
+        }
         while batch.len() < OUTCOME_BATCH {
             match rx.try_recv() {
                 Ok(p) => batch.push(p),

@@ -1,0 +1,128 @@
+//! The workers' supply of leased records: claims a batch at a time, ahead of need, in a task
+//! of its own so deliveries never wait for a claim while records are still buffered.
+
+use hipkit_store::{Millis, OutboxRecord, Store, StoreError, now_millis};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// Fewest records claimed at once: a claim is one statement on the single writer, so its
+/// fixed cost is spread over a batch even with few workers.
+const MIN_CLAIM: usize = 128;
+
+type Claim = JoinHandle<Result<Vec<OutboxRecord>, StoreError>>;
+
+/// Leased records waiting for a delivery slot, and the claim that refills them.
+pub(super) struct Feed {
+    store: Arc<dyn Store>,
+    ready: VecDeque<OutboxRecord>,
+    claim: Option<Claim>,
+    /// How many records the running claim asked for.
+    requested: usize,
+    /// The last claim found fewer due records than it asked for: claim again only once the
+    /// buffer is empty (and the caller has idled).
+    drained: bool,
+    low_water: usize,
+    batch: usize,
+    lease_ms: Millis,
+}
+
+impl Feed {
+    /// A feed for `concurrency` workers, leasing each record for `lease_ms`.
+    pub(super) fn new(store: Arc<dyn Store>, concurrency: usize, lease_ms: Millis) -> Self {
+        Self {
+            store,
+            ready: VecDeque::new(),
+            claim: None,
+            requested: 0,
+            drained: false,
+            low_water: concurrency.max(MIN_CLAIM / 2),
+            batch: (2 * concurrency).max(MIN_CLAIM),
+            lease_ms,
+        }
+    }
+
+    /// Starts a claim in the background when the buffer runs low and none is running.
+    pub(super) fn refill(&mut self) {
+        if self.claim.is_some() || self.drained || self.ready.len() >= self.low_water {
+            return;
+        }
+        let limit = self.batch.saturating_sub(self.ready.len()).max(1);
+        let (store, lease) = (self.store.clone(), self.lease_ms);
+        self.requested = limit;
+        self.claim = Some(tokio::spawn(async move {
+            store.claim(now_millis(), lease, limit).await
+        }));
+    }
+
+    /// The next record to deliver, waiting for a running claim if the buffer is empty;
+    /// `None` when nothing is due (the caller idles, then asks again). Cancel-safe.
+    pub(super) async fn next(&mut self) -> Option<OutboxRecord> {
+        loop {
+            self.discard_stale();
+            if let Some(record) = self.ready.pop_front() {
+                return Some(record);
+            }
+            if self.claim.is_none() {
+                if self.drained {
+                    self.drained = false;
+                    return None;
+                }
+                self.refill();
+            }
+            if let Some(claim) = self.claim.as_mut() {
+                let result = claim.await;
+                self.claim = None;
+                self.absorb(result);
+            }
+        }
+    }
+
+    /// Puts a record back at the front (its delivery could not start).
+    pub(super) fn push_front(&mut self, record: OutboxRecord) {
+        self.ready.push_front(record);
+    }
+
+    /// Everything leased and not started, after any running claim finishes (to release).
+    pub(super) async fn take_all(&mut self) -> Vec<OutboxRecord> {
+        if let Some(claim) = self.claim.take() {
+            self.absorb(claim.await);
+        }
+        self.drained = false;
+        self.ready.drain(..).collect()
+    }
+
+    fn absorb(
+        &mut self,
+        result: Result<Result<Vec<OutboxRecord>, StoreError>, tokio::task::JoinError>,
+    ) {
+        match result {
+            Ok(Ok(claimed)) => {
+                self.drained = claimed.len() < self.requested;
+                self.ready.extend(claimed);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "claiming from the outbox failed");
+                self.drained = true;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the claim task failed");
+                self.drained = true;
+            }
+        }
+    }
+
+    /// A record is only started while half its lease remains (the lease must outlast the
+    /// transport's timeout); one that waited longer is left to be claimed again.
+    fn discard_stale(&mut self) {
+        let now = now_millis();
+        let half = self.lease_ms / 2;
+        while self
+            .ready
+            .front()
+            .is_some_and(|r| r.lease_until.is_none_or(|until| until - half <= now))
+        {
+            self.ready.pop_front();
+        }
+    }
+}
