@@ -242,14 +242,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             // Two index range scans, each already in due order and limited, instead of one
-            // OR that scans and sorts the whole table.
+            // OR that scans and sorts the whole table. `now` is compared as `(SELECT ?)`: a
+            // bare parameter compared with an indexed column makes SQLite (built with STAT4)
+            // re-prepare the statement for every new value.
             "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, \
              updated_at = ? WHERE id IN (SELECT id FROM ( \
-             SELECT id FROM (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? \
-             ORDER BY next_attempt_at LIMIT ?) \
+             SELECT id FROM (SELECT id FROM outbox WHERE state = 'queued' \
+             AND next_attempt_at <= (SELECT ?) ORDER BY next_attempt_at LIMIT ?) \
              UNION ALL \
-             SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' AND lease_until <= ? \
-             ORDER BY lease_until LIMIT ?)) LIMIT ?) RETURNING ",
+             SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' \
+             AND lease_until <= (SELECT ?) ORDER BY lease_until LIMIT ?)) LIMIT ?) RETURNING ",
             columns!()
         ))
         .bind(now + lease_ms)
