@@ -16,6 +16,9 @@ use serde::de::DeserializeOwned;
 use std::ops::Deref;
 use std::time::Duration;
 
+/// The whole-request timeout when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A successful answer: the decoded body plus the rate-limit headers that came with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response<T> {
@@ -199,7 +202,7 @@ impl Client {
         ClientBuilder {
             base_url: base_url.into(),
             token,
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             accept_invalid_certs: false,
             max_idle_per_host: 1024,

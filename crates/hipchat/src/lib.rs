@@ -2,6 +2,7 @@
 //! documented limits, webhook payloads, and an async HTTP [`Client`].
 
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod model;
 pub mod ratelimit;
@@ -12,6 +13,7 @@ pub mod validate;
 pub use client::{
     AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response,
 };
+pub use config::{ClientConfig, DEFAULT_ENDPOINT};
 pub use error::{ApiError, Error};
 pub use model::*;
 pub use ratelimit::RateLimit;

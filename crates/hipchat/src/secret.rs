@@ -3,9 +3,32 @@
 use std::fmt;
 
 /// An API access token; `Debug` and `Display` print a redacted form.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Token(String);
+
+impl<'de> serde::Deserialize<'de> for Token {
+    /// A string; an integer is taken as its digits, because configuration layers that parse
+    /// environment values (figment's) turn an all-digit token into a number.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Token;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an API token string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Token, E> {
+                Ok(Token::new(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Token, E> {
+                Ok(Token::new(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Token, E> {
+                Ok(Token::new(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 impl Token {
     /// Wraps a raw token string.

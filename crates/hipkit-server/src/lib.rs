@@ -1,0 +1,18 @@
+//! The HTTP plumbing every hipkit endpoint shares. A capability hands [`Server`] an axum
+//! `Router` with its own state (public, or behind the API token), registers its metrics in
+//! the shared registry and its health checks; the server wraps them all in one JSON error
+//! envelope, one body limit, one request timeout, and serves them until shutdown.
+
+mod auth;
+mod config;
+mod error;
+mod health;
+mod server;
+mod shutdown;
+
+pub use auth::require_token;
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use health::{HealthCheck, ScrapeHook};
+pub use server::{BoundServer, Server, ServerError};
+pub use shutdown::shutdown_signal;

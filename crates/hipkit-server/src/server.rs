@@ -1,0 +1,245 @@
+//! [`Server`]: capabilities' routers merged behind the shared limits, `/healthz`,
+//! `/metrics`, the JSON error envelope for every unmatched route, and graceful shutdown.
+
+use crate::{ApiError, HealthCheck, ScrapeHook, ServerConfig, require_token};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::registry::Registry;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("serving HTTP failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Builds the service from capabilities' routers (see the crate docs).
+pub struct Server {
+    config: ServerConfig,
+    routes: Router,
+    registry: Registry,
+    health: Vec<(String, Arc<dyn HealthCheck>)>,
+    scrape: Vec<Arc<dyn ScrapeHook>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("health_checks", &self.health.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `/healthz` and `/metrics` read.
+#[derive(Clone)]
+struct Observability {
+    registry: Arc<Registry>,
+    health: Arc<[(String, Arc<dyn HealthCheck>)]>,
+    scrape: Arc<[Arc<dyn ScrapeHook>]>,
+}
+
+impl Server {
+    /// An empty server with the `[serve]` settings.
+    pub fn new(config: ServerConfig) -> Self {
+        Self {
+            config,
+            routes: Router::new(),
+            registry: Registry::default(),
+            health: Vec::new(),
+            scrape: Vec::new(),
+        }
+    }
+
+    /// The settings it was built with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The one metrics registry every capability registers into.
+    pub fn registry(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Adds routes anyone on the network may call.
+    pub fn merge(mut self, routes: Router) -> Self {
+        self.routes = self.routes.merge(routes);
+        self
+    }
+
+    /// Adds routes that need the configured API token (`Authorization: Bearer`).
+    pub fn merge_protected(self, routes: Router) -> Self {
+        let token = self.config.api_token.clone();
+        self.merge(require_token(routes, token))
+    }
+
+    /// Adds a dependency `/healthz` checks, reported under `name`.
+    pub fn health_check(mut self, name: impl Into<String>, check: Arc<dyn HealthCheck>) -> Self {
+        self.health.push((name.into(), check));
+        self
+    }
+
+    /// Adds a hook run before each `/metrics` scrape.
+    pub fn on_scrape(mut self, hook: Arc<dyn ScrapeHook>) -> Self {
+        self.scrape.push(hook);
+        self
+    }
+
+    /// The complete app: routes, `/healthz`, `/metrics`, envelopes, limits.
+    pub fn into_router(self) -> Router {
+        let observe = Observability {
+            registry: Arc::new(self.registry),
+            health: self.health.into(),
+            scrape: self.scrape.into(),
+        };
+        let builtin = Router::new()
+            .route("/healthz", get(health))
+            .route("/metrics", get(metrics))
+            .with_state(observe);
+        let timeout = self.config.request_timeout();
+        self.routes
+            .merge(builtin)
+            .fallback(|| async { ApiError::not_found("no such endpoint") })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "this endpoint does not take that method",
+                )
+            })
+            .layer(middleware::from_fn_with_state(timeout, time_limit))
+            .layer(DefaultBodyLimit::max(self.config.max_body_bytes))
+            .layer(middleware::from_fn(envelope_errors))
+    }
+
+    /// Binds the listen address (port 0 picks a free port).
+    pub async fn bind(self) -> Result<BoundServer, ServerError> {
+        let addr = self.config.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        Ok(BoundServer {
+            listener,
+            local_addr,
+            app: self.into_router(),
+        })
+    }
+}
+
+/// A server with its socket bound, ready to serve.
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    app: Router,
+}
+
+impl BoundServer {
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` resolves, then lets requests in progress finish.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve)
+    }
+}
+
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::unavailable("the request timed out").into_response(),
+    }
+}
+
+/// Turns an error answered in plain text (an extractor's rejection, say) into the JSON
+/// envelope, keeping its status and its text.
+async fn envelope_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut enveloped = ApiError::new(status, message).into_response();
+    if let Some(allow) = allow {
+        enveloped.headers_mut().insert(header::ALLOW, allow);
+    }
+    enveloped
+}
+
+/// `GET /healthz`: 200 `{"status": "ok"}`, or 503 naming the failing checks.
+async fn health(State(o): State<Observability>) -> Response {
+    let mut failures = Vec::new();
+    for (name, check) in o.health.iter() {
+        if let Err(why) = check.check().await {
+            failures.push(format!("{name}: {why}"));
+        }
+    }
+    if failures.is_empty() {
+        axum::Json(serde_json::json!({"status": "ok"})).into_response()
+    } else {
+        ApiError::unavailable(failures.join("; ")).into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus (OpenMetrics) text after every scrape hook ran.
+async fn metrics(State(o): State<Observability>) -> Result<Response, ApiError> {
+    for hook in o.scrape.iter() {
+        hook.refresh().await.map_err(ApiError::unavailable)?;
+    }
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &o.registry)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,173 @@
+//! The shared plumbing over loopback: capabilities' routers merged, token auth, envelopes for
+//! every error, body limit, request timeout, health checks and metrics.
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::routing::{get, post};
+use hipkit_server::{HealthCheck, ScrapeHook, Server, ServerConfig};
+use prometheus_client::metrics::counter::Counter;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+struct Switch(AtomicBool);
+
+#[async_trait]
+impl HealthCheck for Switch {
+    async fn check(&self) -> Result<(), String> {
+        if self.0.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err("the disk is on fire".into())
+        }
+    }
+}
+
+struct Bump(Counter);
+
+#[async_trait]
+impl ScrapeHook for Bump {
+    async fn refresh(&self) -> Result<(), String> {
+        self.0.inc();
+        Ok(())
+    }
+}
+
+/// Starts a server with a public and a protected capability; returns its base URL.
+async fn start(healthy: Arc<Switch>) -> String {
+    let config = ServerConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        api_token: Some(hipchat::Token::new("s3cret")),
+        max_body_bytes: 16,
+        request_timeout_secs: 1,
+    };
+    let mut server = Server::new(config);
+    let scrapes = Counter::default();
+    server
+        .registry()
+        .register("test_scrapes", "Scrapes seen", scrapes.clone());
+    let public = Router::new().route("/hooks/ping", get(|| async { "pong" }));
+    let protected = Router::new()
+        .route("/api/echo", post(|body: String| async move { body }))
+        .route(
+            "/api/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        );
+    let bound = server
+        .merge(public)
+        .merge_protected(protected)
+        .health_check("disk", healthy)
+        .on_scrape(Arc::new(Bump(scrapes)))
+        .bind()
+        .await
+        .expect("bind");
+    let base = format!("http://{}", bound.local_addr());
+    tokio::spawn(bound.serve(std::future::pending()));
+    base
+}
+
+async fn envelope(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("a JSON envelope"))
+}
+
+#[tokio::test]
+async fn capabilities_are_merged_behind_shared_auth_limits_and_envelopes() {
+    let healthy = Arc::new(Switch(AtomicBool::new(true)));
+    let base = start(healthy.clone()).await;
+    let http = reqwest::Client::new();
+
+    let pong = http.get(format!("{base}/hooks/ping")).send().await.unwrap();
+    assert_eq!(
+        pong.text().await.unwrap(),
+        "pong",
+        "public routes need no token"
+    );
+
+    let (status, body) = envelope(
+        http.post(format!("{base}/api/echo"))
+            .body("hi")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], 401);
+    let wrong = http
+        .post(format!("{base}/api/echo"))
+        .bearer_auth("s3creT")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let echoed = http
+        .post(format!("{base}/api/echo"))
+        .bearer_auth("s3cret")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.text().await.unwrap(), "hi");
+
+    let (status, body) = envelope(
+        http.post(format!("{base}/api/echo"))
+            .bearer_auth("s3cret")
+            .body("x".repeat(17))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_u64()), (413, Some(413)));
+
+    let (status, body) = envelope(
+        http.get(format!("{base}/api/slow"))
+            .bearer_auth("s3cret")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["message"], "the request timed out");
+
+    let (status, body) = envelope(http.get(format!("{base}/nowhere")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("Not Found"))
+    );
+    let not_allowed = http
+        .delete(format!("{base}/hooks/ping"))
+        .send()
+        .await
+        .unwrap();
+    let allow = not_allowed.headers().get("allow").cloned();
+    let (status, _) = envelope(not_allowed).await;
+    assert_eq!(status, 405);
+    assert!(allow.is_some_and(|a| a.to_str().unwrap().contains("GET")));
+
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    healthy.0.store(false, Ordering::SeqCst);
+    let (status, body) = envelope(http.get(format!("{base}/healthz")).send().await.unwrap()).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["message"], "disk: the disk is on fire");
+
+    let metrics = |http: reqwest::Client| async move {
+        http.get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let text = metrics(http.clone()).await;
+    assert!(text.contains("test_scrapes_total 1"), "{text}");
+}
