@@ -14,8 +14,13 @@ pub struct ServerConfig {
     pub api_token: Option<hipchat::Token>,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
-    /// Per-request time limit in seconds.
+    /// Per-request time limit in seconds (reading the body included).
     pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers; idle keep-alive connections are
+    /// closed after as long.
+    pub header_read_timeout_secs: u64,
+    /// Connections open at once; more clients wait until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -25,14 +30,54 @@ impl Default for ServerConfig {
             api_token: None,
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 10,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
         }
     }
 }
 
+/// A `[serve]` value that would silently turn a protection off.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `api_token = ""` would otherwise mean "no authentication".
+    #[error("[serve] api_token is empty: remove it to run without authentication, or set a token")]
+    EmptyApiToken,
+    /// A zero limit would refuse or time out every request.
+    #[error("[serve] {0} must be at least 1")]
+    Zero(&'static str),
+}
+
 impl ServerConfig {
+    /// Checks for values that would disable a protection or every request.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .api_token
+            .as_ref()
+            .is_some_and(|t| t.expose().is_empty())
+        {
+            return Err(ConfigError::EmptyApiToken);
+        }
+        for (name, value) in [
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+            ("max_body_bytes", self.max_body_bytes as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        Ok(())
+    }
+
     /// The per-request time limit.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The deadline for a request's headers (and for an idle connection).
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
     }
 }
 
@@ -43,6 +88,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("api_token", &self.api_token)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }

@@ -5,13 +5,14 @@
 
 mod auth;
 mod config;
+mod connections;
 mod error;
 mod health;
 mod server;
 mod shutdown;
 
 pub use auth::require_token;
-pub use config::ServerConfig;
+pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};
 pub use server::{BoundServer, Server, ServerError};

@@ -1,6 +1,7 @@
 //! [`Server`]: capabilities' routers merged behind the shared limits, `/healthz`,
 //! `/metrics`, the JSON error envelope for every unmatched route, and graceful shutdown.
 
+use crate::connections::{ConnectionLimits, serve_connections};
 use crate::{ApiError, HealthCheck, ScrapeHook, ServerConfig, require_token};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -16,9 +17,12 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-/// Why the server could not start or stopped with an error.
+/// Why the server could not start.
 #[derive(Debug, Error)]
 pub enum ServerError {
+    /// The `[serve]` settings are unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -28,9 +32,6 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    /// Serving failed.
-    #[error("serving HTTP failed: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 /// Builds the service from capabilities' routers (see the crate docs).
@@ -133,6 +134,7 @@ impl Server {
 
     /// Binds the listen address (port 0 picks a free port).
     pub async fn bind(self) -> Result<BoundServer, ServerError> {
+        self.config.validate()?;
         let addr = self.config.listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -140,9 +142,14 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let limits = ConnectionLimits {
+            header_read_timeout: self.config.header_read_timeout(),
+            max_connections: self.config.max_connections,
+        };
         Ok(BoundServer {
             listener,
             local_addr,
+            limits,
             app: self.into_router(),
         })
     }
@@ -153,6 +160,7 @@ impl Server {
 pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
+    limits: ConnectionLimits,
     app: Router,
 }
 
@@ -162,15 +170,9 @@ impl BoundServer {
         self.local_addr
     }
 
-    /// Serves until `shutdown` resolves, then lets requests in progress finish.
-    pub async fn serve(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), ServerError> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve)
+    /// Serves until `shutdown` resolves, then lets requests in progress finish (up to 10 s).
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        serve_connections(self.listener, self.app, self.limits, shutdown).await;
     }
 }
 

@@ -41,6 +41,7 @@ async fn start(healthy: Arc<Switch>) -> String {
         api_token: Some(hipchat::Token::new("s3cret")),
         max_body_bytes: 16,
         request_timeout_secs: 1,
+        ..ServerConfig::default()
     };
     let mut server = Server::new(config);
     let scrapes = Counter::default();
@@ -170,4 +171,79 @@ async fn capabilities_are_merged_behind_shared_auth_limits_and_envelopes() {
     };
     let text = metrics(http.clone()).await;
     assert!(text.contains("test_scrapes_total 1"), "{text}");
+}
+
+/// A server whose clients get one second for their headers and share four connections.
+async fn start_strict() -> String {
+    let config = ServerConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        header_read_timeout_secs: 1,
+        max_connections: 4,
+        ..ServerConfig::default()
+    };
+    let bound = Server::new(config)
+        .merge(Router::new().route("/hooks/ping", get(|| async { "pong" })))
+        .bind()
+        .await
+        .expect("bind");
+    let base = format!("http://{}", bound.local_addr());
+    tokio::spawn(bound.serve(std::future::pending()));
+    base
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_cannot_lock_others_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let base = start_strict().await;
+    let addr = base.trim_start_matches("http://").to_owned();
+    // Slowloris: far more half-open requests than the server has connection slots.
+    let mut attackers = Vec::new();
+    for _ in 0..12 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /hooks/ping HTTP/1.1\r\n").await.unwrap();
+        attackers.push(s);
+    }
+    let answer = reqwest::get(format!("{base}/hooks/ping"))
+        .await
+        .expect("a normal client is served while the attack runs");
+    assert_eq!(answer.text().await.unwrap(), "pong");
+    // A connection that never sends anything is closed by the server.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 512];
+    let read = tokio::time::timeout(Duration::from_secs(30), idle.read(&mut buf))
+        .await
+        .expect("the idle connection was closed");
+    match read {
+        Ok(n) => assert!(
+            n == 0 || buf.starts_with(b"HTTP/1.1 408"),
+            "unexpected answer: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    drop(attackers);
+}
+
+#[tokio::test]
+async fn settings_that_switch_protections_off_are_refused() {
+    let empty_token = ServerConfig {
+        api_token: Some(hipchat::Token::new("")),
+        listen: ([127, 0, 0, 1], 0).into(),
+        ..ServerConfig::default()
+    };
+    let err = Server::new(empty_token)
+        .bind()
+        .await
+        .expect_err("empty token accepted");
+    assert!(err.to_string().contains("api_token is empty"), "{err}");
+    let zero = ServerConfig {
+        request_timeout_secs: 0,
+        listen: ([127, 0, 0, 1], 0).into(),
+        ..ServerConfig::default()
+    };
+    let err = Server::new(zero)
+        .bind()
+        .await
+        .expect_err("zero timeout accepted");
+    assert!(err.to_string().contains("request_timeout_secs"), "{err}");
 }
