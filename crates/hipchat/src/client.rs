@@ -172,8 +172,21 @@ impl ClientBuilder {
 
 /// Accepts `https://host`, `https://host/` and `https://host/v2`; returns `https://host`.
 fn normalize_base(raw: &str) -> Result<String, Error> {
-    let url =
-        url::Url::parse(raw.trim()).map_err(|e| Error::Config(format!("base URL `{raw}`: {e}")))?;
+    // A URL that may hold a password is never echoed back.
+    let shown = if raw.contains('@') {
+        "(not shown)"
+    } else {
+        raw
+    };
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("base URL `{shown}`: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not contain a user name or password (`user:pass@host`); \
+             the API token authenticates"
+                .into(),
+        ));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Config(format!(
             "base URL `{raw}` must start with http:// or https://"
@@ -516,6 +529,11 @@ mod tests {
             "http://127.0.0.1:8180"
         );
         assert!(matches!(normalize_base("ftp://x"), Err(Error::Config(_))));
+        for with_userinfo in ["http://user:hunter2@h.example", "http://user@h.example"] {
+            let err = normalize_base(with_userinfo).unwrap_err().to_string();
+            assert!(err.contains("user name or password"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]
