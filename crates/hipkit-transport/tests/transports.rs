@@ -2,7 +2,7 @@
 
 use hipchat::{Client, Color, RoomNotification, Token};
 use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
-use hipkit_store::{SqliteStore, State, Store};
+use hipkit_store::{OutboxStore, SqliteStore, State};
 use hipkit_transport::outbox::{DeliveryMetrics, Outbox, RetryPolicy, WorkerConfig};
 use hipkit_transport::{
     DeliveryState, FileTransport, HttpTransport, MemoryTransport, Message, NullTransport,
@@ -114,7 +114,7 @@ async fn http_transport_sends_rooms_and_users() {
 }
 
 struct Running {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     outbox: Outbox,
     metrics: Arc<DeliveryMetrics>,
     stop: watch::Sender<bool>,
@@ -124,7 +124,7 @@ struct Running {
 
 async fn outbox_to(inner: Arc<dyn Transport>, concurrency: usize) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
+    let store: Arc<dyn OutboxStore> =
         Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
     let outbox = Outbox::new(store.clone());
     let metrics = Arc::new(DeliveryMetrics::default());
@@ -152,7 +152,7 @@ async fn outbox_to(inner: Arc<dyn Transport>, concurrency: usize) -> Running {
     }
 }
 
-async fn wait_for(store: &Arc<dyn Store>, state: State, n: u64) {
+async fn wait_for(store: &Arc<dyn OutboxStore>, state: State, n: u64) {
     for _ in 0..600 {
         if store.counts().await.unwrap().get(state) >= n {
             return;

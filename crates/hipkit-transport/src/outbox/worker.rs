@@ -3,8 +3,8 @@
 use super::feed::Feed;
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
 use crate::{Message, Retry, Transport};
-use hipkit_store::{Millis, OutboxRecord, Outcome, Store, StoreError, now_millis};
-use std::collections::HashSet;
+use hipkit_store::{Claim, Millis, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -43,16 +43,28 @@ const OUTCOME_LINGER: Duration = Duration::from_millis(2);
 /// Most outcomes committed in one transaction.
 const OUTCOME_BATCH: usize = 512;
 
-type PendingOutcome = (Outcome, oneshot::Sender<Result<(), String>>);
+type PendingOutcome = (Outcome, oneshot::Sender<Result<(), Arc<StoreError>>>);
+
+/// Why an outcome was not recorded.
+#[derive(Debug, thiserror::Error)]
+enum CommitError {
+    /// The outcome writer is gone (shutting down).
+    #[error("the outcome writer has stopped")]
+    WriterStopped,
+    /// The store failed the batch's transaction (shared by every outcome of the batch).
+    #[error("cannot record the outcome: {0}")]
+    Store(#[source] Arc<StoreError>),
+}
 
 struct Context {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     outcomes: mpsc::Sender<PendingOutcome>,
     inner: Arc<dyn Transport>,
     config: WorkerConfig,
     metrics: Arc<DeliveryMetrics>,
     gate: RateGate,
-    leased: Mutex<HashSet<String>>,
+    /// Records being delivered, with the claim each is leased under (released at shutdown).
+    leased: Mutex<HashMap<String, Claim>>,
 }
 
 /// The delivery loop for one outbox.
@@ -72,7 +84,7 @@ fn system_time(ms: Millis) -> SystemTime {
 
 impl Workers {
     pub(super) fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn OutboxStore>,
         inner: Arc<dyn Transport>,
         config: WorkerConfig,
         metrics: Arc<DeliveryMetrics>,
@@ -88,7 +100,7 @@ impl Workers {
                 config,
                 metrics,
                 gate: RateGate::new(),
-                leased: Mutex::new(HashSet::new()),
+                leased: Mutex::new(HashMap::new()),
             }),
             wake,
         }
@@ -133,7 +145,7 @@ impl Workers {
                 feed.push_front(record);
                 break;
             };
-            lock(&ctx.leased).insert(record.id.clone());
+            lock(&ctx.leased).insert(record.id.clone(), record.claim());
             tasks.spawn(deliver(ctx.clone(), record, slot));
         }
         release_all(&ctx, feed.take_all().await.into_iter()).await;
@@ -146,13 +158,15 @@ impl Workers {
 
 /// Returns records to the queue untouched, in one transaction.
 async fn release_all(ctx: &Context, records: impl Iterator<Item = OutboxRecord>) {
-    release_ids(ctx, records.map(|r| r.id)).await;
+    release_claims(ctx, records.map(|r| (r.claim(), r.id))).await;
 }
 
-/// Returns records (by id) to the queue untouched, in one transaction.
-async fn release_ids(ctx: &Context, ids: impl Iterator<Item = String>) {
+/// Returns records (by id and claim) to the queue untouched, in one transaction.
+async fn release_claims(ctx: &Context, claims: impl Iterator<Item = (Claim, String)>) {
     let at = now_millis();
-    let outcomes: Vec<Outcome> = ids.map(|id| Outcome::Release { id, at }).collect();
+    let outcomes: Vec<Outcome> = claims
+        .map(|(claim, id)| Outcome::Release { id, claim, at })
+        .collect();
     if outcomes.is_empty() {
         return;
     }
@@ -161,7 +175,7 @@ async fn release_ids(ctx: &Context, ids: impl Iterator<Item = String>) {
     }
 }
 
-fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+fn lock(set: &Mutex<HashMap<String, Claim>>) -> std::sync::MutexGuard<'_, HashMap<String, Claim>> {
     set.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -210,8 +224,11 @@ async fn finish(ctx: &Arc<Context>, mut tasks: JoinSet<()>) {
             }
         }
     }
-    let leftover: Vec<String> = lock(&ctx.leased).drain().collect();
-    release_ids(ctx, leftover.into_iter()).await;
+    let leftover: Vec<(Claim, String)> = lock(&ctx.leased)
+        .drain()
+        .map(|(id, claim)| (claim, id))
+        .collect();
+    release_claims(ctx, leftover.into_iter()).await;
 }
 
 /// Limits on deliveries: requests in flight, and deliveries whose outcome is not yet committed.
@@ -257,23 +274,22 @@ async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
 }
 
 /// Hands an outcome to the outcome writer and waits for its commit.
-async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), StoreError> {
+async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), CommitError> {
     let (reply, done) = oneshot::channel();
-    let closed = || StoreError::Database("the outcome writer has stopped".into());
     ctx.outcomes
         .send((outcome, reply))
         .await
-        .map_err(|_| closed())?;
+        .map_err(|_| CommitError::WriterStopped)?;
     done.await
-        .map_err(|_| closed())?
-        .map_err(StoreError::Database)
+        .map_err(|_| CommitError::WriterStopped)?
+        .map_err(CommitError::Store)
 }
 
 /// Commits outcomes in batches, one transaction each: a batch is what queued up while the
 /// previous commit ran, topped up for at most [`OUTCOME_LINGER`] or until `flush_at` are
 /// waiting (each statement wakes SQLite's thread, which costs more than the rows it writes).
 async fn outcome_writer(
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     mut rx: mpsc::Receiver<PendingOutcome>,
     flush_at: usize,
 ) {
@@ -294,7 +310,7 @@ async fn outcome_writer(
             }
         }
         let outcomes: Vec<Outcome> = batch.iter().map(|(o, _)| o.clone()).collect();
-        let result = store.record(&outcomes).await.map_err(|e| e.to_string());
+        let result = store.record(&outcomes).await.map_err(Arc::new);
         for (_, reply) in batch {
             let _ = reply.send(result.clone());
         }
@@ -303,6 +319,7 @@ async fn outcome_writer(
 
 /// One delivery attempt; returns what to record.
 async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
+    let claim = record.claim();
     let id = record.id;
     let message: Message = match serde_json::from_str(&record.payload) {
         Ok(m) => m,
@@ -311,6 +328,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
             let error = format!("unreadable stored message: {e}");
             return Outcome::Dead {
                 id,
+                claim,
                 error,
                 at: now_millis(),
             };
@@ -320,6 +338,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
         // A 429 arrived after this record was claimed: hand it back untouched.
         return Outcome::Release {
             id,
+            claim,
             at: now_millis(),
         };
     }
@@ -342,6 +361,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
             ctx.metrics.dead.inc();
             Outcome::Dead {
                 id,
+                claim,
                 error: text,
                 at: now,
             }
@@ -357,6 +377,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
             );
             Outcome::Retry {
                 id,
+                claim,
                 next_attempt_at: at_ms,
                 error: text,
             }
@@ -367,6 +388,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
                 ctx.metrics.dead.inc();
                 Outcome::Dead {
                     id,
+                    claim,
                     error: format!("{text} (gave up after {attempts} attempts)"),
                     at: now,
                 }
@@ -374,6 +396,7 @@ async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
                 ctx.metrics.retries.inc();
                 Outcome::Retry {
                     id,
+                    claim,
                     next_attempt_at: now + to_millis(policy.delay(attempts)),
                     error: text,
                 }
