@@ -61,7 +61,7 @@ async fn memory_null_and_file_transports() {
         .send(&Message::user("@bob", RoomNotification::new("two")))
         .await
         .unwrap();
-    let kept = memory.messages();
+    let kept = memory.sent_messages();
     assert_eq!(kept.len(), 2);
     assert_eq!(kept[0].body.color, Some(Color::Green));
     assert!(matches!(
@@ -69,7 +69,7 @@ async fn memory_null_and_file_transports() {
         Err(TransportError::Invalid(_))
     ));
     memory.clear();
-    assert!(memory.messages().is_empty());
+    assert!(memory.sent_messages().is_empty());
 
     let null = NullTransport::new();
     null.send(&note("x")).await.unwrap();
@@ -180,7 +180,7 @@ async fn outbox_accepts_durably_and_delivers_everything() {
         Err(TransportError::Invalid(_))
     ));
     wait_for(&run.store, State::Delivered, 200).await;
-    assert_eq!(memory.messages().len(), 200);
+    assert_eq!(memory.sent_messages().len(), 200);
     assert_eq!(run.metrics.delivered.get(), 200);
     let rec = run.store.get(&ids[0]).await.unwrap().unwrap();
     assert_eq!((rec.state, rec.attempts), (State::Delivered, 1));
