@@ -4,6 +4,7 @@
 //! sends nothing before a 429's reset, dead letters for permanent failures, and leases so a
 //! crashed worker's messages are retried.
 
+mod attempt;
 mod feed;
 mod gate;
 mod metrics;

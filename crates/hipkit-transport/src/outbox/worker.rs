@@ -1,12 +1,13 @@
 //! Outbox workers: lease due records, deliver through the inner transport, record outcomes.
 
+use super::attempt::{Deliverer, to_millis};
 use super::feed::Feed;
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
-use crate::{Message, Retry, Transport};
-use hipkit_store::{Claim, Millis, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
+use crate::Transport;
+use hipkit_store::{Claim, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -59,10 +60,8 @@ enum CommitError {
 struct Context {
     store: Arc<dyn OutboxStore>,
     outcomes: mpsc::Sender<PendingOutcome>,
-    inner: Arc<dyn Transport>,
     config: WorkerConfig,
-    metrics: Arc<DeliveryMetrics>,
-    gate: RateGate,
+    deliverer: Deliverer,
     /// Records being delivered, with the claim each is leased under (released at shutdown).
     leased: Mutex<HashMap<String, Claim>>,
 }
@@ -72,14 +71,6 @@ pub struct Workers {
     ctx: Arc<Context>,
     wake: Arc<Notify>,
     writer: mpsc::Receiver<PendingOutcome>,
-}
-
-fn to_millis(d: Duration) -> i64 {
-    d.as_millis().min(i64::MAX as u128) as i64
-}
-
-fn system_time(ms: Millis) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
 }
 
 impl Workers {
@@ -96,10 +87,13 @@ impl Workers {
             ctx: Arc::new(Context {
                 outcomes,
                 store,
-                inner,
                 config,
-                metrics,
-                gate: RateGate::new(),
+                deliverer: Deliverer {
+                    inner,
+                    gate: RateGate::new(),
+                    policy: config.retry,
+                    metrics,
+                },
                 leased: Mutex::new(HashMap::new()),
             }),
             wake,
@@ -117,7 +111,7 @@ impl Workers {
         let mut feed = Feed::new(ctx.store.clone(), concurrency, lease);
         while !*shutdown.borrow() {
             while tasks.try_join_next().is_some() {}
-            if let Some(wait) = ctx.gate.remaining() {
+            if let Some(wait) = ctx.deliverer.gate.remaining() {
                 // Rate limited: hand back what waits here so no lease runs out meanwhile.
                 release_all(&ctx, feed.take_all().await.into_iter()).await;
                 if wait_or_stop(wait, None, &mut shutdown).await {
@@ -264,7 +258,7 @@ impl Slots {
 
 async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
     let id = record.id.clone();
-    let outcome = attempt(&ctx, record).await;
+    let outcome = ctx.deliverer.attempt(record).await;
     drop(slot.sending);
     if let Err(e) = commit(&ctx, outcome).await {
         tracing::warn!(error = %e, id, "recording a delivery outcome failed; the lease will expire and it is retried");
@@ -313,94 +307,6 @@ async fn outcome_writer(
         let result = store.record(&outcomes).await.map_err(Arc::new);
         for (_, reply) in batch {
             let _ = reply.send(result.clone());
-        }
-    }
-}
-
-/// One delivery attempt; returns what to record.
-async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
-    let claim = record.claim();
-    let id = record.id;
-    let message: Message = match serde_json::from_str(&record.payload) {
-        Ok(m) => m,
-        Err(e) => {
-            ctx.metrics.dead.inc();
-            let error = format!("unreadable stored message: {e}");
-            return Outcome::Dead {
-                id,
-                claim,
-                error,
-                at: now_millis(),
-            };
-        }
-    };
-    if ctx.gate.remaining().is_some() {
-        // A 429 arrived after this record was claimed: hand it back untouched.
-        return Outcome::Release {
-            id,
-            claim,
-            at: now_millis(),
-        };
-    }
-    let outcome = ctx.inner.send(&message).await;
-    let now = now_millis();
-    let error = match outcome {
-        Ok(_) => {
-            ctx.metrics.delivered.inc();
-            let latency = (now - record.created_at).max(0) as f64 / 1000.0;
-            ctx.metrics.latency.observe(latency);
-            return Outcome::Delivered { id, at: now };
-        }
-        Err(e) => e,
-    };
-    let text = error.to_string();
-    let attempts = u32::try_from(record.attempts).unwrap_or(u32::MAX);
-    let policy = ctx.config.retry;
-    match error.retry() {
-        Retry::Never => {
-            ctx.metrics.dead.inc();
-            Outcome::Dead {
-                id,
-                claim,
-                error: text,
-                at: now,
-            }
-        }
-        Retry::At(reset) => {
-            ctx.metrics.rate_limited.inc();
-            let at = reset.unwrap_or_else(|| system_time(now) + policy.delay(attempts));
-            ctx.gate.close_until(at);
-            let at_ms = ctx.gate.open_at_ms().max(now);
-            tracing::warn!(
-                until_ms = at_ms,
-                "rate limited; holding every send until the reset"
-            );
-            Outcome::Retry {
-                id,
-                claim,
-                next_attempt_at: at_ms,
-                error: text,
-            }
-        }
-        Retry::Backoff => {
-            let age = Duration::from_millis((now - record.created_at).max(0) as u64);
-            if policy.exhausted(attempts, age) {
-                ctx.metrics.dead.inc();
-                Outcome::Dead {
-                    id,
-                    claim,
-                    error: format!("{text} (gave up after {attempts} attempts)"),
-                    at: now,
-                }
-            } else {
-                ctx.metrics.retries.inc();
-                Outcome::Retry {
-                    id,
-                    claim,
-                    next_attempt_at: now + to_millis(policy.delay(attempts)),
-                    error: text,
-                }
-            }
         }
     }
 }
