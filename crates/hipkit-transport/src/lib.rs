@@ -6,6 +6,7 @@
 //! backoff, rate-limit handling and dead letters).
 
 mod backend;
+mod config;
 mod error;
 mod file;
 mod http;
@@ -16,6 +17,7 @@ pub mod outbox;
 mod stub;
 
 pub use backend::BackendKind;
+pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
 pub use error::{Retry, TransportError};
 pub use file::FileTransport;
 pub use http::HttpTransport;
