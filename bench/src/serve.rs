@@ -6,7 +6,7 @@ use crate::load::post_rate;
 use crate::process::{Spawned, cpu_seconds, rss_mib, spawn_with_env};
 use anyhow::{Context, Result, bail};
 use hipchat::RoomNotification;
-use hipkit_store::{NewRecord, SqliteStore, Store, now_millis};
+use hipkit_store::{NewRecord, OutboxStore, SqliteStore, now_millis};
 use hipkit_transport::Message;
 use std::path::Path;
 use std::time::{Duration, Instant};

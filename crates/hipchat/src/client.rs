@@ -249,7 +249,7 @@ impl Client {
 
     async fn call<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<Response<T>, Error> {
         let (_, rate_limit, body) = self.execute(req).await?;
-        let body = serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))?;
+        let body = serde_json::from_slice(&body).map_err(|source| Error::Decode { source })?;
         Ok(Response { body, rate_limit })
     }
 

@@ -131,8 +131,12 @@ pub enum Error {
         timeout: bool,
     },
     /// The answer was not the JSON expected.
-    #[error("could not decode HipChat's answer: {0}")]
-    Decode(String),
+    #[error("could not decode HipChat's answer: {source}")]
+    Decode {
+        /// Why the body does not parse as the expected type.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The client was configured wrongly (bad base URL ...).
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -209,6 +213,18 @@ mod tests {
             } => assert_eq!(required_scopes, vec!["view_group", "view_room"]),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn decode_errors_keep_the_parsers_error() {
+        let source = serde_json::from_slice::<ErrorEnvelope>(b"{\"error\":").unwrap_err();
+        let e = Error::Decode { source };
+        assert!(
+            e.to_string()
+                .starts_with("could not decode HipChat's answer: EOF")
+        );
+        let cause = std::error::Error::source(&e).expect("a source");
+        assert!(cause.is::<serde_json::Error>());
     }
 
     #[test]

@@ -44,16 +44,19 @@ impl fmt::Display for State {
     }
 }
 
+/// A state name that is none of [`State::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown state `{0}`: expected queued, in_flight, delivered or dead")]
+pub struct UnknownState(pub String);
+
 impl FromStr for State {
-    type Err = String;
+    type Err = UnknownState;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         State::ALL
             .into_iter()
             .find(|st| st.as_str() == s || (s == "in-flight" && *st == State::InFlight))
-            .ok_or_else(|| {
-                format!("unknown state `{s}`: expected queued, in_flight, delivered or dead")
-            })
+            .ok_or_else(|| UnknownState(s.to_owned()))
     }
 }
 
@@ -95,6 +98,28 @@ pub struct OutboxRecord {
     pub delivered_at: Option<crate::Millis>,
 }
 
+impl OutboxRecord {
+    /// The claim this record was leased under, for the outcome that settles it.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            attempts: self.attempts,
+            lease_until: self.lease_until.unwrap_or(0),
+        }
+    }
+}
+
+/// Which lease an outcome settles: the record's `attempts` and `lease_until` as claimed.
+///
+/// `Retry`, `Dead` and `Release` apply only while the record is still in flight under this
+/// very claim, so a late outcome of an expired lease cannot undo a newer claim's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Claim {
+    /// `attempts` right after the claim counted its attempt.
+    pub attempts: i64,
+    /// `lease_until` set by the claim.
+    pub lease_until: crate::Millis,
+}
+
 /// Records per state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StateCounts {
@@ -121,6 +146,9 @@ impl StateCounts {
 }
 
 /// The result of one delivery attempt, recorded with others in one transaction.
+///
+/// `Delivered` always applies (the message did reach HipChat); the others apply only while
+/// the record is in flight under their [`Claim`], and are ignored otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Delivered at the given time.
@@ -134,6 +162,8 @@ pub enum Outcome {
     Retry {
         /// Record id.
         id: String,
+        /// The claim this outcome settles.
+        claim: Claim,
         /// When to try again.
         next_attempt_at: crate::Millis,
         /// What went wrong.
@@ -143,6 +173,8 @@ pub enum Outcome {
     Dead {
         /// Record id.
         id: String,
+        /// The claim this outcome settles.
+        claim: Claim,
         /// What went wrong.
         error: String,
         /// When.
@@ -152,6 +184,8 @@ pub enum Outcome {
     Release {
         /// Record id.
         id: String,
+        /// The claim this outcome settles.
+        claim: Claim,
         /// When.
         at: crate::Millis,
     },

@@ -1,10 +1,12 @@
 //! Choosing a transport by name: `[delivery] backend` or `HIPCHAT_BACKEND`, including the
 //! Django library's dotted backend paths.
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// The transports a configuration can name.
+/// The transports a configuration can name; read through [`FromStr`] (so djhipchat2's
+/// dotted paths work in config files too), written as the canonical name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     /// Straight to HipChat.
@@ -56,6 +58,19 @@ impl fmt::Display for BackendKind {
     }
 }
 
+impl Serialize for BackendKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BackendKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +96,18 @@ mod tests {
         );
         assert!("smtp".parse::<BackendKind>().is_err());
         assert!("a.b.C".parse::<BackendKind>().is_err());
+    }
+
+    #[test]
+    fn serde_reads_any_name_and_writes_the_canonical_one() {
+        let kind: BackendKind =
+            serde_json::from_str(r#""djhipchat.backends.locmem.HipChatBackend""#).unwrap();
+        assert_eq!(kind, BackendKind::Memory);
+        assert_eq!(serde_json::to_string(&kind).unwrap(), r#""memory""#);
+        let err = serde_json::from_str::<BackendKind>(r#""smtp""#).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown delivery backend `smtp`"),
+            "{err}"
+        );
     }
 }

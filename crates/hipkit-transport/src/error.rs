@@ -1,6 +1,8 @@
 //! Transport errors, and the one place that decides retry / don't retry.
 
 use hipkit_store::StoreError;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 use thiserror::Error;
 
@@ -14,14 +16,30 @@ pub enum TransportError {
     #[error(transparent)]
     HipChat(hipchat::Error),
     /// Writing the message failed (file transport).
-    #[error("cannot write message: {0}")]
-    Io(String),
-    /// Persisting the message failed (outbox); it was not accepted.
+    #[error("cannot write message to {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The message could not be turned into JSON (file and outbox transports).
+    #[error("cannot serialise message: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// Persisting the message failed (outbox); it was not accepted. Shared: one failed
+    /// commit fails every message of its batch with the same error.
     #[error("cannot persist message: {0}")]
-    Store(#[from] StoreError),
+    Store(#[source] Arc<StoreError>),
     /// The transport is shutting down and accepts nothing more.
     #[error("shutting down")]
     ShuttingDown,
+}
+
+impl From<StoreError> for TransportError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(Arc::new(e))
+    }
 }
 
 impl From<hipchat::Error> for TransportError {
@@ -53,9 +71,9 @@ impl TransportError {
                 Retry::At(rate_limit.retry_at())
             }
             Self::HipChat(e) if e.is_retryable() => Retry::Backoff,
-            Self::HipChat(hipchat::Error::Decode(_)) => Retry::Backoff,
-            Self::Io(_) | Self::Store(_) | Self::ShuttingDown => Retry::Backoff,
-            Self::HipChat(_) | Self::Invalid(_) => Retry::Never,
+            Self::HipChat(hipchat::Error::Decode { .. }) => Retry::Backoff,
+            Self::Io { .. } | Self::Store(_) | Self::ShuttingDown => Retry::Backoff,
+            Self::HipChat(_) | Self::Invalid(_) | Self::Encode(_) => Retry::Never,
         }
     }
 }

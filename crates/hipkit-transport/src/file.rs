@@ -22,7 +22,10 @@ impl FileTransport {
             .append(true)
             .open(path)
             .await
-            .map_err(|e| TransportError::Io(format!("{}: {e}", path.display())))?;
+            .map_err(|source| TransportError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Self {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -40,19 +43,18 @@ impl Transport for FileTransport {
     async fn send(&self, message: &Message) -> Result<Delivery, TransportError> {
         message.validate()?;
         let delivery = Delivery::delivered();
-        let mut line =
-            serde_json::to_value(message).map_err(|e| TransportError::Io(e.to_string()))?;
+        let mut line = serde_json::to_value(message).map_err(TransportError::Encode)?;
         line["id"] = delivery.id.clone().into();
         line["at"] = hipchat::now_iso().into();
         let mut bytes = line.to_string().into_bytes();
         bytes.push(b'\n');
+        let failed = |source| TransportError::Io {
+            path: self.path.clone(),
+            source,
+        };
         let mut file = self.file.lock().await;
-        file.write_all(&bytes)
-            .await
-            .map_err(|e| TransportError::Io(format!("{}: {e}", self.path.display())))?;
-        file.flush()
-            .await
-            .map_err(|e| TransportError::Io(format!("{}: {e}", self.path.display())))?;
+        file.write_all(&bytes).await.map_err(failed)?;
+        file.flush().await.map_err(failed)?;
         Ok(delivery)
     }
 }

@@ -1,10 +1,12 @@
 //! How a message leaves hipkit: one small [`Transport`] trait (lettre is the model) and its
 //! transports: [`HttpTransport`] (HipChat API), [`MemoryTransport`] (keeps every message, for
-//! tests), [`NullTransport`] (drops and counts), [`FileTransport`] (JSON lines) and the durable
+//! tests), [`StubTransport`] (records, and succeeds or fails on demand, for testing error
+//! paths), [`NullTransport`] (drops and counts), [`FileTransport`] (JSON lines) and the durable
 //! [`outbox`] (persists, then workers deliver through an inner transport with retries,
 //! backoff, rate-limit handling and dead letters).
 
 mod backend;
+mod config;
 mod error;
 mod file;
 mod http;
@@ -12,14 +14,17 @@ mod memory;
 mod message;
 mod null;
 pub mod outbox;
+mod stub;
 
 pub use backend::BackendKind;
+pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
 pub use error::{Retry, TransportError};
 pub use file::FileTransport;
 pub use http::HttpTransport;
 pub use memory::MemoryTransport;
 pub use message::{Destination, Message};
 pub use null::NullTransport;
+pub use stub::{StubError, StubTransport};
 
 use async_trait::async_trait;
 

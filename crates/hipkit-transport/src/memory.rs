@@ -6,10 +6,35 @@ use async_trait::async_trait;
 use hipchat::Validate;
 use std::sync::{Arc, Mutex};
 
+/// Messages a test transport was given, in order; clones share them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SentLog(Arc<Mutex<Vec<Message>>>);
+
+impl SentLog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Message>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends one message.
+    pub(crate) fn push(&self, message: &Message) {
+        self.lock().push(message.clone());
+    }
+
+    /// A copy of everything so far.
+    pub(crate) fn snapshot(&self) -> Vec<Message> {
+        self.lock().clone()
+    }
+
+    /// Forgets everything so far.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
 /// Records messages instead of sending them; clones share the record.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryTransport {
-    sent: Arc<Mutex<Vec<Message>>>,
+    sent: SentLog,
 }
 
 impl MemoryTransport {
@@ -18,14 +43,14 @@ impl MemoryTransport {
         Self::default()
     }
 
-    /// Everything sent so far, in order.
-    pub fn messages(&self) -> Vec<Message> {
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// Everything sent so far, in order (djhipchat2's `sent_messages`).
+    pub fn sent_messages(&self) -> Vec<Message> {
+        self.sent.snapshot()
     }
 
     /// Forgets everything sent so far.
     pub fn clear(&self) {
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.sent.clear();
     }
 }
 
@@ -33,10 +58,7 @@ impl MemoryTransport {
 impl Transport for MemoryTransport {
     async fn send(&self, message: &Message) -> Result<Delivery, TransportError> {
         message.validate()?;
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message.clone());
+        self.sent.push(message);
         Ok(Delivery::delivered())
     }
 }

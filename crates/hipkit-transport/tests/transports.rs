@@ -2,7 +2,7 @@
 
 use hipchat::{Client, Color, RoomNotification, Token};
 use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
-use hipkit_store::{SqliteStore, State, Store};
+use hipkit_store::{OutboxStore, SqliteStore, State};
 use hipkit_transport::outbox::{DeliveryMetrics, Outbox, RetryPolicy, WorkerConfig};
 use hipkit_transport::{
     DeliveryState, FileTransport, HttpTransport, MemoryTransport, Message, NullTransport,
@@ -61,7 +61,7 @@ async fn memory_null_and_file_transports() {
         .send(&Message::user("@bob", RoomNotification::new("two")))
         .await
         .unwrap();
-    let kept = memory.messages();
+    let kept = memory.sent_messages();
     assert_eq!(kept.len(), 2);
     assert_eq!(kept[0].body.color, Some(Color::Green));
     assert!(matches!(
@@ -69,7 +69,7 @@ async fn memory_null_and_file_transports() {
         Err(TransportError::Invalid(_))
     ));
     memory.clear();
-    assert!(memory.messages().is_empty());
+    assert!(memory.sent_messages().is_empty());
 
     let null = NullTransport::new();
     null.send(&note("x")).await.unwrap();
@@ -114,7 +114,7 @@ async fn http_transport_sends_rooms_and_users() {
 }
 
 struct Running {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     outbox: Outbox,
     metrics: Arc<DeliveryMetrics>,
     stop: watch::Sender<bool>,
@@ -124,7 +124,7 @@ struct Running {
 
 async fn outbox_to(inner: Arc<dyn Transport>, concurrency: usize) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
+    let store: Arc<dyn OutboxStore> =
         Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
     let outbox = Outbox::new(store.clone());
     let metrics = Arc::new(DeliveryMetrics::default());
@@ -152,7 +152,7 @@ async fn outbox_to(inner: Arc<dyn Transport>, concurrency: usize) -> Running {
     }
 }
 
-async fn wait_for(store: &Arc<dyn Store>, state: State, n: u64) {
+async fn wait_for(store: &Arc<dyn OutboxStore>, state: State, n: u64) {
     for _ in 0..600 {
         if store.counts().await.unwrap().get(state) >= n {
             return;
@@ -180,7 +180,7 @@ async fn outbox_accepts_durably_and_delivers_everything() {
         Err(TransportError::Invalid(_))
     ));
     wait_for(&run.store, State::Delivered, 200).await;
-    assert_eq!(memory.messages().len(), 200);
+    assert_eq!(memory.sent_messages().len(), 200);
     assert_eq!(run.metrics.delivered.get(), 200);
     let rec = run.store.get(&ids[0]).await.unwrap().unwrap();
     assert_eq!((rec.state, rec.attempts), (State::Delivered, 1));

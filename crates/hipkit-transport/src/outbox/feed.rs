@@ -1,7 +1,7 @@
 //! The workers' supply of leased records: claims a batch at a time, ahead of need, in a task
 //! of its own so deliveries never wait for a claim while records are still buffered.
 
-use hipkit_store::{Millis, OutboxRecord, Store, StoreError, now_millis};
+use hipkit_store::{Millis, OutboxRecord, OutboxStore, StoreError, now_millis};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -14,7 +14,7 @@ type Claim = JoinHandle<Result<Vec<OutboxRecord>, StoreError>>;
 
 /// Leased records waiting for a delivery slot, and the claim that refills them.
 pub(super) struct Feed {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     ready: VecDeque<OutboxRecord>,
     claim: Option<Claim>,
     /// How many records the running claim asked for.
@@ -29,7 +29,7 @@ pub(super) struct Feed {
 
 impl Feed {
     /// A feed for `concurrency` workers, leasing each record for `lease_ms`.
-    pub(super) fn new(store: Arc<dyn Store>, concurrency: usize, lease_ms: Millis) -> Self {
+    pub(super) fn new(store: Arc<dyn OutboxStore>, concurrency: usize, lease_ms: Millis) -> Self {
         Self {
             store,
             ready: VecDeque::new(),

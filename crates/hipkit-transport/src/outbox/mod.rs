@@ -4,6 +4,7 @@
 //! sends nothing before a 429's reset, dead letters for permanent failures, and leases so a
 //! crashed worker's messages are retried.
 
+mod attempt;
 mod feed;
 mod gate;
 mod metrics;
@@ -18,7 +19,7 @@ pub use worker::{WorkerConfig, Workers};
 use crate::{Delivery, DeliveryState, Message, Transport, TransportError};
 use async_trait::async_trait;
 use hipchat::Validate;
-use hipkit_store::{NewRecord, Store, StoreError};
+use hipkit_store::{NewRecord, OutboxStore, StoreError};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -27,13 +28,13 @@ const MAX_BATCH: usize = 512;
 
 struct Pending {
     record: NewRecord,
-    reply: oneshot::Sender<Result<String, String>>,
+    reply: oneshot::Sender<Result<String, Arc<StoreError>>>,
 }
 
 /// The outbox transport: `send` returns once the message is committed to the store.
 #[derive(Clone)]
 pub struct Outbox {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     intake: mpsc::Sender<Pending>,
     wake: Arc<Notify>,
 }
@@ -46,7 +47,7 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     /// Starts the batching writer on the current tokio runtime.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn OutboxStore>) -> Self {
         let (intake, rx) = mpsc::channel(MAX_BATCH * 8);
         let wake = Arc::new(Notify::new());
         tokio::spawn(batch_writer(store.clone(), rx, wake.clone()));
@@ -58,7 +59,7 @@ impl Outbox {
     }
 
     /// The store behind the outbox.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<dyn OutboxStore> {
         &self.store
     }
 
@@ -80,7 +81,11 @@ impl Outbox {
 }
 
 /// Commits whatever has queued up while the previous commit ran: one fsync per batch.
-async fn batch_writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>, wake: Arc<Notify>) {
+async fn batch_writer(
+    store: Arc<dyn OutboxStore>,
+    mut rx: mpsc::Receiver<Pending>,
+    wake: Arc<Notify>,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -99,9 +104,9 @@ async fn batch_writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>, wa
             }
             Err(e) => {
                 tracing::error!(error = %e, records = records.len(), "outbox commit failed");
-                let text = e.to_string();
+                let shared = Arc::new(e);
                 for p in batch {
-                    let _ = p.reply.send(Err(text.clone()));
+                    let _ = p.reply.send(Err(shared.clone()));
                 }
             }
         }
@@ -112,8 +117,7 @@ async fn batch_writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>, wa
 impl Transport for Outbox {
     async fn send(&self, message: &Message) -> Result<Delivery, TransportError> {
         message.validate()?;
-        let payload = serde_json::to_string(message)
-            .map_err(|e| TransportError::Store(StoreError::Database(e.to_string())))?;
+        let payload = serde_json::to_string(message).map_err(TransportError::Encode)?;
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             record: NewRecord {
@@ -130,7 +134,7 @@ impl Transport for Outbox {
         let id = answer
             .await
             .map_err(|_| TransportError::ShuttingDown)?
-            .map_err(|e| TransportError::Store(StoreError::Database(e)))?;
+            .map_err(TransportError::Store)?;
         Ok(Delivery {
             id,
             state: DeliveryState::Queued,

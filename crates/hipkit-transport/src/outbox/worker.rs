@@ -1,12 +1,13 @@
 //! Outbox workers: lease due records, deliver through the inner transport, record outcomes.
 
+use super::attempt::{Deliverer, to_millis};
 use super::feed::Feed;
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
-use crate::{Message, Retry, Transport};
-use hipkit_store::{Millis, OutboxRecord, Outcome, Store, StoreError, now_millis};
-use std::collections::HashSet;
+use crate::Transport;
+use hipkit_store::{Claim, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -43,16 +44,26 @@ const OUTCOME_LINGER: Duration = Duration::from_millis(2);
 /// Most outcomes committed in one transaction.
 const OUTCOME_BATCH: usize = 512;
 
-type PendingOutcome = (Outcome, oneshot::Sender<Result<(), String>>);
+type PendingOutcome = (Outcome, oneshot::Sender<Result<(), Arc<StoreError>>>);
+
+/// Why an outcome was not recorded.
+#[derive(Debug, thiserror::Error)]
+enum CommitError {
+    /// The outcome writer is gone (shutting down).
+    #[error("the outcome writer has stopped")]
+    WriterStopped,
+    /// The store failed the batch's transaction (shared by every outcome of the batch).
+    #[error("cannot record the outcome: {0}")]
+    Store(#[source] Arc<StoreError>),
+}
 
 struct Context {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     outcomes: mpsc::Sender<PendingOutcome>,
-    inner: Arc<dyn Transport>,
     config: WorkerConfig,
-    metrics: Arc<DeliveryMetrics>,
-    gate: RateGate,
-    leased: Mutex<HashSet<String>>,
+    deliverer: Deliverer,
+    /// Records being delivered, with the claim each is leased under (released at shutdown).
+    leased: Mutex<HashMap<String, Claim>>,
 }
 
 /// The delivery loop for one outbox.
@@ -62,17 +73,9 @@ pub struct Workers {
     writer: mpsc::Receiver<PendingOutcome>,
 }
 
-fn to_millis(d: Duration) -> i64 {
-    d.as_millis().min(i64::MAX as u128) as i64
-}
-
-fn system_time(ms: Millis) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
-}
-
 impl Workers {
     pub(super) fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn OutboxStore>,
         inner: Arc<dyn Transport>,
         config: WorkerConfig,
         metrics: Arc<DeliveryMetrics>,
@@ -84,11 +87,14 @@ impl Workers {
             ctx: Arc::new(Context {
                 outcomes,
                 store,
-                inner,
                 config,
-                metrics,
-                gate: RateGate::new(),
-                leased: Mutex::new(HashSet::new()),
+                deliverer: Deliverer {
+                    inner,
+                    gate: RateGate::new(),
+                    policy: config.retry,
+                    metrics,
+                },
+                leased: Mutex::new(HashMap::new()),
             }),
             wake,
         }
@@ -105,7 +111,7 @@ impl Workers {
         let mut feed = Feed::new(ctx.store.clone(), concurrency, lease);
         while !*shutdown.borrow() {
             while tasks.try_join_next().is_some() {}
-            if let Some(wait) = ctx.gate.remaining() {
+            if let Some(wait) = ctx.deliverer.gate.remaining() {
                 // Rate limited: hand back what waits here so no lease runs out meanwhile.
                 release_all(&ctx, feed.take_all().await.into_iter()).await;
                 if wait_or_stop(wait, None, &mut shutdown).await {
@@ -133,7 +139,7 @@ impl Workers {
                 feed.push_front(record);
                 break;
             };
-            lock(&ctx.leased).insert(record.id.clone());
+            lock(&ctx.leased).insert(record.id.clone(), record.claim());
             tasks.spawn(deliver(ctx.clone(), record, slot));
         }
         release_all(&ctx, feed.take_all().await.into_iter()).await;
@@ -146,13 +152,15 @@ impl Workers {
 
 /// Returns records to the queue untouched, in one transaction.
 async fn release_all(ctx: &Context, records: impl Iterator<Item = OutboxRecord>) {
-    release_ids(ctx, records.map(|r| r.id)).await;
+    release_claims(ctx, records.map(|r| (r.claim(), r.id))).await;
 }
 
-/// Returns records (by id) to the queue untouched, in one transaction.
-async fn release_ids(ctx: &Context, ids: impl Iterator<Item = String>) {
+/// Returns records (by id and claim) to the queue untouched, in one transaction.
+async fn release_claims(ctx: &Context, claims: impl Iterator<Item = (Claim, String)>) {
     let at = now_millis();
-    let outcomes: Vec<Outcome> = ids.map(|id| Outcome::Release { id, at }).collect();
+    let outcomes: Vec<Outcome> = claims
+        .map(|(claim, id)| Outcome::Release { id, claim, at })
+        .collect();
     if outcomes.is_empty() {
         return;
     }
@@ -161,7 +169,7 @@ async fn release_ids(ctx: &Context, ids: impl Iterator<Item = String>) {
     }
 }
 
-fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+fn lock(set: &Mutex<HashMap<String, Claim>>) -> std::sync::MutexGuard<'_, HashMap<String, Claim>> {
     set.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -210,8 +218,11 @@ async fn finish(ctx: &Arc<Context>, mut tasks: JoinSet<()>) {
             }
         }
     }
-    let leftover: Vec<String> = lock(&ctx.leased).drain().collect();
-    release_ids(ctx, leftover.into_iter()).await;
+    let leftover: Vec<(Claim, String)> = lock(&ctx.leased)
+        .drain()
+        .map(|(id, claim)| (claim, id))
+        .collect();
+    release_claims(ctx, leftover.into_iter()).await;
 }
 
 /// Limits on deliveries: requests in flight, and deliveries whose outcome is not yet committed.
@@ -247,7 +258,7 @@ impl Slots {
 
 async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
     let id = record.id.clone();
-    let outcome = attempt(&ctx, record).await;
+    let outcome = ctx.deliverer.attempt(record).await;
     drop(slot.sending);
     if let Err(e) = commit(&ctx, outcome).await {
         tracing::warn!(error = %e, id, "recording a delivery outcome failed; the lease will expire and it is retried");
@@ -257,23 +268,22 @@ async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
 }
 
 /// Hands an outcome to the outcome writer and waits for its commit.
-async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), StoreError> {
+async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), CommitError> {
     let (reply, done) = oneshot::channel();
-    let closed = || StoreError::Database("the outcome writer has stopped".into());
     ctx.outcomes
         .send((outcome, reply))
         .await
-        .map_err(|_| closed())?;
+        .map_err(|_| CommitError::WriterStopped)?;
     done.await
-        .map_err(|_| closed())?
-        .map_err(StoreError::Database)
+        .map_err(|_| CommitError::WriterStopped)?
+        .map_err(CommitError::Store)
 }
 
 /// Commits outcomes in batches, one transaction each: a batch is what queued up while the
 /// previous commit ran, topped up for at most [`OUTCOME_LINGER`] or until `flush_at` are
 /// waiting (each statement wakes SQLite's thread, which costs more than the rows it writes).
 async fn outcome_writer(
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     mut rx: mpsc::Receiver<PendingOutcome>,
     flush_at: usize,
 ) {
@@ -294,90 +304,9 @@ async fn outcome_writer(
             }
         }
         let outcomes: Vec<Outcome> = batch.iter().map(|(o, _)| o.clone()).collect();
-        let result = store.record(&outcomes).await.map_err(|e| e.to_string());
+        let result = store.record(&outcomes).await.map_err(Arc::new);
         for (_, reply) in batch {
             let _ = reply.send(result.clone());
-        }
-    }
-}
-
-/// One delivery attempt; returns what to record.
-async fn attempt(ctx: &Context, record: OutboxRecord) -> Outcome {
-    let id = record.id;
-    let message: Message = match serde_json::from_str(&record.payload) {
-        Ok(m) => m,
-        Err(e) => {
-            ctx.metrics.dead.inc();
-            let error = format!("unreadable stored message: {e}");
-            return Outcome::Dead {
-                id,
-                error,
-                at: now_millis(),
-            };
-        }
-    };
-    if ctx.gate.remaining().is_some() {
-        // A 429 arrived after this record was claimed: hand it back untouched.
-        return Outcome::Release {
-            id,
-            at: now_millis(),
-        };
-    }
-    let outcome = ctx.inner.send(&message).await;
-    let now = now_millis();
-    let error = match outcome {
-        Ok(_) => {
-            ctx.metrics.delivered.inc();
-            let latency = (now - record.created_at).max(0) as f64 / 1000.0;
-            ctx.metrics.latency.observe(latency);
-            return Outcome::Delivered { id, at: now };
-        }
-        Err(e) => e,
-    };
-    let text = error.to_string();
-    let attempts = u32::try_from(record.attempts).unwrap_or(u32::MAX);
-    let policy = ctx.config.retry;
-    match error.retry() {
-        Retry::Never => {
-            ctx.metrics.dead.inc();
-            Outcome::Dead {
-                id,
-                error: text,
-                at: now,
-            }
-        }
-        Retry::At(reset) => {
-            ctx.metrics.rate_limited.inc();
-            let at = reset.unwrap_or_else(|| system_time(now) + policy.delay(attempts));
-            ctx.gate.close_until(at);
-            let at_ms = ctx.gate.open_at_ms().max(now);
-            tracing::warn!(
-                until_ms = at_ms,
-                "rate limited; holding every send until the reset"
-            );
-            Outcome::Retry {
-                id,
-                next_attempt_at: at_ms,
-                error: text,
-            }
-        }
-        Retry::Backoff => {
-            let age = Duration::from_millis((now - record.created_at).max(0) as u64);
-            if policy.exhausted(attempts, age) {
-                ctx.metrics.dead.inc();
-                Outcome::Dead {
-                    id,
-                    error: format!("{text} (gave up after {attempts} attempts)"),
-                    at: now,
-                }
-            } else {
-                ctx.metrics.retries.inc();
-                Outcome::Retry {
-                    id,
-                    next_attempt_at: now + to_millis(policy.delay(attempts)),
-                    error: text,
-                }
-            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::cli::{OutboxAction, OutboxArgs};
 use crate::config::FileConfig;
 use crate::failure::Failure;
-use hipkit_store::{SqliteStore, State, Store, now_millis};
+use hipkit_store::{OutboxStore, SqliteStore, State, now_millis};
 use std::path::PathBuf;
 
 /// The store file: flag/env > `[store] path` > `hipkit.db`.
@@ -32,7 +32,7 @@ pub async fn run(args: OutboxArgs, file: FileConfig) -> Result<(), Failure> {
                 .as_deref()
                 .map(str::parse::<State>)
                 .transpose()
-                .map_err(Failure::Usage)?;
+                .map_err(|e| Failure::Usage(e.to_string()))?;
             let records = store.list(state, limit).await.map_err(runtime)?;
             if json {
                 for r in &records {

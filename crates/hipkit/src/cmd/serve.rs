@@ -6,7 +6,7 @@ use crate::config::FileConfig;
 use crate::failure::Failure;
 use crate::serve::{AppState, Metrics};
 use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
-use hipkit_store::{SqliteStore, Store};
+use hipkit_store::{OutboxStore, SqliteStore};
 use hipkit_transport::outbox::{Outbox, RetryPolicy, WorkerConfig, Workers};
 use hipkit_transport::{
     BackendKind, FileTransport, HttpTransport, MemoryTransport, NullTransport, Transport,
@@ -98,7 +98,7 @@ fn worker_config(args: &ServeArgs, file: &FileConfig) -> WorkerConfig {
 /// The transport `POST /api/v1/messages` feeds, its store, and workers to run.
 type Backend = (
     Arc<dyn Transport>,
-    Option<Arc<dyn Store>>,
+    Option<Arc<dyn OutboxStore>>,
     Option<Workers>,
     String,
 );
@@ -135,7 +135,8 @@ async fn backend(
         }
         BackendKind::Outbox => {
             let path = super::outbox::store_path(args.store.clone(), file);
-            let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.map_err(runtime)?);
+            let store: Arc<dyn OutboxStore> =
+                Arc::new(SqliteStore::open(&path).await.map_err(runtime)?);
             let outbox = Outbox::new(store.clone());
             let workers =
                 outbox.workers(inner, worker_config(args, file), metrics.delivery.clone());

@@ -53,7 +53,9 @@ impl From<TransportError> for ApiError {
             TransportError::Store(_) | TransportError::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            TransportError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            TransportError::Io { .. } | TransportError::Encode(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         Self::new(status, e.to_string())
     }

@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hipkit_store::Store;
+use hipkit_store::OutboxStore;
 use hipkit_transport::Transport;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ pub struct AppState {
     /// Where accepted messages go.
     pub transport: Arc<dyn Transport>,
     /// The outbox store, when the backend is the outbox.
-    pub store: Option<Arc<dyn Store>>,
+    pub store: Option<Arc<dyn OutboxStore>>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Token required on `/api/*`, if any.

@@ -1,0 +1,459 @@
+//! [`OutboxStore`] scenarios. Times are small fixed numbers: the store never reads a clock
+//! for anything a scenario checks.
+
+use crate::{Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, State, StateCounts};
+
+/// A record for `dest` created (and first due) at `at`.
+fn new(dest: &str, at: Millis) -> NewRecord {
+    NewRecord {
+        destination: dest.into(),
+        payload: format!(r#"{{"message":"to {dest} at {at}"}}"#),
+        created_at: at,
+    }
+}
+
+async fn one(store: &dyn OutboxStore, id: &str) -> OutboxRecord {
+    store
+        .get(id)
+        .await
+        .expect("get")
+        .unwrap_or_else(|| panic!("record {id} is missing"))
+}
+
+fn ids(records: &[OutboxRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.id.as_str()).collect()
+}
+
+/// Enqueued records get distinct ids in input order and start queued, unattempted, due at
+/// creation; an empty batch is a no-op.
+pub async fn outbox_enqueue_keeps_order_and_ids(store: &dyn OutboxStore) {
+    assert!(store.enqueue(&[]).await.expect("empty enqueue").is_empty());
+    let batch = [new("room:A", 10), new("user:@bob", 11), new("room:C", 12)];
+    let got = store.enqueue(&batch).await.expect("enqueue");
+    assert_eq!(got.len(), 3);
+    let distinct: std::collections::HashSet<_> = got.iter().collect();
+    assert_eq!(distinct.len(), 3, "ids are distinct");
+    for (id, input) in got.iter().zip(&batch) {
+        let r = one(store, id).await;
+        assert_eq!(r.destination, input.destination);
+        assert_eq!(r.payload, input.payload);
+        assert_eq!((r.state, r.attempts), (State::Queued, 0));
+        assert_eq!(
+            (r.created_at, r.next_attempt_at),
+            (input.created_at, input.created_at)
+        );
+        assert_eq!(
+            (r.lease_until, r.last_error.clone(), r.delivered_at),
+            (None, None, None)
+        );
+    }
+    let more = store.enqueue(&[new("room:D", 13)]).await.expect("enqueue");
+    let listed = store.list(None, 10).await.expect("list");
+    let expected: Vec<&str> = got.iter().chain(&more).map(String::as_str).collect();
+    assert_eq!(ids(&listed), expected, "list is in creation order");
+}
+
+/// A claim takes at most `limit` due records in due order, leases them until
+/// `now + lease_ms` and counts an attempt; leased records are not claimed again until the
+/// lease expires; records not yet due are left alone.
+pub async fn outbox_claim_limits_due_order_and_leases(store: &dyn OutboxStore) {
+    let late = store
+        .enqueue(&[new("room:late", 300)])
+        .await
+        .expect("enqueue")[0]
+        .clone();
+    let first = store
+        .enqueue(&[new("room:first", 100)])
+        .await
+        .expect("enqueue")[0]
+        .clone();
+    let second = store
+        .enqueue(&[new("room:second", 200)])
+        .await
+        .expect("enqueue")[0]
+        .clone();
+    let future = store
+        .enqueue(&[new("room:future", 5000)])
+        .await
+        .expect("enqueue")[0]
+        .clone();
+    assert!(
+        store.claim(50, 500, 10).await.expect("claim").is_empty(),
+        "nothing due yet"
+    );
+
+    let claimed = store.claim(1000, 500, 2).await.expect("claim");
+    assert_eq!(
+        ids(&claimed),
+        [first.as_str(), second.as_str()],
+        "limit, in due order"
+    );
+    for r in &claimed {
+        assert_eq!(
+            (r.state, r.attempts, r.lease_until),
+            (State::InFlight, 1, Some(1500))
+        );
+    }
+    let rest = store.claim(1001, 500, 10).await.expect("claim");
+    assert_eq!(
+        ids(&rest),
+        [late.as_str()],
+        "leased and future records are not claimed"
+    );
+    assert!(store.claim(1499, 500, 10).await.expect("claim").is_empty());
+
+    let again = store.claim(1500, 500, 10).await.expect("claim");
+    assert_eq!(
+        ids(&again),
+        [first.as_str(), second.as_str()],
+        "expired leases come back"
+    );
+    assert!(
+        again
+            .iter()
+            .all(|r| r.attempts == 2 && r.lease_until == Some(2000))
+    );
+    assert_eq!(one(store, &future).await.state, State::Queued);
+    let counts = store.counts().await.expect("counts");
+    assert_eq!((counts.queued, counts.in_flight), (1, 3));
+}
+
+/// `Delivered` marks the record delivered at the given time and ends its lease.
+pub async fn outbox_delivered_outcome(store: &dyn OutboxStore) {
+    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    store.claim(0, 1000, 1).await.expect("claim");
+    store.mark_delivered(&id, 250).await.expect("delivered");
+    let r = one(store, &id).await;
+    assert_eq!(
+        (r.state, r.delivered_at, r.lease_until),
+        (State::Delivered, Some(250), None)
+    );
+    assert_eq!(r.attempts, 1);
+    assert!(store.claim(5000, 1000, 10).await.expect("claim").is_empty());
+}
+
+/// `Retry` queues the record again at the given time with the error, keeping its attempts.
+pub async fn outbox_retry_outcome(store: &dyn OutboxStore) {
+    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
+    store
+        .mark_retry(&id, claim, 5000, "503 Service Unavailable")
+        .await
+        .expect("retry");
+    let r = one(store, &id).await;
+    assert_eq!(
+        (r.state, r.attempts, r.next_attempt_at),
+        (State::Queued, 1, 5000)
+    );
+    assert_eq!(r.last_error.as_deref(), Some("503 Service Unavailable"));
+    assert_eq!(r.lease_until, None);
+    assert_eq!(store.next_due().await.expect("next due"), Some(5000));
+    assert!(
+        store.claim(4999, 1000, 1).await.expect("claim").is_empty(),
+        "not due yet"
+    );
+    let again = store.claim(5000, 1000, 1).await.expect("claim");
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (2, Some("503 Service Unavailable"))
+    );
+}
+
+/// `Dead` ends the record's attempts with the error; it is never claimed again.
+pub async fn outbox_dead_outcome(store: &dyn OutboxStore) {
+    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
+    store
+        .mark_dead(&id, claim, "401 Invalid OAuth session", 10)
+        .await
+        .expect("dead");
+    let r = one(store, &id).await;
+    assert_eq!((r.state, r.lease_until), (State::Dead, None));
+    assert_eq!(r.last_error.as_deref(), Some("401 Invalid OAuth session"));
+    assert!(
+        store
+            .claim(1_000_000, 1000, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&store.list(Some(State::Dead), 10).await.expect("list")),
+        [id.as_str()]
+    );
+}
+
+/// `Release` queues the record untouched and gives back the attempt its claim counted.
+pub async fn outbox_release_gives_the_attempt_back(store: &dyn OutboxStore) {
+    let id = store
+        .enqueue(&[new("user:@bob", 0)])
+        .await
+        .expect("enqueue")[0]
+        .clone();
+    let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
+    store.release(&id, claim, 1).await.expect("release");
+    let r = one(store, &id).await;
+    assert_eq!(
+        (r.state, r.attempts, r.lease_until),
+        (State::Queued, 0, None)
+    );
+    assert_eq!(store.claim(1, 1000, 1).await.expect("claim")[0].attempts, 1);
+}
+
+/// A worker whose lease expired may still report: its `Dead`, `Retry` or `Release` must not
+/// touch the record another claim now holds.
+pub async fn outbox_late_outcomes_of_an_expired_claim_change_nothing(store: &dyn OutboxStore) {
+    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let stale = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
+    let current = store.claim(1000, 1000, 1).await.expect("claim")[0].clone();
+    assert_eq!(current.attempts, 2, "the expired lease was claimed again");
+    store
+        .mark_dead(&id, stale, "late dead", 1100)
+        .await
+        .expect("dead");
+    store
+        .mark_retry(&id, stale, 9000, "late retry")
+        .await
+        .expect("retry");
+    store.release(&id, stale, 1100).await.expect("release");
+    assert_eq!(
+        one(store, &id).await,
+        current,
+        "the current claim is untouched"
+    );
+
+    store
+        .release(&id, current.claim(), 1200)
+        .await
+        .expect("release");
+    let r = one(store, &id).await;
+    assert_eq!(
+        (r.state, r.attempts),
+        (State::Queued, 1),
+        "the current claim still settles"
+    );
+}
+
+/// Once delivered, a record stays delivered whatever late outcome arrives.
+pub async fn outbox_outcomes_after_delivery_change_nothing(store: &dyn OutboxStore) {
+    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
+    store.mark_delivered(&id, 10).await.expect("delivered");
+    let delivered = one(store, &id).await;
+    store
+        .mark_dead(&id, claim, "late dead", 20)
+        .await
+        .expect("dead");
+    store
+        .mark_retry(&id, claim, 30, "late retry")
+        .await
+        .expect("retry");
+    store.release(&id, claim, 40).await.expect("release");
+    assert_eq!(one(store, &id).await, delivered);
+}
+
+/// Outcomes of every kind in one call each apply to their own record.
+pub async fn outbox_mixed_outcomes_in_one_batch(store: &dyn OutboxStore) {
+    let batch = [
+        new("room:A", 0),
+        new("room:B", 1),
+        new("room:C", 2),
+        new("room:D", 3),
+    ];
+    let got = store.enqueue(&batch).await.expect("enqueue");
+    let claimed = store.claim(10, 1000, 4).await.expect("claim");
+    let claim = |i: usize| claimed[i].claim();
+    let outcomes = [
+        Outcome::Delivered {
+            id: got[0].clone(),
+            at: 20,
+        },
+        Outcome::Retry {
+            id: got[1].clone(),
+            claim: claim(1),
+            next_attempt_at: 500,
+            error: "busy".into(),
+        },
+        Outcome::Dead {
+            id: got[2].clone(),
+            claim: claim(2),
+            error: "gone".into(),
+            at: 20,
+        },
+        Outcome::Release {
+            id: got[3].clone(),
+            claim: claim(3),
+            at: 20,
+        },
+    ];
+    store.record(&outcomes).await.expect("record");
+    let states: Vec<(State, i64)> = {
+        let mut v = Vec::new();
+        for id in &got {
+            let r = one(store, id).await;
+            v.push((r.state, r.attempts));
+        }
+        v
+    };
+    assert_eq!(
+        states,
+        [
+            (State::Delivered, 1),
+            (State::Queued, 1),
+            (State::Dead, 1),
+            (State::Queued, 0)
+        ]
+    );
+    store.record(&[]).await.expect("an empty batch is a no-op");
+}
+
+/// `requeue` revives any undelivered record with a fresh budget; `requeue_all_dead` every
+/// dead one; `purge_delivered` deletes delivered records older than the cut-off only.
+pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[new("room:A", 0), new("room:B", 0), new("room:C", 0)])
+        .await
+        .expect("enqueue");
+    let claimed = store.claim(0, 1000, 3).await.expect("claim");
+    for r in &claimed {
+        store
+            .mark_dead(&r.id, r.claim(), "401", 5)
+            .await
+            .expect("dead");
+    }
+    assert!(store.requeue(&got[0], 10).await.expect("requeue"));
+    let r = one(store, &got[0]).await;
+    assert_eq!(
+        (r.state, r.attempts, r.next_attempt_at),
+        (State::Queued, 0, 10)
+    );
+    assert!(!store.requeue("no-such-id", 10).await.expect("requeue"));
+    assert_eq!(store.requeue_all_dead(20).await.expect("requeue dead"), 2);
+    assert_eq!(store.requeue_all_dead(20).await.expect("requeue dead"), 0);
+    assert_eq!(store.counts().await.expect("counts").queued, 3);
+
+    let claimed = store.claim(20, 1000, 3).await.expect("claim");
+    assert!(claimed.iter().all(|r| r.attempts == 1), "a fresh budget");
+    store.mark_delivered(&got[0], 100).await.expect("delivered");
+    store.mark_delivered(&got[1], 200).await.expect("delivered");
+    assert!(
+        !store.requeue(&got[0], 300).await.expect("requeue"),
+        "delivered stays delivered"
+    );
+    assert_eq!(store.purge_delivered(100).await.expect("purge"), 0);
+    assert_eq!(store.purge_delivered(101).await.expect("purge"), 1);
+    assert!(store.get(&got[0]).await.expect("get").is_none());
+    assert_eq!(store.purge_delivered(1000).await.expect("purge"), 1);
+    assert_eq!(
+        ids(&store.list(None, 10).await.expect("list")),
+        [got[2].as_str()]
+    );
+}
+
+/// `counts` per state, `next_due` (queued due times and lease expiries), `list` filters.
+pub async fn outbox_counts_next_due_and_list(store: &dyn OutboxStore) {
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        StateCounts::default()
+    );
+    assert_eq!(store.next_due().await.expect("next due"), None);
+    let got = store
+        .enqueue(&[
+            new("room:A", 100),
+            new("room:B", 200),
+            new("room:C", 300),
+            new("room:D", 400),
+        ])
+        .await
+        .expect("enqueue");
+    assert_eq!(store.next_due().await.expect("next due"), Some(100));
+    let claimed = store.claim(250, 10, 2).await.expect("claim");
+    assert_eq!(
+        store.next_due().await.expect("next due"),
+        Some(260),
+        "a lease expiry"
+    );
+    store
+        .mark_delivered(&claimed[0].id, 255)
+        .await
+        .expect("delivered");
+    store
+        .mark_dead(&claimed[1].id, claimed[1].claim(), "x", 255)
+        .await
+        .expect("dead");
+    assert_eq!(store.next_due().await.expect("next due"), Some(300));
+    let counts = store.counts().await.expect("counts");
+    assert_eq!(
+        counts,
+        StateCounts {
+            queued: 2,
+            in_flight: 0,
+            delivered: 1,
+            dead: 1
+        }
+    );
+    assert_eq!(counts.get(State::Queued), 2);
+    let queued = store.list(Some(State::Queued), 10).await.expect("list");
+    assert_eq!(ids(&queued), [got[2].as_str(), got[3].as_str()]);
+    assert_eq!(store.list(None, 3).await.expect("list").len(), 3, "limit");
+    assert!(
+        store
+            .list(Some(State::InFlight), 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+/// After a crash, every in-flight record is queued again, due now, keeping its attempts and
+/// last error, and can be claimed at once; other states are untouched.
+pub async fn outbox_recover_leases_requeues_in_flight_records(store: &dyn OutboxStore) {
+    assert_eq!(store.recover_leases(0).await.expect("recover"), 0);
+    let got = store
+        .enqueue(&[
+            new("room:A", 0),
+            new("room:B", 0),
+            new("room:C", 0),
+            new("room:D", 0),
+        ])
+        .await
+        .expect("enqueue");
+    let first = store.claim(0, 60_000, 4).await.expect("claim");
+    store
+        .mark_retry(&got[0], first[0].claim(), 0, "503")
+        .await
+        .expect("retry");
+    store.mark_delivered(&got[2], 1).await.expect("delivered");
+    store
+        .mark_dead(&got[3], first[3].claim(), "401", 1)
+        .await
+        .expect("dead");
+    let leased = store.claim(5, 60_000, 1).await.expect("claim");
+    assert_eq!(
+        (leased[0].id.as_str(), leased[0].attempts),
+        (got[0].as_str(), 2)
+    );
+
+    assert_eq!(store.recover_leases(100).await.expect("recover"), 2);
+    let a = one(store, &got[0]).await;
+    assert_eq!(
+        (a.state, a.attempts, a.next_attempt_at, a.lease_until),
+        (State::Queued, 2, 100, None)
+    );
+    assert_eq!(a.last_error.as_deref(), Some("503"));
+    let b = one(store, &got[1]).await;
+    assert_eq!(
+        (b.state, b.attempts, b.next_attempt_at),
+        (State::Queued, 1, 100)
+    );
+    assert_eq!(one(store, &got[2]).await.state, State::Delivered);
+    assert_eq!(one(store, &got[3]).await.state, State::Dead);
+
+    let again = store.claim(100, 60_000, 10).await.expect("claim");
+    let mut attempts: Vec<(String, i64)> =
+        again.iter().map(|r| (r.id.clone(), r.attempts)).collect();
+    attempts.sort();
+    let mut expected = vec![(got[0].clone(), 3), (got[1].clone(), 2)];
+    expected.sort();
+    assert_eq!(attempts, expected, "claimable at once, attempts kept");
+}

@@ -1,0 +1,108 @@
+//! The durable outbox contract: what the delivery workers and the `hipkit outbox` CLI need.
+
+use crate::{Claim, Millis, NewRecord, OutboxRecord, Outcome, State, StateCounts, StoreError};
+use async_trait::async_trait;
+
+/// The durable outbox: accepted messages, their delivery state, attempts and last error.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Persists new records in one transaction (one commit for the batch); returns their ids
+    /// in order. Only after this returns is a message accepted.
+    async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<String>, StoreError>;
+
+    /// Leases up to `limit` due records (queued and due, or in flight with an expired lease)
+    /// until `now + lease_ms`, counting an attempt for each; returned in due order.
+    async fn claim(
+        &self,
+        now: Millis,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError>;
+
+    /// Records delivery outcomes, all in one transaction; outcomes whose claim is no longer
+    /// current are ignored (see [`Outcome`]).
+    async fn record(&self, outcomes: &[Outcome]) -> Result<(), StoreError>;
+
+    /// Marks a record delivered.
+    async fn mark_delivered(&self, id: &str, now: Millis) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.record(&[Outcome::Delivered { id, at: now }]).await
+    }
+
+    /// Puts a record leased under `claim` back in the queue to be tried at
+    /// `next_attempt_at`, keeping the error.
+    async fn mark_retry(
+        &self,
+        id: &str,
+        claim: Claim,
+        next_attempt_at: Millis,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.record(&[Outcome::Retry {
+            id,
+            claim,
+            next_attempt_at,
+            error,
+        }])
+        .await
+    }
+
+    /// Marks a record leased under `claim` dead (no more attempts), keeping the error.
+    async fn mark_dead(
+        &self,
+        id: &str,
+        claim: Claim,
+        error: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.record(&[Outcome::Dead {
+            id,
+            claim,
+            error,
+            at: now,
+        }])
+        .await
+    }
+
+    /// Returns a record leased under `claim` to the queue unchanged, giving back the attempt
+    /// it counted (graceful shutdown).
+    async fn release(&self, id: &str, claim: Claim, now: Millis) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.record(&[Outcome::Release { id, claim, at: now }])
+            .await
+    }
+
+    /// One record by id, in any state.
+    async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError>;
+
+    /// Records in creation order, optionally only in one state, at most `limit`.
+    async fn list(
+        &self,
+        state: Option<State>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError>;
+
+    /// Queues a dead (or any undelivered) record again with a fresh attempt budget.
+    /// Returns whether it existed and was not delivered.
+    async fn requeue(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+
+    /// Queues every dead record again with a fresh attempt budget; returns how many.
+    async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// Deletes delivered records delivered before `before`; returns how many.
+    async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError>;
+
+    /// How many records are in each state (one snapshot).
+    async fn counts(&self) -> Result<StateCounts, StoreError>;
+
+    /// When the earliest queued record (or in-flight lease) becomes due, if any.
+    async fn next_due(&self) -> Result<Option<Millis>, StoreError>;
+
+    /// After a crash: puts every in-flight record back in the queue, due at `now`, keeping
+    /// its attempt count (so a message that kills the process cannot loop forever) and its
+    /// last error; returns how many. Only the single writer may call this (every lease then
+    /// belongs to a dead process): see `SqliteStore::open_exclusive`.
+    async fn recover_leases(&self, now: Millis) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,146 @@
+//! [`KvStore`] on SQLite: values are JSON text in the `kv` table.
+
+use super::SqliteStore;
+use crate::error::DbResult;
+use crate::{KvStore, NamespaceSummary, StoreError, check_key, now_millis};
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::SqliteConnection;
+use std::collections::BTreeMap;
+
+/// Reads a stored JSON text back.
+fn parse(namespace: &str, key: &str, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::CorruptValue {
+        namespace: namespace.to_owned(),
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// Inserts or replaces one entry on `conn`.
+async fn upsert(
+    conn: &mut SqliteConnection,
+    namespace: &str,
+    key: &str,
+    value: &Value,
+    op: &'static str,
+) -> Result<(), StoreError> {
+    check_key("key", key)?;
+    sqlx::query(
+        "INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(namespace)
+    .bind(key)
+    .bind(value.to_string())
+    .bind(now_millis())
+    .execute(conn)
+    .await
+    .op(op)?;
+    Ok(())
+}
+
+#[async_trait]
+impl KvStore for SqliteStore {
+    async fn get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StoreError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT value FROM kv WHERE namespace = ? AND key = ?")
+                .bind(namespace)
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await
+                .op("kv get")?;
+        text.map(|t| parse(namespace, key, &t)).transpose()
+    }
+
+    async fn put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StoreError> {
+        let op = "kv put";
+        check_key("namespace", namespace)?;
+        let mut conn = self.writer.acquire().await.op(op)?;
+        upsert(&mut conn, namespace, key, value, op).await
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM kv WHERE namespace = ? AND key = ?")
+            .bind(namespace)
+            .bind(key)
+            .execute(&self.writer)
+            .await
+            .op("kv delete")?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list(&self, namespace: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT key FROM kv WHERE namespace = ? ORDER BY key")
+            .bind(namespace)
+            .fetch_all(&self.reader)
+            .await
+            .op("kv list")
+    }
+
+    async fn export(&self, namespace: &str) -> Result<BTreeMap<String, Value>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key")
+                .bind(namespace)
+                .fetch_all(&self.reader)
+                .await
+                .op("kv export")?;
+        rows.into_iter()
+            .map(|(key, text)| {
+                let value = parse(namespace, &key, &text)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    async fn import(
+        &self,
+        namespace: &str,
+        pairs: &BTreeMap<String, Value>,
+        replace: bool,
+    ) -> Result<u64, StoreError> {
+        let op = "kv import";
+        check_key("namespace", namespace)?;
+        // Every row goes through one transaction: any failure (an invalid key included)
+        // drops it uncommitted, so nothing of the import is left behind.
+        let mut tx = self.writer.begin().await.op(op)?;
+        if replace {
+            sqlx::query("DELETE FROM kv WHERE namespace = ?")
+                .bind(namespace)
+                .execute(&mut *tx)
+                .await
+                .op(op)?;
+        }
+        for (key, value) in pairs {
+            upsert(&mut tx, namespace, key, value, op).await?;
+        }
+        tx.commit().await.op(op)?;
+        Ok(pairs.len() as u64)
+    }
+
+    async fn erase(&self, namespace: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM kv WHERE namespace = ?")
+            .bind(namespace)
+            .execute(&self.writer)
+            .await
+            .op("kv erase")?;
+        Ok(done.rows_affected())
+    }
+
+    async fn namespaces(&self) -> Result<Vec<NamespaceSummary>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT namespace, COUNT(*) FROM kv GROUP BY namespace ORDER BY namespace",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .op("kv namespaces")?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, keys)| NamespaceSummary {
+                name,
+                keys: keys.max(0) as u64,
+            })
+            .collect())
+    }
+}

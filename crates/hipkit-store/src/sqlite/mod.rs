@@ -1,0 +1,143 @@
+//! The embedded SQLite store: one file, WAL journal, full fsync on commit. Its SQL and its
+//! migrations are SQLite's own (`json_each`, `PRAGMA`s, scalar `MAX`).
+
+mod kv;
+mod last_build;
+mod lock;
+mod migrations;
+mod outbox;
+
+use crate::StoreError;
+use lock::WriterLock;
+use sqlx::Executor;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The outbox, integration key-value storage and reporter state in one SQLite database file.
+///
+/// Accepting a message is an fsync'd commit (`synchronous=FULL`): once `enqueue` returns it
+/// survives a power cut. Delivery bookkeeping (claims, outcomes) commits with
+/// `synchronous=NORMAL`: a power cut can undo the latest of those, which only means a message
+/// is delivered again (at-least-once), never lost.
+///
+/// Every write goes through one connection, so writers queue in the pool instead of
+/// colliding on SQLite's lock (whose busy handler sleeps); reads use their own connections
+/// (WAL readers never block the writer). WAL checkpoints run on a connection of their own in
+/// the background, so their I/O never stalls a commit.
+///
+/// Opened with [`SqliteStore::open_exclusive`], the store (all its clones) also holds the
+/// database's single-writer lock until the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    _checkpointer: Option<Arc<Checkpointer>>,
+    _lock: Option<Arc<WriterLock>>,
+}
+
+/// How often the background checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The writer's page cache (negative: KiB). A backlog's hot pages fit, so claims and
+/// outcomes do not re-read pages from the OS cache.
+const WRITER_CACHE_KIB: &str = "-8192";
+
+/// The background checkpoint task; stops when the last store clone is dropped.
+#[derive(Debug)]
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Checkpointer {
+    fn start(pool: SqlitePool) -> Self {
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CHECKPOINT_EVERY).await;
+                // A failed checkpoint is not fatal: the WAL grows until the next one succeeds.
+                let _ = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await;
+            }
+        }))
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies migrations, without the
+    /// single-writer lock: for `hipkit outbox` and other tools that may run beside `serve`.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, None).await
+    }
+
+    /// Opens the database as its single writer (`hipkit serve`): takes an exclusive,
+    /// non-blocking advisory lock on `<path>.lock`, held by the store and its clones until
+    /// the last is dropped (the OS frees it when the process dies, even by `kill -9`).
+    /// Fails at once with [`StoreError::Locked`] while another process holds it. Holding
+    /// it, [`crate::OutboxStore::recover_leases`] may treat every lease as abandoned.
+    pub async fn open_exclusive(path: &Path) -> Result<Self, StoreError> {
+        let lock = WriterLock::acquire(path).await?;
+        Self::open_with(path, Some(Arc::new(lock))).await
+    }
+
+    async fn open_with(path: &Path, lock: Option<Arc<WriterLock>>) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10));
+        let opts = opts.synchronous(SqliteSynchronous::Normal);
+        let checkpoints = pool(opts.clone(), 1, path).await?;
+        let writer = opts
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("cache_size", WRITER_CACHE_KIB);
+        let writer = pool(writer, 1, path).await?;
+        migrations::run(&writer, path).await?;
+        let reader = pool(opts.read_only(true), 4, path).await?;
+        Ok(Self {
+            writer,
+            reader,
+            _checkpointer: Some(Arc::new(Checkpointer::start(checkpoints))),
+            _lock: lock,
+        })
+    }
+
+    /// A private in-memory database (unit tests only: it vanishes with the store).
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let label = Path::new(":memory:");
+        let pool = pool(SqliteConnectOptions::new().in_memory(true), 1, label).await?;
+        migrations::run(&pool, label).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            _checkpointer: None,
+            _lock: None,
+        })
+    }
+}
+
+async fn pool(
+    opts: SqliteConnectOptions,
+    connections: u32,
+    path: &Path,
+) -> Result<SqlitePool, StoreError> {
+    SqlitePoolOptions::new()
+        // A local file needs no liveness ping on every checkout (it cost ~0.2 ms per query).
+        .test_before_acquire(false)
+        .max_connections(connections)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(opts)
+        .await
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })
+}

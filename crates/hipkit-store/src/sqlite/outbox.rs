@@ -1,0 +1,383 @@
+//! [`OutboxStore`] on SQLite.
+
+use super::SqliteStore;
+use crate::error::DbResult;
+use crate::{
+    Claim, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, State, StateCounts, StoreError,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Executor, Row, SqliteConnection};
+
+/// The record columns, in one place (a macro so queries stay `&'static str`).
+macro_rules! columns {
+    () => {
+        "id, destination, payload, state, attempts, next_attempt_at, lease_until, \
+         last_error, created_at, updated_at, delivered_at"
+    };
+}
+
+/// Reads one record; an unknown state is [`StoreError::Corrupt`].
+fn record(row: &SqliteRow, op: &'static str) -> Result<OutboxRecord, StoreError> {
+    let id: String = row.try_get("id").op(op)?;
+    let state: String = row.try_get("state").op(op)?;
+    let state = state
+        .parse::<State>()
+        .map_err(|source| StoreError::Corrupt {
+            id: id.clone(),
+            source,
+        })?;
+    fields(row, id, state).op(op)
+}
+
+fn fields(row: &SqliteRow, id: String, state: State) -> Result<OutboxRecord, sqlx::Error> {
+    Ok(OutboxRecord {
+        destination: row.try_get("destination")?,
+        payload: row.try_get("payload")?,
+        state,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        lease_until: row.try_get("lease_until")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        id,
+    })
+}
+
+fn records(rows: &[SqliteRow], op: &'static str) -> Result<Vec<OutboxRecord>, StoreError> {
+    rows.iter().map(|row| record(row, op)).collect()
+}
+
+/// Inserts new records in one statement on `conn`; returns their ids. The batch travels as
+/// one JSON array: sqlx costs about 0.1 ms per statement here, SQLite about 10 µs per row.
+async fn insert(conn: &mut SqliteConnection, new: &[NewRecord]) -> Result<Vec<String>, StoreError> {
+    // Time-ordered (v7) ids: consecutive messages sit next to each other in the primary-key
+    // index, so claiming and settling a batch touches a few pages instead of one per row.
+    let ids: Vec<String> = new
+        .iter()
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let rows: Vec<serde_json::Value> = new
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| {
+            serde_json::json!({
+                "id": id, "destination": r.destination, "payload": r.payload, "at": r.created_at,
+            })
+        })
+        .collect();
+    let batch = serde_json::Value::Array(rows).to_string();
+    sqlx::query(
+        "INSERT INTO outbox (id, destination, payload, state, attempts, next_attempt_at, \
+         created_at, updated_at) SELECT json_extract(value, '$.id'), \
+         json_extract(value, '$.destination'), json_extract(value, '$.payload'), 'queued', 0, \
+         json_extract(value, '$.at'), json_extract(value, '$.at'), json_extract(value, '$.at') \
+         FROM json_each(?)",
+    )
+    .bind(batch)
+    .execute(&mut *conn)
+    .await
+    .op("enqueue")?;
+    Ok(ids)
+}
+
+/// When every outcome is a delivery: the latest delivery time.
+fn all_delivered(outcomes: &[Outcome]) -> Option<Millis> {
+    outcomes.iter().try_fold(0, |latest: Millis, o| match o {
+        Outcome::Delivered { at, .. } => Some(latest.max(*at)),
+        _ => None,
+    })
+}
+
+/// Marks the records in the JSON id list delivered at `at`.
+async fn mark_delivered<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    ids: &str,
+    at: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'delivered', delivered_at = ?, updated_at = ?, \
+         lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(at)
+    .bind(at)
+    .bind(ids)
+    .execute(executor)
+    .await
+    .op("record delivered")?;
+    Ok(())
+}
+
+/// A JSON array of ids, for `json_each`.
+fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    serde_json::Value::Array(ids.map(|id| id.into()).collect()).to_string()
+}
+
+/// A JSON array of `[id, attempts, lease_until]` claims, for `json_each`.
+fn claim_list<'a>(claims: impl Iterator<Item = (&'a str, Claim)>) -> String {
+    let items = claims.map(|(id, c)| serde_json::json!([id, c.attempts, c.lease_until]));
+    serde_json::Value::Array(items.collect()).to_string()
+}
+
+/// The guard every claim-settling outcome shares: still in flight under this very claim.
+macro_rules! current_claim {
+    () => {
+        "state = 'in_flight' AND attempts = ? AND lease_until = ?"
+    };
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn enqueue(&self, new: &[NewRecord]) -> Result<Vec<String>, StoreError> {
+        let op = "enqueue";
+        let mut conn = self.writer.acquire().await.op(op)?;
+        conn.execute("PRAGMA synchronous = FULL").await.op(op)?;
+        let inserted = insert(&mut conn, new).await;
+        let reset = conn.execute("PRAGMA synchronous = NORMAL").await.op(op);
+        let ids = inserted?;
+        reset?;
+        Ok(ids)
+    }
+
+    async fn claim(
+        &self,
+        now: Millis,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            // Two index range scans, each already in due order and limited, instead of one
+            // OR that scans and sorts the whole table. `now` is compared as `(SELECT ?)`: a
+            // bare parameter compared with an indexed column makes SQLite (built with STAT4)
+            // re-prepare the statement for every new value.
+            "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, \
+             updated_at = ? WHERE id IN (SELECT id FROM ( \
+             SELECT id FROM (SELECT id FROM outbox WHERE state = 'queued' \
+             AND next_attempt_at <= (SELECT ?) ORDER BY next_attempt_at LIMIT ?) \
+             UNION ALL \
+             SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' \
+             AND lease_until <= (SELECT ?) ORDER BY lease_until LIMIT ?)) LIMIT ?) RETURNING ",
+            columns!()
+        ))
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(limit as i64)
+        .bind(now)
+        .bind(limit as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.writer)
+        .await
+        .op("claim")?;
+        let mut claimed = records(&rows, "claim")?;
+        claimed.sort_by_key(|r| (r.next_attempt_at, r.created_at));
+        Ok(claimed)
+    }
+
+    async fn record(&self, outcomes: &[Outcome]) -> Result<(), StoreError> {
+        let op = "record outcomes";
+        if let Some(at) = all_delivered(outcomes) {
+            // The common case needs no explicit transaction: one statement is atomic.
+            let ids = outcomes.iter().filter_map(|o| match o {
+                Outcome::Delivered { id, .. } => Some(id.as_str()),
+                _ => None,
+            });
+            return mark_delivered(&self.writer, &id_list(ids), at).await;
+        }
+        let mut delivered = Vec::new();
+        let mut released = Vec::new();
+        let mut delivered_at = 0;
+        let mut released_at = 0;
+        let mut tx = self.writer.begin().await.op(op)?;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Delivered { id, at } => {
+                    delivered.push(id.as_str());
+                    delivered_at = delivered_at.max(*at);
+                }
+                Outcome::Release { id, claim, at } => {
+                    released.push((id.as_str(), *claim));
+                    released_at = released_at.max(*at);
+                }
+                Outcome::Retry {
+                    id,
+                    claim,
+                    next_attempt_at,
+                    error,
+                } => {
+                    sqlx::query(concat!(
+                        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, \
+                         last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ",
+                        current_claim!()
+                    ))
+                    .bind(next_attempt_at)
+                    .bind(error)
+                    .bind(crate::now_millis())
+                    .bind(id)
+                    .bind(claim.attempts)
+                    .bind(claim.lease_until)
+                    .execute(&mut *tx)
+                    .await
+                    .op("record retry")?;
+                }
+                Outcome::Dead {
+                    id,
+                    claim,
+                    error,
+                    at,
+                } => {
+                    sqlx::query(concat!(
+                        "UPDATE outbox SET state = 'dead', last_error = ?, lease_until = NULL, \
+                         updated_at = ? WHERE id = ? AND ",
+                        current_claim!()
+                    ))
+                    .bind(error)
+                    .bind(at)
+                    .bind(id)
+                    .bind(claim.attempts)
+                    .bind(claim.lease_until)
+                    .execute(&mut *tx)
+                    .await
+                    .op("record dead")?;
+                }
+            }
+        }
+        if !delivered.is_empty() {
+            mark_delivered(&mut *tx, &id_list(delivered.into_iter()), delivered_at).await?;
+        }
+        if !released.is_empty() {
+            sqlx::query(
+                "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), \
+                 lease_until = NULL, updated_at = ? WHERE state = 'in_flight' \
+                 AND (id, attempts, lease_until) IN (SELECT json_extract(value, '$[0]'), \
+                 json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))",
+            )
+            .bind(released_at)
+            .bind(claim_list(released.into_iter()))
+            .execute(&mut *tx)
+            .await
+            .op("record release")?;
+        }
+        tx.commit().await.op(op)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {
+        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM outbox WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .op("get")?;
+        row.as_ref().map(|row| record(row, "get")).transpose()
+    }
+
+    async fn list(
+        &self,
+        state: Option<State>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox WHERE (? IS NULL OR state = ?) ORDER BY created_at, id LIMIT ?"
+        ))
+        .bind(state.map(State::as_str))
+        .bind(state.map(State::as_str))
+        .bind(limit as i64)
+        .fetch_all(&self.reader)
+        .await
+        .op("list")?;
+        records(&rows, "list")
+    }
+
+    async fn requeue(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, \
+             lease_until = NULL, updated_at = ? WHERE id = ? AND state <> 'delivered'",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .op("requeue")?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, \
+             updated_at = ? WHERE state = 'dead'",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .op("requeue dead")?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?")
+            .bind(before)
+            .execute(&self.writer)
+            .await
+            .op("purge")?;
+        Ok(done.rows_affected())
+    }
+
+    async fn counts(&self) -> Result<StateCounts, StoreError> {
+        let op = "counts";
+        // One snapshot; the active states come from their partial indexes, delivered is the rest.
+        let row = self
+            .reader
+            .fetch_one(
+                "SELECT (SELECT COUNT(*) FROM outbox) AS total, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'queued') AS queued, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'in_flight') AS in_flight, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'dead') AS dead",
+            )
+            .await
+            .op(op)?;
+        let n = |col: &str| -> Result<u64, StoreError> {
+            let v: i64 = row.try_get(col).op(op)?;
+            Ok(v.max(0) as u64)
+        };
+        let (total, queued, in_flight, dead) =
+            (n("total")?, n("queued")?, n("in_flight")?, n("dead")?);
+        Ok(StateCounts {
+            queued,
+            in_flight,
+            dead,
+            delivered: total.saturating_sub(queued + in_flight + dead),
+        })
+    }
+
+    async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
+        let op = "next due";
+        let row = self
+            .reader
+            .fetch_one(
+                "SELECT MIN(due) AS due FROM ( \
+                 SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'queued' \
+                 UNION ALL SELECT MIN(lease_until) FROM outbox WHERE state = 'in_flight')",
+            )
+            .await
+            .op(op)?;
+        row.try_get("due").op(op)
+    }
+
+    async fn recover_leases(&self, now: Millis) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'queued', next_attempt_at = ?, lease_until = NULL, \
+             updated_at = ? WHERE state = 'in_flight'",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .op("recover leases")?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,13 @@
+//! The store contract against a fresh file-backed [`SqliteStore`] per scenario.
+
+use hipkit_store::SqliteStore;
+
+async fn fresh() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("contract.db"))
+        .await
+        .expect("open");
+    (dir, store)
+}
+
+hipkit_store::contract_suite!(fresh);

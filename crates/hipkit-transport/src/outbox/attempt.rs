@@ -1,0 +1,285 @@
+//! One delivery attempt and what it leads to: delivered, retried (after a backoff, or after
+//! a 429's reset), dead, or handed back untouched while the rate gate is closed.
+
+use super::{DeliveryMetrics, RateGate, RetryPolicy};
+use crate::{Message, Retry, Transport};
+use hipkit_store::{Claim, Millis, OutboxRecord, Outcome, now_millis};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds in `d`, saturating.
+pub(super) fn to_millis(d: Duration) -> i64 {
+    d.as_millis().min(i64::MAX as u128) as i64
+}
+
+fn system_time(ms: Millis) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+/// What an attempt needs: the inner transport, the token's rate gate, the retry budget.
+pub(super) struct Deliverer {
+    /// Where messages go.
+    pub(super) inner: Arc<dyn Transport>,
+    /// Shared by every delivery: closed until a 429's reset.
+    pub(super) gate: RateGate,
+    /// Backoff and give-up limits.
+    pub(super) policy: RetryPolicy,
+    /// Counters.
+    pub(super) metrics: Arc<DeliveryMetrics>,
+}
+
+impl Deliverer {
+    /// Tries one leased record; returns the outcome to record for its claim.
+    pub(super) async fn attempt(&self, record: OutboxRecord) -> Outcome {
+        let claim = record.claim();
+        let attempts = u32::try_from(record.attempts).unwrap_or(u32::MAX);
+        let message: Message = match serde_json::from_str(&record.payload) {
+            Ok(m) => m,
+            Err(e) => {
+                let error = format!("unreadable stored message: {e}");
+                return self.dead(record.id, claim, error, now_millis());
+            }
+        };
+        if attempts > self.policy.max_attempts {
+            // Earlier claims ended without an outcome (the process stopped while sending,
+            // perhaps because of this very message): the budget is spent, do not send again.
+            let mut error = format!(
+                "gave up after {} attempts, the last of them without an outcome \
+                 (did the process stop while sending it?)",
+                attempts - 1
+            );
+            if let Some(last) = &record.last_error {
+                error.push_str("; last error: ");
+                error.push_str(last);
+            }
+            return self.dead(record.id, claim, error, now_millis());
+        }
+        if self.gate.remaining().is_some() {
+            // A 429 arrived after this record was claimed: hand it back untouched.
+            let at = now_millis();
+            return Outcome::Release {
+                id: record.id,
+                claim,
+                at,
+            };
+        }
+        let sent = self.inner.send(&message).await;
+        let now = now_millis();
+        let error = match sent {
+            Ok(_) => {
+                self.metrics.delivered.inc();
+                let latency = (now - record.created_at).max(0) as f64 / 1000.0;
+                self.metrics.latency.observe(latency);
+                return Outcome::Delivered {
+                    id: record.id,
+                    at: now,
+                };
+            }
+            Err(e) => e,
+        };
+        let text = error.to_string();
+        let retry = error.retry();
+        if retry == Retry::Never {
+            return self.dead(record.id, claim, text, now);
+        }
+        if let Retry::At(reset) = retry {
+            // The token is limited whatever becomes of this message: close the gate first.
+            self.metrics.rate_limited.inc();
+            let at = reset.unwrap_or_else(|| system_time(now) + self.policy.delay(attempts));
+            self.gate.close_until(at);
+            tracing::warn!(
+                until_ms = self.gate.open_at_ms(),
+                "rate limited; holding every send until the reset"
+            );
+        }
+        // Every failed attempt, a 429 included, counts against the same budget.
+        let age = Duration::from_millis((now - record.created_at).max(0) as u64);
+        if self.policy.exhausted(attempts, age) {
+            let error = format!(
+                "{text} (gave up after {attempts} attempts, {} s after it was accepted)",
+                age.as_secs()
+            );
+            return self.dead(record.id, claim, error, now);
+        }
+        let next_attempt_at = match retry {
+            Retry::At(_) => self.gate.open_at_ms().max(now),
+            _ => {
+                self.metrics.retries.inc();
+                now + to_millis(self.policy.delay(attempts))
+            }
+        };
+        Outcome::Retry {
+            id: record.id,
+            claim,
+            next_attempt_at,
+            error: text,
+        }
+    }
+
+    fn dead(&self, id: String, claim: Claim, error: String, at: Millis) -> Outcome {
+        self.metrics.dead.inc();
+        Outcome::Dead {
+            id,
+            claim,
+            error,
+            at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{StubError, StubTransport};
+    use hipchat::RoomNotification;
+    use hipkit_store::State;
+
+    const HOUR_MS: i64 = 3_600_000;
+
+    fn deliverer(stub: &StubTransport) -> Deliverer {
+        Deliverer {
+            inner: Arc::new(stub.clone()),
+            gate: RateGate::new(),
+            policy: RetryPolicy {
+                max_attempts: 5,
+                max_age: Duration::from_secs(24 * 3600),
+                ..RetryPolicy::default()
+            },
+            metrics: Arc::new(DeliveryMetrics::default()),
+        }
+    }
+
+    /// A record in flight on its `attempts`-th attempt, accepted `age_ms` before now.
+    fn leased(attempts: i64, age_ms: i64) -> OutboxRecord {
+        let now = now_millis();
+        let payload = Message::room("Ops", RoomNotification::new("hello"));
+        OutboxRecord {
+            id: "r1".into(),
+            destination: "room:Ops".into(),
+            payload: serde_json::to_string(&payload).unwrap(),
+            state: State::InFlight,
+            attempts,
+            next_attempt_at: now - age_ms,
+            lease_until: Some(now + 60_000),
+            last_error: None,
+            created_at: now - age_ms,
+            updated_at: now,
+            delivered_at: None,
+        }
+    }
+
+    fn rate_limited_for_an_hour() -> StubTransport {
+        let reset = (now_millis() + HOUR_MS) / 1000;
+        StubTransport::new_error(StubError::RateLimited {
+            reset: Some(reset as u64),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_429_within_budget_waits_for_the_reset_and_closes_the_gate() {
+        let d = deliverer(&rate_limited_for_an_hour());
+        let record = leased(1, 1000);
+        let claim = record.claim();
+        match d.attempt(record).await {
+            Outcome::Retry {
+                claim: c,
+                next_attempt_at,
+                error,
+                ..
+            } => {
+                assert_eq!(c, claim, "the outcome settles the claim it came from");
+                assert_eq!(next_attempt_at, d.gate.open_at_ms());
+                assert!(next_attempt_at > now_millis() + HOUR_MS / 2);
+                assert!(error.contains("rate limited"), "{error}");
+            }
+            other => panic!("expected a retry, got {other:?}"),
+        }
+        assert!(d.gate.remaining().is_some());
+        assert_eq!(d.metrics.rate_limited.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_message_that_keeps_getting_429_dies_at_max_age() {
+        let d = deliverer(&rate_limited_for_an_hour());
+        match d.attempt(leased(2, 25 * HOUR_MS)).await {
+            Outcome::Dead { error, .. } => {
+                assert!(error.contains("rate limited"), "{error}");
+                assert!(error.contains("gave up after 2 attempts"), "{error}");
+            }
+            other => panic!("expected dead past max_age, got {other:?}"),
+        }
+        assert!(d.gate.remaining().is_some(), "the token is still limited");
+        assert_eq!(d.metrics.dead.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_429_on_the_last_attempt_goes_dead() {
+        let d = deliverer(&rate_limited_for_an_hour());
+        assert!(matches!(
+            d.attempt(leased(5, 1000)).await,
+            Outcome::Dead { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn transient_failures_back_off_until_the_budget_is_spent() {
+        let stub = StubTransport::new_error(StubError::Status(503));
+        let d = deliverer(&stub);
+        let before = now_millis();
+        match d.attempt(leased(1, 1000)).await {
+            Outcome::Retry {
+                next_attempt_at, ..
+            } => assert!(
+                next_attempt_at >= before + 500,
+                "at least the first backoff"
+            ),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+        assert!(
+            d.gate.remaining().is_none(),
+            "a 503 does not close the gate"
+        );
+        assert!(matches!(
+            d.attempt(leased(5, 1000)).await,
+            Outcome::Dead { .. }
+        ));
+        assert!(matches!(
+            d.attempt(leased(1, 25 * HOUR_MS)).await,
+            Outcome::Dead { .. }
+        ));
+        assert_eq!(stub.sent_messages().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_message_whose_claims_never_ended_is_not_sent_again_past_the_budget() {
+        let stub = StubTransport::new_ok();
+        let d = deliverer(&stub);
+        let mut record = leased(6, 1000);
+        record.last_error = Some("503 Service Unavailable".into());
+        match d.attempt(record).await {
+            Outcome::Dead { error, .. } => {
+                assert!(error.contains("gave up after 5 attempts"), "{error}");
+                assert!(error.contains("503 Service Unavailable"), "{error}");
+            }
+            other => panic!("expected dead, got {other:?}"),
+        }
+        assert!(stub.sent_messages().is_empty(), "never sent");
+        assert!(matches!(
+            d.attempt(leased(5, 1000)).await,
+            Outcome::Delivered { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn while_the_gate_is_closed_records_are_handed_back_unsent() {
+        let stub = StubTransport::new_ok();
+        let d = deliverer(&stub);
+        d.gate
+            .close_until(SystemTime::now() + Duration::from_secs(60));
+        assert!(matches!(
+            d.attempt(leased(1, 0)).await,
+            Outcome::Release { .. }
+        ));
+        assert!(stub.sent_messages().is_empty());
+    }
+}
