@@ -60,7 +60,7 @@ fn assert_envelope(body: &Value, code: u16, message_part: &str) {
 
 #[tokio::test]
 async fn malformed_input_gets_precise_errors_and_the_server_keeps_serving() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let post = reqwest::Method::POST;
     let path = "/v2/room/Wire/notification";
     let json_ct = Some("application/json");
@@ -159,7 +159,7 @@ async fn malformed_input_gets_precise_errors_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn scope_checks_name_every_acceptable_scope() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let resp = reqwest::Client::new()
         .post(format!("{}/v2/room/Wire/notification", emu.base_url))
         .bearer_auth("viewer")
@@ -185,7 +185,7 @@ async fn flood_control_limits_each_recipient_separately() {
     let emu = emulator(EmulatorConfig {
         flood_limit: Some("2/3600".parse().unwrap()),
         rooms: vec![],
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::ephemeral()
     })
     .await;
     let client = reqwest::Client::new();
@@ -220,7 +220,7 @@ async fn flood_control_limits_each_recipient_separately() {
 
 #[tokio::test]
 async fn control_api_requires_an_admin_token_and_lists_requests_without_secrets() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let client = reqwest::Client::new();
     let url = format!("{}/_emulator/requests", emu.base_url);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
@@ -258,7 +258,7 @@ async fn control_api_requires_an_admin_token_and_lists_requests_without_secrets(
 
 #[tokio::test]
 async fn capabilities_and_web_ui_answer_without_a_token() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let caps = reqwest::get(format!("{}/v2/capabilities", emu.base_url))
         .await
         .unwrap();
