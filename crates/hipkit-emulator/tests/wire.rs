@@ -287,3 +287,115 @@ async fn capabilities_and_web_ui_answer_without_a_token() {
     assert!(!page.contains(TOKEN));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_json_endpoint_answers_bad_bodies_alike() {
+    let emu = emulator(EmulatorConfig {
+        users: vec!["bob@example.com".into()],
+        ..EmulatorConfig::ephemeral()
+    })
+    .await;
+    let post = reqwest::Method::POST;
+    let json_ct = Some("application/json");
+    // Each JSON endpoint with a body that breaks one of its limits, and the field named.
+    let endpoints: [(&str, Value, &str); 7] = [
+        ("/v2/room/Wire/message", json!({"message": ""}), "`message`"),
+        ("/v2/user/@bob/message", json!({"message": ""}), "`message`"),
+        ("/v2/room", json!({"name": ""}), "`name`"),
+        (
+            "/v2/room/Wire/webhook",
+            json!({"url": "ftp://x", "event": "room_message"}),
+            "`url`",
+        ),
+        (
+            "/v2/user",
+            json!({"name": "Al", "email": "nope"}),
+            "`email`",
+        ),
+        (
+            "/_emulator/faults",
+            json!({"action": "explode"}),
+            "Invalid request body",
+        ),
+        (
+            "/_emulator/tokens",
+            json!({"token": "", "label": "x"}),
+            "token and label must not be empty",
+        ),
+    ];
+    for (path, invalid, named) in endpoints {
+        let valid_json = br#"{"message":"x"}"#.to_vec();
+        let cases: [(Option<&str>, Vec<u8>, u16, &str); 5] = [
+            (None, valid_json.clone(), 400, "Invalid content type"),
+            (Some("text/plain"), valid_json, 400, "Invalid content type"),
+            (json_ct, b"{not json".to_vec(), 400, "Malformed JSON"),
+            (json_ct, invalid.to_string().into_bytes(), 400, named),
+            (json_ct, vec![b'a'; (1 << 20) + 1], 413, "too large"),
+        ];
+        for (ct, body, code, part) in cases {
+            let (status, _, answer) = raw(&emu, post.clone(), path, ct, body).await;
+            assert_eq!(status.as_u16(), code, "{path}: {answer}");
+            assert_envelope(&answer, code, part);
+        }
+    }
+    emu.shutdown().await;
+}
+
+/// Sends `body` as `token` (or without one) and returns the status.
+async fn status_as(
+    emu: &RunningEmulator,
+    token: Option<&str>,
+    path: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}{path}", emu.base_url))
+        .header("content-type", ct)
+        .body(body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn body_size_then_scope_then_content_is_the_order_of_checks() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let big = || vec![b'a'; (1 << 20) + 1];
+    let note = "/v2/room/Wire/notification";
+    assert_eq!(
+        status_as(&emu, Some("viewer"), note, "application/json", big()).await,
+        413
+    );
+    assert_eq!(
+        status_as(&emu, Some("viewer"), note, "text/plain", b"{".to_vec()).await,
+        403
+    );
+    let probe = format!("{note}?auth_test=true");
+    assert_eq!(
+        status_as(&emu, Some(TOKEN), &probe, "text/plain", b"{".to_vec()).await,
+        202
+    );
+    let faults = "/_emulator/faults";
+    assert_eq!(
+        status_as(&emu, None, faults, "application/json", big()).await,
+        413
+    );
+    assert_eq!(
+        status_as(&emu, None, faults, "text/plain", b"{".to_vec()).await,
+        401
+    );
+    assert_eq!(
+        status_as(&emu, Some("viewer"), faults, "text/plain", b"{".to_vec()).await,
+        403
+    );
+    let rule = br#"{"action":"drop","times":0}"#.to_vec();
+    let probe = format!("{faults}?auth_test=true");
+    assert_eq!(
+        status_as(&emu, Some(TOKEN), &probe, "application/json", rule).await,
+        201,
+        "auth_test is a /v2 feature: the control API acts"
+    );
+    emu.shutdown().await;
+}
