@@ -18,7 +18,7 @@ async fn emulator(extra: Vec<TokenSpec>, rooms: &[&str]) -> RunningEmulator {
         tokens,
         rooms: rooms.iter().map(|r| r.to_string()).collect(),
         users: vec!["bob@example.com".into()],
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::ephemeral()
     })
     .await
     .expect("emulator starts")
@@ -615,7 +615,7 @@ async fn enforced_rate_limit_answers_429_after_n_requests() {
         tokens: vec![TokenSpec::all_scopes(ADMIN)],
         rooms: vec!["L".into()],
         rate_limit: Some("3/3600".parse().unwrap()),
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::ephemeral()
     })
     .await
     .unwrap();
@@ -640,7 +640,7 @@ async fn tls_is_verified_unless_explicitly_disabled() {
         tokens: vec![TokenSpec::all_scopes(ADMIN)],
         rooms: vec!["T".into()],
         tls: true,
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::ephemeral()
     })
     .await
     .unwrap();

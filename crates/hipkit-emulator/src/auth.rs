@@ -1,10 +1,15 @@
 //! Who is calling: the token from `Authorization: Bearer` or `auth_token`, and scope checks.
+//! Shared by the `/v2` gate and the `/_emulator` control API.
 
 use crate::error::EmuError;
-use axum::http::{StatusCode, header};
+use crate::state::{Shared, World};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use hipchat::Scope;
 
-/// The authenticated caller, put into request extensions by the gate middleware.
+/// The authenticated caller: put into request extensions by the `/v2` gate, or looked up
+/// from the request's token when extracted on a route the gate does not cover.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// Token label (never the token).
@@ -13,7 +18,7 @@ pub struct Caller {
     pub scopes: Vec<Scope>,
     /// User the token acts as.
     pub user_id: u64,
-    /// `auth_test=true` was given: check access, skip the action.
+    /// `auth_test=true` was given on a `/v2` request: check access, skip the action.
     pub auth_test: bool,
 }
 
@@ -41,6 +46,30 @@ impl Caller {
     }
 }
 
+/// Looks a raw token up: 401 without one or for an unknown one. `auth_test` starts false.
+pub fn identify(world: &World, token: Option<&str>) -> Result<Caller, EmuError> {
+    let token = token.ok_or_else(EmuError::no_token)?;
+    let rec = world.token(token).ok_or_else(EmuError::bad_token)?;
+    Ok(Caller {
+        label: rec.label.clone(),
+        scopes: rec.scopes.clone(),
+        user_id: rec.user_id,
+        auth_test: false,
+    })
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = EmuError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Shared) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let token = raw_token(&parts.headers, &query_pairs(parts.uri.query()));
+        identify(&s.world(), token.as_deref())
+    }
+}
+
 /// Query parameters as decoded pairs.
 pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(query.unwrap_or("").as_bytes())
@@ -49,7 +78,7 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// The raw token of a request, from the header first, then the query.
-pub fn raw_token(headers: &axum::http::HeaderMap, query: &[(String, String)]) -> Option<String> {
+pub fn raw_token(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -1,45 +1,65 @@
-//! Emulator settings: listen address, seeded tokens, rooms and users, limits.
+//! Emulator settings, the `[emulator]` section of `hipkit.toml`: listen address, seeded
+//! tokens, rooms and users, limits.
 
 use hipchat::Scope;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use thiserror::Error;
 
-/// How the emulator starts.
-#[derive(Debug, Clone)]
+/// How the emulator starts; deserialises from `[emulator]` with every key optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct EmulatorConfig {
-    /// Where to listen (`127.0.0.1:0` picks a free port).
+    /// Where to listen (default `127.0.0.1:8180`, the port every hipkit command assumes).
     pub listen: SocketAddr,
-    /// Tokens to accept; empty → one generated all-scopes token.
+    /// Tokens to accept (`TOKEN[:scope,scope]`); empty → one generated all-scopes token.
     pub tokens: Vec<TokenSpec>,
-    /// Rooms to create at start.
+    /// Rooms to create at start (default `["Build Room"]`).
     pub rooms: Vec<String>,
     /// Users (emails) to create at start.
     pub users: Vec<String>,
     /// Serve HTTPS with a self-signed certificate.
     pub tls: bool,
-    /// Per-token request limit; `None` reports HipChat's 500/5 min in headers without enforcing.
+    /// Per-token request limit (`N/SECONDS`); `None` reports HipChat's 500/5 min without enforcing.
     pub rate_limit: Option<RateSpec>,
-    /// Per-recipient message limit; `None` reports 30/min in headers without enforcing.
+    /// Per-recipient message limit (`N/SECONDS`); `None` reports 30/min without enforcing.
     pub flood_limit: Option<RateSpec>,
     /// Largest accepted JSON body in bytes.
     pub max_body: usize,
     /// Largest accepted shared file in bytes.
     pub max_file: usize,
+    /// Events kept for each subscriber before the slowest one starts missing some.
+    pub event_capacity: usize,
 }
+
+/// The address every hipkit command assumes the emulator listens on.
+pub const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8180);
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: SocketAddr::from(DEFAULT_LISTEN),
             tokens: Vec::new(),
-            rooms: Vec::new(),
+            rooms: vec!["Build Room".to_owned()],
             users: Vec::new(),
             tls: false,
             rate_limit: None,
             flood_limit: None,
             max_body: 1 << 20,
             max_file: 50 << 20,
+            event_capacity: 1024,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The defaults, but on a free loopback port (`127.0.0.1:0`): for tests and embedding.
+    pub fn ephemeral() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Self::default()
         }
     }
 }
@@ -55,7 +75,7 @@ pub enum ConfigError {
     Rate(String),
 }
 
-/// `TOKEN[:scope,scope...]`; no scopes means all scopes.
+/// `TOKEN[:scope,scope...]`; no scopes means all scopes. Serialises to that string form.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenSpec {
     /// The raw token.
@@ -64,8 +84,8 @@ pub struct TokenSpec {
     pub scopes: Vec<Scope>,
 }
 
-impl std::fmt::Debug for TokenSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for TokenSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSpec")
             .field("token", &self.token)
             .field("scopes", &self.scopes)
@@ -80,6 +100,16 @@ impl TokenSpec {
             token: hipchat::Token::new(token),
             scopes: Scope::ALL.to_vec(),
         }
+    }
+
+    /// The `TOKEN[:scope,...]` form, raw token included: for config round-trips only, never logs.
+    pub fn expose_spec(&self) -> String {
+        let token = self.token.expose();
+        if self.scopes == Scope::ALL {
+            return token.to_owned();
+        }
+        let scopes: Vec<&str> = self.scopes.iter().map(|s| s.as_str()).collect();
+        format!("{token}:{}", scopes.join(","))
     }
 }
 
@@ -117,7 +147,19 @@ fn list_scopes(list: &str) -> Result<Vec<Scope>, ConfigError> {
         .collect()
 }
 
-/// `N/SECONDS`: at most N requests per window of SECONDS.
+impl Serialize for TokenSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.expose_spec())
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        from_string(deserializer)
+    }
+}
+
+/// `N/SECONDS`: at most N requests per window of SECONDS. Serialises to that string form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateSpec {
     /// Requests per window.
@@ -141,6 +183,34 @@ impl FromStr for RateSpec {
     }
 }
 
+impl fmt::Display for RateSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.limit, self.window_secs)
+    }
+}
+
+impl Serialize for RateSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RateSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        from_string(deserializer)
+    }
+}
+
+/// Deserialises a string through `FromStr`, reporting its error as a custom serde error.
+fn from_string<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = ConfigError>,
+{
+    let raw = String::deserialize(deserializer)?;
+    raw.parse().map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,15 +230,39 @@ mod tests {
     }
 
     #[test]
-    fn rate_specs_parse() {
+    fn token_spec_strings_round_trip() {
+        for raw in ["abc", "abc:send_notification,view_messages", "abc:"] {
+            let spec: TokenSpec = raw.parse().unwrap();
+            assert_eq!(spec.expose_spec(), raw);
+            assert_eq!(spec.expose_spec().parse::<TokenSpec>().unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn rate_specs_parse_and_print() {
+        let spec = "5/2".parse::<RateSpec>().unwrap();
         assert_eq!(
-            "5/2".parse::<RateSpec>().unwrap(),
+            spec,
             RateSpec {
                 limit: 5,
                 window_secs: 2
             }
         );
+        assert_eq!(spec.to_string(), "5/2");
         assert!("5".parse::<RateSpec>().is_err());
         assert!("5/0".parse::<RateSpec>().is_err());
+    }
+
+    #[test]
+    fn ephemeral_differs_from_the_defaults_only_in_the_port() {
+        let e = EmulatorConfig::ephemeral();
+        assert_eq!(e.listen.port(), 0);
+        assert_eq!(
+            EmulatorConfig {
+                listen: EmulatorConfig::default().listen,
+                ..e
+            },
+            EmulatorConfig::default()
+        );
     }
 }

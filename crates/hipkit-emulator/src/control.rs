@@ -1,18 +1,21 @@
 //! `/_emulator/`: fault injection, the request log, extra tokens, reset, and shared files.
 //! Everything but file downloads needs a token with the `admin_group` scope.
 
-use crate::auth::{query_pairs, raw_token};
+use crate::auth::{Caller, query_pairs};
 use crate::error::EmuError;
-use crate::extract::{RawBody, parse_json};
+use crate::extract::{HipChatJson, JsonBody};
 use crate::faults::FaultRule;
 use crate::state::{LoggedRequest, Shared};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hipchat::Scope;
 use serde::Deserialize;
+
+/// What every control route but downloads requires.
+const ADMIN: &[Scope] = &[Scope::AdminGroup];
 
 /// The control routes.
 pub fn router() -> Router<Shared> {
@@ -27,58 +30,60 @@ pub fn router() -> Router<Shared> {
         .route("/files/{id}/{name}", get(download))
 }
 
-fn admin(s: &Shared, headers: &HeaderMap, uri: &Uri) -> Result<(), EmuError> {
-    let token = raw_token(headers, &query_pairs(uri.query())).ok_or_else(EmuError::no_token)?;
-    let world = s.world();
-    let rec = world.tokens.get(&token).ok_or_else(EmuError::bad_token)?;
-    if !rec.scopes.contains(&Scope::AdminGroup) {
-        return Err(EmuError::new(
-            StatusCode::FORBIDDEN,
-            "This action requires one of the following scopes: [u'admin_group']",
-        ));
+impl JsonBody for FaultRule {
+    const SCOPES: &'static [Scope] = ADMIN;
+
+    /// Any rule that parses is accepted.
+    fn check(&self) -> Result<(), EmuError> {
+        Ok(())
     }
-    Ok(())
 }
 
-async fn list_faults(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Json<Vec<FaultRule>>, EmuError> {
-    admin(&s, &headers, &uri)?;
-    Ok(Json(s.world().faults.clone()))
+/// `POST /_emulator/tokens` body.
+#[derive(Deserialize)]
+struct NewToken {
+    token: String,
+    label: String,
+    #[serde(default)]
+    scopes: Option<Vec<Scope>>,
+}
+
+impl JsonBody for NewToken {
+    const SCOPES: &'static [Scope] = ADMIN;
+
+    fn check(&self) -> Result<(), EmuError> {
+        if self.token.is_empty() || self.label.is_empty() {
+            return Err(EmuError::bad_request("token and label must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+async fn list_faults(State(s): State<Shared>, c: Caller) -> Result<Json<Vec<FaultRule>>, EmuError> {
+    c.require(ADMIN)?;
+    Ok(Json(s.world().faults().to_vec()))
 }
 
 async fn add_fault(
     State(s): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawBody(body): RawBody,
-) -> Result<Response, EmuError> {
-    admin(&s, &headers, &uri)?;
-    let mut rule: FaultRule = parse_json(&headers, &body)?;
-    let mut world = s.world();
-    rule.id = world.faults.iter().map(|r| r.id).max().unwrap_or(0) + 1;
-    world.faults.push(rule.clone());
-    Ok((StatusCode::CREATED, Json(rule)).into_response())
+    HipChatJson { body: rule, .. }: HipChatJson<FaultRule>,
+) -> Response {
+    let rule = s.world().add_fault(rule);
+    (StatusCode::CREATED, Json(rule)).into_response()
 }
 
-async fn clear_faults(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<StatusCode, EmuError> {
-    admin(&s, &headers, &uri)?;
-    s.world().faults.clear();
+async fn clear_faults(State(s): State<Shared>, c: Caller) -> Result<StatusCode, EmuError> {
+    c.require(ADMIN)?;
+    s.world().clear_faults();
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn requests(
     State(s): State<Shared>,
-    headers: HeaderMap,
+    c: Caller,
     uri: Uri,
 ) -> Result<Json<Vec<LoggedRequest>>, EmuError> {
-    admin(&s, &headers, &uri)?;
+    c.require(ADMIN)?;
     let query = query_pairs(uri.query());
     let since = query
         .iter()
@@ -88,45 +93,25 @@ async fn requests(
     let world = s.world();
     Ok(Json(
         world
-            .requests
-            .iter()
+            .requests()
             .filter(|r| r.at_ms >= since)
             .cloned()
             .collect(),
     ))
 }
 
-#[derive(Deserialize)]
-struct NewToken {
-    token: String,
-    label: String,
-    #[serde(default)]
-    scopes: Option<Vec<Scope>>,
-}
-
 async fn add_token(
     State(s): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawBody(body): RawBody,
-) -> Result<StatusCode, EmuError> {
-    admin(&s, &headers, &uri)?;
-    let req: NewToken = parse_json(&headers, &body)?;
-    if req.token.is_empty() || req.label.is_empty() {
-        return Err(EmuError::bad_request("token and label must not be empty"));
-    }
+    HipChatJson { body: req, .. }: HipChatJson<NewToken>,
+) -> StatusCode {
     let scopes = req.scopes.unwrap_or_else(|| Scope::ALL.to_vec());
     s.world().add_token(&req.token, &req.label, &scopes);
-    Ok(StatusCode::CREATED)
+    StatusCode::CREATED
 }
 
-async fn reset(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<StatusCode, EmuError> {
-    admin(&s, &headers, &uri)?;
-    s.world().clear_messages();
+async fn reset(State(s): State<Shared>, c: Caller) -> Result<StatusCode, EmuError> {
+    c.require(ADMIN)?;
+    s.world().reset();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -136,8 +121,7 @@ async fn download(
 ) -> Result<Response, EmuError> {
     let world = s.world();
     let file = world
-        .files
-        .get(&id)
+        .file(&id)
         .ok_or_else(|| EmuError::not_found("File not found"))?;
     Ok((
         [(header::CONTENT_TYPE, file.content_type.clone())],

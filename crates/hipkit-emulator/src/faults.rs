@@ -60,16 +60,31 @@ impl FaultRule {
     }
 }
 
+/// A rule that matched a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The matching rule's id.
+    pub rule_id: u64,
+    /// What to do to the request.
+    pub action: FaultAction,
+    /// Matches the rule has left (0: it was removed).
+    pub remaining: u32,
+}
+
 /// Takes the first matching rule's action, counting it down and removing spent rules.
-pub fn take_fault(rules: &mut Vec<FaultRule>, method: &str, path: &str) -> Option<FaultAction> {
+pub fn take_fault(rules: &mut Vec<FaultRule>, method: &str, path: &str) -> Option<Hit> {
     let idx = rules.iter().position(|r| r.matches(method, path))?;
     let rule = &mut rules[idx];
     rule.times -= 1;
-    let action = rule.action.clone();
+    let hit = Hit {
+        rule_id: rule.id,
+        action: rule.action.clone(),
+        remaining: rule.times,
+    };
     if rule.times == 0 {
         rules.remove(idx);
     }
-    Some(action)
+    Some(hit)
 }
 
 #[cfg(test)]
@@ -88,7 +103,11 @@ mod tests {
         assert_eq!(take_fault(&mut rules, "GET", "/v2/room/1"), None);
         assert_eq!(
             take_fault(&mut rules, "post", "/v2/room/1/notification"),
-            Some(FaultAction::Drop)
+            Some(Hit {
+                rule_id: 1,
+                action: FaultAction::Drop,
+                remaining: 1
+            })
         );
         assert!(take_fault(&mut rules, "POST", "/v2/room/2").is_some());
         assert!(rules.is_empty());

@@ -1,12 +1,16 @@
 //! A faithful local HipChat API v2 server for development and tests: rooms, users, tokens
 //! and scopes, notifications and messages stored in order and served as history, shared
 //! files, webhooks, rate-limit headers and 429s, and fault injection under `/_emulator/`.
+//! Every change is published as an [`EmulatorEvent`] to subscribers ([`RunningEmulator::subscribe`]).
 
 mod api;
+mod app;
 mod auth;
 pub mod config;
+mod conn;
 mod control;
 mod error;
+mod events;
 mod extract;
 mod faults;
 mod limits;
@@ -14,7 +18,8 @@ mod serve;
 mod state;
 mod ui;
 
-pub use config::{EmulatorConfig, RateSpec, TokenSpec};
+pub use config::{ConfigError, EmulatorConfig, RateSpec, TokenSpec};
 pub use error::EmuError;
+pub use events::{EmulatorEvent, Recipient, RoomInfo};
 pub use faults::{FaultAction, FaultRule};
-pub use serve::{RunningEmulator, start};
+pub use serve::{RunningEmulator, StartError, start};

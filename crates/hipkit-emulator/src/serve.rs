@@ -2,6 +2,8 @@
 //! to drop a connection without answering (fault injection).
 
 use crate::config::EmulatorConfig;
+use crate::conn::ConnectionKill;
+use crate::events::EmulatorEvent;
 use crate::state::Shared;
 use axum::Router;
 use hyper::body::Incoming;
@@ -10,15 +12,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tower::ServiceExt;
-
-/// Put into every request's extensions; notifying it closes the connection unanswered.
-#[derive(Clone)]
-pub struct ConnectionKill(pub Arc<Notify>);
 
 /// Why the emulator could not start.
 #[derive(Debug, Error)]
@@ -47,11 +45,19 @@ pub struct RunningEmulator {
     pub local_addr: SocketAddr,
     /// The generated all-scopes token when none was configured.
     pub generated_token: Option<String>,
+    shared: Shared,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
 
 impl RunningEmulator {
+    /// Every change from now on, in commit order. A subscriber that falls more than
+    /// `event_capacity` events behind gets `RecvError::Lagged` and skips ahead; it never
+    /// slows the emulator down.
+    pub fn subscribe(&self) -> broadcast::Receiver<EmulatorEvent> {
+        self.shared.subscribe()
+    }
+
     /// Stops accepting connections and waits for the accept loop to end.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -82,7 +88,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     let base_url = format!("{scheme}://{local_addr}");
     let (shared, generated_token) =
         Shared::new(&config, base_url.clone()).map_err(|e| StartError::Seed(e.message))?;
-    let router = crate::api::router(shared, &config);
+    let router = crate::app::router(shared.clone(), &config);
     let tls = if config.tls {
         Some(self_signed_acceptor()?)
     } else {
@@ -94,6 +100,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         base_url,
         local_addr,
         generated_token,
+        shared,
         stop: Some(stop_tx),
         task,
     })
@@ -151,8 +158,8 @@ async fn serve_io<I>(io: I, router: Router)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let kill = Arc::new(Notify::new());
-    let ext = ConnectionKill(kill.clone());
+    let ext = ConnectionKill::default();
+    let kill = ext.0.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ext.clone());
         router.clone().oneshot(req.map(axum::body::Body::new))

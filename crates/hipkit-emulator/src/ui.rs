@@ -34,7 +34,7 @@ async fn page(State(s): State<Shared>) -> Html<String> {
         escape(&s.base)
     );
     let world = s.world();
-    for room in world.rooms.values() {
+    for room in world.rooms() {
         let _ = write!(
             out,
             "<h2>{} <small>#{} · {} messages</small></h2>",

@@ -60,7 +60,7 @@ fn assert_envelope(body: &Value, code: u16, message_part: &str) {
 
 #[tokio::test]
 async fn malformed_input_gets_precise_errors_and_the_server_keeps_serving() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let post = reqwest::Method::POST;
     let path = "/v2/room/Wire/notification";
     let json_ct = Some("application/json");
@@ -159,7 +159,7 @@ async fn malformed_input_gets_precise_errors_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn scope_checks_name_every_acceptable_scope() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let resp = reqwest::Client::new()
         .post(format!("{}/v2/room/Wire/notification", emu.base_url))
         .bearer_auth("viewer")
@@ -185,7 +185,7 @@ async fn flood_control_limits_each_recipient_separately() {
     let emu = emulator(EmulatorConfig {
         flood_limit: Some("2/3600".parse().unwrap()),
         rooms: vec![],
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::ephemeral()
     })
     .await;
     let client = reqwest::Client::new();
@@ -220,7 +220,7 @@ async fn flood_control_limits_each_recipient_separately() {
 
 #[tokio::test]
 async fn control_api_requires_an_admin_token_and_lists_requests_without_secrets() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let client = reqwest::Client::new();
     let url = format!("{}/_emulator/requests", emu.base_url);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
@@ -258,7 +258,7 @@ async fn control_api_requires_an_admin_token_and_lists_requests_without_secrets(
 
 #[tokio::test]
 async fn capabilities_and_web_ui_answer_without_a_token() {
-    let emu = emulator(EmulatorConfig::default()).await;
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
     let caps = reqwest::get(format!("{}/v2/capabilities", emu.base_url))
         .await
         .unwrap();
@@ -285,5 +285,117 @@ async fn capabilities_and_web_ui_answer_without_a_token() {
     assert!(page.contains("Wire"));
     assert!(page.contains("&lt;script&gt;"), "messages are escaped");
     assert!(!page.contains(TOKEN));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_json_endpoint_answers_bad_bodies_alike() {
+    let emu = emulator(EmulatorConfig {
+        users: vec!["bob@example.com".into()],
+        ..EmulatorConfig::ephemeral()
+    })
+    .await;
+    let post = reqwest::Method::POST;
+    let json_ct = Some("application/json");
+    // Each JSON endpoint with a body that breaks one of its limits, and the field named.
+    let endpoints: [(&str, Value, &str); 7] = [
+        ("/v2/room/Wire/message", json!({"message": ""}), "`message`"),
+        ("/v2/user/@bob/message", json!({"message": ""}), "`message`"),
+        ("/v2/room", json!({"name": ""}), "`name`"),
+        (
+            "/v2/room/Wire/webhook",
+            json!({"url": "ftp://x", "event": "room_message"}),
+            "`url`",
+        ),
+        (
+            "/v2/user",
+            json!({"name": "Al", "email": "nope"}),
+            "`email`",
+        ),
+        (
+            "/_emulator/faults",
+            json!({"action": "explode"}),
+            "Invalid request body",
+        ),
+        (
+            "/_emulator/tokens",
+            json!({"token": "", "label": "x"}),
+            "token and label must not be empty",
+        ),
+    ];
+    for (path, invalid, named) in endpoints {
+        let valid_json = br#"{"message":"x"}"#.to_vec();
+        let cases: [(Option<&str>, Vec<u8>, u16, &str); 5] = [
+            (None, valid_json.clone(), 400, "Invalid content type"),
+            (Some("text/plain"), valid_json, 400, "Invalid content type"),
+            (json_ct, b"{not json".to_vec(), 400, "Malformed JSON"),
+            (json_ct, invalid.to_string().into_bytes(), 400, named),
+            (json_ct, vec![b'a'; (1 << 20) + 1], 413, "too large"),
+        ];
+        for (ct, body, code, part) in cases {
+            let (status, _, answer) = raw(&emu, post.clone(), path, ct, body).await;
+            assert_eq!(status.as_u16(), code, "{path}: {answer}");
+            assert_envelope(&answer, code, part);
+        }
+    }
+    emu.shutdown().await;
+}
+
+/// Sends `body` as `token` (or without one) and returns the status.
+async fn status_as(
+    emu: &RunningEmulator,
+    token: Option<&str>,
+    path: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}{path}", emu.base_url))
+        .header("content-type", ct)
+        .body(body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn body_size_then_scope_then_content_is_the_order_of_checks() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let big = || vec![b'a'; (1 << 20) + 1];
+    let note = "/v2/room/Wire/notification";
+    assert_eq!(
+        status_as(&emu, Some("viewer"), note, "application/json", big()).await,
+        413
+    );
+    assert_eq!(
+        status_as(&emu, Some("viewer"), note, "text/plain", b"{".to_vec()).await,
+        403
+    );
+    let probe = format!("{note}?auth_test=true");
+    assert_eq!(
+        status_as(&emu, Some(TOKEN), &probe, "text/plain", b"{".to_vec()).await,
+        202
+    );
+    let faults = "/_emulator/faults";
+    assert_eq!(
+        status_as(&emu, None, faults, "application/json", big()).await,
+        413
+    );
+    assert_eq!(
+        status_as(&emu, None, faults, "text/plain", b"{".to_vec()).await,
+        401
+    );
+    assert_eq!(
+        status_as(&emu, Some("viewer"), faults, "text/plain", b"{".to_vec()).await,
+        403
+    );
+    let rule = br#"{"action":"drop","times":0}"#.to_vec();
+    let probe = format!("{faults}?auth_test=true");
+    assert_eq!(
+        status_as(&emu, Some(TOKEN), &probe, "application/json", rule).await,
+        201,
+        "auth_test is a /v2 feature: the control API acts"
+    );
     emu.shutdown().await;
 }

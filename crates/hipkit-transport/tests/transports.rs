@@ -19,7 +19,7 @@ async fn emulator() -> RunningEmulator {
         tokens: vec![TokenSpec::all_scopes(TOKEN)],
         rooms: vec!["Ops".into()],
         users: vec!["bob@example.com".into()],
-        ..EmulatorConfig::default()
+        ..EmulatorConfig::ephemeral()
     })
     .await
     .unwrap()

@@ -5,13 +5,12 @@ use super::sender;
 use crate::auth::Caller;
 use crate::error::EmuError;
 use crate::extract::RawBody;
-use crate::state::{Shared, StoredFile};
-use axum::Extension;
+use crate::state::{FileTarget, Shared, StoredFile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hipchat::{FileInfo, HistoryItem, MessageType, Scope};
+use hipchat::{FileInfo, MessageType, Scope};
 
 /// What a share request carried.
 struct Upload {
@@ -72,9 +71,8 @@ async fn read_upload(headers: &HeaderMap, body: Bytes) -> Result<Upload, EmuErro
     Ok(Upload { message, file })
 }
 
-/// Stores the file and returns the history item pointing at it.
-fn store(s: &Shared, c: &Caller, upload: Upload) -> HistoryItem {
-    let mut world = s.world();
+/// Stores the file and posts the history item pointing at it to `target`.
+fn store(s: &Shared, c: &Caller, upload: Upload, target: FileTarget) -> Result<(), EmuError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let name = upload.file.name.clone();
     let url = format!(
@@ -83,7 +81,7 @@ fn store(s: &Shared, c: &Caller, upload: Upload) -> HistoryItem {
         hipchat::refs::encode_segment(&name)
     );
     let size = upload.file.data.len() as u64;
-    world.files.insert(id, upload.file);
+    let mut world = s.world();
     let mut entry = item(sender(s, &world, c), upload.message, MessageType::Message);
     entry.file = Some(FileInfo {
         name,
@@ -91,13 +89,13 @@ fn store(s: &Shared, c: &Caller, upload: Upload) -> HistoryItem {
         url,
         thumb_url: None,
     });
-    entry
+    world.share_file(target, id, upload.file, entry)
 }
 
 /// `POST /v2/room/{room}/share/file` → 204.
 pub async fn share_with_room(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
     headers: HeaderMap,
     RawBody(body): RawBody,
@@ -105,15 +103,14 @@ pub async fn share_with_room(
     c.require(&[Scope::SendMessage])?;
     let upload = read_upload(&headers, body).await?;
     let (room, flood_headers) = room_recipient(&s, &room)?;
-    let entry = store(&s, &c, upload);
-    s.world().room_mut(&room)?.history.push(entry);
+    store(&s, &c, upload, FileTarget::Room(room))?;
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
 }
 
 /// `POST /v2/user/{user}/share/file` → 204.
 pub async fn share_with_user(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(user): Path<String>,
     headers: HeaderMap,
     RawBody(body): RawBody,
@@ -121,7 +118,10 @@ pub async fn share_with_user(
     c.require(&[Scope::SendMessage])?;
     let upload = read_upload(&headers, body).await?;
     let (target, flood_headers) = user_recipient(&s, &user)?;
-    let entry = store(&s, &c, upload);
-    s.world().private_chat(c.user_id, target).push(entry);
+    let to = FileTarget::User {
+        from: c.user_id,
+        to: target,
+    };
+    store(&s, &c, upload, to)?;
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
 }

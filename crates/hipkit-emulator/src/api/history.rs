@@ -1,12 +1,12 @@
 //! History: room history (by date, `recent`), `history/latest`, private chat history.
 
-use super::{PageParams, flag, number, param};
+use super::paging::{PageParams, flag, number, param, self_link};
 use crate::auth::{Caller, query_pairs};
 use crate::error::EmuError;
 use crate::state::Shared;
+use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Uri;
-use axum::{Extension, Json};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use hipchat::{HistoryItem, Links, Page, RoomRef, Scope, UserRef};
 
@@ -28,13 +28,13 @@ fn item_date(item: &HistoryItem) -> Option<DateTime<FixedOffset>> {
 /// `GET /v2/room/{room}/history`.
 pub async fn room(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Page<HistoryItem>>, EmuError> {
     c.require(&[Scope::ViewMessages])?;
     let query = query_pairs(uri.query());
-    let all = s.world().room_mut(&RoomRef::parse(&room))?.history.clone();
+    let all = s.world().room(&RoomRef::parse(&room))?.history.clone();
     let date = param(&query, "date").unwrap_or("recent");
     if date == "recent" {
         return Ok(Json(unpaged(&s, &uri, tail(all, RECENT))));
@@ -60,27 +60,27 @@ pub async fn room(
 /// `GET /v2/room/{room}/history/latest`.
 pub async fn room_latest(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Page<HistoryItem>>, EmuError> {
     c.require(&[Scope::ViewMessages])?;
-    let all = s.world().room_mut(&RoomRef::parse(&room))?.history.clone();
+    let all = s.world().room(&RoomRef::parse(&room))?.history.clone();
     latest(&s, &uri, all).map(Json)
 }
 
 /// `GET /v2/user/{user}/history/latest`: the caller's private chat with `user`.
 pub async fn private_latest(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(user): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Page<HistoryItem>>, EmuError> {
     c.require(&[Scope::ViewMessages])?;
     let all = {
-        let mut world = s.world();
-        let other = world.user_id(&UserRef::parse(&user))?;
-        world.private_chat(c.user_id, other).clone()
+        let world = s.world();
+        let other = world.find_user(&UserRef::parse(&user))?.id;
+        world.private_chat(c.user_id, other).to_vec()
     };
     latest(&s, &uri, all).map(Json)
 }
@@ -119,7 +119,7 @@ fn unpaged(s: &Shared, uri: &Uri, items: Vec<HistoryItem>) -> Page<HistoryItem> 
         items,
         start_index: 0,
         links: Links {
-            self_: Some(super::self_link(s, uri)),
+            self_: Some(self_link(s, uri)),
             ..Links::default()
         },
     }

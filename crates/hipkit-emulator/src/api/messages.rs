@@ -1,21 +1,19 @@
 //! Sending: room notifications, room messages, private messages (with flood control).
 
 use super::{created, sender};
-use crate::auth::Caller;
 use crate::error::EmuError;
-use crate::extract::{RawBody, parse_json};
+use crate::extract::HipChatJson;
 use crate::state::Shared;
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hipchat::{
     Color, HistoryFrom, HistoryItem, MessageFormat, MessageType, PrivateMessage, RoomMessage,
-    RoomNotification, RoomRef, Scope, UserRef, Validate,
+    RoomNotification, RoomRef, UserRef,
 };
 
 /// Counts a message to `recipient`; 429 when flood control is enforced and exhausted.
-pub fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
+fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
     let count = s.limiter.count_recipient(recipient);
     let mut headers = HeaderMap::new();
     count.write_headers("floodcontrol", &mut headers);
@@ -33,17 +31,16 @@ pub fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
     Ok(headers)
 }
 
-/// Resolves a room and counts one message against its flood budget, before any other work.
-pub fn room_recipient(s: &Shared, room: &str) -> Result<(RoomRef, HeaderMap), EmuError> {
-    let room = RoomRef::parse(room);
-    let id = s.world().room_id(&room)?;
+/// Resolves a room to its id and counts one message against its flood budget.
+pub fn room_recipient(s: &Shared, room: &str) -> Result<(u64, HeaderMap), EmuError> {
+    let id = s.world().room(&RoomRef::parse(room))?.id;
     let headers = flood(s, &format!("room:{id}"))?;
-    Ok((room, headers))
+    Ok((id, headers))
 }
 
-/// Resolves a user and counts one message against their flood budget.
+/// Resolves a user to its id and counts one message against their flood budget.
 pub fn user_recipient(s: &Shared, user: &str) -> Result<(u64, HeaderMap), EmuError> {
-    let id = s.world().user_id(&UserRef::parse(user))?;
+    let id = s.world().find_user(&UserRef::parse(user))?.id;
     let headers = flood(s, &format!("user:{id}"))?;
     Ok((id, headers))
 }
@@ -76,14 +73,9 @@ fn concrete(color: Option<Color>) -> Color {
 /// `POST /v2/room/{room}/notification` → 204.
 pub async fn notification(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
     Path(room): Path<String>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    HipChatJson { body: n, .. }: HipChatJson<RoomNotification>,
 ) -> Result<Response, EmuError> {
-    c.require(&[Scope::SendNotification])?;
-    let n: RoomNotification = parse_json(&headers, &body)?;
-    n.validate()?;
     let (room, flood_headers) = room_recipient(&s, &room)?;
     let mut entry = item(
         HistoryFrom::Label(n.from.clone().unwrap_or_default()),
@@ -95,27 +87,23 @@ pub async fn notification(
     entry.notify = Some(n.notify);
     entry.attach_to = n.attach_to;
     entry.card = n.card.and_then(|card| serde_json::to_value(card).ok());
-    s.world().room_mut(&room)?.history.push(entry);
+    s.world().post_notification(room, entry)?;
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
 }
 
 /// `POST /v2/room/{room}/message` → 201 `{"id", "timestamp"}`.
 pub async fn room_message(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
     Path(room): Path<String>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    HipChatJson { caller, body: m }: HipChatJson<RoomMessage>,
 ) -> Result<Response, EmuError> {
-    c.require(&[Scope::SendMessage])?;
-    let m: RoomMessage = parse_json(&headers, &body)?;
-    m.validate()?;
     let (room, flood_headers) = room_recipient(&s, &room)?;
     let mut world = s.world();
-    let mut entry = item(sender(&s, &world, &c), m.message, MessageType::Message);
+    let mut entry = item(sender(&s, &world, &caller), m.message, MessageType::Message);
     entry.message_format = Some(MessageFormat::Text);
     let answer = serde_json::json!({"id": entry.id, "timestamp": entry.date});
-    world.room_mut(&room)?.history.push(entry);
+    world.post_room_message(room, entry)?;
+    drop(world);
     let mut resp = created(answer);
     resp.headers_mut().extend(flood_headers);
     Ok(resp)
@@ -124,19 +112,15 @@ pub async fn room_message(
 /// `POST /v2/user/{user}/message` → 204.
 pub async fn private_message(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
     Path(user): Path<String>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    HipChatJson { caller, body: m }: HipChatJson<PrivateMessage>,
 ) -> Result<Response, EmuError> {
-    c.require(&[Scope::SendMessage])?;
-    let m: PrivateMessage = parse_json(&headers, &body)?;
-    m.validate()?;
     let (target, flood_headers) = user_recipient(&s, &user)?;
     let mut world = s.world();
-    let mut entry = item(sender(&s, &world, &c), m.message, MessageType::Message);
+    let mut entry = item(sender(&s, &world, &caller), m.message, MessageType::Message);
     entry.message_format = Some(m.message_format.unwrap_or(MessageFormat::Text));
     entry.notify = Some(m.notify);
-    world.private_chat(c.user_id, target).push(entry);
+    world.post_private(caller.user_id, target, entry);
+    drop(world);
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
 }

@@ -1,22 +1,21 @@
 //! `/v2/room`: list, get, create, delete, statistics.
 
-use super::{PageParams, created, flag};
+use super::created;
+use super::paging::{PageParams, flag};
 use crate::auth::{Caller, query_pairs};
 use crate::error::EmuError;
-use crate::extract::{RawBody, parse_json};
-use crate::state::{ADMIN_USER_ID, Shared, version_tag};
+use crate::extract::HipChatJson;
+use crate::state::{ADMIN_USER_ID, NewRoom, Shared, version_tag};
+use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use hipchat::{
-    CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, UserRef, Validate,
-};
+use hipchat::{CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, UserRef};
 
 /// `GET /v2/room`.
 pub async fn list(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, EmuError> {
     c.require(&[Scope::ViewGroup, Scope::ViewRoom])?;
@@ -26,8 +25,7 @@ pub async fn list(
     flag(&query, "include-archived", false)?;
     let rooms: Vec<Room> = s
         .world()
-        .rooms
-        .values()
+        .rooms()
         .filter(|r| include_private || r.privacy == Privacy::Public)
         .map(|r| Room {
             id: r.id,
@@ -50,43 +48,38 @@ pub async fn list(
 /// `GET /v2/room/{room}`.
 pub async fn get_one(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
 ) -> Result<Response, EmuError> {
     c.require(&[Scope::ViewGroup, Scope::ViewRoom])?;
     let world = s.world();
-    let id = world.room_id(&RoomRef::parse(&room))?;
-    let rec = world
-        .rooms
-        .get(&id)
-        .ok_or_else(|| EmuError::not_found("Room not found"))?;
+    let rec = world.room(&RoomRef::parse(&room))?;
     Ok(Json(s.room_object(&world, rec)).into_response())
 }
 
 /// `POST /v2/room` → 201 `{"id", "links"}`.
 pub async fn create(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    HipChatJson { caller, body: req }: HipChatJson<CreateRoom>,
 ) -> Result<Response, EmuError> {
-    c.require(&[Scope::ManageRooms])?;
-    let req: CreateRoom = parse_json(&headers, &body)?;
-    req.validate()?;
     let mut world = s.world();
     let owner = match req.owner_user_id.as_deref() {
-        Some(o) => world
-            .user_id(&UserRef::parse(o))
-            .map_err(|_| EmuError::bad_request(format!("Unknown owner_user_id {o}")))?,
-        None => c.user_id.max(ADMIN_USER_ID),
+        Some(o) => {
+            world
+                .find_user(&UserRef::parse(o))
+                .map_err(|_| EmuError::bad_request(format!("Unknown owner_user_id {o}")))?
+                .id
+        }
+        None => caller.user_id.max(ADMIN_USER_ID),
     };
-    let id = world.add_room(
-        &req.name,
-        req.privacy.unwrap_or_default(),
-        req.topic.as_deref().unwrap_or(""),
-        req.guest_access.unwrap_or(false),
+    let id = world.add_room(NewRoom {
+        name: &req.name,
+        privacy: req.privacy.unwrap_or_default(),
+        topic: req.topic.as_deref().unwrap_or(""),
+        guest_access: req.guest_access.unwrap_or(false),
         owner,
-    )?;
+    })?;
+    drop(world);
     Ok(created(serde_json::json!({
         "id": id,
         "links": {"self": s.url(&format!("room/{id}"))},
@@ -96,25 +89,23 @@ pub async fn create(
 /// `DELETE /v2/room/{room}` → 204.
 pub async fn delete(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
 ) -> Result<StatusCode, EmuError> {
     c.require(&[Scope::ManageRooms])?;
-    let mut world = s.world();
-    let id = world.room_id(&RoomRef::parse(&room))?;
-    world.rooms.remove(&id);
+    s.world().delete_room(&RoomRef::parse(&room))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v2/room/{room}/statistics`.
 pub async fn statistics(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
 ) -> Result<Json<RoomStatistics>, EmuError> {
     c.require(&[Scope::ViewGroup])?;
-    let mut world = s.world();
-    let rec = world.room_mut(&RoomRef::parse(&room))?;
+    let world = s.world();
+    let rec = world.room(&RoomRef::parse(&room))?;
     Ok(Json(RoomStatistics {
         messages_sent: rec.history.len() as u64,
         last_active: rec.history.last().map(|m| m.date.clone()),

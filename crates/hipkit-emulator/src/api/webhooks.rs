@@ -1,55 +1,45 @@
 //! Room webhooks (id-based): create, list, get, delete.
 
-use super::{PageParams, created};
+use super::created;
+use super::paging::PageParams;
 use crate::auth::{Caller, query_pairs};
 use crate::error::EmuError;
-use crate::extract::{RawBody, parse_json};
+use crate::extract::HipChatJson;
 use crate::state::Shared;
+use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use hipchat::{CreateWebhook, Links, RoomRef, Scope, Validate, Webhook};
+use hipchat::{CreateWebhook, Links, RoomRef, Scope, Webhook};
 
 /// `POST /v2/room/{room}/webhook` → 201.
 pub async fn create(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
     Path(room): Path<String>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    HipChatJson { body: req, .. }: HipChatJson<CreateWebhook>,
 ) -> Result<Response, EmuError> {
-    c.require(&[Scope::AdminRoom])?;
-    let req: CreateWebhook = parse_json(&headers, &body)?;
-    req.validate()?;
-    let mut world = s.world();
-    let room_id = world.room_id(&RoomRef::parse(&room))?;
-    let id = world.next_webhook_id();
-    let url = s.url(&format!("room/{room_id}/webhook/{id}"));
-    let hook = Webhook {
-        id,
-        url: req.url,
-        event: req.event,
-        pattern: req.pattern,
-        name: req.name,
-        links: Links {
-            self_: Some(url.clone()),
-            ..Links::default()
-        },
-    };
-    world
-        .room_mut(&RoomRef::Id(room_id))?
-        .webhooks
-        .insert(id, hook);
+    let hook = s
+        .world()
+        .register_webhook(&RoomRef::parse(&room), |id, room_id| Webhook {
+            id,
+            url: req.url,
+            event: req.event,
+            pattern: req.pattern,
+            name: req.name,
+            links: Links {
+                self_: Some(s.url(&format!("room/{room_id}/webhook/{id}"))),
+                ..Links::default()
+            },
+        })?;
     Ok(created(
-        serde_json::json!({"id": id, "links": {"self": url}}),
+        serde_json::json!({"id": hook.id, "links": {"self": hook.links.self_}}),
     ))
 }
 
 /// `GET /v2/room/{room}/webhook`.
 pub async fn list(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path(room): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, EmuError> {
@@ -57,7 +47,7 @@ pub async fn list(
     let paging = PageParams::parse(&query_pairs(uri.query()), 100)?;
     let hooks: Vec<Webhook> = s
         .world()
-        .room_mut(&RoomRef::parse(&room))?
+        .room(&RoomRef::parse(&room))?
         .webhooks
         .values()
         .cloned()
@@ -68,13 +58,13 @@ pub async fn list(
 /// `GET /v2/room/{room}/webhook/{id}`.
 pub async fn get_one(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path((room, id)): Path<(String, u64)>,
 ) -> Result<Json<Webhook>, EmuError> {
     c.require(&[Scope::AdminRoom])?;
-    let mut world = s.world();
-    let room = world.room_mut(&RoomRef::parse(&room))?;
-    room.webhooks
+    s.world()
+        .room(&RoomRef::parse(&room))?
+        .webhooks
         .get(&id)
         .cloned()
         .map(Json)
@@ -84,14 +74,10 @@ pub async fn get_one(
 /// `DELETE /v2/room/{room}/webhook/{id}` → 204.
 pub async fn delete(
     State(s): State<Shared>,
-    Extension(c): Extension<Caller>,
+    c: Caller,
     Path((room, id)): Path<(String, u64)>,
 ) -> Result<StatusCode, EmuError> {
     c.require(&[Scope::AdminRoom])?;
-    let mut world = s.world();
-    let room = world.room_mut(&RoomRef::parse(&room))?;
-    room.webhooks
-        .remove(&id)
-        .map(|_| StatusCode::NO_CONTENT)
-        .ok_or_else(|| EmuError::not_found("Webhook not found"))
+    s.world().delete_webhook(&RoomRef::parse(&room), id)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,24 @@
+//! The whole emulator app: `/v2`, the `/_emulator` control API and the web UI, under the
+//! JSON body limit.
+
+use crate::config::EmulatorConfig;
+use crate::error::EmuError;
+use crate::state::Shared;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+/// Every route, with `shared` as state.
+pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
+    Router::new()
+        .nest("/v2", crate::api::router(shared.clone(), config))
+        .nest("/_emulator", crate::control::router())
+        .merge(crate::ui::router())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.max_body))
+        .with_state(shared)
+}
+
+/// The envelope for any path nothing serves.
+pub async fn not_found() -> EmuError {
+    EmuError::not_found("Resource not found")
+}

@@ -1,0 +1,133 @@
+//! What the world stores: tokens, rooms, users, shared files and request-log lines. Handlers
+//! see these through shared references only; every change goes through `World`.
+
+use bytes::Bytes;
+use hipchat::{HistoryItem, Privacy, Scope, Webhook};
+use std::collections::BTreeMap;
+
+/// A token the emulator accepts.
+#[derive(Debug, Clone)]
+pub struct TokenRec {
+    /// Non-secret label used in logs, events and the request log.
+    pub label: String,
+    /// Granted scopes.
+    pub scopes: Vec<Scope>,
+    /// The user the token acts as.
+    pub user_id: u64,
+}
+
+/// A stored room.
+#[derive(Debug, Clone)]
+pub struct RoomRec {
+    /// Room id.
+    pub id: u64,
+    /// Room name.
+    pub name: String,
+    /// Topic.
+    pub topic: String,
+    /// Privacy.
+    pub privacy: Privacy,
+    /// Guest access.
+    pub guest_access: bool,
+    /// Owner's user id.
+    pub owner: u64,
+    /// Creation time.
+    pub created: String,
+    /// Messages, oldest first.
+    pub history: Vec<HistoryItem>,
+    /// Webhooks by id.
+    pub webhooks: BTreeMap<u64, Webhook>,
+}
+
+/// What a new room starts with.
+#[derive(Debug, Clone)]
+pub struct NewRoom<'a> {
+    /// Name, unique case-insensitively.
+    pub name: &'a str,
+    /// Privacy.
+    pub privacy: Privacy,
+    /// Topic (may be empty).
+    pub topic: &'a str,
+    /// Guest access.
+    pub guest_access: bool,
+    /// Owner's user id.
+    pub owner: u64,
+}
+
+/// A stored user.
+#[derive(Debug, Clone)]
+pub struct UserRec {
+    /// User id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// Mention name.
+    pub mention_name: String,
+    /// Email.
+    pub email: String,
+    /// Title.
+    pub title: String,
+    /// Group admin.
+    pub is_group_admin: bool,
+    /// Time zone.
+    pub timezone: String,
+    /// Creation time.
+    pub created: String,
+}
+
+/// What a new user starts with.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// Mention name, unique case-insensitively.
+    pub mention: &'a str,
+    /// Email, unique case-insensitively.
+    pub email: &'a str,
+    /// Group admin.
+    pub admin: bool,
+    /// Title (may be empty).
+    pub title: &'a str,
+    /// Time zone name.
+    pub timezone: &'a str,
+}
+
+impl<'a> NewUser<'a> {
+    /// A user with no title in UTC.
+    pub fn plain(name: &'a str, mention: &'a str, email: &'a str, admin: bool) -> Self {
+        Self {
+            name,
+            mention,
+            email,
+            admin,
+            title: "",
+            timezone: "UTC",
+        }
+    }
+}
+
+/// A shared file, kept in memory and served under `/_emulator/files/`.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    /// File name as uploaded.
+    pub name: String,
+    /// MIME type as uploaded.
+    pub content_type: String,
+    /// Content.
+    pub data: Bytes,
+}
+
+/// One line of the request log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoggedRequest {
+    /// Unix time in milliseconds when the request arrived.
+    pub at_ms: u64,
+    /// Method.
+    pub method: String,
+    /// Path (query string excluded: it may hold `auth_token`).
+    pub path: String,
+    /// Label of the token used, if any (never the token).
+    pub token: Option<String>,
+    /// Status answered (0 when the connection was dropped).
+    pub status: u16,
+}

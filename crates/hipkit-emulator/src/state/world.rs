@@ -1,0 +1,411 @@
+//! Everything the emulator knows. Fields are private: each change is a method that commits
+//! it and then publishes its event while the world is still locked, so events arrive in
+//! commit order.
+
+use super::records::{LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, TokenRec, UserRec};
+use crate::error::EmuError;
+use crate::events::{EmulatorEvent, Events, Recipient, RoomInfo};
+use crate::faults::{FaultAction, FaultRule};
+use hipchat::{HistoryItem, RoomRef, Scope, UserRef, Webhook};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+const REQUEST_LOG_CAP: usize = 200_000;
+
+/// The user every seeded token acts as.
+pub const ADMIN_USER_ID: u64 = 1;
+
+/// Rooms, users, tokens, history, files, fault rules and the request log.
+pub struct World {
+    rooms: BTreeMap<u64, RoomRec>,
+    users: BTreeMap<u64, UserRec>,
+    /// Tokens by raw value.
+    tokens: HashMap<String, TokenRec>,
+    /// Private chats keyed by the two user ids (smaller first).
+    private: HashMap<(u64, u64), Vec<HistoryItem>>,
+    files: HashMap<String, StoredFile>,
+    faults: Vec<FaultRule>,
+    requests: VecDeque<LoggedRequest>,
+    next_room: u64,
+    next_user: u64,
+    next_webhook: u64,
+    events: Events,
+}
+
+fn room_info(r: &RoomRec) -> RoomInfo {
+    RoomInfo {
+        id: r.id,
+        name: r.name.clone(),
+    }
+}
+
+fn chat_key(a: u64, b: u64) -> (u64, u64) {
+    (a.min(b), a.max(b))
+}
+
+impl World {
+    /// An empty world publishing to `events`.
+    pub fn new(events: Events) -> Self {
+        Self {
+            rooms: BTreeMap::new(),
+            users: BTreeMap::new(),
+            tokens: HashMap::new(),
+            private: HashMap::new(),
+            files: HashMap::new(),
+            faults: Vec::new(),
+            requests: VecDeque::new(),
+            next_room: 1,
+            next_user: 1,
+            next_webhook: 1,
+            events,
+        }
+    }
+
+    // ---- reads ----
+
+    /// The token record for a raw token.
+    pub fn token(&self, raw: &str) -> Option<&TokenRec> {
+        self.tokens.get(raw)
+    }
+
+    /// Every room, by id.
+    pub fn rooms(&self) -> impl Iterator<Item = &RoomRec> {
+        self.rooms.values()
+    }
+
+    /// Finds a room by id or (case-insensitive) name.
+    pub fn room(&self, room: &RoomRef) -> Result<&RoomRec, EmuError> {
+        let found = match room {
+            RoomRef::Id(id) => self.rooms.get(id),
+            RoomRef::Name(name) => self
+                .rooms
+                .values()
+                .find(|r| r.name.eq_ignore_ascii_case(name)),
+        };
+        found.ok_or_else(|| EmuError::not_found("Room not found"))
+    }
+
+    /// Every user, by id.
+    pub fn users(&self) -> impl Iterator<Item = &UserRec> {
+        self.users.values()
+    }
+
+    /// A user by id.
+    pub fn user(&self, id: u64) -> Option<&UserRec> {
+        self.users.get(&id)
+    }
+
+    /// Finds a user by id, email or mention name.
+    pub fn find_user(&self, user: &UserRef) -> Result<&UserRec, EmuError> {
+        let found = match user {
+            UserRef::Id(id) => self.users.get(id),
+            UserRef::Email(email) => self
+                .users
+                .values()
+                .find(|u| u.email.eq_ignore_ascii_case(email)),
+            UserRef::Mention(m) => self
+                .users
+                .values()
+                .find(|u| u.mention_name.eq_ignore_ascii_case(m)),
+        };
+        found.ok_or_else(|| EmuError::not_found("User not found"))
+    }
+
+    /// The private chat between two users, oldest first.
+    pub fn private_chat(&self, a: u64, b: u64) -> &[HistoryItem] {
+        self.private.get(&chat_key(a, b)).map_or(&[], Vec::as_slice)
+    }
+
+    /// A shared file by id.
+    pub fn file(&self, id: &str) -> Option<&StoredFile> {
+        self.files.get(id)
+    }
+
+    /// Active fault rules in order.
+    pub fn faults(&self) -> &[FaultRule] {
+        &self.faults
+    }
+
+    /// Recent requests, oldest first.
+    pub fn requests(&self) -> impl Iterator<Item = &LoggedRequest> {
+        self.requests.iter()
+    }
+
+    // ---- changes ----
+
+    fn room_entry(&mut self, id: u64) -> Result<&mut RoomRec, EmuError> {
+        self.rooms
+            .get_mut(&id)
+            .ok_or_else(|| EmuError::not_found("Room not found"))
+    }
+
+    /// Adds (or replaces) a token acting as the admin user.
+    pub fn add_token(&mut self, raw: &str, label: &str, scopes: &[Scope]) {
+        self.tokens.insert(
+            raw.to_owned(),
+            TokenRec {
+                label: label.to_owned(),
+                scopes: scopes.to_vec(),
+                user_id: ADMIN_USER_ID,
+            },
+        );
+        self.events.publish(EmulatorEvent::TokenAdded {
+            label: label.to_owned(),
+            scopes: scopes.to_vec(),
+        });
+    }
+
+    /// Adds a user; the email and mention name must be unique.
+    pub fn add_user(&mut self, new: NewUser<'_>) -> Result<u64, EmuError> {
+        if self
+            .users
+            .values()
+            .any(|u| u.email.eq_ignore_ascii_case(new.email))
+        {
+            return Err(EmuError::bad_request(format!(
+                "A user with email {} already exists",
+                new.email
+            )));
+        }
+        if self
+            .users
+            .values()
+            .any(|u| u.mention_name.eq_ignore_ascii_case(new.mention))
+        {
+            return Err(EmuError::bad_request(format!(
+                "The mention name {} is already taken",
+                new.mention
+            )));
+        }
+        let id = self.next_user;
+        self.next_user += 1;
+        self.users.insert(
+            id,
+            UserRec {
+                id,
+                name: new.name.to_owned(),
+                mention_name: new.mention.to_owned(),
+                email: new.email.to_owned(),
+                title: new.title.to_owned(),
+                is_group_admin: new.admin,
+                timezone: new.timezone.to_owned(),
+                created: hipchat::now_iso(),
+            },
+        );
+        self.events.publish(EmulatorEvent::UserCreated {
+            id,
+            name: new.name.to_owned(),
+            mention_name: new.mention.to_owned(),
+        });
+        Ok(id)
+    }
+
+    /// Adds a room; names are unique (case-insensitively).
+    pub fn add_room(&mut self, new: NewRoom<'_>) -> Result<u64, EmuError> {
+        if self
+            .rooms
+            .values()
+            .any(|r| r.name.eq_ignore_ascii_case(new.name))
+        {
+            return Err(EmuError::bad_request("Another room exists with that name."));
+        }
+        let id = self.next_room;
+        self.next_room += 1;
+        let rec = RoomRec {
+            id,
+            name: new.name.to_owned(),
+            topic: new.topic.to_owned(),
+            privacy: new.privacy,
+            guest_access: new.guest_access,
+            owner: new.owner,
+            created: hipchat::now_iso(),
+            history: Vec::new(),
+            webhooks: BTreeMap::new(),
+        };
+        let event = EmulatorEvent::RoomCreated {
+            room: room_info(&rec),
+            privacy: rec.privacy,
+            owner: rec.owner,
+        };
+        self.rooms.insert(id, rec);
+        self.events.publish(event);
+        Ok(id)
+    }
+
+    /// Deletes a room with its history and webhooks.
+    pub fn delete_room(&mut self, room: &RoomRef) -> Result<(), EmuError> {
+        let id = self.room(room)?.id;
+        let rec = self
+            .rooms
+            .remove(&id)
+            .ok_or_else(|| EmuError::not_found("Room not found"))?;
+        self.events.publish(EmulatorEvent::RoomDeleted {
+            room: room_info(&rec),
+        });
+        Ok(())
+    }
+
+    /// Appends a notification to room `id`'s history.
+    pub fn post_notification(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
+        self.post_to_room(id, item, |room, item| EmulatorEvent::RoomNotification {
+            room,
+            item,
+        })
+    }
+
+    /// Appends a user's message to room `id`'s history.
+    pub fn post_room_message(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
+        self.post_to_room(id, item, |room, item| EmulatorEvent::RoomMessage {
+            room,
+            item,
+        })
+    }
+
+    fn post_to_room(
+        &mut self,
+        id: u64,
+        item: HistoryItem,
+        event: impl FnOnce(RoomInfo, HistoryItem) -> EmulatorEvent,
+    ) -> Result<(), EmuError> {
+        let room = self.room_entry(id)?;
+        room.history.push(item.clone());
+        let info = room_info(room);
+        self.events.publish(event(info, item));
+        Ok(())
+    }
+
+    /// Appends a private message from `from` to `to`.
+    pub fn post_private(&mut self, from: u64, to: u64, item: HistoryItem) {
+        self.private
+            .entry(chat_key(from, to))
+            .or_default()
+            .push(item.clone());
+        self.events
+            .publish(EmulatorEvent::PrivateMessage { from, to, item });
+    }
+
+    /// Stores a file as `file_id` and posts `item` (which points at it) to `recipient`.
+    pub fn share_file(
+        &mut self,
+        recipient: FileTarget,
+        file_id: String,
+        file: StoredFile,
+        item: HistoryItem,
+    ) -> Result<(), EmuError> {
+        let recipient = match recipient {
+            FileTarget::Room(id) => {
+                let room = self.room_entry(id)?;
+                room.history.push(item.clone());
+                Recipient::Room(room_info(room))
+            }
+            FileTarget::User { from, to } => {
+                self.private
+                    .entry(chat_key(from, to))
+                    .or_default()
+                    .push(item.clone());
+                Recipient::User { from, to }
+            }
+        };
+        self.files.insert(file_id, file);
+        self.events
+            .publish(EmulatorEvent::FileShared { recipient, item });
+        Ok(())
+    }
+
+    /// Registers a webhook on a room; `build` makes it from its new id and the room id.
+    pub fn register_webhook(
+        &mut self,
+        room: &RoomRef,
+        build: impl FnOnce(u64, u64) -> Webhook,
+    ) -> Result<Webhook, EmuError> {
+        let room_id = self.room(room)?.id;
+        let id = self.next_webhook;
+        let hook = build(id, room_id);
+        let rec = self.room_entry(room_id)?;
+        rec.webhooks.insert(id, hook.clone());
+        let info = room_info(rec);
+        self.next_webhook += 1;
+        self.events.publish(EmulatorEvent::WebhookRegistered {
+            room: info,
+            webhook: hook.clone(),
+        });
+        Ok(hook)
+    }
+
+    /// Removes a webhook from a room.
+    pub fn delete_webhook(&mut self, room: &RoomRef, webhook_id: u64) -> Result<(), EmuError> {
+        let room_id = self.room(room)?.id;
+        let rec = self.room_entry(room_id)?;
+        rec.webhooks
+            .remove(&webhook_id)
+            .ok_or_else(|| EmuError::not_found("Webhook not found"))?;
+        let info = room_info(rec);
+        self.events.publish(EmulatorEvent::WebhookDeleted {
+            room: info,
+            webhook_id,
+        });
+        Ok(())
+    }
+
+    /// Adds a fault rule with the next free id and returns it as stored.
+    pub fn add_fault(&mut self, mut rule: FaultRule) -> FaultRule {
+        rule.id = self.faults.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        self.faults.push(rule.clone());
+        self.events
+            .publish(EmulatorEvent::FaultAdded { rule: rule.clone() });
+        rule
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&mut self) {
+        let removed = self.faults.len();
+        self.faults.clear();
+        self.events
+            .publish(EmulatorEvent::FaultsCleared { removed });
+    }
+
+    /// Takes the first matching rule's action, counting it down and removing spent rules.
+    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<FaultAction> {
+        let hit = crate::faults::take_fault(&mut self.faults, method, path)?;
+        self.events.publish(EmulatorEvent::FaultHit {
+            rule_id: hit.rule_id,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            action: hit.action.clone(),
+            remaining: hit.remaining,
+        });
+        Some(hit.action)
+    }
+
+    /// Records a request, keeping only the most recent ones (no event: the log is its own feed).
+    pub fn log_request(&mut self, entry: LoggedRequest) {
+        if self.requests.len() >= REQUEST_LOG_CAP {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(entry);
+    }
+
+    /// Drops all messages, files and the request log (rooms, users and tokens stay).
+    pub fn reset(&mut self) {
+        for room in self.rooms.values_mut() {
+            room.history.clear();
+        }
+        self.private.clear();
+        self.files.clear();
+        self.requests.clear();
+        self.events.publish(EmulatorEvent::WorldReset);
+    }
+}
+
+/// Where a shared file goes: a room by id, or a private chat.
+#[derive(Debug, Clone, Copy)]
+pub enum FileTarget {
+    /// Room id.
+    Room(u64),
+    /// From one user to another.
+    User {
+        /// Sender's user id.
+        from: u64,
+        /// Recipient's user id.
+        to: u64,
+    },
+}
