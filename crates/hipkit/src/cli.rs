@@ -1,8 +1,16 @@
-//! Command-line interface (every flag also readable from the environment where natural).
+//! Command-line interface. Flags are the top layer of [`hipkit::Settings`]; the environment
+//! names in each flag's help are read by the settings, not by clap, so precedence lives in
+//! one place (flag > env > hipkit.toml > default).
 
 use clap::{Args, Parser, Subcommand};
+use hipchat::{Color, MessageFormat};
+use hipkit::Overrides;
+use hipkit_emulator::{RateSpec, TokenSpec};
+use hipkit_store::State;
+use hipkit_transport::BackendKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// HipChat integration suite: send messages, emulate HipChat, deliver reliably.
 #[derive(Debug, Parser)]
@@ -32,17 +40,18 @@ pub enum Command {
 /// `hipkit serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "HIPKIT_LISTEN")]
+    /// Address to listen on [env: HIPKIT_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long)]
     pub listen: Option<SocketAddr>,
-    /// SQLite database file for the outbox [default: hipkit.db].
-    #[arg(long, env = "HIPKIT_STORE")]
+    /// SQLite database file for the outbox [env: HIPKIT_STORE] [default: hipkit.db].
+    #[arg(long)]
     pub store: Option<PathBuf>,
-    /// Delivery backend: outbox (default), http, memory, null, file, or a djhipchat2 path.
-    #[arg(long, env = "HIPCHAT_BACKEND")]
-    pub backend: Option<String>,
-    /// Deliveries in flight at once [default: 8].
-    #[arg(long, env = "HIPKIT_CONCURRENCY")]
+    /// Delivery backend: outbox (default), http, memory, null, file, or a djhipchat2 path
+    /// [env: HIPCHAT_BACKEND].
+    #[arg(long)]
+    pub backend: Option<BackendKind>,
+    /// Deliveries in flight at once [env: HIPKIT_CONCURRENCY] [default: 8].
+    #[arg(long)]
     pub concurrency: Option<usize>,
     /// HipChat server and token (no endpoint: start the built-in emulator).
     #[command(flatten)]
@@ -52,8 +61,8 @@ pub struct ServeArgs {
 /// `hipkit outbox`.
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
-    /// SQLite database file [default: hipkit.db].
-    #[arg(long, global = true, env = "HIPKIT_STORE")]
+    /// SQLite database file [env: HIPKIT_STORE] [default: hipkit.db].
+    #[arg(long, global = true)]
     pub store: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
@@ -67,7 +76,7 @@ pub enum OutboxAction {
     List {
         /// Only this state: queued, in_flight, delivered or dead.
         #[arg(long)]
-        state: Option<String>,
+        state: Option<State>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -88,25 +97,26 @@ pub enum OutboxAction {
     Purge {
         /// Age of the oldest delivered message to keep.
         #[arg(long, value_parser = humantime::parse_duration)]
-        delivered_before: std::time::Duration,
+        delivered_before: Duration,
     },
 }
 
 /// Where the HipChat server is and how to authenticate.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// HipChat base URL, e.g. https://hipchat.example.com [default: http://127.0.0.1:8180, the emulator].
-    #[arg(long, env = "HIPCHAT_ENDPOINT")]
+    /// HipChat base URL, e.g. https://hipchat.example.com [env: HIPCHAT_ENDPOINT]
+    /// [default: http://127.0.0.1:8180, the emulator].
+    #[arg(long)]
     pub endpoint: Option<String>,
-    /// API token (prefer the environment variable: flags show up in `ps`).
-    #[arg(long, env = "HIPCHAT_API_TOKEN", hide_env_values = true)]
+    /// API token; prefer HIPCHAT_API_TOKEN (flags show up in `ps`).
+    #[arg(long)]
     pub token: Option<String>,
     /// Accept invalid TLS certificates (self-signed test servers only).
     #[arg(long)]
     pub insecure: bool,
-    /// Request timeout in seconds.
-    #[arg(long)]
-    pub timeout: Option<u64>,
+    /// Request timeout: seconds, or a duration such as 1m30s [default: 30].
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
 }
 
 /// `hipkit send`.
@@ -119,15 +129,16 @@ pub struct SendArgs {
     /// Send a private message to this user (id, email or @mention) instead.
     #[arg(long)]
     pub user: Option<String>,
-    /// Sender label shown on room notifications (at most 64 characters).
-    #[arg(long = "from", env = "HIPCHAT_DEFAULT_SENDER")]
+    /// Sender label shown on room notifications, at most 64 characters
+    /// [env: HIPCHAT_DEFAULT_SENDER].
+    #[arg(long = "from")]
     pub from: Option<String>,
-    /// Message format.
-    #[arg(long, value_parser = ["text", "html"])]
-    pub format: Option<String>,
-    /// Notification colour.
-    #[arg(long, value_parser = ["yellow", "green", "red", "purple", "gray", "random"])]
-    pub color: Option<String>,
+    /// Message format: text or html.
+    #[arg(long)]
+    pub format: Option<MessageFormat>,
+    /// Notification colour: yellow, green, red, purple, gray or random.
+    #[arg(long)]
+    pub color: Option<Color>,
     /// Notify the room's (or user's) participants.
     #[arg(long)]
     pub notify: bool,
@@ -139,13 +150,14 @@ pub struct SendArgs {
 /// `hipkit emulator`.
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8180", env = "HIPKIT_EMULATOR_LISTEN")]
-    pub listen: SocketAddr,
+    /// Address to listen on; port 0 picks a free port [env: HIPKIT_EMULATOR_LISTEN]
+    /// [default: 127.0.0.1:8180].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
     /// Accepted token, `TOKEN[:scope,scope...]` (no scopes = all); repeatable.
     #[arg(long = "token")]
-    pub tokens: Vec<String>,
-    /// Room to create at start; repeatable.
+    pub tokens: Vec<TokenSpec>,
+    /// Room to create at start; repeatable [default: Build Room].
     #[arg(long = "room")]
     pub rooms: Vec<String>,
     /// User (email) to create at start; repeatable.
@@ -156,11 +168,124 @@ pub struct EmulatorArgs {
     pub tls: bool,
     /// Enforce a per-token limit, `N/SECONDS` (default: report 500/300 without enforcing).
     #[arg(long)]
-    pub rate_limit: Option<String>,
+    pub rate_limit: Option<RateSpec>,
     /// Enforce per-recipient flood control, `N/SECONDS` (default: report 30/60 without enforcing).
     #[arg(long)]
-    pub flood_limit: Option<String>,
-    /// Largest accepted JSON body in bytes.
-    #[arg(long, default_value_t = 1 << 20)]
-    pub max_body: usize,
+    pub flood_limit: Option<RateSpec>,
+    /// Largest accepted JSON body in bytes [default: 1048576].
+    #[arg(long)]
+    pub max_body: Option<usize>,
+}
+
+/// Seconds (`30`) or a humantime duration (`1m30s`); zero is refused.
+fn parse_timeout(raw: &str) -> Result<Duration, String> {
+    let duration = match raw.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(raw).map_err(|e| e.to_string())?,
+    };
+    if duration < Duration::from_secs(1) {
+        return Err("the timeout must be at least 1 second".into());
+    }
+    Ok(duration)
+}
+
+/// `Some(true)` for a flag that was given, so an absent flag leaves lower layers alone.
+fn given(flag: bool) -> Option<bool> {
+    flag.then_some(true)
+}
+
+/// A repeatable flag's values, when any were given.
+fn listed<T: Clone>(values: &[T]) -> Option<Vec<T>> {
+    (!values.is_empty()).then(|| values.to_vec())
+}
+
+impl ServerArgs {
+    /// The `[hipchat]` values these flags set.
+    pub fn overrides(&self, o: &mut Overrides) {
+        o.set("--endpoint", "hipchat.endpoint", self.endpoint.as_ref())
+            .set("--token", "hipchat.token", self.token.as_ref())
+            .set(
+                "--insecure",
+                "hipchat.accept_invalid_certs",
+                given(self.insecure),
+            )
+            // Rounded up: a sub-second remainder must not shorten the limit.
+            .set(
+                "--timeout",
+                "hipchat.timeout_secs",
+                self.timeout
+                    .map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0)),
+            );
+    }
+}
+
+impl SendArgs {
+    /// The settings these flags set.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        self.server.overrides(&mut o);
+        o.set("--from", "hipchat.default_sender", self.from.as_ref());
+        o
+    }
+}
+
+impl ServeArgs {
+    /// The settings these flags set.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        self.server.overrides(&mut o);
+        o.set("--listen", "serve.listen", self.listen)
+            .set("--store", "store.path", self.store.as_ref())
+            .set("--backend", "delivery.backend", self.backend)
+            .set("--concurrency", "delivery.concurrency", self.concurrency);
+        o
+    }
+}
+
+impl OutboxArgs {
+    /// The settings these flags set.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        o.set("--store", "store.path", self.store.as_ref());
+        o
+    }
+}
+
+impl EmulatorArgs {
+    /// The `[emulator]` values these flags set.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        o.set("--listen", "emulator.listen", self.listen)
+            .set("--token", "emulator.tokens", listed(&self.tokens))
+            .set("--room", "emulator.rooms", listed(&self.rooms))
+            .set("--user", "emulator.users", listed(&self.users))
+            .set("--tls", "emulator.tls", given(self.tls))
+            .set(
+                "--rate-limit",
+                "emulator.rate_limit",
+                self.rate_limit.as_ref(),
+            )
+            .set(
+                "--flood-limit",
+                "emulator.flood_limit",
+                self.flood_limit.as_ref(),
+            )
+            .set("--max-body", "emulator.max_body", self.max_body);
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("500ms").is_err());
+        assert!(parse_timeout("soon").is_err());
+    }
 }

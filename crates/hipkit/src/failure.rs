@@ -7,7 +7,7 @@ use std::fmt;
 pub enum Failure {
     /// Wrong arguments, bad configuration, or a message that breaks HipChat's limits.
     Usage(String),
-    /// HipChat (or the network) refused or failed the request.
+    /// HipChat (or the network, or the store) refused or failed the request.
     Runtime(String),
 }
 
@@ -18,6 +18,11 @@ impl Failure {
             Self::Usage(_) => 2,
             Self::Runtime(_) => 1,
         }
+    }
+
+    /// A runtime failure from any error.
+    pub fn runtime(e: impl fmt::Display) -> Self {
+        Self::Runtime(e.to_string())
     }
 }
 
@@ -33,6 +38,25 @@ impl From<hipchat::Error> for Failure {
     fn from(e: hipchat::Error) -> Self {
         match e {
             hipchat::Error::Validation(_) | hipchat::Error::Config(_) => Self::Usage(e.to_string()),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
+
+impl From<hipkit::SettingsError> for Failure {
+    fn from(e: hipkit::SettingsError) -> Self {
+        Self::Usage(e.to_string())
+    }
+}
+
+impl From<hipkit::Error> for Failure {
+    fn from(e: hipkit::Error) -> Self {
+        match e {
+            hipkit::Error::Settings(e) => e.into(),
+            hipkit::Error::HipChat(e) => e.into(),
+            hipkit::Error::Transport(hipkit_transport::TransportError::Invalid(v)) => {
+                Self::Usage(v.to_string())
+            }
             other => Self::Runtime(other.to_string()),
         }
     }

@@ -1,10 +1,9 @@
-//! `hipkit`: send HipChat messages, run the HipChat emulator, and (soon) serve integrations.
+//! `hipkit`: send HipChat messages, run the HipChat emulator, serve the send API and its
+//! durable outbox. A thin binary over the hipkit library and its capability crates.
 
 mod cli;
 mod cmd;
-mod config;
 mod failure;
-mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -24,13 +24,6 @@ impl Emulator {
         Self(Proc::spawn(&args, &[], "web UI:"))
     }
 
-    fn create_room(&self, name: &str) {
-        assert_eq!(
-            common::post(&self.base, "/v2/room", &serde_json::json!({"name": name})),
-            201
-        );
-    }
-
     fn get(&self, path: &str) -> Value {
         common::get(&self.base, path)
     }
@@ -74,8 +67,8 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn new_user_flow_green_notifying_message_appears_in_history() {
+    // `Build Room` exists from the start: a new user can send at once.
     let emu = Emulator::start(&["--token", TOKEN]);
-    emu.create_room("Build Room");
     let out = send(
         &emu.base,
         &["Build Room", "hello", "--color", "green", "--notify"],

@@ -566,3 +566,82 @@ fn django_backend_paths_and_the_file_backend_are_honoured() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown delivery backend"));
 }
+
+#[test]
+fn after_a_kill_9_the_restarted_serve_takes_back_the_dead_leases_at_once() {
+    const TOTAL: usize = 2_000;
+    let emu = Proc::emulator(&["--room", "Restart"]);
+    fault(
+        &emu.base,
+        json!({"method": "POST", "path": "/v2/room/Restart/notification", "times": 1_000_000,
+               "action": {"delay": {"delay_ms": 5}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("outbox.db");
+    // An hour-long lease: without recovery at start, leased messages would wait an hour, so
+    // finishing at all proves the restarted process took them back.
+    let env = [
+        ("HIPKIT_CONCURRENCY", "8"),
+        ("HIPKIT_DELIVERY__LEASE_SECS", "3600"),
+    ];
+    let mut server = serve(&emu.base, TOKEN, &store, &env);
+    for i in 0..TOTAL {
+        let (status, _) = send(
+            &server.base,
+            &json!({"room": "Restart", "message": format!("restart-{i}")}),
+        );
+        assert_eq!(status, 202);
+    }
+    for threshold in [300, 900] {
+        wait_until(
+            "deliveries before the kill",
+            Duration::from_secs(120),
+            || room_count(&emu.base, "Restart") >= threshold,
+        );
+        server.kill();
+        server = serve(&emu.base, TOKEN, &store, &env);
+    }
+    wait_until(
+        "every message delivered after the restarts",
+        Duration::from_secs(120),
+        || outbox_gauge(&server.base, "delivered") == TOTAL as u64,
+    );
+    let texts = room_messages(&emu.base, "Restart");
+    for i in 0..TOTAL {
+        assert!(
+            texts.contains(&format!("restart-{i}")),
+            "restart-{i} was lost"
+        );
+    }
+}
+
+#[test]
+fn a_second_serve_on_the_same_store_is_refused_and_outbox_still_reads_it() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let first = serve(&emu.base, TOKEN, &store, &[]);
+    let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "one"}));
+    assert_eq!(status, 202);
+    let second = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("HIPCHAT_ENDPOINT", &emu.base)
+        .env("HIPCHAT_API_TOKEN", TOKEN)
+        .env("HIPKIT_STORE", &store)
+        .env_remove("HIPKIT_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("another") && err.contains("o.db"), "{err}");
+    let listed = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .args(["outbox", "list"])
+        .env("HIPKIT_STORE", &store)
+        .env_remove("HIPKIT_CONFIG")
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("room:Ops"));
+    let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "two"}));
+    assert_eq!(status, 202, "the first serve keeps serving");
+}

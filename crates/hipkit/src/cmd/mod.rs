@@ -1,4 +1,4 @@
-//! Subcommand implementations.
+//! Subcommand implementations: each resolves its [`Settings`] once, then runs.
 
 mod emulator;
 mod outbox;
@@ -7,44 +7,23 @@ mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
+use hipkit::{Overrides, Settings};
+
+/// Resolves the settings for one command (flag > env > file > default).
+fn settings(cli_config: Option<&std::path::Path>, flags: &Overrides) -> Result<Settings, Failure> {
+    Ok(Settings::load(cli_config, flags)?)
+}
 
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let file = cli.config.as_deref();
     match cli.command {
-        Command::Send(args) => {
-            let file = crate::config::load(cli.config.as_deref())?;
-            send::run(args, file).await
-        }
-        Command::Emulator(args) => emulator::run(args).await,
-        Command::Serve(args) => {
-            let file = crate::config::load(cli.config.as_deref())?;
-            serve::run(args, file).await
-        }
+        Command::Send(args) => send::run(&args, settings(file, &args.overrides())?).await,
+        Command::Emulator(args) => emulator::run(settings(file, &args.overrides())?).await,
+        Command::Serve(args) => serve::run(settings(file, &args.overrides())?).await,
         Command::Outbox(args) => {
-            let file = crate::config::load(cli.config.as_deref())?;
-            outbox::run(args, file).await
+            let settings = settings(file, &args.overrides())?;
+            outbox::run(args.action, &settings).await
         }
-    }
-}
-
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }

@@ -1,42 +1,26 @@
 //! `hipkit outbox`: list, retry and purge the outbox `serve` delivers from.
 
-use crate::cli::{OutboxAction, OutboxArgs};
-use crate::config::FileConfig;
+use crate::cli::OutboxAction;
 use crate::failure::Failure;
-use hipkit_store::{OutboxStore, SqliteStore, State, now_millis};
-use std::path::PathBuf;
+use hipkit::Settings;
+use hipkit_store::{OutboxStore, now_millis};
 
-/// The store file: flag/env > `[store] path` > `hipkit.db`.
-pub fn store_path(flag: Option<PathBuf>, file: &FileConfig) -> PathBuf {
-    flag.or_else(|| file.store.path.clone())
-        .unwrap_or_else(|| PathBuf::from("hipkit.db"))
-}
-
-fn runtime(e: impl std::fmt::Display) -> Failure {
-    Failure::Runtime(e.to_string())
-}
-
-/// Runs `hipkit outbox ...`.
-pub async fn run(args: OutboxArgs, file: FileConfig) -> Result<(), Failure> {
-    let path = store_path(args.store, &file);
+/// Runs `hipkit outbox ...` against `[store] path` (readable while `serve` runs).
+pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failure> {
+    let path = &settings.store.path;
     if !path.exists() {
         return Err(Failure::Usage(format!(
             "no outbox at {} (set --store or HIPKIT_STORE)",
             path.display()
         )));
     }
-    let store = SqliteStore::open(&path).await.map_err(runtime)?;
-    match args.action {
+    let store = settings.store.open().await.map_err(Failure::runtime)?;
+    match action {
         OutboxAction::List { state, limit, json } => {
-            let state = state
-                .as_deref()
-                .map(str::parse::<State>)
-                .transpose()
-                .map_err(|e| Failure::Usage(e.to_string()))?;
-            let records = store.list(state, limit).await.map_err(runtime)?;
+            let records = store.list(state, limit).await.map_err(Failure::runtime)?;
             if json {
                 for r in &records {
-                    println!("{}", serde_json::to_string(r).map_err(runtime)?);
+                    println!("{}", serde_json::to_string(r).map_err(Failure::runtime)?);
                 }
             } else {
                 println!(
@@ -56,7 +40,11 @@ pub async fn run(args: OutboxArgs, file: FileConfig) -> Result<(), Failure> {
             }
         }
         OutboxAction::Retry { id: Some(id), .. } => {
-            if !store.requeue(&id, now_millis()).await.map_err(runtime)? {
+            if !store
+                .requeue(&id, now_millis())
+                .await
+                .map_err(Failure::runtime)?
+            {
                 return Err(Failure::Runtime(format!(
                     "no undelivered message with id {id}"
                 )));
@@ -67,12 +55,15 @@ pub async fn run(args: OutboxArgs, file: FileConfig) -> Result<(), Failure> {
             let n = store
                 .requeue_all_dead(now_millis())
                 .await
-                .map_err(runtime)?;
+                .map_err(Failure::runtime)?;
             println!("queued {n} dead message(s) again");
         }
         OutboxAction::Purge { delivered_before } => {
             let cutoff = now_millis() - delivered_before.as_millis() as i64;
-            let n = store.purge_delivered(cutoff).await.map_err(runtime)?;
+            let n = store
+                .purge_delivered(cutoff)
+                .await
+                .map_err(Failure::runtime)?;
             println!("purged {n} delivered message(s)");
         }
     }

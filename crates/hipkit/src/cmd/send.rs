@@ -1,36 +1,10 @@
 //! `hipkit send`: one room notification or private message, with clear exit codes.
 
-use crate::cli::{SendArgs, ServerArgs};
-use crate::config::{DEFAULT_ENDPOINT, FileConfig};
+use crate::cli::SendArgs;
 use crate::failure::Failure;
-use hipchat::{Client, Color, MessageFormat, PrivateMessage, RoomNotification, RoomRef, UserRef};
+use hipchat::{PrivateMessage, RoomNotification, RoomRef, UserRef};
+use hipkit::Settings;
 use std::io::Read;
-use std::time::Duration;
-
-/// Builds a client from flags/env, then the config file, then defaults.
-pub fn client(server: &ServerArgs, file: &FileConfig) -> Result<Client, Failure> {
-    let endpoint = server
-        .endpoint
-        .clone()
-        .or_else(|| file.hipchat.endpoint.clone())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-    let token = server
-        .token
-        .clone()
-        .map(hipchat::Token::new)
-        .or_else(|| file.hipchat.token.clone())
-        .ok_or_else(|| {
-            Failure::Usage(
-                "no API token: set HIPCHAT_API_TOKEN, pass --token, or put token in [hipchat] of hipkit.toml".into(),
-            )
-        })?;
-    let timeout = server.timeout.or(file.hipchat.timeout_secs).unwrap_or(30);
-    let insecure = server.insecure || file.hipchat.accept_invalid_certs.unwrap_or(false);
-    Ok(Client::builder(endpoint, token)
-        .timeout(Duration::from_secs(timeout))
-        .danger_accept_invalid_certs(insecure)
-        .build()?)
-}
 
 /// Where the message goes and what it says.
 enum Target {
@@ -70,45 +44,33 @@ fn read_text(text: Option<String>) -> Result<String, Failure> {
     }
 }
 
-fn parse<T: std::str::FromStr<Err = hipchat::ValidationError>>(
-    value: Option<&str>,
-) -> Result<Option<T>, Failure> {
-    value
-        .map(str::parse::<T>)
-        .transpose()
-        .map_err(|e: hipchat::ValidationError| Failure::Usage(e.to_string()))
-}
-
 /// Runs `hipkit send`.
-pub async fn run(args: SendArgs, file: FileConfig) -> Result<(), Failure> {
-    let (target, text) = target_and_text(&args)?;
-    let format: Option<MessageFormat> = parse(args.format.as_deref())?;
-    let color: Option<Color> = parse(args.color.as_deref())?;
+pub async fn run(args: &SendArgs, settings: Settings) -> Result<(), Failure> {
+    let (target, text) = target_and_text(args)?;
+    if matches!(target, Target::User(_)) && args.color.is_some() {
+        return Err(Failure::Usage(
+            "--color applies to room notifications only, not private messages".into(),
+        ));
+    }
     let text = read_text(text)?;
-    let client = client(&args.server, &file)?;
+    let client = settings.hipchat.build()?;
     match target {
         Target::Room(room) => {
-            let sender = args.from.clone().or(file.hipchat.default_sender.clone());
             let notification = RoomNotification {
                 message: text,
-                message_format: format,
-                color,
+                message_format: args.format,
+                color: args.color,
                 notify: args.notify,
-                from: sender,
+                from: settings.hipchat.default_sender.clone(),
                 ..RoomNotification::default()
             };
             client.send_notification(&room, &notification).await?;
         }
         Target::User(user) => {
-            if color.is_some() {
-                return Err(Failure::Usage(
-                    "--color applies to room notifications only, not private messages".into(),
-                ));
-            }
             let message = PrivateMessage {
                 message: text,
                 notify: args.notify,
-                message_format: format,
+                message_format: args.format,
             };
             client.send_private_message(&user, &message).await?;
         }

@@ -1,184 +1,68 @@
 //! `hipkit serve`: the send API in front of a delivery backend (the durable outbox by
 //! default), with the built-in emulator standing in for HipChat when no endpoint is set.
 
-use crate::cli::{ServeArgs, ServerArgs};
-use crate::config::FileConfig;
 use crate::failure::Failure;
-use crate::serve::{AppState, Metrics};
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
-use hipkit_store::{OutboxStore, SqliteStore};
-use hipkit_transport::outbox::{Outbox, RetryPolicy, WorkerConfig, Workers};
-use hipkit_transport::{
-    BackendKind, FileTransport, HttpTransport, MemoryTransport, NullTransport, Transport,
-};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use hipkit::Settings;
+use hipkit::send_api::SendApi;
+use hipkit_emulator::{RunningEmulator, TokenSpec};
+use hipkit_server::Server;
+use hipkit_transport::outbox::DeliveryMetrics;
+use hipkit_transport::{HttpTransport, Transport};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 
-const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
-const DEFAULT_EMULATOR: ([u8; 4], u16) = ([127, 0, 0, 1], 8180);
-
-fn runtime(e: impl std::fmt::Display) -> Failure {
-    Failure::Runtime(e.to_string())
-}
-
-/// The HipChat side: the configured server, or a built-in emulator when none is configured.
-async fn hipchat_side(
-    server: &ServerArgs,
-    file: &FileConfig,
-) -> Result<(hipchat::Client, Option<RunningEmulator>), Failure> {
-    if server.endpoint.is_some() || file.hipchat.endpoint.is_some() {
-        return Ok((super::send::client(server, file)?, None));
+/// With no `[hipchat] endpoint`, starts the built-in emulator (accepting the configured
+/// token, if any) and points the HipChat settings at it.
+async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmulator>, Failure> {
+    if settings.hipchat.endpoint.is_some() {
+        return Ok(None);
     }
-    let configured = server
-        .token
-        .clone()
-        .or_else(|| file.hipchat.token.as_ref().map(|t| t.expose().to_owned()));
-    let emulator = hipkit_emulator::start(EmulatorConfig {
-        listen: file
-            .emulator
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(DEFAULT_EMULATOR)),
-        tokens: configured.iter().map(TokenSpec::all_scopes).collect(),
-        rooms: file
-            .emulator
-            .rooms
-            .clone()
-            .unwrap_or_else(|| vec!["Build Room".to_owned()]),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .map_err(|e| Failure::Runtime(format!("built-in emulator: {e}")))?;
-    let local = ServerArgs {
-        endpoint: Some(emulator.base_url.clone()),
-        token: configured.or_else(|| emulator.generated_token.clone()),
-        insecure: false,
-        timeout: server.timeout,
-    };
-    Ok((super::send::client(&local, file)?, Some(emulator)))
-}
-
-fn worker_config(args: &ServeArgs, file: &FileConfig) -> WorkerConfig {
-    let d = &file.delivery;
-    let defaults = WorkerConfig::default();
-    let retry = RetryPolicy::default();
-    let timeout = args
-        .server
-        .timeout
-        .or(file.hipchat.timeout_secs)
-        .unwrap_or(30);
-    WorkerConfig {
-        concurrency: args
-            .concurrency
-            .or(d.concurrency)
-            .unwrap_or(defaults.concurrency),
-        // A lease must outlive the request it covers, or a slow send is duplicated.
-        lease: Duration::from_secs(d.lease_secs.unwrap_or(60).max(timeout + 5)),
-        retry: RetryPolicy {
-            max_attempts: d.max_attempts.unwrap_or(retry.max_attempts),
-            max_age: d
-                .max_age_secs
-                .map(Duration::from_secs)
-                .unwrap_or(retry.max_age),
-            min_delay: d
-                .backoff_min_ms
-                .map(Duration::from_millis)
-                .unwrap_or(retry.min_delay),
-            max_delay: d
-                .backoff_max_ms
-                .map(Duration::from_millis)
-                .unwrap_or(retry.max_delay),
-        },
-        ..defaults
+    let mut config = settings.emulator.clone();
+    if let Some(token) = &settings.hipchat.token {
+        config.tokens.push(TokenSpec::all_scopes(token.expose()));
     }
-}
-
-/// The transport `POST /api/v1/messages` feeds, its store, and workers to run.
-type Backend = (
-    Arc<dyn Transport>,
-    Option<Arc<dyn OutboxStore>>,
-    Option<Workers>,
-    String,
-);
-
-async fn backend(
-    kind: BackendKind,
-    inner: Arc<dyn Transport>,
-    args: &ServeArgs,
-    file: &FileConfig,
-    metrics: &Metrics,
-) -> Result<Backend, Failure> {
-    Ok(match kind {
-        BackendKind::Http => (inner, None, None, "http".into()),
-        BackendKind::Memory => (
-            Arc::new(MemoryTransport::new()),
-            None,
-            None,
-            "memory".into(),
-        ),
-        BackendKind::Null => (Arc::new(NullTransport::new()), None, None, "null".into()),
-        BackendKind::File => {
-            let path = file
-                .delivery
-                .file_path
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("hipkit-messages.jsonl"));
-            let t = FileTransport::open(&path).await.map_err(runtime)?;
-            (
-                Arc::new(t),
-                None,
-                None,
-                format!("file ({})", path.display()),
-            )
-        }
-        BackendKind::Outbox => {
-            let path = super::outbox::store_path(args.store.clone(), file);
-            let store: Arc<dyn OutboxStore> =
-                Arc::new(SqliteStore::open(&path).await.map_err(runtime)?);
-            let outbox = Outbox::new(store.clone());
-            let workers =
-                outbox.workers(inner, worker_config(args, file), metrics.delivery.clone());
-            let label = format!("outbox (SQLite {})", path.display());
-            (Arc::new(outbox), Some(store), Some(workers), label)
-        }
-    })
+    let emulator = hipkit_emulator::start(config)
+        .await
+        .map_err(|e| Failure::Runtime(format!("built-in emulator: {e}")))?;
+    settings.hipchat.endpoint = Some(emulator.base_url.clone());
+    if settings.hipchat.token.is_none() {
+        let token = emulator.generated_token.clone().or_else(|| {
+            settings
+                .emulator
+                .tokens
+                .first()
+                .map(|t| t.token.expose().to_owned())
+        });
+        settings.hipchat.token = token.map(hipchat::Token::new);
+    }
+    Ok(Some(emulator))
 }
 
 /// Runs until SIGINT/SIGTERM: stops intake, then finishes or releases deliveries in flight.
-pub async fn run(args: ServeArgs, file: FileConfig) -> Result<(), Failure> {
-    let kind: BackendKind = args
-        .backend
-        .clone()
-        .or_else(|| file.delivery.backend.clone())
-        .unwrap_or_else(|| "outbox".into())
-        .parse()
-        .map_err(Failure::Usage)?;
-    let listen = args
-        .listen
-        .or(file.serve.listen)
-        .unwrap_or_else(|| SocketAddr::from(DEFAULT_LISTEN));
-    let (client, emulator) = hipchat_side(&args.server, &file).await?;
+pub async fn run(mut settings: Settings) -> Result<(), Failure> {
+    let emulator = built_in_emulator(&mut settings).await?;
+    let client = settings.hipchat.build()?;
     let hipchat_url = client.base_url().to_owned();
     let inner: Arc<dyn Transport> = Arc::new(HttpTransport::new(client));
-    let metrics = Metrics::default();
-    let (transport, store, workers, label) = backend(kind, inner, &args, &file, &metrics).await?;
-    let state = AppState {
-        transport,
-        store,
-        metrics: Arc::new(metrics),
-        api_token: file.serve.api_token.clone(),
-        request_timeout: Duration::from_secs(file.serve.request_timeout_secs.unwrap_or(10)),
-    };
-    let app = crate::serve::router(state, file.serve.max_body_bytes.unwrap_or(64 * 1024));
-    let listener = tokio::net::TcpListener::bind(listen)
+    let mut server = Server::new(settings.serve.clone());
+    let delivery_metrics = Arc::new(DeliveryMetrics::default());
+    delivery_metrics.register(server.registry());
+    let backend = settings
+        .delivery
+        .build(
+            &settings.store,
+            inner,
+            settings.hipchat.timeout(),
+            delivery_metrics,
+        )
         .await
-        .map_err(|e| Failure::Runtime(format!("cannot listen on {listen}: {e}")))?;
-    let addr = listener.local_addr().map_err(runtime)?;
+        .map_err(Failure::runtime)?;
+    let server = SendApi::new(backend.transport.clone(), backend.outbox.clone()).mount(server);
+    let bound = server.bind().await.map_err(Failure::runtime)?;
+    let addr = bound.local_addr();
     println!("hipkit serve listening on http://{addr}");
     println!("  send API:  POST http://{addr}/api/v1/messages");
-    println!("  delivery:  {label} -> {hipchat_url}");
+    println!("  delivery:  {} -> {hipchat_url}", backend.label);
     if let Some(emu) = &emulator {
         println!(
             "  HipChat:   built-in emulator at {} (web UI: {}/)",
@@ -188,17 +72,15 @@ pub async fn run(args: ServeArgs, file: FileConfig) -> Result<(), Failure> {
             println!("  emulator token (all scopes): {token}");
         }
     }
-    let (stop, stop_rx) = watch::channel(false);
-    let worker_task = workers.map(|w| tokio::spawn(w.run(stop_rx)));
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(super::shutdown_signal())
-        .await;
+    let (stop, stopped) = watch::channel(false);
+    let workers = backend.workers.map(|w| tokio::spawn(w.run(stopped)));
+    bound.serve(hipkit_server::shutdown_signal()).await;
     let _ = stop.send(true);
-    if let Some(task) = worker_task {
+    if let Some(task) = workers {
         let _ = task.await;
     }
     if let Some(emu) = emulator {
         emu.shutdown().await;
     }
-    served.map_err(runtime)
+    Ok(())
 }

@@ -1,13 +1,14 @@
-//! `POST /api/v1/messages`, `GET /api/v1/messages/{id}`, `GET /healthz`.
+//! `POST /api/v1/messages` and `GET /api/v1/messages/{id}`.
 
-use super::{ApiError, AppState};
+use super::SendApi;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hipchat::{Card, Color, MessageFormat, RoomNotification, bool_or_string};
-use hipkit_transport::{DeliveryState, Message};
+use hipkit_server::ApiError;
+use hipkit_transport::{DeliveryState, Message, TransportError};
 use serde::Deserialize;
 
 /// The send request: a room or a user, and the notification fields.
@@ -47,15 +48,26 @@ impl SendRequest {
     }
 }
 
+/// The answer for a transport's refusal.
+fn refused(e: TransportError) -> ApiError {
+    let status = match &e {
+        TransportError::Invalid(_) => StatusCode::BAD_REQUEST,
+        TransportError::HipChat(_) => StatusCode::BAD_GATEWAY,
+        TransportError::Io { .. } | TransportError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    ApiError::new(status, e.to_string())
+}
+
 /// Accepts a message: 202 `{"id", "state": "queued"}` from the outbox, 200 when delivered.
 pub async fn send(
-    State(s): State<AppState>,
+    State(api): State<SendApi>,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|r| ApiError::new(r.status(), r.body_text()))?;
     let message = req.into_message()?;
-    let delivery = s.transport.send(&message).await?;
-    s.metrics.accepted.inc();
+    let delivery = api.transport.send(&message).await.map_err(refused)?;
+    api.metrics.accepted.inc();
     let status = match delivery.state {
         DeliveryState::Queued => StatusCode::ACCEPTED,
         DeliveryState::Delivered => StatusCode::OK,
@@ -65,11 +77,11 @@ pub async fn send(
 
 /// A message's delivery state (outbox backend only).
 pub async fn status(
-    State(s): State<AppState>,
+    State(api): State<SendApi>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let store = s
-        .store
+    let store = api
+        .outbox
         .as_ref()
         .ok_or_else(|| ApiError::not_found("message tracking needs the outbox delivery backend"))?;
     let record = store
@@ -89,15 +101,4 @@ pub async fn status(
         "delivered_at_ms": record.delivered_at,
     }))
     .into_response())
-}
-
-/// Liveness and store health.
-pub async fn health(State(s): State<AppState>) -> Result<Response, ApiError> {
-    if let Some(store) = &s.store {
-        store
-            .counts()
-            .await
-            .map_err(|e| ApiError::unavailable(format!("store: {e}")))?;
-    }
-    Ok(Json(serde_json::json!({"status": "ok"})).into_response())
 }

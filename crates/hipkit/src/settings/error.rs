@@ -1,0 +1,48 @@
+//! Why settings could not be resolved, naming the key and where its value came from.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A configuration problem; its message names each bad key and its source.
+#[derive(Debug, Error)]
+pub enum SettingsError {
+    /// `--config` / `HIPKIT_CONFIG` names a file that does not exist.
+    #[error("config file {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    /// A value is missing, unknown or of the wrong type.
+    #[error("configuration: {}", describe(.0))]
+    Invalid(#[source] Box<figment::Error>),
+}
+
+impl From<figment::Error> for SettingsError {
+    fn from(e: figment::Error) -> Self {
+        Self::Invalid(Box::new(e))
+    }
+}
+
+/// Each error as `<what> for `<key>` in <source>`, joined by `; `.
+fn describe(errors: &figment::Error) -> String {
+    errors
+        .clone()
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let mut text = e.kind.to_string();
+            if !key.is_empty() {
+                text.push_str(&format!(" for `{key}`"));
+            }
+            if let Some(meta) = &e.metadata {
+                let place = match &meta.source {
+                    Some(figment::Source::File(path)) => path.display().to_string(),
+                    _ => {
+                        let profile = e.profile.clone().unwrap_or_default();
+                        format!("{} {}", meta.name, meta.interpolate(&profile, &e.path))
+                    }
+                };
+                text.push_str(&format!(" in {place}"));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
