@@ -89,42 +89,20 @@ async fn capabilities_are_merged_behind_shared_auth_limits_and_envelopes() {
         "public routes need no token"
     );
 
-    let (status, body) = envelope(
-        http.post(format!("{base}/api/echo"))
-            .body("hi")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let echo = |token: Option<&'static str>, body: String| {
+        let mut req = http.post(format!("{base}/api/echo")).body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let (status, body) = envelope(echo(None, "hi".into()).await).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], 401);
-    let wrong = http
-        .post(format!("{base}/api/echo"))
-        .bearer_auth("s3creT")
-        .body("hi")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
-    let echoed = http
-        .post(format!("{base}/api/echo"))
-        .bearer_auth("s3cret")
-        .body("hi")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(echo(Some("s3creT"), "hi".into()).await.status(), 401);
+    let echoed = echo(Some("s3cret"), "hi".into()).await;
     assert_eq!(echoed.text().await.unwrap(), "hi");
-
-    let (status, body) = envelope(
-        http.post(format!("{base}/api/echo"))
-            .bearer_auth("s3cret")
-            .body("x".repeat(17))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = envelope(echo(Some("s3cret"), "x".repeat(17)).await).await;
     assert_eq!((status, body["error"]["code"].as_u64()), (413, Some(413)));
 
     let (status, body) = envelope(

@@ -91,13 +91,7 @@ impl Hipkit {
             _ => Arc::new(NullTransport::new()),
         };
         let backend = settings
-            .delivery
-            .build(
-                &settings.store,
-                inner,
-                settings.hipchat.timeout(),
-                Arc::new(DeliveryMetrics::default()),
-            )
+            .delivery_backend(inner, Arc::new(DeliveryMetrics::default()))
             .await?;
         Ok(Self::from_backend(
             backend,

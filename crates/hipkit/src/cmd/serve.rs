@@ -48,13 +48,7 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
     let delivery_metrics = Arc::new(DeliveryMetrics::default());
     delivery_metrics.register(server.registry());
     let backend = settings
-        .delivery
-        .build(
-            &settings.store,
-            inner,
-            settings.hipchat.timeout(),
-            delivery_metrics,
-        )
+        .delivery_backend(inner, delivery_metrics)
         .await
         .map_err(Failure::runtime)?;
     let server = SendApi::new(backend.transport.clone(), backend.outbox.clone()).mount(server);

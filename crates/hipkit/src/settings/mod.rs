@@ -14,8 +14,11 @@ pub use sources::{ENV_ALIASES, Overrides};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use hipkit_transport::outbox::DeliveryMetrics;
+use hipkit_transport::{BuildError, DeliveryBackend, Transport};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The file read when no `--config` / `HIPKIT_CONFIG` names one (optional).
 pub const DEFAULT_CONFIG_FILE: &str = "hipkit.toml";
@@ -49,6 +52,18 @@ impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
         let file = std::env::var_os("HIPKIT_CONFIG").map(PathBuf::from);
         Self::load(file.as_deref(), &Overrides::default())
+    }
+
+    /// Builds the `[delivery]` backend on the `[store]` section, sending through `inner`
+    /// with the `[hipchat]` timeout (the outbox's leases outlast it).
+    pub async fn delivery_backend(
+        &self,
+        inner: Arc<dyn Transport>,
+        metrics: Arc<DeliveryMetrics>,
+    ) -> Result<DeliveryBackend, BuildError> {
+        self.delivery
+            .build(&self.store, inner, self.hipchat.timeout(), metrics)
+            .await
     }
 
     /// The layered sources, lowest precedence first.
