@@ -8,7 +8,7 @@ use crate::model::{
 use crate::ratelimit::RateLimit;
 use crate::refs::{RoomRef, UserRef};
 use crate::secret::Token;
-use crate::validate::Validate;
+use crate::validate::{Validate, ValidationError};
 use bytes::Bytes;
 use reqwest::{Method, RequestBuilder, header};
 use serde::Serialize;
@@ -227,12 +227,25 @@ impl Client {
         &self.base
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    /// A request to `/v2/{path}`. A `.` or `..` segment (a room named `..`, say) would be
+    /// normalised away by every URL parser and reach another endpoint, so it is refused.
+    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, Error> {
+        if path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            return Err(ValidationError::new(
+                "room",
+                "`.` and `..` cannot be addressed in a URL path; use the numeric id",
+            )
+            .into());
+        }
         let mut url = self.base_url.clone();
         url.set_path(&format!("{}{path}", self.api_path));
-        self.http
+        Ok(self
+            .http
             .request(method, url)
-            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone()))
     }
 
     async fn execute(&self, req: RequestBuilder) -> Result<(u16, RateLimit, Bytes), Error> {
@@ -268,7 +281,7 @@ impl Client {
         body: &B,
     ) -> Result<RequestBuilder, Error> {
         body.validate()?;
-        Ok(self.request(method, path).json(body))
+        Ok(self.request(method, path)?.json(body))
     }
 
     /// `POST /v2/room/{room}/notification` (scope `send_notification`).
@@ -306,7 +319,7 @@ impl Client {
 
     /// `GET /v2/room/{room}`.
     pub async fn get_room(&self, room: &RoomRef) -> Result<Response<Room>, Error> {
-        self.call(self.request(Method::GET, &format!("room/{}", room.to_segment())))
+        self.call(self.request(Method::GET, &format!("room/{}", room.to_segment()))?)
             .await
     }
 
@@ -317,7 +330,7 @@ impl Client {
         include_archived: bool,
     ) -> Result<Response<Page<Room>>, Error> {
         let req = self
-            .request(Method::GET, "room")
+            .request(Method::GET, "room")?
             .query(&paging.query())
             .query(&[("include-archived", include_archived)]);
         self.call(req).await
@@ -331,7 +344,7 @@ impl Client {
 
     /// `DELETE /v2/room/{room}` (scope `manage_rooms`).
     pub async fn delete_room(&self, room: &RoomRef) -> Result<Response<()>, Error> {
-        self.call_empty(self.request(Method::DELETE, &format!("room/{}", room.to_segment())))
+        self.call_empty(self.request(Method::DELETE, &format!("room/{}", room.to_segment()))?)
             .await
     }
 
@@ -352,7 +365,7 @@ impl Client {
             q.push(("reverse", r.to_string()));
         }
         let path = format!("room/{}/history", room.to_segment());
-        self.call(self.request(Method::GET, &path).query(&q)).await
+        self.call(self.request(Method::GET, &path)?.query(&q)).await
     }
 
     /// `GET /v2/room/{room}/history/latest` (scope `view_messages`).
@@ -387,18 +400,18 @@ impl Client {
         if let Some(n) = &query.not_before {
             q.push(("not-before", n.clone()));
         }
-        self.call(self.request(Method::GET, path).query(&q)).await
+        self.call(self.request(Method::GET, path)?.query(&q)).await
     }
 
     /// `GET /v2/user/{user}` (scope `view_group`).
     pub async fn get_user(&self, user: &UserRef) -> Result<Response<User>, Error> {
-        self.call(self.request(Method::GET, &format!("user/{}", user.to_segment())))
+        self.call(self.request(Method::GET, &format!("user/{}", user.to_segment()))?)
             .await
     }
 
     /// `GET /v2/user` (one page; scope `view_group`).
     pub async fn list_users(&self, paging: Paging) -> Result<Response<Page<User>>, Error> {
-        self.call(self.request(Method::GET, "user").query(&paging.query()))
+        self.call(self.request(Method::GET, "user")?.query(&paging.query()))
             .await
     }
 
@@ -435,7 +448,7 @@ impl Client {
         crate::validate::length("filename", &file.filename, 1, 255)?;
         let (content_type, body) = multipart_related(file);
         let req = self
-            .request(Method::POST, path)
+            .request(Method::POST, path)?
             .header(header::CONTENT_TYPE, content_type)
             .body(body);
         self.call_empty(req).await
@@ -459,14 +472,14 @@ impl Client {
         paging: Paging,
     ) -> Result<Response<Page<Webhook>>, Error> {
         let path = format!("room/{}/webhook", room.to_segment());
-        self.call(self.request(Method::GET, &path).query(&paging.query()))
+        self.call(self.request(Method::GET, &path)?.query(&paging.query()))
             .await
     }
 
     /// `DELETE /v2/room/{room}/webhook/{id}` (scope `admin_room`).
     pub async fn delete_webhook(&self, room: &RoomRef, id: u64) -> Result<Response<()>, Error> {
         let path = format!("room/{}/webhook/{id}", room.to_segment());
-        self.call_empty(self.request(Method::DELETE, &path)).await
+        self.call_empty(self.request(Method::DELETE, &path)?).await
     }
 
     /// Asks HipChat whether the token may perform `probe` (`auth_test=true`; 202 = yes).
@@ -476,12 +489,12 @@ impl Client {
                 .request(
                     Method::POST,
                     &format!("room/{}/notification", room.to_segment()),
-                )
+                )?
                 .json(&RoomNotification::new("auth test")),
             AuthProbe::PrivateMessage(user) => self
-                .request(Method::POST, &format!("user/{}/message", user.to_segment()))
+                .request(Method::POST, &format!("user/{}/message", user.to_segment()))?
                 .json(&PrivateMessage::new("auth test")),
-            AuthProbe::ListRooms => self.request(Method::GET, "room"),
+            AuthProbe::ListRooms => self.request(Method::GET, "room")?,
         };
         self.call_empty(req.query(&[("auth_test", "true")])).await
     }
@@ -517,6 +530,28 @@ fn multipart_related(file: &FileShare) -> (String, Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_are_refused_before_the_wire() {
+        // Port 9 (discard) is never contacted: the refusal comes first.
+        let client = Client::builder("http://127.0.0.1:9", Token::new("t"))
+            .build()
+            .unwrap();
+        for name in [".", ".."] {
+            let room = RoomRef::parse(name);
+            assert!(matches!(
+                client.request(
+                    Method::POST,
+                    &format!("room/{}/notification", room.to_segment())
+                ),
+                Err(Error::Validation(_))
+            ));
+        }
+        assert!(
+            client.request(Method::GET, "room/...").is_ok(),
+            "only exact dot segments"
+        );
+    }
 
     #[test]
     fn base_url_is_normalized() {

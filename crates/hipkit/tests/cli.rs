@@ -304,3 +304,77 @@ fn bad_emulator_flags_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// `hipkit ARGS` in an empty directory with only `env` set; returns its output.
+fn hipkit(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn names_that_normalise_away_are_refused_before_the_wire() {
+    let emu = Emulator::start(&["--token", TOKEN]);
+    for name in [".", ".."] {
+        let out = send(&emu.base, &[name, "hi"], None);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("`..`"), "{}", stderr(&out));
+    }
+    let log = emu.get("/_emulator/requests");
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["path"] != "/v2/notification"),
+        "nothing reached another endpoint: {log}"
+    );
+}
+
+#[test]
+fn configuration_that_bites_is_a_usage_error_naming_its_source() {
+    let secret_endpoint = [
+        ("HIPCHAT_ENDPOINT", "http://user:hunter2@127.0.0.1:9"),
+        ("HIPCHAT_API_TOKEN", TOKEN),
+    ];
+    let out = hipkit(&["send", "Ops", "hi"], &secret_endpoint);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("user name or password"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+
+    let out = hipkit(
+        &["send", "Ops", "hi", "--timeout", "0"],
+        &[("HIPCHAT_API_TOKEN", TOKEN)],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("at least 1 second"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = hipkit(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("HIPKIT_LISTEN"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("hipkit.toml"), "{}", stderr(&out));
+
+    let out = hipkit(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("HIPKIT_SERVE__API_TOKEN", "")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("api_token is empty"),
+        "{}",
+        stderr(&out)
+    );
+}

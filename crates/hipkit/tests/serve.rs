@@ -645,3 +645,42 @@ fn a_second_serve_on_the_same_store_is_refused_and_outbox_still_reads_it() {
     let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "two"}));
     assert_eq!(status, 202, "the first serve keeps serving");
 }
+
+#[test]
+fn outbox_list_escapes_terminal_controls_and_purge_refuses_impossible_ages() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let server = serve(&emu.base, TOKEN, &store, &[]);
+    let hostile = "\u{1b}]0;pwned\u{7}\u{202e}";
+    let (status, body) = send(&server.base, &json!({"room": hostile, "message": "x"}));
+    assert_eq!(status, 202, "{body}");
+    let (_, kept) = send(&server.base, &json!({"room": "Ops", "message": "keep"}));
+    let kept = kept["id"].as_str().unwrap().to_owned();
+    wait_until("delivered", Duration::from_secs(30), || {
+        message(&server.base, &kept)["state"] == "delivered"
+    });
+    let outbox = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hipkit"))
+            .arg("outbox")
+            .args(args)
+            .env("HIPKIT_STORE", &store)
+            .env_remove("HIPKIT_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let listed = outbox(&["list"]);
+    assert!(listed.status.success());
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(!table.contains('\u{1b}') && !table.contains('\u{7}') && !table.contains('\u{202e}'));
+    assert!(table.contains(r"\u{1b}]0;pwned\u{7}\u{202e}"), "{table}");
+
+    let purge = outbox(&["purge", "--delivered-before", "300000000y"]);
+    assert_eq!(purge.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&purge.stderr).contains("before 1970"));
+    assert_eq!(
+        message(&server.base, &kept)["state"],
+        "delivered",
+        "nothing was purged"
+    );
+}

@@ -30,11 +30,11 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                 for r in &records {
                     println!(
                         "{:<36}  {:<9}  {:>8}  {:<24}  {}",
-                        r.id,
+                        printable(&r.id),
                         r.state,
                         r.attempts,
-                        r.destination,
-                        r.last_error.as_deref().unwrap_or("-")
+                        printable(&r.destination),
+                        printable(r.last_error.as_deref().unwrap_or("-"))
                     );
                 }
             }
@@ -59,7 +59,16 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             println!("queued {n} dead message(s) again");
         }
         OutboxAction::Purge { delivered_before } => {
-            let cutoff = now_millis() - delivered_before.as_millis() as i64;
+            let cutoff = i64::try_from(delivered_before.as_millis())
+                .ok()
+                .and_then(|age| now_millis().checked_sub(age))
+                .filter(|cutoff| *cutoff >= 0)
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "--delivered-before {} reaches back before 1970: nothing that old exists",
+                        humantime::format_duration(delivered_before)
+                    ))
+                })?;
             let n = store
                 .purge_delivered(cutoff)
                 .await
@@ -68,4 +77,38 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
         }
     }
     Ok(())
+}
+
+/// Stored text made safe for a terminal: control characters (which could retitle or clear
+/// it) and bidirectional overrides (which reorder what is shown) are printed escaped.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        assert_eq!(printable("room:Build Room"), "room:Build Room");
+        assert_eq!(
+            printable("room:\u{1b}]0;pwned\u{7}"),
+            "room:\\u{1b}]0;pwned\\u{7}"
+        );
+        assert_eq!(
+            printable("a\u{0}b\u{202e}c\u{9b}"),
+            "a\\u{0}b\\u{202e}c\\u{9b}"
+        );
+        assert_eq!(printable("Zürich ☃"), "Zürich ☃");
+    }
 }

@@ -40,6 +40,10 @@ async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmul
 
 /// Runs until SIGINT/SIGTERM: stops intake, then finishes or releases deliveries in flight.
 pub async fn run(mut settings: Settings) -> Result<(), Failure> {
+    settings
+        .serve
+        .validate()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let emulator = built_in_emulator(&mut settings).await?;
     let client = settings.hipchat.build()?;
     let hipchat_url = client.base_url().to_owned();
