@@ -15,5 +15,5 @@ pub use auth::require_token;
 pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};
-pub use server::{BoundServer, Server, ServerError};
+pub use server::{BoundServer, RequestDeadline, Routes, Server, ServerError};
 pub use shutdown::shutdown_signal;

@@ -4,18 +4,21 @@
 use crate::connections::{ConnectionLimits, serve_connections};
 use crate::{ApiError, HealthCheck, ScrapeHook, ServerConfig, require_token};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::registry::Registry;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -32,6 +35,61 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// When a request must be answered: `request_timeout_secs` after it arrived. Handlers of
+/// routes mounted [`Routes::timed_by_handler`] read it to answer in time themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestDeadline(pub Instant);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestDeadline {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Outside a `Server` (a router used on its own) there is no stamp: use the default.
+        Ok(parts
+            .extensions
+            .get::<RequestDeadline>()
+            .copied()
+            .unwrap_or_else(|| {
+                RequestDeadline(Instant::now() + ServerConfig::default().request_timeout())
+            }))
+    }
+}
+
+/// A capability's routes and how the server wraps them.
+#[derive(Debug)]
+pub struct Routes {
+    router: Router,
+    protected: bool,
+    timed_by_handler: bool,
+}
+
+impl Routes {
+    /// Routes anyone on the network may call.
+    pub fn public(router: Router) -> Self {
+        Self {
+            router,
+            protected: false,
+            timed_by_handler: false,
+        }
+    }
+
+    /// Routes that need the configured API token.
+    pub fn protected(router: Router) -> Self {
+        Self {
+            protected: true,
+            ..Self::public(router)
+        }
+    }
+
+    /// The handlers answer by the [`RequestDeadline`] themselves (reading the body included),
+    /// so the server never drops one mid-way: a handler that has committed work can still
+    /// say so, instead of the server answering "timed out" for work that was done.
+    pub fn timed_by_handler(mut self) -> Self {
+        self.timed_by_handler = true;
+        self
+    }
 }
 
 /// Builds the service from capabilities' routers (see the crate docs).
@@ -82,16 +140,27 @@ impl Server {
         &mut self.registry
     }
 
-    /// Adds routes anyone on the network may call.
-    pub fn merge(mut self, routes: Router) -> Self {
-        self.routes = self.routes.merge(routes);
+    /// Adds a capability's routes as [`Routes`] describes them.
+    pub fn mount(mut self, routes: Routes) -> Self {
+        let mut router = routes.router;
+        if !routes.timed_by_handler {
+            router = router.layer(middleware::from_fn(time_limit));
+        }
+        if routes.protected {
+            router = require_token(router, self.config.api_token.clone());
+        }
+        self.routes = self.routes.merge(router);
         self
+    }
+
+    /// Adds routes anyone on the network may call.
+    pub fn merge(self, routes: Router) -> Self {
+        self.mount(Routes::public(routes))
     }
 
     /// Adds routes that need the configured API token (`Authorization: Bearer`).
     pub fn merge_protected(self, routes: Router) -> Self {
-        let token = self.config.api_token.clone();
-        self.merge(require_token(routes, token))
+        self.mount(Routes::protected(routes))
     }
 
     /// Adds a dependency `/healthz` checks, reported under `name`.
@@ -119,7 +188,7 @@ impl Server {
             .with_state(observe);
         let timeout = self.config.request_timeout();
         self.routes
-            .merge(builtin)
+            .merge(builtin.layer(middleware::from_fn(time_limit)))
             .fallback(|| async { ApiError::not_found("no such endpoint") })
             .method_not_allowed_fallback(|| async {
                 ApiError::new(
@@ -127,7 +196,7 @@ impl Server {
                     "this endpoint does not take that method",
                 )
             })
-            .layer(middleware::from_fn_with_state(timeout, time_limit))
+            .layer(middleware::from_fn_with_state(timeout, stamp_deadline))
             .layer(DefaultBodyLimit::max(self.config.max_body_bytes))
             .layer(middleware::from_fn(envelope_errors))
     }
@@ -176,8 +245,20 @@ impl BoundServer {
     }
 }
 
-async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
+/// Puts the request's [`RequestDeadline`] into its extensions.
+async fn stamp_deadline(State(limit): State<Duration>, mut req: Request, next: Next) -> Response {
+    req.extensions_mut()
+        .insert(RequestDeadline(Instant::now() + limit));
+    next.run(req).await
+}
+
+/// Answers 503 at the deadline, dropping the handler (routes not timed by their handler).
+async fn time_limit(
+    RequestDeadline(deadline): RequestDeadline,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout_at(deadline, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::unavailable("the request timed out").into_response(),
     }

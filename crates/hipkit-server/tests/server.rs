@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use hipkit_server::{HealthCheck, ScrapeHook, Server, ServerConfig};
+use hipkit_server::{HealthCheck, RequestDeadline, Routes, ScrapeHook, Server, ServerConfig};
 use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 use std::sync::Arc;
@@ -58,9 +58,18 @@ async fn start(healthy: Arc<Switch>) -> String {
                 "late"
             }),
         );
+    // A handler that answers by the deadline itself: the server must never cut it short.
+    let self_timed = Router::new().route(
+        "/api/self-timed",
+        get(|RequestDeadline(deadline): RequestDeadline| async move {
+            tokio::time::sleep_until(deadline + Duration::from_millis(200)).await;
+            "finished after the deadline, as the handler decided"
+        }),
+    );
     let bound = server
         .merge(public)
         .merge_protected(protected)
+        .mount(Routes::protected(self_timed).timed_by_handler())
         .health_check("disk", healthy)
         .on_scrape(Arc::new(Bump(scrapes)))
         .bind()
@@ -115,6 +124,24 @@ async fn capabilities_are_merged_behind_shared_auth_limits_and_envelopes() {
     .await;
     assert_eq!(status, 503);
     assert_eq!(body["error"]["message"], "the request timed out");
+
+    let own = http
+        .get(format!("{base}/api/self-timed"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let unauthorized = http
+        .get(format!("{base}/api/self-timed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unauthorized.status(),
+        401,
+        "self-timed routes keep their protection"
+    );
 
     let (status, body) = envelope(http.get(format!("{base}/nowhere")).send().await.unwrap()).await;
     assert_eq!(
