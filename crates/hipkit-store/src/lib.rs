@@ -27,7 +27,9 @@ pub use error::{StoreError, lock_path};
 pub use kv::{KvStore, MAX_KEY_BYTES, NamespaceSummary, check_key};
 pub use last_build::{LastBuild, LastBuildStore};
 pub use outbox::OutboxStore;
-pub use record::{Claim, NewRecord, OutboxRecord, Outcome, State, StateCounts, UnknownState};
+pub use record::{
+    Claim, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, UnknownState,
+};
 pub use sqlite::SqliteStore;
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.

@@ -1,6 +1,8 @@
 //! The durable outbox contract: what the delivery workers and the `hipkit outbox` CLI need.
 
-use crate::{Claim, Millis, NewRecord, OutboxRecord, Outcome, State, StateCounts, StoreError};
+use crate::{
+    Claim, Millis, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, StoreError,
+};
 use async_trait::async_trait;
 
 /// The durable outbox: accepted messages, their delivery state, attempts and last error.
@@ -84,9 +86,10 @@ pub trait OutboxStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 
-    /// Queues a dead (or any undelivered) record again with a fresh attempt budget.
-    /// Returns whether it existed and was not delivered.
-    async fn requeue(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Queues a queued or dead record again, due at `now`, with a fresh attempt budget. A
+    /// record in flight is left alone ([`Requeue::InFlight`]: its worker may be sending it
+    /// right now) unless `force`; a delivered one always is. Atomic (one transaction).
+    async fn requeue(&self, id: &str, now: Millis, force: bool) -> Result<Requeue, StoreError>;
 
     /// Queues every dead record again with a fresh attempt budget; returns how many.
     async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError>;

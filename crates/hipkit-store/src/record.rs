@@ -120,6 +120,32 @@ pub struct Claim {
     pub lease_until: crate::Millis,
 }
 
+/// What [`crate::OutboxStore::requeue`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requeue {
+    /// Queued again, due now, with a fresh attempt budget.
+    Requeued,
+    /// Left alone: a worker is delivering it right now (requeueing would send it twice);
+    /// `force` requeues it anyway.
+    InFlight,
+    /// Left alone: it was already delivered.
+    Delivered,
+    /// No record has this id.
+    NotFound,
+}
+
+impl fmt::Display for Requeue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Requeued => "queued again",
+            Self::InFlight => "being delivered right now (force to queue it again anyway)",
+            Self::Delivered => "already delivered",
+            Self::NotFound => "not found",
+        })
+    }
+}
+
 /// Records per state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StateCounts {

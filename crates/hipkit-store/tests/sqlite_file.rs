@@ -69,7 +69,12 @@ async fn a_shared_open_works_beside_the_exclusive_one() {
             .destination,
         "room:A"
     );
-    assert!(cli.requeue(&id, 5).await.expect("the CLI can still write"));
+    assert_eq!(
+        cli.requeue(&id, 5, false)
+            .await
+            .expect("the CLI can still write"),
+        hipkit_store::Requeue::Requeued
+    );
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ macro_rules! contract_suite {
             outbox::outbox_outcomes_after_delivery_change_nothing,
             outbox::outbox_mixed_outcomes_in_one_batch,
             outbox::outbox_requeue_requeue_all_dead_and_purge,
+            outbox::outbox_requeue_leaves_in_flight_records_unless_forced,
             outbox::outbox_counts_next_due_and_list,
             outbox::outbox_recover_leases_requeues_in_flight_records,
             kv::kv_get_put_overwrite,

@@ -1,7 +1,7 @@
 //! [`OutboxStore`] scenarios. Times are small fixed numbers: the store never reads a clock
 //! for anything a scenario checks.
 
-use crate::{Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, State, StateCounts};
+use crate::{Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State, StateCounts};
 
 /// A record for `dest` created (and first due) at `at`.
 fn new(dest: &str, at: Millis) -> NewRecord {
@@ -321,13 +321,22 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
             .await
             .expect("dead");
     }
-    assert!(store.requeue(&got[0], 10).await.expect("requeue"));
+    assert_eq!(
+        store.requeue(&got[0], 10, false).await.expect("requeue"),
+        Requeue::Requeued
+    );
     let r = one(store, &got[0]).await;
     assert_eq!(
         (r.state, r.attempts, r.next_attempt_at),
         (State::Queued, 0, 10)
     );
-    assert!(!store.requeue("no-such-id", 10).await.expect("requeue"));
+    assert_eq!(
+        store
+            .requeue("no-such-id", 10, true)
+            .await
+            .expect("requeue"),
+        Requeue::NotFound
+    );
     assert_eq!(store.requeue_all_dead(20).await.expect("requeue dead"), 2);
     assert_eq!(store.requeue_all_dead(20).await.expect("requeue dead"), 0);
     assert_eq!(store.counts().await.expect("counts").queued, 3);
@@ -336,10 +345,12 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
     assert!(claimed.iter().all(|r| r.attempts == 1), "a fresh budget");
     store.mark_delivered(&got[0], 100).await.expect("delivered");
     store.mark_delivered(&got[1], 200).await.expect("delivered");
-    assert!(
-        !store.requeue(&got[0], 300).await.expect("requeue"),
-        "delivered stays delivered"
+    assert_eq!(
+        store.requeue(&got[0], 300, true).await.expect("requeue"),
+        Requeue::Delivered,
+        "delivered stays delivered, even forced"
     );
+    assert_eq!(one(store, &got[0]).await.state, State::Delivered);
     assert_eq!(store.purge_delivered(100).await.expect("purge"), 0);
     assert_eq!(store.purge_delivered(101).await.expect("purge"), 1);
     assert!(store.get(&got[0]).await.expect("get").is_none());
@@ -347,6 +358,47 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
     assert_eq!(
         ids(&store.list(None, 10).await.expect("list")),
         [got[2].as_str()]
+    );
+}
+
+/// A record in flight is being sent right now: `requeue` leaves it (and its lease) alone,
+/// so it is not delivered twice, unless forced; a queued one is simply made due again.
+pub async fn outbox_requeue_leaves_in_flight_records_unless_forced(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[new("room:A", 0), new("room:B", 0)])
+        .await
+        .expect("enqueue");
+    let leased = store.claim(0, 60_000, 1).await.expect("claim")[0].clone();
+    assert_eq!(leased.id, got[0]);
+    assert_eq!(
+        store.requeue(&got[0], 10, false).await.expect("requeue"),
+        Requeue::InFlight
+    );
+    assert_eq!(one(store, &got[0]).await, leased, "untouched");
+    let others = store.claim(20, 60_000, 10).await.expect("claim");
+    assert_eq!(
+        ids(&others),
+        [got[1].as_str()],
+        "only the other record is claimable: no second delivery"
+    );
+
+    assert_eq!(
+        store.requeue(&got[0], 30, true).await.expect("requeue"),
+        Requeue::Requeued
+    );
+    let r = one(store, &got[0]).await;
+    assert_eq!(
+        (r.state, r.attempts, r.next_attempt_at, r.lease_until),
+        (State::Queued, 0, 30, None)
+    );
+    store
+        .mark_retry(&got[0], leased.claim(), 90, "late")
+        .await
+        .expect("retry");
+    assert_eq!(
+        one(store, &got[0]).await.next_attempt_at,
+        30,
+        "the old lease's late outcome does not touch the forced requeue"
     );
 }
 

@@ -3,7 +3,8 @@
 use super::SqliteStore;
 use crate::error::DbResult;
 use crate::{
-    Claim, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, State, StateCounts, StoreError,
+    Claim, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State, StateCounts,
+    StoreError,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -291,18 +292,40 @@ impl OutboxStore for SqliteStore {
         records(&rows, "list")
     }
 
-    async fn requeue(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+    async fn requeue(&self, id: &str, now: Millis, force: bool) -> Result<Requeue, StoreError> {
+        let op = "requeue";
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.op(op)?;
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .op(op)?;
+        let Some(state) = state else {
+            return Ok(Requeue::NotFound);
+        };
+        let state = state
+            .parse::<State>()
+            .map_err(|source| StoreError::Corrupt {
+                id: id.to_owned(),
+                source,
+            })?;
+        match state {
+            State::Delivered => return Ok(Requeue::Delivered),
+            State::InFlight if !force => return Ok(Requeue::InFlight),
+            State::Queued | State::Dead | State::InFlight => {}
+        }
+        sqlx::query(
             "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, \
-             lease_until = NULL, updated_at = ? WHERE id = ? AND state <> 'delivered'",
+             lease_until = NULL, updated_at = ? WHERE id = ?",
         )
         .bind(now)
         .bind(now)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
-        .op("requeue")?;
-        Ok(done.rows_affected() > 0)
+        .op(op)?;
+        tx.commit().await.op(op)?;
+        Ok(Requeue::Requeued)
     }
 
     async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError> {
