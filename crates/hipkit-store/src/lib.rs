@@ -13,6 +13,7 @@
 
 mod config;
 mod error;
+mod idempotency;
 mod kv;
 mod last_build;
 mod outbox;
@@ -24,6 +25,7 @@ pub mod contract;
 
 pub use config::StoreConfig;
 pub use error::{StoreError, lock_path};
+pub use idempotency::{Enqueued, IDEMPOTENCY_KEY_RETENTION, IdempotencyKey};
 pub use kv::{KvStore, MAX_KEY_BYTES, NamespaceSummary, check_key};
 pub use last_build::{LastBuild, LastBuildStore};
 pub use outbox::OutboxStore;

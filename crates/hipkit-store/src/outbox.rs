@@ -1,16 +1,19 @@
 //! The durable outbox contract: what the delivery workers and the `hipkit outbox` CLI need.
 
 use crate::{
-    Claim, Millis, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, StoreError,
+    Claim, Enqueued, Millis, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts,
+    StoreError,
 };
 use async_trait::async_trait;
 
 /// The durable outbox: accepted messages, their delivery state, attempts and last error.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Persists new records in one transaction (one commit for the batch); returns their ids
-    /// in order. Only after this returns is a message accepted.
-    async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<String>, StoreError>;
+    /// Persists new records in one transaction (one commit for the batch); returns, in
+    /// order, what became of each: a new id, or (for an idempotency key already stored,
+    /// also earlier in the same batch) the stored id, without inserting it again. Only after
+    /// this returns is a message accepted. Keys outlive the purge of delivered records.
+    async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<Enqueued>, StoreError>;
 
     /// Leases up to `limit` due records (queued and due, or in flight with an expired lease)
     /// until `now + lease_ms`, counting an attempt for each; returned in due order.
@@ -96,6 +99,10 @@ pub trait OutboxStore: Send + Sync {
 
     /// Deletes delivered records delivered before `before`; returns how many.
     async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError>;
+
+    /// Forgets idempotency keys stored before `before` (callers keep at least
+    /// [`crate::IDEMPOTENCY_KEY_RETENTION`]); returns how many.
+    async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError>;
 
     /// How many records are in each state (one snapshot).
     async fn counts(&self) -> Result<StateCounts, StoreError>;

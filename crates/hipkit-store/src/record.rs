@@ -69,6 +69,9 @@ pub struct NewRecord {
     pub payload: String,
     /// Creation time.
     pub created_at: crate::Millis,
+    /// The client's idempotency key, if any: a record whose key is already stored is not
+    /// stored again (see [`crate::Enqueued`]).
+    pub idempotency: Option<crate::IdempotencyKey>,
 }
 
 /// A stored outbox record.

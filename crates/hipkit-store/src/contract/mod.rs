@@ -35,6 +35,8 @@ macro_rules! contract_suite {
             outbox::outbox_mixed_outcomes_in_one_batch,
             outbox::outbox_requeue_requeue_all_dead_and_purge,
             outbox::outbox_requeue_leaves_in_flight_records_unless_forced,
+            outbox::outbox_idempotency_keys_store_a_message_once,
+            outbox::outbox_idempotency_keys_outlive_delivered_records,
             outbox::outbox_counts_next_due_and_list,
             outbox::outbox_recover_leases_requeues_in_flight_records,
             kv::kv_get_put_overwrite,

@@ -97,8 +97,8 @@ async fn batch_writer(
         let records: Vec<NewRecord> = batch.iter().map(|p| p.record.clone()).collect();
         match store.enqueue(&records).await {
             Ok(ids) => {
-                for (p, id) in batch.into_iter().zip(ids) {
-                    let _ = p.reply.send(Ok(id));
+                for (p, stored) in batch.into_iter().zip(ids) {
+                    let _ = p.reply.send(Ok(stored.id().to_owned()));
                 }
                 wake.notify_one();
             }
@@ -124,6 +124,7 @@ impl Transport for Outbox {
                 destination: message.to.to_string(),
                 payload,
                 created_at: hipkit_store::now_millis(),
+                idempotency: None,
             },
             reply,
         };
