@@ -1,90 +1,16 @@
 //! The outbox's intake: deadlines that tell the truth, and idempotency keys.
 
-use async_trait::async_trait;
+mod support;
+
 use hipchat::RoomNotification;
-use hipkit_store::{
-    Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, SqliteStore, State,
-    StateCounts, StoreError,
-};
+use hipkit_store::OutboxStore;
 use hipkit_transport::outbox::Outbox;
 use hipkit_transport::{
     DeliveryState, MemoryTransport, Message, SendOptions, Transport, TransportError,
 };
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use support::held;
 use tokio::time::Instant;
-
-/// A store whose commits wait for the test's go-ahead (and say when one is waiting).
-struct Held {
-    inner: SqliteStore,
-    entered: Notify,
-    gate: Semaphore,
-}
-
-impl Held {
-    fn release(&self) {
-        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
-    }
-}
-
-#[async_trait]
-impl OutboxStore for Held {
-    async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<Enqueued>, StoreError> {
-        self.entered.notify_one();
-        let _go = self.gate.acquire().await;
-        self.inner.enqueue(records).await
-    }
-    async fn claim(
-        &self,
-        now: Millis,
-        lease: i64,
-        n: usize,
-    ) -> Result<Vec<OutboxRecord>, StoreError> {
-        self.inner.claim(now, lease, n).await
-    }
-    async fn record(&self, outcomes: &[Outcome]) -> Result<(), StoreError> {
-        self.inner.record(outcomes).await
-    }
-    async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {
-        OutboxStore::get(&self.inner, id).await
-    }
-    async fn list(&self, state: Option<State>, n: usize) -> Result<Vec<OutboxRecord>, StoreError> {
-        OutboxStore::list(&self.inner, state, n).await
-    }
-    async fn requeue(&self, id: &str, now: Millis, force: bool) -> Result<Requeue, StoreError> {
-        self.inner.requeue(id, now, force).await
-    }
-    async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError> {
-        self.inner.requeue_all_dead(now).await
-    }
-    async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError> {
-        self.inner.purge_delivered(before).await
-    }
-    async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError> {
-        self.inner.purge_idempotency_keys(before).await
-    }
-    async fn counts(&self) -> Result<StateCounts, StoreError> {
-        self.inner.counts().await
-    }
-    async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
-        self.inner.next_due().await
-    }
-    async fn recover_leases(&self, now: Millis) -> Result<u64, StoreError> {
-        self.inner.recover_leases(now).await
-    }
-}
-
-async fn held() -> (tempfile::TempDir, Arc<Held>) {
-    let dir = tempfile::tempdir().unwrap();
-    let inner = SqliteStore::open(&dir.path().join("o.db")).await.unwrap();
-    let held = Held {
-        inner,
-        entered: Notify::new(),
-        gate: Semaphore::new(0),
-    };
-    (dir, Arc::new(held))
-}
 
 fn note(text: &str) -> Message {
     Message::room("Ops", RoomNotification::new(text))

@@ -50,6 +50,12 @@ impl Throttle {
     pub(super) fn succeeded(&mut self) {
         *self = Self::new(self.first, self.max);
     }
+
+    /// How long from `now` a caller should wait before trying again (zero when not failing).
+    pub(super) fn wait(&self, now: Instant) -> Duration {
+        self.quiet_until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now))
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +85,11 @@ mod tests {
         assert_eq!(logged[0].1, 0, "the first failure is logged at once");
         assert_eq!(logged[1].1, 249, "the repeats in between are counted");
         assert_eq!(logged[4].1, 1999);
+        assert_eq!(
+            t.wait(Instant::now()),
+            Duration::from_secs(3),
+            "callers back off too"
+        );
 
         t.succeeded();
         assert_eq!(
@@ -87,5 +98,10 @@ mod tests {
             "a new outage logs at once"
         );
         assert!(t.failed(Instant::now()).is_none());
+        assert_eq!(
+            t.wait(Instant::now()),
+            Duration::from_secs(1),
+            "from the start"
+        );
     }
 }
