@@ -75,6 +75,7 @@ async fn backlog(path: &Path, count: usize) -> Result<()> {
             destination: format!("room:{ROOM}"),
             payload: payload.clone(),
             created_at: now_millis(),
+            idempotency: None,
         })
         .collect();
     for chunk in records.chunks(1000) {

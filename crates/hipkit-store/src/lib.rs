@@ -13,6 +13,7 @@
 
 mod config;
 mod error;
+mod idempotency;
 mod kv;
 mod last_build;
 mod outbox;
@@ -24,10 +25,13 @@ pub mod contract;
 
 pub use config::StoreConfig;
 pub use error::{StoreError, lock_path};
+pub use idempotency::{Enqueued, IDEMPOTENCY_KEY_RETENTION, IdempotencyKey};
 pub use kv::{KvStore, MAX_KEY_BYTES, NamespaceSummary, check_key};
 pub use last_build::{LastBuild, LastBuildStore};
 pub use outbox::OutboxStore;
-pub use record::{Claim, NewRecord, OutboxRecord, Outcome, State, StateCounts, UnknownState};
+pub use record::{
+    Claim, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, UnknownState,
+};
 pub use sqlite::SqliteStore;
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.

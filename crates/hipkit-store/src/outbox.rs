@@ -1,14 +1,19 @@
 //! The durable outbox contract: what the delivery workers and the `hipkit outbox` CLI need.
 
-use crate::{Claim, Millis, NewRecord, OutboxRecord, Outcome, State, StateCounts, StoreError};
+use crate::{
+    Claim, Enqueued, Millis, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts,
+    StoreError,
+};
 use async_trait::async_trait;
 
 /// The durable outbox: accepted messages, their delivery state, attempts and last error.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Persists new records in one transaction (one commit for the batch); returns their ids
-    /// in order. Only after this returns is a message accepted.
-    async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<String>, StoreError>;
+    /// Persists new records in one transaction (one commit for the batch); returns, in
+    /// order, what became of each: a new id, or (for an idempotency key already stored,
+    /// also earlier in the same batch) the stored id, without inserting it again. Only after
+    /// this returns is a message accepted. Keys outlive the purge of delivered records.
+    async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<Enqueued>, StoreError>;
 
     /// Leases up to `limit` due records (queued and due, or in flight with an expired lease)
     /// until `now + lease_ms`, counting an attempt for each; returned in due order.
@@ -84,15 +89,20 @@ pub trait OutboxStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 
-    /// Queues a dead (or any undelivered) record again with a fresh attempt budget.
-    /// Returns whether it existed and was not delivered.
-    async fn requeue(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Queues a queued or dead record again, due at `now`, with a fresh attempt budget. A
+    /// record in flight is left alone ([`Requeue::InFlight`]: its worker may be sending it
+    /// right now) unless `force`; a delivered one always is. Atomic (one transaction).
+    async fn requeue(&self, id: &str, now: Millis, force: bool) -> Result<Requeue, StoreError>;
 
     /// Queues every dead record again with a fresh attempt budget; returns how many.
     async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError>;
 
     /// Deletes delivered records delivered before `before`; returns how many.
     async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError>;
+
+    /// Forgets idempotency keys stored before `before` (callers keep at least
+    /// [`crate::IDEMPOTENCY_KEY_RETENTION`]); returns how many.
+    async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError>;
 
     /// How many records are in each state (one snapshot).
     async fn counts(&self) -> Result<StateCounts, StoreError>;

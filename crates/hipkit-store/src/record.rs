@@ -69,6 +69,9 @@ pub struct NewRecord {
     pub payload: String,
     /// Creation time.
     pub created_at: crate::Millis,
+    /// The client's idempotency key, if any: a record whose key is already stored is not
+    /// stored again (see [`crate::Enqueued`]).
+    pub idempotency: Option<crate::IdempotencyKey>,
 }
 
 /// A stored outbox record.
@@ -118,6 +121,32 @@ pub struct Claim {
     pub attempts: i64,
     /// `lease_until` set by the claim.
     pub lease_until: crate::Millis,
+}
+
+/// What [`crate::OutboxStore::requeue`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requeue {
+    /// Queued again, due now, with a fresh attempt budget.
+    Requeued,
+    /// Left alone: a worker is delivering it right now (requeueing would send it twice);
+    /// `force` requeues it anyway.
+    InFlight,
+    /// Left alone: it was already delivered.
+    Delivered,
+    /// No record has this id.
+    NotFound,
+}
+
+impl fmt::Display for Requeue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Requeued => "queued again",
+            Self::InFlight => "being delivered right now (force to queue it again anyway)",
+            Self::Delivered => "already delivered",
+            Self::NotFound => "not found",
+        })
+    }
 }
 
 /// Records per state.

@@ -11,6 +11,7 @@ fn new(dest: &str) -> NewRecord {
         destination: dest.into(),
         payload: r#"{"message":"x"}"#.into(),
         created_at: 0,
+        idempotency: None,
     }
 }
 
@@ -57,7 +58,9 @@ async fn a_second_exclusive_open_is_refused_until_the_first_is_dropped() {
 async fn a_shared_open_works_beside_the_exclusive_one() {
     let (_dir, path) = db();
     let serve = SqliteStore::open_exclusive(&path).await.expect("exclusive");
-    let id = serve.enqueue(&[new("room:A")]).await.expect("enqueue")[0].clone();
+    let id = serve.enqueue(&[new("room:A")]).await.expect("enqueue")[0]
+        .id()
+        .to_owned();
     let cli = SqliteStore::open(&path)
         .await
         .expect("shared open while locked");
@@ -69,7 +72,12 @@ async fn a_shared_open_works_beside_the_exclusive_one() {
             .destination,
         "room:A"
     );
-    assert!(cli.requeue(&id, 5).await.expect("the CLI can still write"));
+    assert_eq!(
+        cli.requeue(&id, 5, false)
+            .await
+            .expect("the CLI can still write"),
+        hipkit_store::Requeue::Requeued
+    );
 }
 
 #[tokio::test]
@@ -107,7 +115,9 @@ async fn after_a_crash_recovered_leases_are_claimable_at_once() {
 async fn reopening_keeps_everything() {
     let (_dir, path) = db();
     let store = SqliteStore::open(&path).await.expect("open");
-    let id = store.enqueue(&[new("room:A")]).await.expect("enqueue")[0].clone();
+    let id = store.enqueue(&[new("room:A")]).await.expect("enqueue")[0]
+        .id()
+        .to_owned();
     store
         .put("ns", "k", &serde_json::json!({"v": 1}))
         .await

@@ -34,6 +34,25 @@ pub enum TransportError {
     /// The transport is shutting down and accepts nothing more.
     #[error("shutting down")]
     ShuttingDown,
+    /// The deadline passed before the message was accepted: it was not stored and will not
+    /// be sent (sending it again is safe).
+    #[error("not accepted before the deadline; the message was not stored")]
+    TimedOut,
+    /// The deadline passed while a direct transport was still sending: the message may or
+    /// may not have arrived.
+    #[error("the deadline passed while sending; the message may have been delivered")]
+    OutcomeUnknown,
+    /// The idempotency key was already used for a different message.
+    #[error("idempotency key `{key}` was already used for a different message (id {id})")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+        /// The id of the message stored under it.
+        id: String,
+    },
+    /// Only the outbox can deduplicate by idempotency key.
+    #[error("idempotency keys need the outbox delivery backend")]
+    IdempotencyUnsupported,
 }
 
 impl From<StoreError> for TransportError {
@@ -72,8 +91,16 @@ impl TransportError {
             }
             Self::HipChat(e) if e.is_retryable() => Retry::Backoff,
             Self::HipChat(hipchat::Error::Decode { .. }) => Retry::Backoff,
-            Self::Io { .. } | Self::Store(_) | Self::ShuttingDown => Retry::Backoff,
-            Self::HipChat(_) | Self::Invalid(_) | Self::Encode(_) => Retry::Never,
+            Self::Io { .. }
+            | Self::Store(_)
+            | Self::ShuttingDown
+            | Self::TimedOut
+            | Self::OutcomeUnknown => Retry::Backoff,
+            Self::HipChat(_)
+            | Self::Invalid(_)
+            | Self::Encode(_)
+            | Self::IdempotencyConflict { .. }
+            | Self::IdempotencyUnsupported => Retry::Never,
         }
     }
 }

@@ -61,9 +61,69 @@ impl Delivery {
     }
 }
 
+/// How to send one message: an answer deadline and an idempotency key, both optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Answer by then: the outbox answers [`TransportError::TimedOut`] (not stored) unless
+    /// its commit had already started, then it waits for the commit and tells its result;
+    /// direct transports answer [`TransportError::OutcomeUnknown`].
+    pub deadline: Option<tokio::time::Instant>,
+    /// The client's key for this message: the outbox stores a key's message once and answers
+    /// a repeat with the first id (see [`Sent::replayed`]); other transports refuse keys
+    /// ([`TransportError::IdempotencyUnsupported`]).
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to [`Transport::send_with`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Sent {
+    /// The message's id and state.
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    /// The idempotency key was already stored: `delivery` is the first request's answer
+    /// again, and nothing new was stored.
+    pub replayed: bool,
+}
+
 /// Sends messages to rooms or users.
 #[async_trait]
 pub trait Transport: Send + Sync {
     /// Sends one message (the outbox: persists it and returns its id).
     async fn send(&self, message: &Message) -> Result<Delivery, TransportError>;
+
+    /// Sends one message under [`SendOptions`]. The default bounds [`Transport::send`] by
+    /// the deadline (its outcome is then unknown) and refuses idempotency keys; the outbox
+    /// overrides it with a deadline that never leaves a timed-out message stored.
+    async fn send_with(
+        &self,
+        message: &Message,
+        options: &SendOptions,
+    ) -> Result<Sent, TransportError> {
+        if options.idempotency_key.is_some() {
+            return Err(TransportError::IdempotencyUnsupported);
+        }
+        let delivery = match options.deadline {
+            None => self.send(message).await?,
+            Some(deadline) => tokio::time::timeout_at(deadline, self.send(message))
+                .await
+                .map_err(|_| TransportError::OutcomeUnknown)??,
+        };
+        Ok(Sent {
+            delivery,
+            replayed: false,
+        })
+    }
+
+    /// Sends one message, answering by `deadline` (see [`SendOptions::deadline`]).
+    async fn send_by(
+        &self,
+        message: &Message,
+        deadline: tokio::time::Instant,
+    ) -> Result<Delivery, TransportError> {
+        let options = SendOptions {
+            deadline: Some(deadline),
+            idempotency_key: None,
+        };
+        Ok(self.send_with(message, &options).await?.delivery)
+    }
 }

@@ -92,8 +92,9 @@ async fn the_outbox_recovers_leases_left_by_a_dead_process_and_holds_the_lock() 
         destination: "room:Ops".into(),
         payload: serde_json::to_string(&note()).unwrap(),
         created_at: 0,
+        idempotency: None,
     };
-    let id = crashed.enqueue(&[record]).await.unwrap()[0].clone();
+    let id = crashed.enqueue(&[record]).await.unwrap()[0].id().to_owned();
     crashed.claim(0, 3_600_000, 1).await.unwrap();
     drop(crashed);
 

@@ -1,7 +1,10 @@
 //! [`OutboxStore`] scenarios. Times are small fixed numbers: the store never reads a clock
 //! for anything a scenario checks.
 
-use crate::{Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, State, StateCounts};
+use crate::{
+    Enqueued, IdempotencyKey, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue,
+    State, StateCounts,
+};
 
 /// A record for `dest` created (and first due) at `at`.
 fn new(dest: &str, at: Millis) -> NewRecord {
@@ -9,7 +12,19 @@ fn new(dest: &str, at: Millis) -> NewRecord {
         destination: dest.into(),
         payload: format!(r#"{{"message":"to {dest} at {at}"}}"#),
         created_at: at,
+        idempotency: None,
     }
+}
+
+/// The ids of a batch that must have been stored in full.
+fn stored(outcomes: Vec<Enqueued>) -> Vec<String> {
+    outcomes
+        .into_iter()
+        .map(|e| match e {
+            Enqueued::New(id) => id,
+            other => panic!("expected a new record, got {other:?}"),
+        })
+        .collect()
 }
 
 async fn one(store: &dyn OutboxStore, id: &str) -> OutboxRecord {
@@ -29,7 +44,7 @@ fn ids(records: &[OutboxRecord]) -> Vec<&str> {
 pub async fn outbox_enqueue_keeps_order_and_ids(store: &dyn OutboxStore) {
     assert!(store.enqueue(&[]).await.expect("empty enqueue").is_empty());
     let batch = [new("room:A", 10), new("user:@bob", 11), new("room:C", 12)];
-    let got = store.enqueue(&batch).await.expect("enqueue");
+    let got = store.enqueue(&batch).await.map(stored).expect("enqueue");
     assert_eq!(got.len(), 3);
     let distinct: std::collections::HashSet<_> = got.iter().collect();
     assert_eq!(distinct.len(), 3, "ids are distinct");
@@ -47,7 +62,11 @@ pub async fn outbox_enqueue_keeps_order_and_ids(store: &dyn OutboxStore) {
             (None, None, None)
         );
     }
-    let more = store.enqueue(&[new("room:D", 13)]).await.expect("enqueue");
+    let more = store
+        .enqueue(&[new("room:D", 13)])
+        .await
+        .map(stored)
+        .expect("enqueue");
     let listed = store.list(None, 10).await.expect("list");
     let expected: Vec<&str> = got.iter().chain(&more).map(String::as_str).collect();
     assert_eq!(ids(&listed), expected, "list is in creation order");
@@ -60,21 +79,25 @@ pub async fn outbox_claim_limits_due_order_and_leases(store: &dyn OutboxStore) {
     let late = store
         .enqueue(&[new("room:late", 300)])
         .await
+        .map(stored)
         .expect("enqueue")[0]
         .clone();
     let first = store
         .enqueue(&[new("room:first", 100)])
         .await
+        .map(stored)
         .expect("enqueue")[0]
         .clone();
     let second = store
         .enqueue(&[new("room:second", 200)])
         .await
+        .map(stored)
         .expect("enqueue")[0]
         .clone();
     let future = store
         .enqueue(&[new("room:future", 5000)])
         .await
+        .map(stored)
         .expect("enqueue")[0]
         .clone();
     assert!(
@@ -120,7 +143,12 @@ pub async fn outbox_claim_limits_due_order_and_leases(store: &dyn OutboxStore) {
 
 /// `Delivered` marks the record delivered at the given time and ends its lease.
 pub async fn outbox_delivered_outcome(store: &dyn OutboxStore) {
-    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let id = store
+        .enqueue(&[new("room:A", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue")[0]
+        .clone();
     store.claim(0, 1000, 1).await.expect("claim");
     store.mark_delivered(&id, 250).await.expect("delivered");
     let r = one(store, &id).await;
@@ -134,7 +162,12 @@ pub async fn outbox_delivered_outcome(store: &dyn OutboxStore) {
 
 /// `Retry` queues the record again at the given time with the error, keeping its attempts.
 pub async fn outbox_retry_outcome(store: &dyn OutboxStore) {
-    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let id = store
+        .enqueue(&[new("room:A", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue")[0]
+        .clone();
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store
         .mark_retry(&id, claim, 5000, "503 Service Unavailable")
@@ -161,7 +194,12 @@ pub async fn outbox_retry_outcome(store: &dyn OutboxStore) {
 
 /// `Dead` ends the record's attempts with the error; it is never claimed again.
 pub async fn outbox_dead_outcome(store: &dyn OutboxStore) {
-    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let id = store
+        .enqueue(&[new("room:A", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue")[0]
+        .clone();
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store
         .mark_dead(&id, claim, "401 Invalid OAuth session", 10)
@@ -188,6 +226,7 @@ pub async fn outbox_release_gives_the_attempt_back(store: &dyn OutboxStore) {
     let id = store
         .enqueue(&[new("user:@bob", 0)])
         .await
+        .map(stored)
         .expect("enqueue")[0]
         .clone();
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
@@ -203,7 +242,12 @@ pub async fn outbox_release_gives_the_attempt_back(store: &dyn OutboxStore) {
 /// A worker whose lease expired may still report: its `Dead`, `Retry` or `Release` must not
 /// touch the record another claim now holds.
 pub async fn outbox_late_outcomes_of_an_expired_claim_change_nothing(store: &dyn OutboxStore) {
-    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let id = store
+        .enqueue(&[new("room:A", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue")[0]
+        .clone();
     let stale = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     let current = store.claim(1000, 1000, 1).await.expect("claim")[0].clone();
     assert_eq!(current.attempts, 2, "the expired lease was claimed again");
@@ -236,7 +280,12 @@ pub async fn outbox_late_outcomes_of_an_expired_claim_change_nothing(store: &dyn
 
 /// Once delivered, a record stays delivered whatever late outcome arrives.
 pub async fn outbox_outcomes_after_delivery_change_nothing(store: &dyn OutboxStore) {
-    let id = store.enqueue(&[new("room:A", 0)]).await.expect("enqueue")[0].clone();
+    let id = store
+        .enqueue(&[new("room:A", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue")[0]
+        .clone();
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store.mark_delivered(&id, 10).await.expect("delivered");
     let delivered = one(store, &id).await;
@@ -260,7 +309,7 @@ pub async fn outbox_mixed_outcomes_in_one_batch(store: &dyn OutboxStore) {
         new("room:C", 2),
         new("room:D", 3),
     ];
-    let got = store.enqueue(&batch).await.expect("enqueue");
+    let got = store.enqueue(&batch).await.map(stored).expect("enqueue");
     let claimed = store.claim(10, 1000, 4).await.expect("claim");
     let claim = |i: usize| claimed[i].claim();
     let outcomes = [
@@ -313,6 +362,7 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
     let got = store
         .enqueue(&[new("room:A", 0), new("room:B", 0), new("room:C", 0)])
         .await
+        .map(stored)
         .expect("enqueue");
     let claimed = store.claim(0, 1000, 3).await.expect("claim");
     for r in &claimed {
@@ -321,13 +371,22 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
             .await
             .expect("dead");
     }
-    assert!(store.requeue(&got[0], 10).await.expect("requeue"));
+    assert_eq!(
+        store.requeue(&got[0], 10, false).await.expect("requeue"),
+        Requeue::Requeued
+    );
     let r = one(store, &got[0]).await;
     assert_eq!(
         (r.state, r.attempts, r.next_attempt_at),
         (State::Queued, 0, 10)
     );
-    assert!(!store.requeue("no-such-id", 10).await.expect("requeue"));
+    assert_eq!(
+        store
+            .requeue("no-such-id", 10, true)
+            .await
+            .expect("requeue"),
+        Requeue::NotFound
+    );
     assert_eq!(store.requeue_all_dead(20).await.expect("requeue dead"), 2);
     assert_eq!(store.requeue_all_dead(20).await.expect("requeue dead"), 0);
     assert_eq!(store.counts().await.expect("counts").queued, 3);
@@ -336,10 +395,12 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
     assert!(claimed.iter().all(|r| r.attempts == 1), "a fresh budget");
     store.mark_delivered(&got[0], 100).await.expect("delivered");
     store.mark_delivered(&got[1], 200).await.expect("delivered");
-    assert!(
-        !store.requeue(&got[0], 300).await.expect("requeue"),
-        "delivered stays delivered"
+    assert_eq!(
+        store.requeue(&got[0], 300, true).await.expect("requeue"),
+        Requeue::Delivered,
+        "delivered stays delivered, even forced"
     );
+    assert_eq!(one(store, &got[0]).await.state, State::Delivered);
     assert_eq!(store.purge_delivered(100).await.expect("purge"), 0);
     assert_eq!(store.purge_delivered(101).await.expect("purge"), 1);
     assert!(store.get(&got[0]).await.expect("get").is_none());
@@ -347,6 +408,48 @@ pub async fn outbox_requeue_requeue_all_dead_and_purge(store: &dyn OutboxStore) 
     assert_eq!(
         ids(&store.list(None, 10).await.expect("list")),
         [got[2].as_str()]
+    );
+}
+
+/// A record in flight is being sent right now: `requeue` leaves it (and its lease) alone,
+/// so it is not delivered twice, unless forced; a queued one is simply made due again.
+pub async fn outbox_requeue_leaves_in_flight_records_unless_forced(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[new("room:A", 0), new("room:B", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    let leased = store.claim(0, 60_000, 1).await.expect("claim")[0].clone();
+    assert_eq!(leased.id, got[0]);
+    assert_eq!(
+        store.requeue(&got[0], 10, false).await.expect("requeue"),
+        Requeue::InFlight
+    );
+    assert_eq!(one(store, &got[0]).await, leased, "untouched");
+    let others = store.claim(20, 60_000, 10).await.expect("claim");
+    assert_eq!(
+        ids(&others),
+        [got[1].as_str()],
+        "only the other record is claimable: no second delivery"
+    );
+
+    assert_eq!(
+        store.requeue(&got[0], 30, true).await.expect("requeue"),
+        Requeue::Requeued
+    );
+    let r = one(store, &got[0]).await;
+    assert_eq!(
+        (r.state, r.attempts, r.next_attempt_at, r.lease_until),
+        (State::Queued, 0, 30, None)
+    );
+    store
+        .mark_retry(&got[0], leased.claim(), 90, "late")
+        .await
+        .expect("retry");
+    assert_eq!(
+        one(store, &got[0]).await.next_attempt_at,
+        30,
+        "the old lease's late outcome does not touch the forced requeue"
     );
 }
 
@@ -365,6 +468,7 @@ pub async fn outbox_counts_next_due_and_list(store: &dyn OutboxStore) {
             new("room:D", 400),
         ])
         .await
+        .map(stored)
         .expect("enqueue");
     assert_eq!(store.next_due().await.expect("next due"), Some(100));
     let claimed = store.claim(250, 10, 2).await.expect("claim");
@@ -417,6 +521,7 @@ pub async fn outbox_recover_leases_requeues_in_flight_records(store: &dyn Outbox
             new("room:D", 0),
         ])
         .await
+        .map(stored)
         .expect("enqueue");
     let first = store.claim(0, 60_000, 4).await.expect("claim");
     store
@@ -456,4 +561,104 @@ pub async fn outbox_recover_leases_requeues_in_flight_records(store: &dyn Outbox
     let mut expected = vec![(got[0].clone(), 3), (got[1].clone(), 2)];
     expected.sort();
     assert_eq!(attempts, expected, "claimable at once, attempts kept");
+}
+
+/// A record `new` with the idempotency key `key` for payload `text`.
+fn keyed(key: &str, text: &str, at: Millis) -> NewRecord {
+    NewRecord {
+        payload: format!(r#"{{"message":"{text}"}}"#),
+        idempotency: Some(IdempotencyKey {
+            key: key.into(),
+            fingerprint: format!("fp:{text}"),
+        }),
+        ..new("room:A", at)
+    }
+}
+
+/// A key already stored answers with the stored id and inserts nothing, also when the key
+/// appears twice in one batch; the same key with another fingerprint is a conflict; records
+/// without keys are unaffected.
+pub async fn outbox_idempotency_keys_store_a_message_once(store: &dyn OutboxStore) {
+    let first = store
+        .enqueue(&[keyed("k1", "hello", 10), new("room:B", 10)])
+        .await
+        .expect("enqueue");
+    let Enqueued::New(id) = first[0].clone() else {
+        panic!("a new key is stored: {first:?}");
+    };
+    assert!(first[1].is_new());
+
+    let again = store
+        .enqueue(&[
+            keyed("k1", "hello", 20),
+            keyed("k2", "two", 20),
+            keyed("k2", "two", 20),
+            keyed("k1", "changed", 20),
+            new("room:B", 20),
+        ])
+        .await
+        .expect("enqueue");
+    assert_eq!(again[0], Enqueued::Existing(id.clone()));
+    let Enqueued::New(k2) = again[1].clone() else {
+        panic!("a new key is stored: {again:?}");
+    };
+    assert_eq!(
+        again[2],
+        Enqueued::Existing(k2.clone()),
+        "twice in one batch"
+    );
+    assert_eq!(again[3], Enqueued::Conflict(id.clone()));
+    assert!(again[4].is_new(), "no key, no deduplication");
+    assert_eq!(again[3].id(), id);
+
+    let counts = store.counts().await.expect("counts");
+    assert_eq!(counts.queued, 4, "k1 once, k2 once, two without keys");
+    let r = one(store, &id).await;
+    assert_eq!(
+        (r.payload.as_str(), r.created_at),
+        (r#"{"message":"hello"}"#, 10),
+        "the first payload is kept"
+    );
+}
+
+/// Purging delivered records keeps the keys (a retry within the retention still finds its
+/// id); `purge_idempotency_keys` forgets keys stored before its cut-off only.
+pub async fn outbox_idempotency_keys_outlive_delivered_records(store: &dyn OutboxStore) {
+    let old = store
+        .enqueue(&[keyed("old", "a", 100)])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    let young = store
+        .enqueue(&[keyed("young", "b", 200)])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    for r in store.claim(300, 1000, 10).await.expect("claim") {
+        store.mark_delivered(&r.id, 300).await.expect("delivered");
+    }
+    assert_eq!(store.purge_delivered(1000).await.expect("purge"), 2);
+    let retried = store
+        .enqueue(&[keyed("old", "a", 400)])
+        .await
+        .expect("enqueue");
+    assert_eq!(retried, [Enqueued::Existing(old[0].clone())]);
+
+    assert_eq!(
+        store.purge_idempotency_keys(100).await.expect("purge keys"),
+        0
+    );
+    assert_eq!(
+        store.purge_idempotency_keys(101).await.expect("purge keys"),
+        1
+    );
+    let after = store
+        .enqueue(&[keyed("old", "a", 500), keyed("young", "b", 500)])
+        .await
+        .expect("enqueue");
+    assert!(
+        after[0].is_new(),
+        "a forgotten key stores the message again"
+    );
+    assert_eq!(after[1], Enqueued::Existing(young[0].clone()));
 }

@@ -62,6 +62,19 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
         ) WITHOUT ROWID",
         ],
     ),
+    (
+        // Idempotency keys, apart from the outbox so purging delivered records keeps them.
+        4,
+        &[
+            "CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            id TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        ) WITHOUT ROWID",
+            "CREATE INDEX idempotency_created ON idempotency (created_at)",
+        ],
+    ),
 ];
 
 /// Creates the bookkeeping table (reported as version 0 if that fails) and applies every
@@ -158,6 +171,6 @@ mod tests {
                 .fetch_all(&store.reader)
                 .await
                 .unwrap();
-        assert_eq!(versions, [1, 2, 3]);
+        assert_eq!(versions, [1, 2, 3, 4]);
     }
 }

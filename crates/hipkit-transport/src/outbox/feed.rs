@@ -1,10 +1,13 @@
 //! The workers' supply of leased records: claims a batch at a time, ahead of need, in a task
 //! of its own so deliveries never wait for a claim while records are still buffered.
 
+use super::throttle::Throttle;
 use hipkit_store::{Millis, OutboxRecord, OutboxStore, StoreError, now_millis};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// Fewest records claimed at once: a claim is one statement on the single writer, so its
 /// fixed cost is spread over a batch even with few workers.
@@ -25,6 +28,13 @@ pub(super) struct Feed {
     low_water: usize,
     batch: usize,
     lease_ms: Millis,
+    /// Failed claims: logged with backoff, and no claim before the backoff ends.
+    failures: Throttle,
+}
+
+/// Backoff of failed claims: from a quarter second up to ten seconds.
+fn claim_backoff() -> Throttle {
+    Throttle::new(Duration::from_millis(250), Duration::from_secs(10))
 }
 
 impl Feed {
@@ -39,12 +49,18 @@ impl Feed {
             low_water: concurrency.max(MIN_CLAIM / 2),
             batch: (2 * concurrency).max(MIN_CLAIM),
             lease_ms,
+            failures: claim_backoff(),
         }
     }
 
-    /// Starts a claim in the background when the buffer runs low and none is running.
+    /// Starts a claim in the background when the buffer runs low, none is running and no
+    /// failed claim's backoff lasts.
     pub(super) fn refill(&mut self) {
-        if self.claim.is_some() || self.drained || self.ready.len() >= self.low_water {
+        if self.claim.is_some()
+            || self.drained
+            || self.ready.len() >= self.low_water
+            || !self.backoff().is_zero()
+        {
             return;
         }
         let limit = self.batch.saturating_sub(self.ready.len()).max(1);
@@ -70,12 +86,17 @@ impl Feed {
                 }
                 self.refill();
             }
-            if let Some(claim) = self.claim.as_mut() {
-                let result = claim.await;
-                self.claim = None;
-                self.absorb(result);
-            }
+            // No claim running: the last one failed and its backoff lasts.
+            let claim = self.claim.as_mut()?;
+            let result = claim.await;
+            self.claim = None;
+            self.absorb(result);
         }
+    }
+
+    /// How long claims are held back after failures (zero when the last one worked).
+    pub(super) fn backoff(&self) -> Duration {
+        self.failures.wait(Instant::now())
     }
 
     /// Puts a record back at the front (its delivery could not start).
@@ -98,17 +119,26 @@ impl Feed {
     ) {
         match result {
             Ok(Ok(claimed)) => {
+                self.failures.succeeded();
                 self.drained = claimed.len() < self.requested;
                 self.ready.extend(claimed);
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "claiming from the outbox failed");
-                self.drained = true;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the claim task failed");
-                self.drained = true;
-            }
+            Ok(Err(e)) => self.failed(&e),
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    /// A claim failed: back off, and log unless a recent failure was logged.
+    fn failed(&mut self, error: &dyn std::error::Error) {
+        self.drained = true;
+        if let Some(suppressed) = self.failures.failed(Instant::now()) {
+            let retry_in_ms = self.backoff().as_millis() as u64;
+            tracing::warn!(
+                error = %error,
+                suppressed,
+                retry_in_ms,
+                "claiming from the outbox failed"
+            );
         }
     }
 

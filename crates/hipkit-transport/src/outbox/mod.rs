@@ -7,8 +7,10 @@
 mod attempt;
 mod feed;
 mod gate;
+mod intake;
 mod metrics;
 mod policy;
+mod throttle;
 mod worker;
 
 pub use gate::RateGate;
@@ -16,22 +18,18 @@ pub use metrics::DeliveryMetrics;
 pub use policy::RetryPolicy;
 pub use worker::{WorkerConfig, Workers};
 
-use crate::{Delivery, DeliveryState, Message, Transport, TransportError};
+use crate::{Delivery, DeliveryState, Message, SendOptions, Sent, Transport, TransportError};
 use async_trait::async_trait;
 use hipchat::Validate;
-use hipkit_store::{NewRecord, OutboxStore, StoreError};
+use hipkit_store::{Enqueued, IdempotencyKey, NewRecord, OutboxStore};
+use intake::{MAX_BATCH, Pending, Ticket, WithdrawOnDrop, batch_writer};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::Instant;
 
-/// Most records committed in one transaction.
-const MAX_BATCH: usize = 512;
-
-struct Pending {
-    record: NewRecord,
-    reply: oneshot::Sender<Result<String, Arc<StoreError>>>,
-}
-
-/// The outbox transport: `send` returns once the message is committed to the store.
+/// The outbox transport: `send` returns once the message is committed to the store;
+/// `send_with` adds a deadline that never leaves a timed-out message stored, and
+/// idempotency keys.
 #[derive(Clone)]
 pub struct Outbox {
     store: Arc<dyn OutboxStore>,
@@ -80,64 +78,103 @@ impl Outbox {
     }
 }
 
-/// Commits whatever has queued up while the previous commit ran: one fsync per batch.
-async fn batch_writer(
-    store: Arc<dyn OutboxStore>,
-    mut rx: mpsc::Receiver<Pending>,
-    wake: Arc<Notify>,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
+impl Outbox {
+    /// Hands the record to the batch writer and waits for its commit, or until `deadline`:
+    /// a record the writer has not taken by then is withdrawn ([`TransportError::TimedOut`],
+    /// never stored); one it has taken is awaited and its commit reported truthfully.
+    async fn commit(
+        &self,
+        record: NewRecord,
+        deadline: Option<Instant>,
+    ) -> Result<Enqueued, TransportError> {
+        let (reply, mut answer) = oneshot::channel();
+        let ticket = Ticket::default();
+        let pending = Pending {
+            record,
+            reply,
+            ticket: ticket.clone(),
+        };
+        let guard = WithdrawOnDrop(ticket);
+        let queued = self.intake.send(pending);
+        match deadline {
+            // A send cut short by the deadline left nothing in the channel.
+            Some(at) => tokio::time::timeout_at(at, queued)
+                .await
+                .map_err(|_| TransportError::TimedOut)?,
+            None => queued.await,
         }
-        let records: Vec<NewRecord> = batch.iter().map(|p| p.record.clone()).collect();
-        match store.enqueue(&records).await {
-            Ok(ids) => {
-                for (p, id) in batch.into_iter().zip(ids) {
-                    let _ = p.reply.send(Ok(id));
+        .map_err(|_| TransportError::ShuttingDown)?;
+        let answer = match deadline {
+            Some(at) => tokio::select! {
+                biased;
+                done = &mut answer => done,
+                _ = tokio::time::sleep_until(at) => {
+                    if guard.0.withdraw() {
+                        return Err(TransportError::TimedOut);
+                    }
+                    // Taken before the deadline: the commit decides, however late.
+                    answer.await
                 }
-                wake.notify_one();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, records = records.len(), "outbox commit failed");
-                let shared = Arc::new(e);
-                for p in batch {
-                    let _ = p.reply.send(Err(shared.clone()));
-                }
-            }
-        }
+            },
+            None => answer.await,
+        };
+        answer
+            .map_err(|_| TransportError::ShuttingDown)?
+            .map_err(TransportError::Store)
     }
+}
+
+/// A hex SHA-256 of the payload: what an idempotency key's message is compared by.
+fn fingerprint(payload: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(payload.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[async_trait]
 impl Transport for Outbox {
     async fn send(&self, message: &Message) -> Result<Delivery, TransportError> {
+        Ok(self
+            .send_with(message, &SendOptions::default())
+            .await?
+            .delivery)
+    }
+
+    /// Persists the message (once per idempotency key) and answers with its id, by the
+    /// deadline if one is given: see [`SendOptions`].
+    async fn send_with(
+        &self,
+        message: &Message,
+        options: &SendOptions,
+    ) -> Result<Sent, TransportError> {
         message.validate()?;
         let payload = serde_json::to_string(message).map_err(TransportError::Encode)?;
-        let (reply, answer) = oneshot::channel();
-        let pending = Pending {
-            record: NewRecord {
-                destination: message.to.to_string(),
-                payload,
-                created_at: hipkit_store::now_millis(),
-            },
-            reply,
+        let idempotency = options.idempotency_key.as_ref().map(|key| IdempotencyKey {
+            key: key.clone(),
+            fingerprint: fingerprint(&payload),
+        });
+        let record = NewRecord {
+            destination: message.to.to_string(),
+            payload,
+            created_at: hipkit_store::now_millis(),
+            idempotency,
         };
-        self.intake
-            .send(pending)
-            .await
-            .map_err(|_| TransportError::ShuttingDown)?;
-        let id = answer
-            .await
-            .map_err(|_| TransportError::ShuttingDown)?
-            .map_err(TransportError::Store)?;
-        Ok(Delivery {
-            id,
-            state: DeliveryState::Queued,
+        let (id, replayed) = match self.commit(record, options.deadline).await? {
+            Enqueued::New(id) => (id, false),
+            Enqueued::Existing(id) => (id, true),
+            Enqueued::Conflict(id) => {
+                let key = options.idempotency_key.clone().unwrap_or_default();
+                return Err(TransportError::IdempotencyConflict { key, id });
+            }
+        };
+        Ok(Sent {
+            delivery: Delivery {
+                id,
+                state: DeliveryState::Queued,
+            },
+            replayed,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use super::attempt::{Deliverer, to_millis};
 use super::feed::Feed;
+use super::throttle::Throttle;
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
 use crate::Transport;
 use hipkit_store::{Claim, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// How the workers run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,6 +66,18 @@ struct Context {
     deliverer: Deliverer,
     /// Records being delivered, with the claim each is leased under (released at shutdown).
     leased: Mutex<HashMap<String, Claim>>,
+    /// Failures to record outcomes or release leases, logged with backoff.
+    failures: Mutex<Throttle>,
+}
+
+impl Context {
+    /// Logs a store failure unless a recent one was logged (then it is only counted).
+    fn store_failed(&self, error: &dyn std::error::Error, what: &'static str) {
+        let logged = lock(&self.failures).failed(Instant::now());
+        if let Some(suppressed) = logged {
+            tracing::warn!(error = %error, suppressed, "{what}");
+        }
+    }
 }
 
 /// The delivery loop for one outbox.
@@ -95,6 +109,7 @@ impl Workers {
                     metrics,
                 },
                 leased: Mutex::new(HashMap::new()),
+                failures: Mutex::new(Throttle::default()),
             }),
             wake,
         }
@@ -125,7 +140,7 @@ impl Workers {
                 _ = shutdown.changed() => break,
             };
             let Some(record) = next else {
-                let idle = idle_wait(&ctx).await;
+                let idle = idle_wait(&ctx).await.max(feed.backoff());
                 if wait_or_stop(idle, Some(&self.wake), &mut shutdown).await {
                     break;
                 }
@@ -165,12 +180,12 @@ async fn release_claims(ctx: &Context, claims: impl Iterator<Item = (Claim, Stri
         return;
     }
     if let Err(e) = ctx.store.record(&outcomes).await {
-        tracing::warn!(error = %e, "releasing leases failed; they expire on their own");
+        ctx.store_failed(&e, "releasing leases failed; they expire on their own");
     }
 }
 
-fn lock(set: &Mutex<HashMap<String, Claim>>) -> std::sync::MutexGuard<'_, HashMap<String, Claim>> {
-    set.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Sleeps up to `wait` (or until woken); returns true when shutdown was requested.
@@ -260,8 +275,12 @@ async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
     let id = record.id.clone();
     let outcome = ctx.deliverer.attempt(record).await;
     drop(slot.sending);
-    if let Err(e) = commit(&ctx, outcome).await {
-        tracing::warn!(error = %e, id, "recording a delivery outcome failed; the lease will expire and it is retried");
+    match commit(&ctx, outcome).await {
+        Ok(()) => lock(&ctx.failures).succeeded(),
+        Err(e) => ctx.store_failed(
+            &e,
+            "recording a delivery outcome failed; the lease will expire and it is retried",
+        ),
     }
     lock(&ctx.leased).remove(&id);
     drop(slot.unsettled);

@@ -3,7 +3,7 @@
 use crate::cli::OutboxAction;
 use crate::failure::Failure;
 use hipkit::Settings;
-use hipkit_store::{OutboxStore, now_millis};
+use hipkit_store::{OutboxStore, Requeue, now_millis};
 
 /// Runs `hipkit outbox ...` against `[store] path` (readable while `serve` runs).
 pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failure> {
@@ -40,14 +40,12 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             }
         }
         OutboxAction::Retry { id: Some(id), .. } => {
-            if !store
-                .requeue(&id, now_millis())
+            let outcome = store
+                .requeue(&id, now_millis(), false)
                 .await
-                .map_err(Failure::runtime)?
-            {
-                return Err(Failure::Runtime(format!(
-                    "no undelivered message with id {id}"
-                )));
+                .map_err(Failure::runtime)?;
+            if outcome != Requeue::Requeued {
+                return Err(Failure::Runtime(format!("message {id}: {outcome}")));
             }
             println!("queued {id} again");
         }
