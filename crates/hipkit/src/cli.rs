@@ -92,6 +92,9 @@ pub enum OutboxAction {
         /// Every dead message.
         #[arg(long)]
         all_dead: bool,
+        /// Queue it even while a worker is delivering it (it may then arrive twice).
+        #[arg(long, conflicts_with = "all_dead")]
+        force: bool,
     },
     /// Delete delivered messages older than a duration (e.g. 7d, 12h, 30m).
     Purge {

@@ -684,3 +684,168 @@ fn outbox_list_escapes_terminal_controls_and_purge_refuses_impossible_ages() {
         "nothing was purged"
     );
 }
+
+/// POSTs a message with an `Idempotency-Key`; returns status, body and the replay header.
+fn send_keyed(serve: &str, key: &str, body: &Value) -> (u16, Value, bool) {
+    let resp = http()
+        .post(format!("{serve}/api/v1/messages"))
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .expect("POST message");
+    let status = resp.status().as_u16();
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    (status, resp.json().unwrap_or(Value::Null), replayed)
+}
+
+#[test]
+fn a_retried_request_with_the_same_idempotency_key_stores_nothing_new() {
+    let emu = Proc::emulator(&["--room", "Once"]);
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&emu.base, TOKEN, &dir.path().join("o.db"), &[]);
+    let body = json!({"room": "Once", "message": "exactly once"});
+    let (status, first, replayed) = send_keyed(&server.base, "deploy-42", &body);
+    assert_eq!((status, replayed), (202, false));
+    let (status, again, replayed) = send_keyed(&server.base, "deploy-42", &body);
+    assert_eq!((status, replayed), (202, true), "{again}");
+    assert_eq!(again, first, "the first answer, again");
+    // The body's `id` is the same key.
+    let (status, by_id) = send(
+        &server.base,
+        &json!({"room": "Once", "message": "exactly once", "id": "deploy-42"}),
+    );
+    assert_eq!((status, &by_id["id"]), (202, &first["id"]));
+    let (status, conflict, _) = send_keyed(
+        &server.base,
+        "deploy-42",
+        &json!({"room": "Once", "message": "something else"}),
+    );
+    assert_eq!(status, 409, "{conflict}");
+    let id = first["id"].as_str().unwrap();
+    wait_until("delivered", Duration::from_secs(30), || {
+        message(&server.base, id)["state"] == "delivered"
+    });
+    assert_eq!(room_messages(&emu.base, "Once"), vec!["exactly once"]);
+    assert_eq!(outbox_gauge(&server.base, "delivered"), 1);
+}
+
+#[test]
+fn answers_tell_the_truth_while_another_process_holds_the_write_lock() {
+    let emu = Proc::emulator(&["--room", "Truth"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let server = serve(
+        &emu.base,
+        TOKEN,
+        &store,
+        &[("HIPKIT_SERVE__REQUEST_TIMEOUT_SECS", "1")],
+    );
+    // Another process takes SQLite's write lock for three seconds.
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys, time\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n\
+             c.execute('BEGIN IMMEDIATE'); print('locked', flush=True)\n\
+             time.sleep(3); c.execute('ROLLBACK')",
+        ])
+        .arg(&store)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let base = server.base.clone();
+    let answers: Vec<(usize, u16, Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let base = base.clone();
+                s.spawn(move || {
+                    let (status, body) =
+                        send(&base, &json!({"room": "Truth", "message": format!("t{i}")}));
+                    (i, status, body)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    holder.wait().unwrap();
+    let accepted: Vec<&(usize, u16, Value)> = answers.iter().filter(|a| a.1 == 202).collect();
+    let refused: Vec<&(usize, u16, Value)> = answers.iter().filter(|a| a.1 == 503).collect();
+    assert_eq!(accepted.len() + refused.len(), 6, "{answers:?}");
+    assert!(
+        !refused.is_empty(),
+        "the lock outlasted the deadline: {answers:?}"
+    );
+    for (_, _, body) in &refused {
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not stored"),
+            "{body}"
+        );
+    }
+    wait_until("accepted ones delivered", Duration::from_secs(30), || {
+        outbox_gauge(&server.base, "delivered") == accepted.len() as u64
+    });
+    let texts = room_messages(&emu.base, "Truth");
+    for (i, status, _) in &answers {
+        let there = texts.contains(&format!("t{i}"));
+        assert_eq!(
+            there,
+            *status == 202,
+            "t{i} answered {status}, delivered: {there}"
+        );
+    }
+    let counts: u64 = ["queued", "in_flight", "dead"]
+        .iter()
+        .map(|s| outbox_gauge(&server.base, s))
+        .sum();
+    assert_eq!(counts, 0, "a refused message was stored anyway");
+}
+
+#[test]
+fn retrying_a_message_in_flight_is_refused_unless_forced() {
+    let emu = Proc::emulator(&["--room", "Slow"]);
+    fault(
+        &emu.base,
+        json!({"path": "/v2/room/Slow/notification", "action": {"delay": {"delay_ms": 20_000}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let server = serve(
+        &emu.base,
+        TOKEN,
+        &store,
+        &[("HIPKIT_SERVE__REQUEST_TIMEOUT_SECS", "5")],
+    );
+    let (_, body) = send(&server.base, &json!({"room": "Slow", "message": "slow"}));
+    let id = body["id"].as_str().unwrap().to_owned();
+    wait_until("in flight", Duration::from_secs(10), || {
+        message(&server.base, &id)["state"] == "in_flight"
+    });
+    let retry = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hipkit"))
+            .args(["outbox", "retry", &id])
+            .args(extra)
+            .env("HIPKIT_STORE", &store)
+            .env_remove("HIPKIT_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let refused = retry(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("being delivered"));
+    let forced = retry(&["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+}

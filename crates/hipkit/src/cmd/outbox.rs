@@ -39,13 +39,20 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                 }
             }
         }
-        OutboxAction::Retry { id: Some(id), .. } => {
+        OutboxAction::Retry {
+            id: Some(id),
+            force,
+            ..
+        } => {
             let outcome = store
-                .requeue(&id, now_millis(), false)
+                .requeue(&id, now_millis(), force)
                 .await
                 .map_err(Failure::runtime)?;
             if outcome != Requeue::Requeued {
-                return Err(Failure::Runtime(format!("message {id}: {outcome}")));
+                return Err(Failure::Runtime(format!(
+                    "message {}: {outcome}",
+                    printable(&id)
+                )));
             }
             println!("queued {id} again");
         }

@@ -1,15 +1,22 @@
 //! `POST /api/v1/messages` and `GET /api/v1/messages/{id}`.
 
 use super::SendApi;
+use super::body::read_json;
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hipchat::{Card, Color, MessageFormat, RoomNotification, bool_or_string};
-use hipkit_server::ApiError;
-use hipkit_transport::{DeliveryState, Message, TransportError};
+use hipkit_server::{ApiError, RequestDeadline};
+use hipkit_transport::{DeliveryState, Message, SendOptions, TransportError};
 use serde::Deserialize;
+
+/// The header a client sets to make retries safe (as Stripe's and the IETF draft's).
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Longest accepted idempotency key.
+const MAX_KEY_LEN: usize = 255;
 
 /// The send request: a room or a user, and the notification fields.
 #[derive(Debug, Deserialize)]
@@ -25,9 +32,41 @@ pub struct SendRequest {
     notify: bool,
     card: Option<Card>,
     attach_to: Option<String>,
+    /// The client's own id for the message: an idempotency key, as the header is.
+    id: Option<String>,
 }
 
 impl SendRequest {
+    /// The idempotency key: the `Idempotency-Key` header or the body's `id` (equal if both).
+    fn idempotency_key(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+        let header = match headers.get(IDEMPOTENCY_KEY) {
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let key = match (header, &self.id) {
+            (Some(h), Some(id)) if h != *id => {
+                return Err(ApiError::bad_request(
+                    "the Idempotency-Key header and the body's `id` differ",
+                ));
+            }
+            (Some(h), _) => Some(h),
+            (None, id) => id.clone(),
+        };
+        if let Some(k) = &key {
+            let visible = k.bytes().all(|b| b.is_ascii_graphic());
+            if k.is_empty() || k.len() > MAX_KEY_LEN || !visible {
+                return Err(ApiError::bad_request(format!(
+                    "an idempotency key is 1 to {MAX_KEY_LEN} visible ASCII characters"
+                )));
+            }
+        }
+        Ok(key)
+    }
+
     fn into_message(self) -> Result<Message, ApiError> {
         let body = RoomNotification {
             message: self.message,
@@ -51,8 +90,12 @@ impl SendRequest {
 /// The answer for a transport's refusal.
 fn refused(e: TransportError) -> ApiError {
     let status = match &e {
-        TransportError::Invalid(_) => StatusCode::BAD_REQUEST,
+        TransportError::Invalid(_) | TransportError::IdempotencyUnsupported => {
+            StatusCode::BAD_REQUEST
+        }
+        TransportError::IdempotencyConflict { .. } => StatusCode::CONFLICT,
         TransportError::HipChat(_) => StatusCode::BAD_GATEWAY,
+        TransportError::OutcomeUnknown => StatusCode::GATEWAY_TIMEOUT,
         TransportError::Io { .. } | TransportError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
@@ -60,19 +103,39 @@ fn refused(e: TransportError) -> ApiError {
 }
 
 /// Accepts a message: 202 `{"id", "state": "queued"}` from the outbox, 200 when delivered.
+/// The answer is the truth by the request's deadline: a 503 "not stored" means exactly
+/// that, and a retry with the same `Idempotency-Key` gets the first answer again.
 pub async fn send(
     State(api): State<SendApi>,
-    body: Result<Json<SendRequest>, JsonRejection>,
+    RequestDeadline(deadline): RequestDeadline,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+    let req: SendRequest = read_json(&headers, body, api.max_body, deadline).await?;
+    let options = SendOptions {
+        deadline: Some(deadline),
+        idempotency_key: req.idempotency_key(&headers)?,
+    };
     let message = req.into_message()?;
-    let delivery = api.transport.send(&message).await.map_err(refused)?;
-    api.metrics.accepted.inc();
-    let status = match delivery.state {
+    let sent = api
+        .transport
+        .send_with(&message, &options)
+        .await
+        .map_err(refused)?;
+    if !sent.replayed {
+        api.metrics.accepted.inc();
+    }
+    let status = match sent.delivery.state {
         DeliveryState::Queued => StatusCode::ACCEPTED,
         DeliveryState::Delivered => StatusCode::OK,
     };
-    Ok((status, Json(delivery)).into_response())
+    let mut response = (status, Json(sent.delivery)).into_response();
+    if sent.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 /// A message's delivery state (outbox backend only).

@@ -1,6 +1,7 @@
 //! The send capability over HTTP: `POST /api/v1/messages` (behind the API token),
 //! `GET /api/v1/messages/{id}`, the outbox's health check and its metrics.
 
+mod body;
 mod handlers;
 mod metrics;
 
@@ -8,7 +9,7 @@ pub use metrics::SendMetrics;
 
 use axum::Router;
 use axum::routing::{get, post};
-use hipkit_server::Server;
+use hipkit_server::{Routes, Server, ServerConfig};
 use hipkit_store::OutboxStore;
 use hipkit_transport::Transport;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub struct SendApi {
     /// The outbox store, when the backend is the outbox (message tracking needs it).
     pub outbox: Option<Arc<dyn OutboxStore>>,
     metrics: Arc<SendMetrics>,
+    max_body: usize,
 }
 
 impl SendApi {
@@ -30,21 +32,28 @@ impl SendApi {
             transport,
             outbox: outbox.clone(),
             metrics: Arc::new(SendMetrics::new(outbox)),
+            max_body: ServerConfig::default().max_body_bytes,
         }
     }
 
-    /// Registers the routes (protected by the API token), metrics and health check.
-    pub fn mount(self, mut server: Server) -> Server {
+    /// Registers the routes (protected by the API token; the send route answers by the
+    /// request deadline itself), metrics and health check.
+    pub fn mount(mut self, mut server: Server) -> Server {
+        self.max_body = server.config().max_body_bytes;
         self.metrics.register(server.registry());
         if self.outbox.is_some() {
             server = server
                 .health_check("store", self.metrics.clone())
                 .on_scrape(self.metrics.clone());
         }
-        let routes = Router::new()
+        let intake = Router::new()
             .route("/api/v1/messages", post(handlers::send))
+            .with_state(self.clone());
+        let status = Router::new()
             .route("/api/v1/messages/{id}", get(handlers::status))
             .with_state(self);
-        server.merge_protected(routes)
+        server
+            .mount(Routes::protected(intake).timed_by_handler())
+            .merge_protected(status)
     }
 }
