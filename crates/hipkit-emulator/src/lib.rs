@@ -3,6 +3,7 @@
 //! files, webhooks, rate-limit headers and 429s, and fault injection under `/_emulator/`.
 //! Every change is published as an [`EmulatorEvent`] to subscribers ([`RunningEmulator::subscribe`]).
 
+mod accept;
 mod api;
 mod app;
 mod auth;
