@@ -1,0 +1,90 @@
+//! Hostile input (issue 12): names that cannot be addressed, arithmetic at the edges,
+//! errors that must all be envelopes, fault rules that must say what they do, and shared
+//! files that must not run in the emulator's origin.
+
+use hipkit_emulator::{EmulatorConfig, RunningEmulator, StartError, TokenSpec};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "hostile-test-token";
+
+async fn emulator() -> RunningEmulator {
+    hipkit_emulator::start(EmulatorConfig {
+        tokens: vec![TokenSpec::all_scopes(TOKEN)],
+        rooms: vec!["Wire".into()],
+        ..EmulatorConfig::ephemeral()
+    })
+    .await
+    .unwrap()
+}
+
+/// An authenticated request with an optional JSON body: status, headers and the body as
+/// JSON (`Null` when it is not JSON).
+async fn call(
+    emu: &RunningEmulator,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, HeaderMap, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", emu.base_url))
+        .bearer_auth(TOKEN);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn assert_envelope(body: &Value, code: u16, message_part: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let msg = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains(message_part),
+        "{msg:?} should contain {message_part:?}"
+    );
+    assert!(body["error"]["type"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn rooms_that_a_path_cannot_name_are_refused() {
+    let emu = emulator().await;
+    for (name, part) in [
+        (".", "dot segment"),
+        ("..", "`..`"),
+        ("42", "only digits"),
+        ("", "`name`"),
+    ] {
+        let (status, _, body) =
+            call(&emu, Method::POST, "/v2/room", Some(json!({"name": name}))).await;
+        assert_eq!(status, 400, "{name:?}: {body}");
+        assert_envelope(&body, 400, part);
+    }
+    // A slash is addressable: percent-encoded, it stays one path segment.
+    let (status, _, _) = call(&emu, Method::POST, "/v2/room", Some(json!({"name": "a/b"}))).await;
+    assert_eq!(status, 201);
+    let (status, _, room) = call(&emu, Method::GET, "/v2/room/a%2Fb", None).await;
+    assert_eq!((status, room["name"].as_str()), (200, Some("a/b")));
+    emu.shutdown().await;
+
+    let seeded = hipkit_emulator::start(EmulatorConfig {
+        rooms: vec!["..".into()],
+        ..EmulatorConfig::ephemeral()
+    })
+    .await;
+    assert!(matches!(seeded, Err(StartError::Seed(_))));
+    let seeded = hipkit_emulator::start(EmulatorConfig {
+        users: vec!["..".into()],
+        ..EmulatorConfig::ephemeral()
+    })
+    .await;
+    assert!(matches!(seeded, Err(StartError::Seed(_))));
+}
