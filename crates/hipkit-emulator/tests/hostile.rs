@@ -88,3 +88,58 @@ async fn rooms_that_a_path_cannot_name_are_refused() {
     .await;
     assert!(matches!(seeded, Err(StartError::Seed(_))));
 }
+
+#[tokio::test]
+async fn a_forced_rate_limit_reset_far_in_the_future_keeps_holding() {
+    let emu = emulator().await;
+    let rule =
+        json!({"path": "/v2/room", "action": {"status": {"status": 429, "reset_in": u64::MAX}}});
+    let (status, _, _) = call(&emu, Method::POST, "/_emulator/faults", Some(rule)).await;
+    assert_eq!(status, 201);
+    for attempt in 0..3 {
+        let (status, headers, body) = call(&emu, Method::GET, "/v2/room", None).await;
+        assert_eq!(status, 429, "attempt {attempt}: {body}");
+        assert_envelope(&body, 429, "");
+        assert_eq!(headers["x-ratelimit-remaining"], "0");
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_paging_at_the_edges_never_links_back_to_the_start() {
+    let emu = emulator().await;
+    for n in 0..3 {
+        let note = json!({"message": format!("note {n}")});
+        let (status, _, _) =
+            call(&emu, Method::POST, "/v2/room/Wire/notification", Some(note)).await;
+        assert_eq!(status, 204);
+    }
+    let history = "/v2/room/Wire/history?date=2999-01-01T00:00:00Z";
+    let (status, _, page) = call(
+        &emu,
+        Method::GET,
+        &format!("{history}&start-index={}&max-results=1", usize::MAX),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"], json!([]));
+    assert!(page["links"].get("next").is_none(), "{page}");
+    let (status, _, page) =
+        call(&emu, Method::GET, &format!("{history}&max-results=0"), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page["links"].get("next").is_none(),
+        "an empty page cannot link to itself as the next one: {page}"
+    );
+    let (status, _, body) = call(
+        &emu,
+        Method::GET,
+        &format!("{history}&start-index=18446744073709551616"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_envelope(&body, 400, "start-index");
+    emu.shutdown().await;
+}

@@ -40,7 +40,9 @@ fn injected(
             .to_owned()
     });
     if let Some(secs) = reset_in {
-        s.limiter.force_reset(limit_key, at_ms / 1000 + secs.max(1));
+        // `reset_in` may be anything up to u64::MAX ("forever"): saturate, never wrap.
+        let until = (at_ms / 1000).saturating_add(secs.max(1));
+        s.limiter.force_reset(limit_key, until);
     }
     EmuError::new(status, message).into_response()
 }
