@@ -10,6 +10,7 @@ mod auth;
 pub mod config;
 mod conn;
 mod control;
+mod envelope;
 mod error;
 mod events;
 mod extract;

@@ -143,3 +143,46 @@ async fn history_paging_at_the_edges_never_links_back_to_the_start() {
     assert_envelope(&body, 400, "start-index");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn wrong_methods_bad_path_parameters_and_unknown_paths_get_envelopes() {
+    let emu = emulator().await;
+    for (method, path, allowed) in [
+        (Method::POST, "/v2/capabilities", "GET"),
+        (Method::DELETE, "/v2/room", "POST"),
+        (Method::PATCH, "/v2/room/Wire/notification", "POST"),
+        (Method::PUT, "/_emulator/faults", "DELETE"),
+        (Method::GET, "/_emulator/reset", "POST"),
+        (Method::POST, "/", "GET"),
+    ] {
+        let (status, headers, body) = call(&emu, method.clone(), path, None).await;
+        assert_eq!(status, 405, "{method} {path}: {body}");
+        assert_envelope(&body, 405, "Method not allowed");
+        let allow = headers
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(allow.contains(allowed), "{method} {path}: Allow {allow:?}");
+    }
+    for path in [
+        "/v2/room/%ff%fe",
+        "/v2/room/%ff%fe/statistics",
+        "/v2/room/Wire/webhook/abc",
+        "/v2/room/Wire/webhook/99999999999999999999999",
+    ] {
+        let (status, _, body) = call(&emu, Method::GET, path, None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_envelope(&body, 400, "Invalid URL");
+    }
+    for path in [
+        "/v2/nothing",
+        "/_emulator/nothing",
+        "/nothing/at/all",
+        "/_emulator/files/nope/x.txt",
+    ] {
+        let (status, _, body) = call(&emu, Method::GET, path, None).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_envelope(&body, 404, "not found");
+    }
+    emu.shutdown().await;
+}
