@@ -33,9 +33,9 @@ pub fn router() -> Router<Shared> {
 impl JsonBody for FaultRule {
     const SCOPES: &'static [Scope] = ADMIN;
 
-    /// Any rule that parses is accepted.
+    /// A rule that cannot do what it says is refused by name.
     fn check(&self) -> Result<(), EmuError> {
-        Ok(())
+        FaultRule::check(self).map_err(|e| EmuError::bad_request(e.to_string()))
     }
 }
 

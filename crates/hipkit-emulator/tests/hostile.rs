@@ -186,3 +186,64 @@ async fn wrong_methods_bad_path_parameters_and_unknown_paths_get_envelopes() {
     }
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn fault_rules_that_cannot_do_what_they_say_are_refused_by_name() {
+    let emu = emulator().await;
+    let status_rule = |status: u16| json!({"action": {"status": {"status": status}}});
+    for (rule, part) in [
+        (status_rule(99), "between 200 and 599"),
+        (status_rule(101), "between 200 and 599"),
+        (status_rule(199), "between 200 and 599"),
+        (status_rule(600), "between 200 and 599"),
+        (status_rule(1000), "between 200 and 599"),
+        (json!({"times": 0, "action": "drop"}), "`times`"),
+        (json!({"time": 3, "action": "drop"}), "`time`"),
+        (
+            json!({"action": {"status": {"status": 500, "mesage": "x"}}}),
+            "`mesage`",
+        ),
+        (
+            json!({"action": {"delay": {"delay_ms": 5, "jitter": 1}}}),
+            "`jitter`",
+        ),
+    ] {
+        let (status, _, body) =
+            call(&emu, Method::POST, "/_emulator/faults", Some(rule.clone())).await;
+        assert_eq!(status, 400, "{rule}: {body}");
+        assert_envelope(&body, 400, part);
+    }
+    let (_, _, rules) = call(&emu, Method::GET, "/_emulator/faults", None).await;
+    assert_eq!(rules, json!([]), "nothing refused was stored");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_with_statuses_that_carry_no_body_send_none() {
+    let emu = emulator().await;
+    for code in [204u16, 205, 304] {
+        let rule = json!({"path": "/v2/room", "action": {"status": {"status": code}}});
+        let (status, _, _) = call(&emu, Method::POST, "/_emulator/faults", Some(rule)).await;
+        assert_eq!(status, 201);
+        let resp = reqwest::Client::new()
+            .get(format!("{}/v2/room", emu.base_url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), code);
+        let length = resp.headers().get("content-length").cloned();
+        assert!(
+            length.is_none() || (code == 205 && length.as_ref().is_some_and(|l| l == "0")),
+            "{code}: content-length {length:?}"
+        );
+        assert!(resp.headers().get("content-type").is_none(), "{code}");
+        assert_eq!(resp.bytes().await.unwrap().len(), 0);
+    }
+    let (status, _, _) = call(&emu, Method::GET, "/v2/room", None).await;
+    assert_eq!(
+        status, 200,
+        "the connection and the server are fine afterwards"
+    );
+    emu.shutdown().await;
+}
