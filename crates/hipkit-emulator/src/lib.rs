@@ -10,6 +10,7 @@ mod auth;
 pub mod config;
 mod conn;
 mod control;
+mod download;
 mod envelope;
 mod error;
 mod events;

@@ -247,3 +247,55 @@ async fn faults_with_statuses_that_carry_no_body_send_none() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn shared_files_download_as_attachments_that_browsers_do_not_sniff() {
+    let emu = emulator().await;
+    let body = "--b0undary\r\nContent-Type: application/json\r\n\
+         Content-Disposition: attachment; name=\"metadata\"\r\n\r\n{\"message\":\"look\"}\r\n\
+         --b0undary\r\nContent-Type: text/html\r\n\
+         Content-Disposition: attachment; name=\"file\"; filename=\"evil page.html\"\r\n\r\n\
+         <script>alert(document.domain)</script>\r\n--b0undary--\r\n";
+    let shared = reqwest::Client::new()
+        .post(format!("{}/v2/room/Wire/share/file", emu.base_url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "multipart/related; boundary=b0undary")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shared.status(), 204);
+    let (_, _, history) = call(&emu, Method::GET, "/v2/room/Wire/history", None).await;
+    let url = history["items"][0]["file"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = reqwest::get(&url).await.unwrap();
+    assert_eq!(download.status(), 200);
+    let header = |name: &str| {
+        download
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let disposition = header("content-disposition");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename=\"evil page.html\""),
+        "{disposition}"
+    );
+    assert!(
+        disposition.contains("filename*=UTF-8''evil%20page.html"),
+        "{disposition}"
+    );
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-security-policy").contains("sandbox"));
+    assert_eq!(
+        download.text().await.unwrap(),
+        "<script>alert(document.domain)</script>",
+        "the content is unchanged"
+    );
+    emu.shutdown().await;
+}
