@@ -1,11 +1,11 @@
 //! The whole emulator app: `/v2`, the `/_emulator` control API and the web UI, under the
-//! JSON body limit.
+//! JSON body limit, every error answered with HipChat's envelope.
 
 use crate::config::EmulatorConfig;
 use crate::error::EmuError;
 use crate::state::Shared;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::{Router, middleware};
 
 /// Every route, with `shared` as state.
 pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
@@ -14,6 +14,7 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
         .nest("/_emulator", crate::control::router())
         .merge(crate::ui::router())
         .fallback(not_found)
+        .layer(middleware::from_fn(crate::envelope::ensure))
         .layer(DefaultBodyLimit::max(config.max_body))
         .with_state(shared)
 }

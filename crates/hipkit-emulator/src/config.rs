@@ -32,6 +32,14 @@ pub struct EmulatorConfig {
     pub max_file: usize,
     /// Events kept for each subscriber before the slowest one starts missing some.
     pub event_capacity: usize,
+    /// Seconds a client has to send a request's headers (and finish a TLS handshake);
+    /// an idle keep-alive connection is closed after as long.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has, once the handler starts reading it, to arrive in full
+    /// (408 otherwise).
+    pub body_read_timeout_secs: u64,
+    /// Connections open at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 /// The address every hipkit command assumes the emulator listens on.
@@ -50,11 +58,51 @@ impl Default for EmulatorConfig {
             max_body: 1 << 20,
             max_file: 50 << 20,
             event_capacity: 1024,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
+            max_connections: 1024,
         }
     }
 }
 
+/// The longest header or body read timeout: a day (longer deadlines are no deadline).
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 impl EmulatorConfig {
+    /// Checks the connection limits: 0 would refuse every client, and a huge timeout
+    /// overflows the clock.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let max_connections = tokio::sync::Semaphore::MAX_PERMITS as u64;
+        let limits = [
+            (
+                "header_read_timeout_secs",
+                self.header_read_timeout_secs,
+                MAX_TIMEOUT_SECS,
+            ),
+            (
+                "body_read_timeout_secs",
+                self.body_read_timeout_secs,
+                MAX_TIMEOUT_SECS,
+            ),
+            (
+                "max_connections",
+                self.max_connections as u64,
+                max_connections,
+            ),
+        ];
+        for (key, value, max) in limits {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::Range {
+                    key,
+                    value,
+                    min: 1,
+                    max,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The defaults, but on a free loopback port (`127.0.0.1:0`): for tests and embedding.
     pub fn ephemeral() -> Self {
         Self {
@@ -73,6 +121,18 @@ pub enum ConfigError {
     /// `--rate-limit` value is malformed.
     #[error("invalid rate limit `{0}`: expected N/SECONDS, e.g. 500/300")]
     Rate(String),
+    /// A connection limit is outside the range it works in.
+    #[error("`{key}` must be between {min} and {max}, not {value}")]
+    Range {
+        /// The `[emulator]` key.
+        key: &'static str,
+        /// The value given.
+        value: u64,
+        /// Smallest working value.
+        min: u64,
+        /// Largest working value.
+        max: u64,
+    },
 }
 
 /// `TOKEN[:scope,scope...]`; no scopes means all scopes. Serialises to that string form.

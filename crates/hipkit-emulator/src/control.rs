@@ -6,8 +6,8 @@ use crate::error::EmuError;
 use crate::extract::{HipChatJson, JsonBody};
 use crate::faults::FaultRule;
 use crate::state::{LoggedRequest, Shared};
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,15 +27,15 @@ pub fn router() -> Router<Shared> {
         .route("/requests", get(requests))
         .route("/tokens", post(add_token))
         .route("/reset", post(reset))
-        .route("/files/{id}/{name}", get(download))
+        .route("/files/{id}/{name}", get(crate::download::download))
 }
 
 impl JsonBody for FaultRule {
     const SCOPES: &'static [Scope] = ADMIN;
 
-    /// Any rule that parses is accepted.
+    /// A rule that cannot do what it says is refused by name.
     fn check(&self) -> Result<(), EmuError> {
-        Ok(())
+        FaultRule::check(self).map_err(|e| EmuError::bad_request(e.to_string()))
     }
 }
 
@@ -113,19 +113,4 @@ async fn reset(State(s): State<Shared>, c: Caller) -> Result<StatusCode, EmuErro
     c.require(ADMIN)?;
     s.world().reset();
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn download(
-    State(s): State<Shared>,
-    Path((id, _name)): Path<(String, String)>,
-) -> Result<Response, EmuError> {
-    let world = s.world();
-    let file = world
-        .file(&id)
-        .ok_or_else(|| EmuError::not_found("File not found"))?;
-    Ok((
-        [(header::CONTENT_TYPE, file.content_type.clone())],
-        file.data.clone(),
-    )
-        .into_response())
 }

@@ -7,33 +7,52 @@ use crate::error::EmuError;
 use crate::state::Shared;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use hipchat::{
     CreateRoom, CreateUser, CreateWebhook, PrivateMessage, RoomMessage, RoomNotification, Scope,
     Validate,
 };
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
-/// The raw body; a too-large or unreadable body becomes an enveloped error (413 when too large).
+/// The raw body; a too-large, unreadable or late body becomes an enveloped error (413 when
+/// too large, 408 with `Connection: close` when it does not arrive within the body read
+/// timeout).
 pub struct RawBody(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for RawBody {
+impl FromRequest<Shared> for RawBody {
     type Rejection = EmuError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state)
+    async fn from_request(req: Request, s: &Shared) -> Result<Self, Self::Rejection> {
+        let limit = s.body_read_timeout;
+        let read = tokio::time::timeout(limit, Bytes::from_request(req, s))
             .await
-            .map(RawBody)
-            .map_err(|rejection| {
-                let status = rejection.status();
-                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "Request body is too large".to_owned()
-                } else {
-                    rejection.body_text()
-                };
-                EmuError::new(status, message)
-            })
+            .map_err(|_| late_body(limit))?;
+        read.map(RawBody).map_err(|rejection| {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "Request body is too large".to_owned()
+            } else {
+                rejection.body_text()
+            };
+            EmuError::new(status, message)
+        })
     }
+}
+
+/// 408 for a body that did not arrive in time; the rest of it is never read, so the
+/// connection closes.
+fn late_body(limit: Duration) -> EmuError {
+    let mut err = EmuError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "The request body did not arrive within {} s",
+            limit.as_secs()
+        ),
+    );
+    err.headers
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    err
 }
 
 /// A JSON request body: who may send it and what makes it acceptable.

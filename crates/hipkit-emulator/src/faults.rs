@@ -1,13 +1,38 @@
 //! Fault injection: the next N matching requests answer a status, are delayed, or dropped.
+//! Rules are checked when posted: unknown fields, statuses outside 200–599 and `times: 0`
+//! are refused by name.
 
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
+use thiserror::Error;
+
+/// The statuses a `status` fault may answer.
+pub const FAULT_STATUSES: RangeInclusive<u16> = 200..=599;
+
+/// Whether `status` is answered without a body (and without `Content-Length` or
+/// `Content-Type`): 204, 205 and 304 cannot carry HipChat's envelope.
+pub fn is_bodyless(status: u16) -> bool {
+    matches!(status, 204 | 205 | 304)
+}
+
+/// A fault rule that cannot do what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FaultRuleError {
+    /// The status is not a final HTTP status a server can answer with.
+    #[error("`status` must be between 200 and 599, not {0}")]
+    Status(u16),
+    /// `times: 0` would never fire (and used to stay forever).
+    #[error("`times` must be at least 1 (leave it out for once)")]
+    Times,
+}
 
 /// What a fault does to a matching request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
-    /// Answer this status with HipChat's error envelope; a 429 with `reset_in` also refuses
-    /// every request by the same token until the reset, as HipChat does.
+    /// Answer this status (200–599) with HipChat's error envelope; 204, 205 and 304 are
+    /// answered bare, with no body. A 429 with `reset_in` also refuses every request by the
+    /// same token until the reset, as HipChat does.
     Status {
         /// HTTP status to answer.
         status: u16,
@@ -25,8 +50,9 @@ pub enum FaultAction {
     Drop,
 }
 
-/// A fault rule as posted to `POST /_emulator/faults`.
+/// A fault rule as posted to `POST /_emulator/faults`; unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// Assigned id.
     #[serde(default)]
@@ -37,7 +63,7 @@ pub struct FaultRule {
     /// Only requests whose path starts with this (any if absent), e.g. `/v2/room/`.
     #[serde(default)]
     pub path: Option<String>,
-    /// How many matching requests it affects (default 1).
+    /// How many matching requests it affects (default 1, at least 1).
     #[serde(default = "one")]
     pub times: u32,
     /// What happens.
@@ -49,6 +75,19 @@ fn one() -> u32 {
 }
 
 impl FaultRule {
+    /// Checks that the rule can do what it says.
+    pub fn check(&self) -> Result<(), FaultRuleError> {
+        if self.times == 0 {
+            return Err(FaultRuleError::Times);
+        }
+        match self.action {
+            FaultAction::Status { status, .. } if !FAULT_STATUSES.contains(&status) => {
+                Err(FaultRuleError::Status(status))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the rule applies to a request.
     pub fn matches(&self, method: &str, path: &str) -> bool {
         self.times > 0
@@ -111,6 +150,27 @@ mod tests {
         );
         assert!(take_fault(&mut rules, "POST", "/v2/room/2").is_some());
         assert!(rules.is_empty());
+    }
+
+    #[test]
+    fn rules_that_cannot_do_what_they_say_are_refused() {
+        let rule = |times, status| FaultRule {
+            id: 0,
+            method: None,
+            path: None,
+            times,
+            action: FaultAction::Status {
+                status,
+                message: None,
+                reset_in: None,
+            },
+        };
+        assert_eq!(rule(1, 200).check(), Ok(()));
+        assert_eq!(rule(1, 599).check(), Ok(()));
+        assert_eq!(rule(1, 199).check(), Err(FaultRuleError::Status(199)));
+        assert_eq!(rule(1, 600).check(), Err(FaultRuleError::Status(600)));
+        assert_eq!(rule(0, 503).check(), Err(FaultRuleError::Times));
+        assert!(is_bodyless(204) && is_bodyless(304) && !is_bodyless(200));
     }
 
     #[test]

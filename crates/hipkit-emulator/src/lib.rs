@@ -3,12 +3,15 @@
 //! files, webhooks, rate-limit headers and 429s, and fault injection under `/_emulator/`.
 //! Every change is published as an [`EmulatorEvent`] to subscribers ([`RunningEmulator::subscribe`]).
 
+mod accept;
 mod api;
 mod app;
 mod auth;
 pub mod config;
 mod conn;
 mod control;
+mod download;
+mod envelope;
 mod error;
 mod events;
 mod extract;
@@ -21,5 +24,5 @@ mod ui;
 pub use config::{ConfigError, EmulatorConfig, RateSpec, TokenSpec};
 pub use error::EmuError;
 pub use events::{EmulatorEvent, Recipient, RoomInfo};
-pub use faults::{FaultAction, FaultRule};
+pub use faults::{FaultAction, FaultRule, FaultRuleError};
 pub use serve::{RunningEmulator, StartError, start};

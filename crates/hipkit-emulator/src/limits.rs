@@ -76,7 +76,8 @@ fn count(map: &Mutex<HashMap<String, Window>>, key: &str, spec: RateSpec, enforc
         start: now,
         used: 0,
     });
-    if now >= w.start + spec.window_secs {
+    let window_end = w.start.saturating_add(spec.window_secs);
+    if now >= window_end {
         *w = Window {
             start: now,
             used: 0,
@@ -84,12 +85,12 @@ fn count(map: &Mutex<HashMap<String, Window>>, key: &str, spec: RateSpec, enforc
     }
     let exceeded = enforce && w.used >= spec.limit;
     if !exceeded {
-        w.used += 1;
+        w.used = w.used.saturating_add(1);
     }
     Count {
         limit: spec.limit,
         remaining: spec.limit.saturating_sub(w.used),
-        reset: w.start + spec.window_secs,
+        reset: w.start.saturating_add(spec.window_secs),
         exceeded,
     }
 }
@@ -156,6 +157,19 @@ mod tests {
         assert!(!second.exceeded);
         assert!(l.count_token("a").exceeded);
         assert!(!l.count_token("b").exceeded);
+    }
+
+    #[test]
+    fn a_window_to_the_end_of_time_saturates() {
+        let forever = RateSpec {
+            limit: 1,
+            window_secs: u64::MAX,
+        };
+        let l = Limiter::new(Some(forever), None);
+        assert_eq!(l.count_token("a").reset, u64::MAX);
+        assert!(l.count_token("a").exceeded, "the window still holds");
+        l.force_reset("b", u64::MAX);
+        assert!(l.count_token("b").exceeded);
     }
 
     #[test]

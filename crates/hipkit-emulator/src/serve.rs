@@ -1,26 +1,26 @@
-//! Listening: plain HTTP or HTTPS (self-signed), one task per connection, and the ability
-//! to drop a connection without answering (fault injection).
+//! Starting and stopping: binding, plain HTTP or HTTPS (self-signed), the world, and the
+//! accept loop ([`crate::accept`]) in the background.
 
-use crate::config::EmulatorConfig;
-use crate::conn::ConnectionKill;
+use crate::accept::{ConnectionLimits, accept_loop};
+use crate::config::{ConfigError, EmulatorConfig};
 use crate::events::EmulatorEvent;
 use crate::state::Shared;
-use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use tower::ServiceExt;
 
 /// Why the emulator could not start.
 #[derive(Debug, Error)]
 pub enum StartError {
+    /// A setting is out of its range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -58,7 +58,8 @@ impl RunningEmulator {
         self.shared.subscribe()
     }
 
-    /// Stops accepting connections and waits for the accept loop to end.
+    /// Stops accepting connections, closes idle ones and waits (a bounded time) for
+    /// requests in progress to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -74,6 +75,7 @@ impl RunningEmulator {
 
 /// Binds, builds the world and starts serving in the background.
 pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+    config.check()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -95,7 +97,11 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         None
     };
     let (stop_tx, stop_rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(listener, router, tls, stop_rx));
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        max_connections: config.max_connections,
+    };
+    let task = tokio::spawn(accept_loop(listener, router, tls, limits, stop_rx));
     Ok(RunningEmulator {
         base_url,
         local_addr,
@@ -119,60 +125,4 @@ fn self_signed_acceptor() -> Result<TlsAcceptor, StartError> {
         .with_single_cert(vec![cert.cert.der().clone()], key)
         .map_err(|e| StartError::Tls(e.to_string()))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    router: Router,
-    tls: Option<TlsAcceptor>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    loop {
-        let stream = tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(stream, router.clone(), tls.clone()));
-    }
-}
-
-async fn serve_connection(stream: TcpStream, router: Router, tls: Option<TlsAcceptor>) {
-    match tls {
-        None => serve_io(TokioIo::new(stream), router).await,
-        Some(acceptor) => match acceptor.accept(stream).await {
-            Ok(tls_stream) => serve_io(TokioIo::new(tls_stream), router).await,
-            Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
-        },
-    }
-}
-
-async fn serve_io<I>(io: I, router: Router)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let ext = ConnectionKill::default();
-    let kill = ext.0.clone();
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        req.extensions_mut().insert(ext.clone());
-        router.clone().oneshot(req.map(axum::body::Body::new))
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
-    tokio::select! {
-        result = conn => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        }
-        _ = kill.notified() => {}
-    }
 }

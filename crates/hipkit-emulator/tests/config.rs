@@ -23,6 +23,57 @@ fn a_missing_or_empty_section_gives_the_documented_defaults() {
     assert!(defaults.tokens.is_empty() && defaults.users.is_empty() && !defaults.tls);
     assert_eq!((defaults.max_body, defaults.max_file), (1 << 20, 50 << 20));
     assert_eq!((defaults.rate_limit, defaults.flood_limit), (None, None));
+    assert_eq!(
+        (
+            defaults.header_read_timeout_secs,
+            defaults.body_read_timeout_secs,
+            defaults.max_connections
+        ),
+        (10, 10, 1024)
+    );
+}
+
+#[tokio::test]
+async fn connection_limits_are_read_and_out_of_range_ones_refuse_to_start() {
+    let config = section(
+        "[emulator]\nheader_read_timeout_secs = 3\nbody_read_timeout_secs = 4\nmax_connections = 5\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            config.header_read_timeout_secs,
+            config.body_read_timeout_secs,
+            config.max_connections
+        ),
+        (3, 4, 5)
+    );
+    assert_eq!(config.check(), Ok(()));
+    for (broken, key) in [
+        (
+            EmulatorConfig {
+                max_connections: 0,
+                ..EmulatorConfig::ephemeral()
+            },
+            "`max_connections`",
+        ),
+        (
+            EmulatorConfig {
+                header_read_timeout_secs: 0,
+                ..EmulatorConfig::ephemeral()
+            },
+            "`header_read_timeout_secs`",
+        ),
+        (
+            EmulatorConfig {
+                body_read_timeout_secs: u64::MAX,
+                ..EmulatorConfig::ephemeral()
+            },
+            "`body_read_timeout_secs`",
+        ),
+    ] {
+        let refused = hipkit_emulator::start(broken).await.err().unwrap();
+        assert!(refused.to_string().contains(key), "{refused}");
+    }
 }
 
 #[test]

@@ -390,7 +390,7 @@ async fn body_size_then_scope_then_content_is_the_order_of_checks() {
         status_as(&emu, Some("viewer"), faults, "text/plain", b"{".to_vec()).await,
         403
     );
-    let rule = br#"{"action":"drop","times":0}"#.to_vec();
+    let rule = br#"{"action":"drop","times":1}"#.to_vec();
     let probe = format!("{faults}?auth_test=true");
     assert_eq!(
         status_as(&emu, Some(TOKEN), &probe, "application/json", rule).await,

@@ -4,7 +4,7 @@
 use crate::auth::{identify, query_pairs, raw_token};
 use crate::conn::ConnectionKill;
 use crate::error::EmuError;
-use crate::faults::FaultAction;
+use crate::faults::{FaultAction, is_bodyless};
 use crate::state::{LoggedRequest, Shared};
 use axum::Json;
 use axum::extract::{OriginalUri, Request, State};
@@ -32,16 +32,23 @@ fn injected(
     message: Option<String>,
     reset_in: Option<u64>,
 ) -> Response {
+    // Rules are checked when posted: the status is always 200–599.
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(secs) = reset_in {
+        // `reset_in` may be anything up to u64::MAX ("forever"): saturate, never wrap.
+        let until = (at_ms / 1000).saturating_add(secs.max(1));
+        s.limiter.force_reset(limit_key, until);
+    }
+    if is_bodyless(status.as_u16()) {
+        // No body, so no Content-Length or Content-Type either (hyper drops the length).
+        return status.into_response();
+    }
     let message = message.unwrap_or_else(|| {
         status
             .canonical_reason()
             .unwrap_or("Injected fault")
             .to_owned()
     });
-    if let Some(secs) = reset_in {
-        s.limiter.force_reset(limit_key, at_ms / 1000 + secs.max(1));
-    }
     EmuError::new(status, message).into_response()
 }
 
@@ -109,7 +116,7 @@ pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Resp
         }
     };
     counted.write_headers("ratelimit", response.headers_mut());
-    if response.status() == StatusCode::NO_CONTENT {
+    if is_bodyless(response.status().as_u16()) {
         response
             .headers_mut()
             .remove(axum::http::header::CONTENT_TYPE);

@@ -12,7 +12,6 @@ mod webhooks;
 use crate::app::not_found;
 use crate::auth::Caller;
 use crate::config::EmulatorConfig;
-use crate::error::EmuError;
 use crate::state::{Shared, World};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -53,13 +52,8 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router<Shared> {
         )
         .route("/user/{user}/history/latest", get(history::private_latest))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(shared, gate::gate))
         .route("/capabilities", get(gate::capabilities))
-}
-
-async fn method_not_allowed() -> EmuError {
-    EmuError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
 }
 
 /// 201 with a JSON body.

@@ -62,7 +62,7 @@ impl PageParams {
     /// Cuts one page out of `all` and links its neighbours on `uri`.
     pub fn page<T>(self, s: &Shared, uri: &Uri, mut all: Vec<T>) -> Page<T> {
         let total = all.len();
-        let end = (self.start + self.max).min(total);
+        let end = self.start.saturating_add(self.max).min(total);
         let items: Vec<T> = if self.start < total {
             all.drain(self.start..end).collect()
         } else {
@@ -76,7 +76,8 @@ impl PageParams {
             links: Links {
                 self_: Some(self_link(s, uri)),
                 prev: (self.start > 0).then(|| link(self.start.saturating_sub(self.max))),
-                next: (end < total).then(|| link(end)),
+                // An empty page size would link to itself forever.
+                next: (self.max > 0 && end < total).then(|| link(end)),
                 ..Links::default()
             },
         }

@@ -13,6 +13,7 @@ use crate::events::{EmulatorEvent, Events};
 use crate::limits::Limiter;
 use hipchat::{Links, Privacy, Room, User, UserLink};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Shared state behind every handler.
@@ -24,6 +25,8 @@ pub struct Shared {
     events: Events,
     /// Request and flood limits.
     pub limiter: Arc<Limiter>,
+    /// How long a request's body may take to arrive once a handler reads it.
+    pub body_read_timeout: Duration,
 }
 
 impl Shared {
@@ -72,6 +75,7 @@ impl Shared {
             inner: Arc::new(Mutex::new(world)),
             events,
             limiter: Arc::new(Limiter::new(config.rate_limit, config.flood_limit)),
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
         };
         Ok((shared, generated))
     }

@@ -38,6 +38,23 @@ fn room_info(r: &RoomRec) -> RoomInfo {
     }
 }
 
+/// Refuses a room name or user email that a path cannot name: `.` and `..` are dot
+/// segments a URL normalises away (`/v2/room/../notification` is `/v2/notification`), and
+/// only digits read as an id. Everything else percent-encodes into one segment (`/` as `%2F`).
+fn addressable(what: &str, name: &str) -> Result<(), EmuError> {
+    let problem = match name {
+        "" => "is empty",
+        "." | ".." => "is a dot segment that URL paths normalise away",
+        _ if name.bytes().all(|b| b.is_ascii_digit()) => {
+            "is only digits, which paths read as an id"
+        }
+        _ => return Ok(()),
+    };
+    Err(EmuError::bad_request(format!(
+        "{what} `{name}` cannot be used: it {problem}"
+    )))
+}
+
 fn chat_key(a: u64, b: u64) -> (u64, u64) {
     (a.min(b), a.max(b))
 }
@@ -154,8 +171,10 @@ impl World {
         });
     }
 
-    /// Adds a user; the email and mention name must be unique.
+    /// Adds a user; the email must be addressable in a path, and it and the mention name
+    /// unique.
     pub fn add_user(&mut self, new: NewUser<'_>) -> Result<u64, EmuError> {
+        addressable("User email", new.email)?;
         if self
             .users
             .values()
@@ -199,8 +218,9 @@ impl World {
         Ok(id)
     }
 
-    /// Adds a room; names are unique (case-insensitively).
+    /// Adds a room; names are addressable in a path and unique (case-insensitively).
     pub fn add_room(&mut self, new: NewRoom<'_>) -> Result<u64, EmuError> {
+        addressable("Room name", new.name)?;
         if self
             .rooms
             .values()

@@ -1,0 +1,128 @@
+//! Slow, idle and half-open clients (issue 12) cannot hold the emulator: headers and bodies
+//! have deadlines, idle keep-alive connections are closed, and open connections are capped.
+//! No test measures time: the small limits only keep the run short, and `GUARD` only turns
+//! a connection the server never closes into a failure instead of a hang.
+
+use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const TOKEN: &str = "slow-clients-token";
+const GUARD: Duration = Duration::from_secs(60);
+
+async fn emulator(tls: bool) -> RunningEmulator {
+    hipkit_emulator::start(EmulatorConfig {
+        tokens: vec![TokenSpec::all_scopes(TOKEN)],
+        rooms: vec!["Slow".into()],
+        tls,
+        header_read_timeout_secs: 1,
+        body_read_timeout_secs: 1,
+        max_connections: 2,
+        ..EmulatorConfig::ephemeral()
+    })
+    .await
+    .unwrap()
+}
+
+/// Everything the server sends until it closes the connection (a reset counts as closed).
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(GUARD, read_all)
+        .await
+        .expect("the server closes the connection");
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn half_open_connections_do_not_lock_out_a_normal_client() {
+    let emu = emulator(false).await;
+    let mut half_open = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(emu.local_addr).await.unwrap();
+        stream.write_all(b"GET").await.unwrap();
+        half_open.push(stream);
+    }
+    let answered = tokio::time::timeout(
+        GUARD,
+        reqwest::get(format!("{}/v2/capabilities", emu.base_url)),
+    )
+    .await
+    .expect("a normal client is answered")
+    .unwrap();
+    assert_eq!(answered.status(), 200);
+    for stream in &mut half_open {
+        let answer = read_until_closed(stream).await;
+        assert!(!answer.contains("200 OK"), "{answer}");
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_by_the_server() {
+    let emu = emulator(false).await;
+    let mut stream = TcpStream::connect(emu.local_addr).await.unwrap();
+    stream
+        .write_all(b"GET /v2/capabilities HTTP/1.1\r\nHost: emulator\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        !answer.to_ascii_lowercase().contains("connection: close"),
+        "the request itself kept the connection alive: {answer}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_midway_is_answered_408() {
+    let emu = emulator(false).await;
+    let mut stream = TcpStream::connect(emu.local_addr).await.unwrap();
+    let head = format!(
+        "POST /v2/room/Slow/notification HTTP/1.1\r\nHost: emulator\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n\
+         Content-Length: 64\r\n\r\n{{\"message\": \"half"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let envelope: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(envelope["error"]["code"], 408, "{envelope}");
+    assert_eq!(envelope["error"]["type"], "Request Timeout");
+
+    let history = reqwest::Client::new()
+        .get(format!("{}/v2/room/Slow/history", emu.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.status(), 200, "the server keeps serving");
+    let page: Value = history.json().await.unwrap();
+    assert_eq!(
+        page["items"],
+        serde_json::json!([]),
+        "nothing half-sent was stored"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_starts_its_tls_handshake_is_closed() {
+    let emu = emulator(true).await;
+    let mut silent = TcpStream::connect(emu.local_addr).await.unwrap();
+    let answer = read_until_closed(&mut silent).await;
+    assert!(answer.is_empty(), "{answer}");
+    emu.shutdown().await;
+}
