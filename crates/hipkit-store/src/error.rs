@@ -55,6 +55,49 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The database file was deleted or replaced while in use: a commit now would go into
+    /// a file nobody will open again, so intake is refused.
+    #[error(
+        "the database file {} was deleted or replaced while hipkit was using it; \
+         messages accepted now would be lost, so none are: restart hipkit to open the file \
+         now at that path (or restore the original)",
+        path.display()
+    )]
+    Gone {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The database cannot be written (file or directory permissions, read-only mount).
+    #[error(
+        "the database {} is read-only ({source}): make the file, its -wal and -shm files \
+         and their directory writable by this user",
+        path.display()
+    )]
+    ReadOnly {
+        /// The database file.
+        path: PathBuf,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The database file is not a readable SQLite database (corrupt, or something else).
+    #[error("the database {} is damaged ({source}): {RECOVER_HINT}", path.display())]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The last health check failed (cached for a moment so polling stays cheap).
+    #[error("the store cannot accept messages: {0}")]
+    Unhealthy(#[source] std::sync::Arc<StoreError>),
+    /// `recover_into` refuses to write into an existing file.
+    #[error("cannot recover into {}: the file exists (give a new path)", path.display())]
+    RecoverTarget {
+        /// The target database file.
+        path: PathBuf,
+    },
     /// A stored outbox record could not be read back.
     #[error("corrupt outbox record {id}: {source}")]
     Corrupt {
@@ -87,11 +130,42 @@ pub enum StoreError {
     },
 }
 
+/// What to do about a damaged database, for error messages.
+const RECOVER_HINT: &str = "stop hipkit, move the file aside and run \
+     `hipkit outbox recover <damaged file> <new file>` to copy every readable message, \
+     integration value and reporter state into a new database, then point [store] path at it";
+
 /// The sidecar lock file of a database: `<db path>.lock`.
 pub fn lock_path(db: &std::path::Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".lock");
     PathBuf::from(name)
+}
+
+/// SQLite's primary result codes that mean something to the operator.
+const SQLITE_CORRUPT: i64 = 11;
+const SQLITE_READONLY: i64 = 8;
+const SQLITE_NOTADB: i64 = 26;
+
+/// The SQLite primary result code of a driver error, if it is a database error.
+fn primary_code(e: &sqlx::Error) -> Option<i64> {
+    let code = e.as_database_error()?.code()?;
+    Some(code.parse::<i64>().ok()? & 0xff)
+}
+
+/// Turns a driver error on the database at `path` into [`StoreError::Damaged`] or
+/// [`StoreError::ReadOnly`] when it says so, else into what `otherwise` makes of it.
+pub(crate) fn classify(
+    path: &std::path::Path,
+    source: sqlx::Error,
+    otherwise: impl FnOnce(sqlx::Error) -> StoreError,
+) -> StoreError {
+    let path = path.to_path_buf();
+    match primary_code(&source) {
+        Some(SQLITE_CORRUPT | SQLITE_NOTADB) => StoreError::Damaged { path, source },
+        Some(SQLITE_READONLY) => StoreError::ReadOnly { path, source },
+        _ => otherwise(source),
+    }
 }
 
 /// Labels a driver error with the store operation it failed.

@@ -13,6 +13,7 @@
 
 mod config;
 mod error;
+mod health;
 mod idempotency;
 mod kv;
 mod last_build;
@@ -25,6 +26,7 @@ pub mod contract;
 
 pub use config::StoreConfig;
 pub use error::{StoreError, lock_path};
+pub use health::StoreHealth;
 pub use idempotency::{Enqueued, IDEMPOTENCY_KEY_RETENTION, IdempotencyKey};
 pub use kv::{KvStore, MAX_KEY_BYTES, NamespaceSummary, check_key};
 pub use last_build::{LastBuild, LastBuildStore};
@@ -32,7 +34,7 @@ pub use outbox::OutboxStore;
 pub use record::{
     Claim, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, UnknownState,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{JOURNAL_SIZE_LIMIT, Recovery, SqliteStore, TableRecovery};
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub type Millis = i64;

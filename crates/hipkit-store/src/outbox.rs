@@ -1,5 +1,6 @@
 //! The durable outbox contract: what the delivery workers and the `hipkit outbox` CLI need.
 
+use crate::StoreHealth;
 use crate::{
     Claim, Enqueued, Millis, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts,
     StoreError,
@@ -103,6 +104,18 @@ pub trait OutboxStore: Send + Sync {
     /// Forgets idempotency keys stored before `before` (callers keep at least
     /// [`crate::IDEMPOTENCY_KEY_RETENTION`]); returns how many.
     async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError>;
+
+    /// Proves intake can commit: the database is the one opened (not deleted or replaced)
+    /// and a small write commits. Answers may be reused for a second or two, so polling is
+    /// cheap. An error says why messages cannot be accepted.
+    async fn health(&self) -> Result<StoreHealth, StoreError>;
+
+    /// Bytes the store occupies on disk (SQLite: database, WAL and shared-memory files).
+    async fn size_bytes(&self) -> Result<u64, StoreError>;
+
+    /// Moves journaled changes into the database and shrinks the journal (SQLite: a
+    /// TRUNCATE WAL checkpoint); for shutdown, so no large journal outlives the process.
+    async fn compact(&self) -> Result<(), StoreError>;
 
     /// How many records are in each state (one snapshot).
     async fn counts(&self) -> Result<StateCounts, StoreError>;

@@ -2,7 +2,8 @@
 //! lifetimes (store instances), reopening.
 
 use hipkit_store::{
-    KvStore, NewRecord, OutboxStore, SqliteStore, State, StoreConfig, StoreError, lock_path,
+    JOURNAL_SIZE_LIMIT, KvStore, LastBuild, LastBuildStore, NewRecord, OutboxStore, SqliteStore,
+    State, StoreConfig, StoreError, lock_path,
 };
 use std::path::PathBuf;
 
@@ -158,4 +159,162 @@ async fn an_unopenable_path_keeps_the_drivers_error() {
         std::error::Error::source(&err).is_some(),
         "the cause is kept"
     );
+}
+
+fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(path, suffix));
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_or_replaced_database_refuses_intake_and_is_unhealthy() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).await.expect("open");
+    store.enqueue(&[new("room:A")]).await.expect("enqueue");
+
+    remove_database(&path);
+    let err = store
+        .enqueue(&[new("room:B")])
+        .await
+        .expect_err("intake refused");
+    assert!(matches!(err, StoreError::Gone { .. }), "{err}");
+    assert!(err.to_string().contains("restart hipkit"), "{err}");
+
+    // Replaced by another file at the same path: still not the file this store writes to.
+    let other = SqliteStore::open(&path).await.expect("a new database");
+    other
+        .health()
+        .await
+        .expect("the new file's own store is healthy");
+    assert!(matches!(
+        store.enqueue(&[new("room:C")]).await,
+        Err(StoreError::Gone { .. })
+    ));
+    let err = store.health().await.expect_err("unhealthy");
+    assert!(
+        matches!(&err, StoreError::Unhealthy(cause) if matches!(**cause, StoreError::Gone { .. })),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_database_fails_to_open_and_says_how_to_recover() {
+    let (_dir, path) = db();
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    let err = SqliteStore::open_exclusive(&path)
+        .await
+        .expect_err("damaged");
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
+    assert!(err.to_string().contains("hipkit outbox recover"), "{err}");
+}
+
+#[tokio::test]
+async fn recovery_copies_what_a_damaged_database_still_holds() {
+    let (dir, path) = db();
+    let store = SqliteStore::open(&path).await.expect("open");
+    store
+        .put("ns", "k", &serde_json::json!({"v": 1}))
+        .await
+        .unwrap();
+    let build = LastBuild {
+        build_number: 7,
+        result: 0,
+        at: 1,
+    };
+    store.put_last("scope", "builder", &build).await.unwrap();
+    let records: Vec<NewRecord> = (0..3000)
+        .map(|i| NewRecord {
+            payload: format!(r#"{{"message":"record {i} {}"}}"#, "x".repeat(200)),
+            ..new("room:A")
+        })
+        .collect();
+    let ids: Vec<String> = store
+        .enqueue(&records)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id().to_owned())
+        .collect();
+    store.compact().await.unwrap();
+    drop(store);
+
+    // Scribble over every 7th page of the middle third of the file.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let pages = bytes.len() / 4096;
+    for page in (pages / 3..2 * pages / 3).step_by(7) {
+        bytes[page * 4096..(page + 1) * 4096].fill(0xa5);
+    }
+    std::fs::write(&path, bytes).unwrap();
+
+    let target = dir.path().join("recovered.db");
+    let report = SqliteStore::recover_into(&path, &target)
+        .await
+        .expect("recover");
+    let outbox = report.outbox;
+    assert!(outbox.copied > 0 && outbox.copied < 3000, "{report:?}");
+    assert!(outbox.copied + outbox.lost <= 3000, "{report:?}");
+    assert_eq!(
+        (report.kv.copied, report.last_build.copied),
+        (1, 1),
+        "{report:?}"
+    );
+    assert!(matches!(
+        SqliteStore::recover_into(&path, &target).await,
+        Err(StoreError::RecoverTarget { .. })
+    ));
+
+    let recovered = SqliteStore::open_exclusive(&target)
+        .await
+        .expect("a healthy new database");
+    let kept = OutboxStore::list(&recovered, None, 5000).await.unwrap();
+    assert_eq!(kept.len() as u64, outbox.copied);
+    for r in &kept {
+        let i = ids
+            .iter()
+            .position(|id| *id == r.id)
+            .expect("an original id");
+        assert_eq!(r.payload, records[i].payload, "copied intact");
+        assert_eq!(r.state, State::Queued);
+    }
+    assert_eq!(
+        KvStore::get(&recovered, "ns", "k").await.unwrap(),
+        Some(serde_json::json!({"v": 1}))
+    );
+    assert_eq!(
+        recovered.get_last("scope", "builder").await.unwrap(),
+        Some(build)
+    );
+}
+
+#[tokio::test]
+async fn the_wal_is_truncated_after_a_burst() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).await.expect("open");
+    let batch: Vec<NewRecord> = (0..500)
+        .map(|_| NewRecord {
+            payload: format!(r#"{{"message":"{}"}}"#, "x".repeat(400)),
+            ..new("room:A")
+        })
+        .collect();
+    for _ in 0..40 {
+        store.enqueue(&batch).await.expect("enqueue");
+    }
+    let wal = || std::fs::metadata(with_suffix(&path, "-wal")).map_or(0, |m| m.len());
+    assert!(
+        wal() > JOURNAL_SIZE_LIMIT,
+        "the burst grew the WAL: {}",
+        wal()
+    );
+    let before = store.size_bytes().await.unwrap();
+    store.compact().await.expect("checkpoint");
+    assert!(wal() <= JOURNAL_SIZE_LIMIT, "WAL is {} bytes", wal());
+    assert!(store.size_bytes().await.unwrap() < before);
+    assert_eq!(store.counts().await.unwrap().queued, 20_000);
 }

@@ -37,6 +37,7 @@ macro_rules! contract_suite {
             outbox::outbox_requeue_leaves_in_flight_records_unless_forced,
             outbox::outbox_idempotency_keys_store_a_message_once,
             outbox::outbox_idempotency_keys_outlive_delivered_records,
+            outbox::outbox_health_size_and_compact,
             outbox::outbox_counts_next_due_and_list,
             outbox::outbox_recover_leases_requeues_in_flight_records,
             kv::kv_get_put_overwrite,

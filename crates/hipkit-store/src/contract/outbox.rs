@@ -662,3 +662,19 @@ pub async fn outbox_idempotency_keys_outlive_delivered_records(store: &dyn Outbo
     );
     assert_eq!(after[1], Enqueued::Existing(young[0].clone()));
 }
+
+/// A working store is healthy (and says so again at once, from its cache), reports its size,
+/// and compacts without losing anything.
+pub async fn outbox_health_size_and_compact(store: &dyn OutboxStore) {
+    let first = store.health().await.expect("a fresh store is healthy");
+    store.health().await.expect("still healthy");
+    let got = store
+        .enqueue(&[new("room:A", 0), new("room:B", 0)])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    assert!(store.size_bytes().await.expect("size") > 0);
+    store.compact().await.expect("compact");
+    assert_eq!(one(store, &got[1]).await.destination, "room:B");
+    assert!(store.health().await.expect("healthy").checked_at >= first.checked_at);
+}

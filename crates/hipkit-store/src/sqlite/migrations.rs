@@ -75,16 +75,23 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX idempotency_created ON idempotency (created_at)",
         ],
     ),
+    (
+        // One row the health check rewrites: proof that a commit goes through.
+        5,
+        &["CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL)"],
+    ),
 ];
 
 /// Creates the bookkeeping table (reported as version 0 if that fails) and applies every
 /// migration not yet applied.
 pub async fn run(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
     let failed = |version: i64| {
-        move |source| StoreError::Migrate {
-            path: path.to_path_buf(),
-            version,
-            source,
+        move |source| {
+            crate::error::classify(path, source, |source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                version,
+                source,
+            })
         }
     };
     pool.execute(
@@ -116,7 +123,9 @@ async fn apply(
             .fetch_optional(&mut *tx)
             .await?;
     if done.is_some() {
-        return Ok(());
+        // Ended now, not at the connection's next use: an open read transaction would
+        // hold back checkpoints until then.
+        return tx.rollback().await;
     }
     for sql in statements {
         tx.execute(*sql).await?;
@@ -171,6 +180,6 @@ mod tests {
                 .fetch_all(&store.reader)
                 .await
                 .unwrap();
-        assert_eq!(versions, [1, 2, 3, 4]);
+        assert_eq!(versions, [1, 2, 3, 4, 5]);
     }
 }

@@ -1,19 +1,23 @@
 //! The embedded SQLite store: one file, WAL journal, full fsync on commit. Its SQL and its
 //! migrations are SQLite's own (`json_each`, `PRAGMA`s, scalar `MAX`).
 
+mod health;
 mod kv;
 mod last_build;
 mod lock;
 mod migrations;
 mod outbox;
+mod recover;
+
+pub use recover::{Recovery, TableRecovery};
 
 use crate::StoreError;
+use health::{FileIdentity, HealthCache};
 use lock::WriterLock;
-use sqlx::Executor;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,9 +39,19 @@ use std::time::Duration;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The checkpoints' own connection (file-backed stores).
+    checkpoints: Option<SqlitePool>,
+    /// The database file as opened (file-backed stores): intake stops if it changes.
+    identity: Option<Arc<FileIdentity>>,
+    /// The path, for messages.
+    label: PathBuf,
+    health: HealthCache,
     _checkpointer: Option<Arc<Checkpointer>>,
     _lock: Option<Arc<WriterLock>>,
 }
+
+/// The WAL is cut back to this size whenever a checkpoint has copied all of it.
+pub const JOURNAL_SIZE_LIMIT: u64 = 8 << 20;
 
 /// How often the background checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -57,18 +71,66 @@ impl Drop for Checkpointer {
 }
 
 impl Checkpointer {
+    /// Copies the WAL into the database every [`CHECKPOINT_EVERY`] without blocking anyone;
+    /// when a whole tick added nothing and everything is copied (the writer is idle),
+    /// truncates the WAL file.
     fn start(pool: SqlitePool) -> Self {
         Self(tokio::spawn(async move {
+            let mut last_frames = 0;
             loop {
                 tokio::time::sleep(CHECKPOINT_EVERY).await;
                 // A failed checkpoint is not fatal: the WAL grows until the next one succeeds.
-                let _ = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await;
+                let Ok((busy, frames, copied)) = checkpoint(&pool, Mode::Passive).await else {
+                    continue;
+                };
+                let idle = busy == 0 && frames > 0 && frames == copied && frames == last_frames;
+                last_frames = frames;
+                if idle {
+                    let _ = checkpoint(&pool, Mode::Truncate).await;
+                    last_frames = 0;
+                }
             }
         }))
     }
 }
 
+/// How far a checkpoint goes.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Copies what it can without waiting for anyone.
+    Passive,
+    /// Copies everything (waiting for readers) and empties the WAL file.
+    Truncate,
+}
+
+/// Runs `PRAGMA wal_checkpoint`: (busy, WAL frames, frames copied).
+async fn checkpoint(pool: &SqlitePool, mode: Mode) -> Result<(i64, i64, i64), sqlx::Error> {
+    let sql = match mode {
+        Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+        Mode::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    sqlx::query_as(sql).fetch_one(pool).await
+}
+
 impl SqliteStore {
+    /// A TRUNCATE checkpoint: everything in the WAL goes into the database and the WAL file
+    /// is emptied (unless a reader still needs it; the next idle moment retries).
+    async fn truncate_wal(&self) -> Result<(), StoreError> {
+        let Some(pool) = &self.checkpoints else {
+            return Ok(());
+        };
+        let failed = |source| StoreError::Database {
+            op: "checkpoint",
+            source,
+        };
+        // An empty WAL has nothing to truncate (and TRUNCATE could wait on a busy handler).
+        let (_, frames, _) = checkpoint(pool, Mode::Passive).await.map_err(failed)?;
+        if frames > 0 {
+            checkpoint(pool, Mode::Truncate).await.map_err(failed)?;
+        }
+        Ok(())
+    }
+
     /// Opens (creating if needed) the database at `path` and applies migrations, without the
     /// single-writer lock: for `hipkit outbox` and other tools that may run beside `serve`.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -82,7 +144,10 @@ impl SqliteStore {
     /// it, [`crate::OutboxStore::recover_leases`] may treat every lease as abandoned.
     pub async fn open_exclusive(path: &Path) -> Result<Self, StoreError> {
         let lock = WriterLock::acquire(path).await?;
-        Self::open_with(path, Some(Arc::new(lock))).await
+        let store = Self::open_with(path, Some(Arc::new(lock))).await?;
+        // The single writer must be able to write: say so now, not at the first message.
+        store.probe().await?;
+        Ok(store)
     }
 
     async fn open_with(path: &Path, lock: Option<Arc<WriterLock>>) -> Result<Self, StoreError> {
@@ -90,6 +155,7 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string())
             .busy_timeout(Duration::from_secs(10));
         let opts = opts.synchronous(SqliteSynchronous::Normal);
         let checkpoints = pool(opts.clone(), 1, path).await?;
@@ -103,7 +169,11 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
-            _checkpointer: Some(Arc::new(Checkpointer::start(checkpoints))),
+            identity: Some(Arc::new(FileIdentity::remember(path)?)),
+            label: path.to_path_buf(),
+            health: HealthCache::default(),
+            _checkpointer: Some(Arc::new(Checkpointer::start(checkpoints.clone()))),
+            checkpoints: Some(checkpoints),
             _lock: lock,
         })
     }
@@ -116,6 +186,10 @@ impl SqliteStore {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
+            checkpoints: None,
+            identity: None,
+            label: label.to_path_buf(),
+            health: HealthCache::default(),
             _checkpointer: None,
             _lock: None,
         })
@@ -136,8 +210,10 @@ async fn pool(
         .max_lifetime(None)
         .connect_with(opts)
         .await
-        .map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            crate::error::classify(path, source, |source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
         })
 }

@@ -5,7 +5,7 @@ use crate::error::DbResult;
 use crate::idempotency::{KnownKeys, plan};
 use crate::{
     Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State,
-    StateCounts, StoreError,
+    StateCounts, StoreError, StoreHealth,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -191,6 +191,8 @@ macro_rules! current_claim {
 impl OutboxStore for SqliteStore {
     async fn enqueue(&self, new: &[NewRecord]) -> Result<Vec<Enqueued>, StoreError> {
         let op = "enqueue";
+        // A deleted or replaced file would take the messages with it: refuse them.
+        self.check_file()?;
         let mut conn = self.writer.acquire().await.op(op)?;
         conn.execute("PRAGMA synchronous = FULL").await.op(op)?;
         let inserted = insert(&mut conn, new).await;
@@ -415,6 +417,18 @@ impl OutboxStore for SqliteStore {
             .await
             .op("purge idempotency keys")?;
         Ok(done.rows_affected())
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        self.cached_health().await
+    }
+
+    async fn size_bytes(&self) -> Result<u64, StoreError> {
+        Ok(self.files_size())
+    }
+
+    async fn compact(&self) -> Result<(), StoreError> {
+        self.truncate_wal().await
     }
 
     async fn counts(&self) -> Result<StateCounts, StoreError> {

@@ -115,7 +115,8 @@ impl Workers {
         }
     }
 
-    /// Delivers until `shutdown` turns true, then finishes or releases what is in flight.
+    /// Delivers until `shutdown` turns true, then finishes or releases what is in flight
+    /// and compacts the store.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let ctx = self.ctx;
         let concurrency = ctx.config.concurrency.max(1);
@@ -159,9 +160,14 @@ impl Workers {
         }
         release_all(&ctx, feed.take_all().await.into_iter()).await;
         finish(&ctx, tasks).await;
+        let store = ctx.store.clone();
         // The writer ends once the last sender (the context) is gone.
         drop(ctx);
         let _ = writer.await;
+        // Leave no large journal behind (a burst's WAL would otherwise outlive the process).
+        if let Err(e) = store.compact().await {
+            tracing::warn!(error = %e, "compacting the store at shutdown failed");
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use hipkit_store::{
     Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, SqliteStore, State,
-    StateCounts, StoreError,
+    StateCounts, StoreError, StoreHealth,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,6 +72,15 @@ impl OutboxStore for Held {
     }
     async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError> {
         self.inner.purge_idempotency_keys(before).await
+    }
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        self.inner.health().await
+    }
+    async fn size_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.size_bytes().await
+    }
+    async fn compact(&self) -> Result<(), StoreError> {
+        self.inner.compact().await
     }
     async fn counts(&self) -> Result<StateCounts, StoreError> {
         self.inner.counts().await
