@@ -96,6 +96,13 @@ pub enum OutboxAction {
         #[arg(long, conflicts_with = "all_dead")]
         force: bool,
     },
+    /// Copy what a damaged database still holds into a new file (serve must be stopped).
+    Recover {
+        /// The damaged database.
+        damaged: PathBuf,
+        /// The new database to create (must not exist); point `--store` at it afterwards.
+        new: PathBuf,
+    },
     /// Delete delivered messages older than a duration (e.g. 7d, 12h, 30m).
     Purge {
         /// Age of the oldest delivered message to keep.

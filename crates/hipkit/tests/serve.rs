@@ -849,3 +849,58 @@ fn retrying_a_message_in_flight_is_refused_unless_forced() {
         String::from_utf8_lossy(&forced.stderr)
     );
 }
+
+#[test]
+fn a_deleted_database_refuses_intake_and_health_says_so() {
+    let emu = Proc::emulator(&["--room", "Ops"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let server = serve(&emu.base, TOKEN, &store, &[]);
+    let (status, _) = send(&server.base, &json!({"room": "Ops", "message": "kept"}));
+    assert_eq!(status, 202);
+    let size = http()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let bytes: u64 = size
+        .lines()
+        .find_map(|l| l.strip_prefix("hipkit_store_size_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("store size in /metrics");
+    assert!(bytes > 0);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", store.display()));
+    }
+    let (status, body) = send(&server.base, &json!({"room": "Ops", "message": "lost?"}));
+    assert_eq!(
+        status, 503,
+        "a message for a deleted database was accepted: {body}"
+    );
+    let health = http()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    let text = health.text().unwrap();
+    assert!(text.contains("store"), "{text}");
+}
+
+#[test]
+fn a_damaged_database_is_refused_at_start_with_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    std::fs::write(&store, vec![0x5a; 8192]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "outbox"])
+        .env("HIPKIT_STORE", &store)
+        .env("HIPCHAT_ENDPOINT", "http://127.0.0.1:9")
+        .env("HIPCHAT_API_TOKEN", TOKEN)
+        .env_remove("HIPKIT_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hipkit outbox recover"), "{err}");
+}

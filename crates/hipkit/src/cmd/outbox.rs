@@ -1,12 +1,13 @@
-//! `hipkit outbox`: list, retry and purge the outbox `serve` delivers from.
+//! `hipkit outbox`: list, retry, purge and recover the outbox `serve` delivers from.
 
 use crate::cli::OutboxAction;
 use crate::failure::Failure;
 use hipkit::Settings;
-use hipkit_store::{OutboxStore, Requeue, now_millis};
+use hipkit_store::{OutboxStore, Requeue, SqliteStore, now_millis};
+use std::path::Path;
 
-/// Runs `hipkit outbox ...` against `[store] path` (readable while `serve` runs).
-pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failure> {
+/// Opens `[store] path` without the writer's lock (readable while `serve` runs).
+async fn open(settings: &Settings) -> Result<SqliteStore, Failure> {
     let path = &settings.store.path;
     if !path.exists() {
         return Err(Failure::Usage(format!(
@@ -14,9 +15,15 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             path.display()
         )));
     }
-    let store = settings.store.open().await.map_err(Failure::runtime)?;
+    settings.store.open().await.map_err(Failure::runtime)
+}
+
+/// Runs `hipkit outbox ...`.
+pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failure> {
     match action {
+        OutboxAction::Recover { damaged, new } => recover(&damaged, &new).await?,
         OutboxAction::List { state, limit, json } => {
+            let store = open(settings).await?;
             let records = store.list(state, limit).await.map_err(Failure::runtime)?;
             if json {
                 for r in &records {
@@ -44,6 +51,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             force,
             ..
         } => {
+            let store = open(settings).await?;
             let outcome = store
                 .requeue(&id, now_millis(), force)
                 .await
@@ -57,6 +65,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             println!("queued {id} again");
         }
         OutboxAction::Retry { id: None, .. } => {
+            let store = open(settings).await?;
             let n = store
                 .requeue_all_dead(now_millis())
                 .await
@@ -74,13 +83,49 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                         humantime::format_duration(delivered_before)
                     ))
                 })?;
-            let n = store
+            let n = open(settings)
+                .await?
                 .purge_delivered(cutoff)
                 .await
                 .map_err(Failure::runtime)?;
             println!("purged {n} delivered message(s)");
         }
     }
+    Ok(())
+}
+
+/// Salvages every readable row of `damaged` into the new database `new`.
+async fn recover(damaged: &Path, new: &Path) -> Result<(), Failure> {
+    if !damaged.exists() {
+        return Err(Failure::Usage(format!(
+            "no database at {}",
+            damaged.display()
+        )));
+    }
+    let report = SqliteStore::recover_into(damaged, new)
+        .await
+        .map_err(Failure::runtime)?;
+    for (table, t) in [
+        ("outbox", &report.outbox),
+        ("kv", &report.kv),
+        ("last_build", &report.last_build),
+        ("idempotency", &report.idempotency),
+    ] {
+        let note = if t.complete {
+            ""
+        } else {
+            " (some rows could not be counted)"
+        };
+        println!(
+            "{table:<12} copied {:>8}  lost {:>8}{note}",
+            t.copied, t.lost
+        );
+    }
+    println!(
+        "recovered into {}: start serve with --store {} (keep the damaged file until you are sure)",
+        new.display(),
+        new.display()
+    );
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! The send API's metrics: messages accepted, and outbox records per state (read from the
-//! store at scrape time, which doubles as the store's health check).
+//! The send API's metrics (messages accepted; outbox records per state and the store's size,
+//! read at scrape time) and the store's health check (can intake commit?).
 
 use async_trait::async_trait;
 use hipkit_server::{HealthCheck, ScrapeHook};
@@ -22,6 +22,7 @@ pub struct SendMetrics {
     /// Messages accepted by `POST /api/v1/messages`.
     pub accepted: Counter,
     outbox: Family<StateLabel, Gauge>,
+    store_bytes: Gauge,
     store: Option<Arc<dyn OutboxStore>>,
 }
 
@@ -31,6 +32,7 @@ impl SendMetrics {
         Self {
             accepted: Counter::default(),
             outbox: Family::default(),
+            store_bytes: Gauge::default(),
             store,
         }
     }
@@ -47,6 +49,11 @@ impl SendMetrics {
                 "hipkit_outbox_messages",
                 "Outbox records per state",
                 self.outbox.clone(),
+            );
+            registry.register(
+                "hipkit_store_size_bytes",
+                "Bytes the store takes on disk (database, WAL and shared-memory files)",
+                self.store_bytes.clone(),
             );
         }
     }
@@ -67,6 +74,12 @@ impl ScrapeHook for SendMetrics {
                 .get_or_create(&label)
                 .set(counts.get(state) as i64);
         }
+        let bytes = store
+            .size_bytes()
+            .await
+            .map_err(|e| format!("store: {e}"))?;
+        self.store_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         Ok(())
     }
 }
@@ -75,7 +88,8 @@ impl ScrapeHook for SendMetrics {
 impl HealthCheck for SendMetrics {
     async fn check(&self) -> Result<(), String> {
         match &self.store {
-            Some(store) => store.counts().await.map(|_| ()).map_err(|e| e.to_string()),
+            // Proves intake can commit (and that the file is still the one at the path).
+            Some(store) => store.health().await.map(|_| ()).map_err(|e| e.to_string()),
             None => Ok(()),
         }
     }
