@@ -305,19 +305,6 @@ fn bad_emulator_flags_exit_2() {
     }
 }
 
-/// `hipkit ARGS` in an empty directory with only `env` set; returns its output.
-fn hipkit(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn names_that_normalise_away_are_refused_before_the_wire() {
     let emu = Emulator::start(&["--token", TOKEN]);
@@ -342,7 +329,7 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         ("HIPCHAT_ENDPOINT", "http://user:hunter2@127.0.0.1:9"),
         ("HIPCHAT_API_TOKEN", TOKEN),
     ];
-    let out = hipkit(&["send", "Ops", "hi"], &secret_endpoint);
+    let out = common::run(&["send", "Ops", "hi"], &secret_endpoint);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("user name or password"),
@@ -351,7 +338,7 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
     );
     assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
 
-    let out = hipkit(
+    let out = common::run(
         &["send", "Ops", "hi", "--timeout", "0"],
         &[("HIPCHAT_API_TOKEN", TOKEN)],
     );
@@ -362,12 +349,12 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         stderr(&out)
     );
 
-    let out = hipkit(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
+    let out = common::run(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("HIPKIT_LISTEN"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("hipkit.toml"), "{}", stderr(&out));
 
-    let out = hipkit(
+    let out = common::run(
         &["serve", "--listen", "127.0.0.1:0"],
         &[("HIPKIT_SERVE__API_TOKEN", "")],
     );

@@ -623,23 +623,19 @@ fn a_second_serve_on_the_same_store_is_refused_and_outbox_still_reads_it() {
     let first = serve(&emu.base, TOKEN, &store, &[]);
     let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "one"}));
     assert_eq!(status, 202);
-    let second = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("HIPCHAT_ENDPOINT", &emu.base)
-        .env("HIPCHAT_API_TOKEN", TOKEN)
-        .env("HIPKIT_STORE", &store)
-        .env_remove("HIPKIT_CONFIG")
-        .output()
-        .unwrap();
+    let store_env = ("HIPKIT_STORE", store.to_str().unwrap());
+    let second = common::run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("HIPCHAT_ENDPOINT", &emu.base),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            store_env,
+        ],
+    );
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("another") && err.contains("o.db"), "{err}");
-    let listed = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .args(["outbox", "list"])
-        .env("HIPKIT_STORE", &store)
-        .env_remove("HIPKIT_CONFIG")
-        .output()
-        .unwrap();
+    let listed = common::run(&["outbox", "list"], &[store_env]);
     assert!(listed.status.success());
     assert!(String::from_utf8_lossy(&listed.stdout).contains("room:Ops"));
     let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "two"}));
@@ -661,13 +657,8 @@ fn outbox_list_escapes_terminal_controls_and_purge_refuses_impossible_ages() {
         message(&server.base, &kept)["state"] == "delivered"
     });
     let outbox = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hipkit"))
-            .arg("outbox")
-            .args(args)
-            .env("HIPKIT_STORE", &store)
-            .env_remove("HIPKIT_CONFIG")
-            .output()
-            .unwrap()
+        let args: Vec<&str> = ["outbox"].iter().chain(args).copied().collect();
+        common::run(&args, &[("HIPKIT_STORE", store.to_str().unwrap())])
     };
     let listed = outbox(&["list"]);
     assert!(listed.status.success());
@@ -819,11 +810,15 @@ fn retrying_a_message_in_flight_is_refused_unless_forced() {
     );
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
-    let server = serve(
-        &emu.base,
-        TOKEN,
-        &store,
-        &[("HIPKIT_SERVE__REQUEST_TIMEOUT_SECS", "5")],
+    // HipChat's answer takes 20 s and the client waits 60 s: the message stays in flight.
+    let server = Proc::spawn(
+        &["serve", "--listen", "127.0.0.1:0", "--timeout", "60"],
+        &[
+            ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+        ],
+        "delivery:",
     );
     let (_, body) = send(&server.base, &json!({"room": "Slow", "message": "slow"}));
     let id = body["id"].as_str().unwrap().to_owned();
@@ -831,13 +826,12 @@ fn retrying_a_message_in_flight_is_refused_unless_forced() {
         message(&server.base, &id)["state"] == "in_flight"
     });
     let retry = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hipkit"))
-            .args(["outbox", "retry", &id])
-            .args(extra)
-            .env("HIPKIT_STORE", &store)
-            .env_remove("HIPKIT_CONFIG")
-            .output()
-            .unwrap()
+        let args: Vec<&str> = ["outbox", "retry", &id]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        common::run(&args, &[("HIPKIT_STORE", store.to_str().unwrap())])
     };
     let refused = retry(&[]);
     assert_eq!(refused.status.code(), Some(1));
@@ -892,14 +886,14 @@ fn a_damaged_database_is_refused_at_start_with_the_way_out() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     std::fs::write(&store, vec![0x5a; 8192]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "outbox"])
-        .env("HIPKIT_STORE", &store)
-        .env("HIPCHAT_ENDPOINT", "http://127.0.0.1:9")
-        .env("HIPCHAT_API_TOKEN", TOKEN)
-        .env_remove("HIPKIT_CONFIG")
-        .output()
-        .unwrap();
+    let out = common::run(
+        &["serve", "--listen", "127.0.0.1:0", "--backend", "outbox"],
+        &[
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+            ("HIPCHAT_ENDPOINT", "http://127.0.0.1:9"),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("hipkit outbox recover"), "{err}");

@@ -27,6 +27,16 @@ fn stored(outcomes: Vec<Enqueued>) -> Vec<String> {
         .collect()
 }
 
+/// Enqueues one record and returns its id.
+async fn enqueue_one(store: &dyn OutboxStore, dest: &str, at: Millis) -> String {
+    let ids = store
+        .enqueue(&[new(dest, at)])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    ids[0].clone()
+}
+
 async fn one(store: &dyn OutboxStore, id: &str) -> OutboxRecord {
     store
         .get(id)
@@ -76,30 +86,10 @@ pub async fn outbox_enqueue_keeps_order_and_ids(store: &dyn OutboxStore) {
 /// `now + lease_ms` and counts an attempt; leased records are not claimed again until the
 /// lease expires; records not yet due are left alone.
 pub async fn outbox_claim_limits_due_order_and_leases(store: &dyn OutboxStore) {
-    let late = store
-        .enqueue(&[new("room:late", 300)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
-    let first = store
-        .enqueue(&[new("room:first", 100)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
-    let second = store
-        .enqueue(&[new("room:second", 200)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
-    let future = store
-        .enqueue(&[new("room:future", 5000)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let late = enqueue_one(store, "room:late", 300).await;
+    let first = enqueue_one(store, "room:first", 100).await;
+    let second = enqueue_one(store, "room:second", 200).await;
+    let future = enqueue_one(store, "room:future", 5000).await;
     assert!(
         store.claim(50, 500, 10).await.expect("claim").is_empty(),
         "nothing due yet"
@@ -143,12 +133,7 @@ pub async fn outbox_claim_limits_due_order_and_leases(store: &dyn OutboxStore) {
 
 /// `Delivered` marks the record delivered at the given time and ends its lease.
 pub async fn outbox_delivered_outcome(store: &dyn OutboxStore) {
-    let id = store
-        .enqueue(&[new("room:A", 0)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let id = enqueue_one(store, "room:A", 0).await;
     store.claim(0, 1000, 1).await.expect("claim");
     store.mark_delivered(&id, 250).await.expect("delivered");
     let r = one(store, &id).await;
@@ -162,12 +147,7 @@ pub async fn outbox_delivered_outcome(store: &dyn OutboxStore) {
 
 /// `Retry` queues the record again at the given time with the error, keeping its attempts.
 pub async fn outbox_retry_outcome(store: &dyn OutboxStore) {
-    let id = store
-        .enqueue(&[new("room:A", 0)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let id = enqueue_one(store, "room:A", 0).await;
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store
         .mark_retry(&id, claim, 5000, "503 Service Unavailable")
@@ -194,12 +174,7 @@ pub async fn outbox_retry_outcome(store: &dyn OutboxStore) {
 
 /// `Dead` ends the record's attempts with the error; it is never claimed again.
 pub async fn outbox_dead_outcome(store: &dyn OutboxStore) {
-    let id = store
-        .enqueue(&[new("room:A", 0)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let id = enqueue_one(store, "room:A", 0).await;
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store
         .mark_dead(&id, claim, "401 Invalid OAuth session", 10)
@@ -223,12 +198,7 @@ pub async fn outbox_dead_outcome(store: &dyn OutboxStore) {
 
 /// `Release` queues the record untouched and gives back the attempt its claim counted.
 pub async fn outbox_release_gives_the_attempt_back(store: &dyn OutboxStore) {
-    let id = store
-        .enqueue(&[new("user:@bob", 0)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let id = enqueue_one(store, "user:@bob", 0).await;
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store.release(&id, claim, 1).await.expect("release");
     let r = one(store, &id).await;
@@ -242,12 +212,7 @@ pub async fn outbox_release_gives_the_attempt_back(store: &dyn OutboxStore) {
 /// A worker whose lease expired may still report: its `Dead`, `Retry` or `Release` must not
 /// touch the record another claim now holds.
 pub async fn outbox_late_outcomes_of_an_expired_claim_change_nothing(store: &dyn OutboxStore) {
-    let id = store
-        .enqueue(&[new("room:A", 0)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let id = enqueue_one(store, "room:A", 0).await;
     let stale = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     let current = store.claim(1000, 1000, 1).await.expect("claim")[0].clone();
     assert_eq!(current.attempts, 2, "the expired lease was claimed again");
@@ -280,12 +245,7 @@ pub async fn outbox_late_outcomes_of_an_expired_claim_change_nothing(store: &dyn
 
 /// Once delivered, a record stays delivered whatever late outcome arrives.
 pub async fn outbox_outcomes_after_delivery_change_nothing(store: &dyn OutboxStore) {
-    let id = store
-        .enqueue(&[new("room:A", 0)])
-        .await
-        .map(stored)
-        .expect("enqueue")[0]
-        .clone();
+    let id = enqueue_one(store, "room:A", 0).await;
     let claim = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     store.mark_delivered(&id, 10).await.expect("delivered");
     let delivered = one(store, &id).await;

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 /// The all-scopes token the spawned emulators accept.
@@ -116,4 +116,17 @@ pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) 
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Runs `hipkit ARGS` to its end in an empty directory with only `env` set.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hipkit")
 }
