@@ -1,17 +1,24 @@
 //! CI build status, Buildbot's way: the build model (Buildbot's data API shape, as
-//! HttpStatusPush sends it), generators (which events and results are reported), and the
-//! previous-build memory that the `change` and `problem` modes compare with.
+//! HttpStatusPush sends it), generators (which events and results are reported), the
+//! previous-build memory that the `change` and `problem` modes compare with, Jinja templates,
+//! and the reporters (HipChatStatusPush).
 
 mod build;
+pub mod config;
 mod event;
 pub mod generator;
+pub mod hipchat;
 mod history;
+pub mod report;
 pub mod results;
+pub mod template;
 
 #[cfg(test)]
 mod fixtures;
 
 pub use build::{Build, BuildError, PrevBuild, PrevBuildField};
+pub use config::{ConfigError, ConfigProblem};
 pub use event::{Event, UnknownEvent};
 pub use generator::{Filters, Generator, Mode, ModeError, Modes};
 pub use history::History;
+pub use report::{Outgoing, Prepared, ReportError, Reporters};

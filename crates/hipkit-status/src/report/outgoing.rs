@@ -1,0 +1,121 @@
+//! One report ready to leave: what it is, how to send it, and how to show it with its
+//! secrets redacted.
+
+use hipkit_transport::{
+    Delivery, Destination, Message, Retry, SendOptions, Transport, TransportError,
+};
+use std::sync::Arc;
+
+/// A report, and the reporter it came from.
+#[derive(Clone)]
+pub struct Outgoing {
+    /// The reporter's name.
+    pub reporter: String,
+    /// What to send.
+    pub kind: OutgoingKind,
+}
+
+/// What a report sends.
+#[derive(Clone)]
+pub enum OutgoingKind {
+    /// A HipChat room notification or private message.
+    HipChat {
+        /// The message.
+        message: Message,
+        /// Its transport (the outbox under `serve`).
+        transport: Arc<dyn Transport>,
+        /// The HipChat server, for [`Outgoing::describe`].
+        endpoint: Arc<str>,
+    },
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// A report that was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The HipChat transport refused it or could not reach HipChat.
+    #[error(transparent)]
+    HipChat(#[from] TransportError),
+}
+
+impl SendError {
+    /// Whether trying again may help, and when.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::HipChat(e) => e.retry(),
+        }
+    }
+}
+
+impl Outgoing {
+    /// A HipChat message from `reporter`.
+    pub fn hipchat(
+        reporter: &str,
+        message: Message,
+        transport: Arc<dyn Transport>,
+        endpoint: &Arc<str>,
+    ) -> Self {
+        Self {
+            reporter: reporter.to_owned(),
+            kind: OutgoingKind::HipChat {
+                message,
+                transport,
+                endpoint: endpoint.clone(),
+            },
+        }
+    }
+
+    /// The HipChat message, if this is one.
+    pub fn message(&self) -> Option<&Message> {
+        match &self.kind {
+            OutgoingKind::HipChat { message, .. } => Some(message),
+        }
+    }
+
+    /// Sends (or, through the outbox, durably queues) the report once.
+    pub async fn send(&self, options: &SendOptions) -> Result<Delivery, SendError> {
+        match &self.kind {
+            OutgoingKind::HipChat {
+                message, transport, ..
+            } => Ok(transport.send_with(message, options).await?.delivery),
+        }
+    }
+
+    /// The HTTP request this report makes, as text, with every secret redacted.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            OutgoingKind::HipChat {
+                message, endpoint, ..
+            } => {
+                let (path, body) = match &message.to {
+                    Destination::Room(_) => {
+                        let room = message
+                            .room_ref()
+                            .map(|r| r.to_segment())
+                            .unwrap_or_default();
+                        let body = serde_json::to_string_pretty(&message.body);
+                        (format!("room/{room}/notification"), body)
+                    }
+                    Destination::User(_) => {
+                        let user = message
+                            .user_ref()
+                            .map(|u| u.to_segment())
+                            .unwrap_or_default();
+                        let body = serde_json::to_string_pretty(&message.private_message());
+                        (format!("user/{user}/message"), body)
+                    }
+                };
+                format!(
+                    "# reporter {}\nPOST {endpoint}/v2/{path}?auth_token=<redacted>\nContent-Type: application/json\n\n{}\n",
+                    self.reporter,
+                    body.unwrap_or_default()
+                )
+            }
+        }
+    }
+}
