@@ -11,6 +11,7 @@ use std::sync::Arc;
 #[derive(Clone, Default)]
 pub struct History {
     store: Option<Arc<dyn LastBuildStore>>,
+    read_only: bool,
 }
 
 impl std::fmt::Debug for History {
@@ -24,7 +25,18 @@ impl std::fmt::Debug for History {
 impl History {
     /// Remembers last builds in `store`.
     pub fn new(store: Arc<dyn LastBuildStore>) -> Self {
-        Self { store: Some(store) }
+        Self {
+            store: Some(store),
+            read_only: false,
+        }
+    }
+
+    /// Reads last builds from `store` but never records one (`--dry-run`).
+    pub fn read_only(store: Arc<dyn LastBuildStore>) -> Self {
+        Self {
+            store: Some(store),
+            read_only: true,
+        }
     }
 
     /// No memory: without `prev_build` in the input there is never a previous build.
@@ -67,7 +79,7 @@ impl History {
             }),
             _ => None,
         };
-        let last = match recordable {
+        let last = match recordable.filter(|_| !self.read_only) {
             Some(record) => store.put_last(scope, builder, &record).await?,
             None => store.get_last(scope, builder).await?,
         };
@@ -156,6 +168,24 @@ mod tests {
             None,
             "nothing was recorded for the builds that carried prev_build"
         );
+    }
+
+    #[tokio::test]
+    async fn read_only_history_reads_but_never_records() {
+        let store = Arc::new(SqliteStore::in_memory().await.unwrap());
+        History::new(store.clone())
+            .previous("a", &build(1, 2), Event::Finished)
+            .await
+            .unwrap();
+        let dry = History::read_only(store);
+        for _ in 0..2 {
+            assert_eq!(
+                dry.previous("a", &build(2, 0), Event::Finished)
+                    .await
+                    .unwrap(),
+                prev(1, 2)
+            );
+        }
     }
 
     #[tokio::test]

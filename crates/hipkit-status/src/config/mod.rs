@@ -2,7 +2,9 @@
 //! type errors.
 
 mod error;
+mod reporters;
 mod table;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use reporters::{CheckedReporters, DEFAULT_SECRET_HEADER, RelayConfig, ReportersConfig};
 pub(crate) use table::{Table, compile};

@@ -4,9 +4,11 @@
 
 mod outgoing;
 mod retry;
+mod setup;
 
 pub use outgoing::{Outgoing, OutgoingKind, SendError};
 pub use retry::send_with_retries;
+pub use setup::{ReporterDeps, SetupError};
 
 use crate::hipchat::{FormatError, HipChatReporter};
 use crate::{Build, Event, History};

@@ -77,6 +77,13 @@ impl Outgoing {
         }
     }
 
+    /// Where it goes, e.g. `room:Build Room`.
+    pub fn destination(&self) -> String {
+        match &self.kind {
+            OutgoingKind::HipChat { message, .. } => message.to.to_string(),
+        }
+    }
+
     /// Sends (or, through the outbox, durably queues) the report once.
     pub async fn send(&self, options: &SendOptions) -> Result<Delivery, SendError> {
         match &self.kind {
