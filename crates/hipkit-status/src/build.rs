@@ -5,12 +5,15 @@
 //! (missing `locks_duration_s`, `parentbuild`, the old `#builders/...` URLs) are tolerated.
 
 use crate::Event;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 /// A build dict whose decision fields have the right shape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Build {
     dict: Map<String, Value>,
+    /// The JSON text it was parsed from, sent as is by the HTTP reporter.
+    raw: Option<Bytes>,
 }
 
 /// Why a JSON value is not a build, naming the field.
@@ -139,14 +142,25 @@ impl Build {
                 return Err(BuildError::field("prev_build", "must be an object or null"));
             }
         }
-        Ok(Self { dict })
+        Ok(Self { dict, raw: None })
     }
 
     /// Parses JSON text (a request body, a file) into a build.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BuildError> {
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| BuildError::Syntax(e.to_string()))?;
-        Self::from_value(value)
+        let mut build = Self::from_value(value)?;
+        build.raw = Some(Bytes::copy_from_slice(bytes));
+        Ok(build)
+    }
+
+    /// The build as JSON text: byte for byte what it was parsed from, when it was parsed
+    /// from text (key order, spacing and number forms kept).
+    pub fn json_bytes(&self) -> Bytes {
+        match &self.raw {
+            Some(raw) => raw.clone(),
+            None => Bytes::from(Value::Object(self.dict.clone()).to_string()),
+        }
     }
 
     /// The dict exactly as it arrived.
@@ -331,6 +345,8 @@ mod tests {
             assert_eq!(err.field_name(), Some(field), "{value}");
             assert!(err.to_string().starts_with(field), "{err}");
         }
+        let text = br#"{"z": 1,  "builder": {"name": "b"}, "a": 1.50}"#;
+        assert_eq!(Build::from_json(text).unwrap().json_bytes(), &text[..]);
         assert!(matches!(
             Build::from_json(b"{nope"),
             Err(BuildError::Syntax(_))

@@ -9,6 +9,7 @@ mod event;
 pub mod generator;
 pub mod hipchat;
 mod history;
+pub mod http;
 pub mod relay;
 pub mod report;
 pub mod results;

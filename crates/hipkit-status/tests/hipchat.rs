@@ -86,3 +86,48 @@ async fn started_and_finished_reach_the_user_first_then_the_room() {
     assert_eq!(Event::Finished, build(true, Some(2)).event());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn change_mode_remembers_the_last_result_without_prev_build_and_honours_it_with() {
+    let store = hipkit_store::SqliteStore::in_memory().await.expect("store");
+    let memory = hipkit_transport::MemoryTransport::new();
+    let mut config = HipChatConfig::new(
+        "hc",
+        BTreeMap::from([("Builder0".to_owned(), "Build Room".to_owned())]),
+        BTreeMap::new(),
+    );
+    config.generator.modes = hipkit_status::Modes::from_name("change").expect("mode");
+    let reporters = Reporters::new(History::new(Arc::new(store))).with_hipchat(
+        HipChatReporter::new(config),
+        Arc::new(memory),
+        "http://hipchat",
+    );
+    let numbered = |number: i64, results: i64| {
+        Build::from_value(
+            json!({"number": number, "complete": true, "results": results,
+            "builder": {"name": "Builder0"}}),
+        )
+        .expect("build")
+    };
+    let mut reported = Vec::new();
+    for (n, r) in [(1, 0), (2, 0), (3, 2), (4, 2), (5, 0)] {
+        let prepared = reporters.prepare(&numbered(n, r), Event::Finished).await;
+        if !prepared.outgoing.is_empty() {
+            reported.push(n);
+        }
+    }
+    assert_eq!(reported, [3, 5], "only results that changed");
+    let mut with_prev = numbered(6, 0);
+    with_prev = Build::from_value({
+        let mut v = with_prev.to_value();
+        v["prev_build"] = json!({"number": 5, "results": 2});
+        v
+    })
+    .expect("build");
+    let prepared = reporters.prepare(&with_prev, Event::Finished).await;
+    assert_eq!(
+        prepared.outgoing.len(),
+        1,
+        "prev_build in the input wins over the store"
+    );
+}

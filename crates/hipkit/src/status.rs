@@ -5,6 +5,7 @@ use crate::Settings;
 use hipkit_status::{ConfigError, History, Relay, RelayAuth, Reporters, SetupError};
 use hipkit_store::{LastBuildStore, StoreError};
 use hipkit_transport::Transport;
+use hipkit_transport::outbox::RetryPolicy;
 use std::sync::Arc;
 
 /// Why the reporters could not be set up.
@@ -38,6 +39,7 @@ pub async fn reporters(
     settings: &Settings,
     transport: Result<Arc<dyn Transport>, hipchat::Error>,
     history: HistoryMode,
+    http_retry: Option<RetryPolicy>,
 ) -> Result<Reporters, StatusError> {
     let checked = settings.reporters.check()?;
     let history = if checked.need_history() {
@@ -54,6 +56,7 @@ pub async fn reporters(
         transport,
         hipchat: settings.hipchat.clone(),
         history,
+        http_retry,
     };
     Ok(checked.build(&deps)?)
 }
@@ -63,7 +66,13 @@ pub async fn relay(
     settings: &Settings,
     transport: Arc<dyn Transport>,
 ) -> Result<Relay, StatusError> {
-    let reporters = reporters(settings, Ok(transport), HistoryMode::Record).await?;
+    // HTTP pushes are retried in memory with the outbox's policy until the outbox carries
+    // HTTP destinations.
+    let policy = settings
+        .delivery
+        .worker_config(settings.hipchat.timeout())
+        .retry;
+    let reporters = reporters(settings, Ok(transport), HistoryMode::Record, Some(policy)).await?;
     Ok(Relay::new(
         reporters,
         RelayAuth::new(&settings.reporters.relay),

@@ -196,7 +196,10 @@ fn text(bytes: &[u8]) -> String {
 fn hipkit_report_exit_codes_and_dry_run() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), REPORTERS);
+    let with_http = format!(
+        "{REPORTERS}\n[[reporters.http]]\nserver_url = \"http://127.0.0.1:9/hook\"\nauth = {{ bearer = \"http-bearer-secret\" }}\n"
+    );
+    config(dir.path(), &with_http);
     let finished = serde_json::to_vec(&build(true, Some(0))).unwrap();
     let args = ["--event", "finished", "--build", "-"];
 
@@ -229,6 +232,14 @@ fn hipkit_report_exit_codes_and_dry_run() {
         room(&emu.base, "Builds").is_empty(),
         "a dry run sends nothing"
     );
+    assert!(
+        out.contains(
+            "POST http://127.0.0.1:9/hook\nContent-Type: application/json\nAuthorization: <redacted>"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("http-bearer-secret"));
+    config(dir.path(), REPORTERS);
 
     let sent = report(dir.path(), &emu.base, &args, &finished);
     assert_eq!(sent.status.code(), Some(0), "{}", text(&sent.stderr));

@@ -4,6 +4,7 @@
 
 use super::{ConfigError, ConfigProblem};
 use crate::hipchat::HipChatConfig;
+use crate::http::HttpConfig;
 use hipchat::Token;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -57,19 +58,21 @@ impl Default for RelayConfig {
 pub struct CheckedReporters {
     /// The HipChat reporters, in table order.
     pub hipchat: Vec<HipChatConfig>,
+    /// The HTTP reporters, in table order.
+    pub http: Vec<HttpConfig>,
 }
 
 impl CheckedReporters {
     /// Whether there are no reporters.
     pub fn is_empty(&self) -> bool {
-        self.hipchat.is_empty()
+        self.hipchat.is_empty() && self.http.is_empty()
     }
 
     /// Whether any reporter's modes compare with the previous build.
     pub fn need_history(&self) -> bool {
-        self.hipchat
-            .iter()
-            .any(|c| c.generator.modes.needs_previous())
+        let hipchat = self.hipchat.iter().map(|c| &c.generator);
+        let http = self.http.iter().map(|c| &c.generator);
+        hipchat.chain(http).any(|g| g.modes.needs_previous())
     }
 }
 
@@ -89,12 +92,12 @@ impl ReportersConfig {
             .enumerate()
             .map(|(i, t)| HipChatConfig::from_table(t, i + 1).map_err(at("hipchat", i + 1)))
             .collect::<Result<_, _>>()?;
-        if !self.http.is_empty() {
-            return Err(at("http", 1)(ConfigProblem::Invalid {
-                key: "reporters.http".into(),
-                expected: "is not supported by this build of hipkit yet",
-            }));
-        }
+        let http = self
+            .http
+            .iter()
+            .enumerate()
+            .map(|(i, t)| HttpConfig::from_table(t, i + 1).map_err(at("http", i + 1)))
+            .collect::<Result<_, _>>()?;
         if self.relay.user.is_some() != self.relay.password.is_some() {
             return Err(ConfigError {
                 kind: "relay",
@@ -105,7 +108,7 @@ impl ReportersConfig {
                 },
             });
         }
-        Ok(CheckedReporters { hipchat })
+        Ok(CheckedReporters { hipchat, http })
     }
 }
 

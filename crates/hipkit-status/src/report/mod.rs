@@ -8,9 +8,11 @@ mod setup;
 
 pub use outgoing::{Outgoing, OutgoingKind, SendError};
 pub use retry::send_with_retries;
-pub use setup::{ReporterDeps, SetupError};
+pub use setup::{ReporterDeps, SetupError, SetupReason};
 
+use crate::generator::Generator;
 use crate::hipchat::{FormatError, HipChatReporter};
+use crate::http::{HttpDelivery, HttpReporter, PayloadError};
 use crate::{Build, Event, History};
 use hipkit_store::StoreError;
 use hipkit_transport::Transport;
@@ -33,6 +35,9 @@ pub enum ReportErrorKind {
     /// A template or hook failed: a configuration problem.
     #[error(transparent)]
     Format(#[from] FormatError),
+    /// The `payload` template failed: a configuration problem.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
     /// The previous build could not be read or recorded.
     #[error("previous build: {0}")]
     History(#[from] StoreError),
@@ -55,10 +60,18 @@ struct HipChatSink {
     endpoint: Arc<str>,
 }
 
+/// An HTTP reporter and how its pushes are delivered.
+#[derive(Clone)]
+struct HttpSink {
+    reporter: HttpReporter,
+    delivery: Arc<dyn HttpDelivery>,
+}
+
 /// The configured reporters, ready to run.
 #[derive(Clone, Default)]
 pub struct Reporters {
     hipchat: Vec<HipChatSink>,
+    http: Vec<HttpSink>,
     history: History,
 }
 
@@ -66,6 +79,7 @@ impl std::fmt::Debug for Reporters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reporters")
             .field("hipchat", &self.hipchat.len())
+            .field("http", &self.http.len())
             .field("history", &self.history)
             .finish()
     }
@@ -96,9 +110,15 @@ impl Reporters {
         self
     }
 
+    /// Adds an HTTP reporter whose pushes go through `delivery`.
+    pub fn with_http(mut self, reporter: HttpReporter, delivery: Arc<dyn HttpDelivery>) -> Self {
+        self.http.push(HttpSink { reporter, delivery });
+        self
+    }
+
     /// How many reporters there are.
     pub fn len(&self) -> usize {
-        self.hipchat.len()
+        self.hipchat.len() + self.http.len()
     }
 
     /// Whether there are none.
@@ -108,9 +128,29 @@ impl Reporters {
 
     /// Whether any reporter's modes need the previous build.
     pub fn need_history(&self) -> bool {
-        self.hipchat
-            .iter()
-            .any(|s| s.reporter.config().generator.modes.needs_previous())
+        let hipchat = self.hipchat.iter().map(|s| &s.reporter.config().generator);
+        let http = self.http.iter().map(|s| &s.reporter.config().generator);
+        hipchat.chain(http).any(|g| g.modes.needs_previous())
+    }
+
+    /// Whether reporter `name`'s generator reports `build` at `event`.
+    async fn decide(
+        &self,
+        name: &str,
+        generator: &Generator,
+        build: &Build,
+        event: Event,
+    ) -> Result<bool, ReportErrorKind> {
+        let prev = if generator.needs_previous(event) {
+            self.history.previous(name, build, event).await?
+        } else {
+            None
+        };
+        let wanted = generator.wants(build, event, prev);
+        if !wanted {
+            tracing::debug!(reporter = name, builder = build.builder_name(), %event, "not reported (mode or filters)");
+        }
+        Ok(wanted)
     }
 
     /// Runs every reporter's generator and formatter for `build` at `event`; sends nothing
@@ -120,14 +160,10 @@ impl Reporters {
         for sink in &self.hipchat {
             let config = sink.reporter.config();
             let result = async {
-                let generator = &config.generator;
-                let prev = if generator.needs_previous(event) {
-                    self.history.previous(&config.name, build, event).await?
-                } else {
-                    None
-                };
-                if !generator.wants(build, event, prev) {
-                    tracing::debug!(reporter = %config.name, builder = build.builder_name(), %event, "not reported (mode or filters)");
+                if !self
+                    .decide(&config.name, &config.generator, build, event)
+                    .await?
+                {
                     return Ok(Vec::new());
                 }
                 Ok(sink.reporter.messages(build, event)?)
@@ -144,6 +180,28 @@ impl Reporters {
                             &sink.endpoint,
                         )
                     })),
+                Err(kind) => prepared.failures.push(ReportError {
+                    reporter: config.name.clone(),
+                    kind,
+                }),
+            }
+        }
+        for sink in &self.http {
+            let config = sink.reporter.config();
+            let result = async {
+                if !self
+                    .decide(&config.name, &config.generator, build, event)
+                    .await?
+                {
+                    return Ok(None);
+                }
+                Ok(Some(sink.reporter.request(build, event)?))
+            }
+            .await;
+            match result {
+                Ok(request) => prepared.outgoing.extend(
+                    request.map(|r| Outgoing::http(&config.name, r, sink.delivery.clone())),
+                ),
                 Err(kind) => prepared.failures.push(ReportError {
                     reporter: config.name.clone(),
                     kind,

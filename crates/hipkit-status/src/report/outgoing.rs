@@ -1,6 +1,7 @@
 //! One report ready to leave: what it is, how to send it, and how to show it with its
 //! secrets redacted.
 
+use crate::http::{HttpDelivery, PushError, PushRequest};
 use hipkit_transport::{
     Delivery, Destination, Message, Retry, SendOptions, Transport, TransportError,
 };
@@ -21,11 +22,18 @@ pub enum OutgoingKind {
     /// A HipChat room notification or private message.
     HipChat {
         /// The message.
-        message: Message,
+        message: Box<Message>,
         /// Its transport (the outbox under `serve`).
         transport: Arc<dyn Transport>,
         /// The HipChat server, for [`Outgoing::describe`].
         endpoint: Arc<str>,
+    },
+    /// An HTTP push.
+    Http {
+        /// The request.
+        request: PushRequest,
+        /// How it is delivered.
+        delivery: Arc<dyn HttpDelivery>,
     },
 }
 
@@ -41,6 +49,9 @@ pub enum SendError {
     /// The HipChat transport refused it or could not reach HipChat.
     #[error(transparent)]
     HipChat(#[from] TransportError),
+    /// The HTTP receiver refused it or could not be reached.
+    #[error(transparent)]
+    Http(#[from] PushError),
 }
 
 impl SendError {
@@ -48,6 +59,7 @@ impl SendError {
     pub fn retry(&self) -> Retry {
         match self {
             Self::HipChat(e) => e.retry(),
+            Self::Http(e) => e.retry(),
         }
     }
 }
@@ -63,17 +75,34 @@ impl Outgoing {
         Self {
             reporter: reporter.to_owned(),
             kind: OutgoingKind::HipChat {
-                message,
+                message: Box::new(message),
                 transport,
                 endpoint: endpoint.clone(),
             },
         }
     }
 
+    /// An HTTP push from `reporter`.
+    pub fn http(reporter: &str, request: PushRequest, delivery: Arc<dyn HttpDelivery>) -> Self {
+        Self {
+            reporter: reporter.to_owned(),
+            kind: OutgoingKind::Http { request, delivery },
+        }
+    }
+
     /// The HipChat message, if this is one.
     pub fn message(&self) -> Option<&Message> {
         match &self.kind {
-            OutgoingKind::HipChat { message, .. } => Some(message),
+            OutgoingKind::HipChat { message, .. } => Some(message.as_ref()),
+            OutgoingKind::Http { .. } => None,
+        }
+    }
+
+    /// The HTTP push, if this is one.
+    pub fn push_request(&self) -> Option<&PushRequest> {
+        match &self.kind {
+            OutgoingKind::Http { request, .. } => Some(request),
+            OutgoingKind::HipChat { .. } => None,
         }
     }
 
@@ -81,6 +110,7 @@ impl Outgoing {
     pub fn destination(&self) -> String {
         match &self.kind {
             OutgoingKind::HipChat { message, .. } => message.to.to_string(),
+            OutgoingKind::Http { request, .. } => request.url.clone(),
         }
     }
 
@@ -90,6 +120,16 @@ impl Outgoing {
             OutgoingKind::HipChat {
                 message, transport, ..
             } => Ok(transport.send_with(message, options).await?.delivery),
+            OutgoingKind::Http { request, delivery } => {
+                let push = delivery.deliver(request);
+                match options.deadline {
+                    None => Ok(push.await?),
+                    Some(at) => tokio::time::timeout_at(at, push)
+                        .await
+                        .map_err(|_| TransportError::OutcomeUnknown)?
+                        .map_err(SendError::Http),
+                }
+            }
         }
     }
 
@@ -122,6 +162,9 @@ impl Outgoing {
                     self.reporter,
                     body.unwrap_or_default()
                 )
+            }
+            OutgoingKind::Http { request, .. } => {
+                format!("# reporter {}\n{}", self.reporter, request.describe())
             }
         }
     }

@@ -4,6 +4,8 @@ use super::Reporters;
 use crate::History;
 use crate::config::CheckedReporters;
 use crate::hipchat::{HipChatConfig, HipChatReporter};
+use crate::http::{BackgroundRetries, DirectHttp, HttpDelivery, HttpReporter, PushError};
+use hipkit_transport::outbox::RetryPolicy;
 use hipkit_transport::{HttpTransport, Transport};
 use std::sync::Arc;
 
@@ -17,17 +19,32 @@ pub struct ReporterDeps {
     pub hipchat: hipchat::ClientConfig,
     /// Previous builds for `change` and `problem`.
     pub history: History,
+    /// HTTP pushes: `Some` answers at once and retries in the background under the policy
+    /// (`serve`: not durable yet); `None` sends each push once when asked (`hipkit report`
+    /// retries itself).
+    pub http_retry: Option<RetryPolicy>,
 }
 
 /// A reporter could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("[[reporters.hipchat]] {reporter}: {source}")]
+#[error("reporter {reporter}: {reason}")]
 pub struct SetupError {
     /// The reporter's name.
     pub reporter: String,
-    /// Why its HipChat client could not be built.
+    /// Why its client could not be built.
     #[source]
-    pub source: hipchat::Error,
+    pub reason: SetupReason,
+}
+
+/// Why a reporter's client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupReason {
+    /// Its HipChat client.
+    #[error(transparent)]
+    HipChat(#[from] hipchat::Error),
+    /// Its HTTP client (a bad CA bundle).
+    #[error(transparent)]
+    Http(#[from] PushError),
 }
 
 /// Whether the reporter talks to HipChat differently from `[hipchat]`.
@@ -42,9 +59,9 @@ impl CheckedReporters {
     pub fn build(&self, deps: &ReporterDeps) -> Result<Reporters, SetupError> {
         let mut reporters = Reporters::new(deps.history.clone());
         for c in &self.hipchat {
-            let fail = |source| SetupError {
+            let fail = |e: hipchat::Error| SetupError {
                 reporter: c.name.clone(),
-                source,
+                reason: e.into(),
             };
             let (transport, endpoint) = if own_client(c) {
                 let mut cfg = deps.hipchat.clone();
@@ -68,6 +85,17 @@ impl CheckedReporters {
             };
             reporters =
                 reporters.with_hipchat(HipChatReporter::new(c.clone()), transport, &endpoint);
+        }
+        for c in &self.http {
+            let direct = DirectHttp::new(c).map_err(|e| SetupError {
+                reporter: c.name.clone(),
+                reason: e.into(),
+            })?;
+            let delivery: Arc<dyn HttpDelivery> = match deps.http_retry {
+                Some(policy) => Arc::new(BackgroundRetries::new(Arc::new(direct), policy)),
+                None => Arc::new(direct),
+            };
+            reporters = reporters.with_http(HttpReporter::new(c.clone()), delivery);
         }
         Ok(reporters)
     }

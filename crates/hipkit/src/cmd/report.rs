@@ -42,7 +42,7 @@ fn prepare_failure(failures: &[ReportError]) -> Option<Failure> {
         None
     } else if failures
         .iter()
-        .all(|f| matches!(f.kind, ReportErrorKind::Format(_)))
+        .all(|f| !matches!(f.kind, ReportErrorKind::History(_)))
     {
         Some(Failure::Usage(text))
     } else {
@@ -90,10 +90,10 @@ pub async fn run(args: &ReportArgs, settings: Settings) -> Result<(), Failure> {
         let transport = client.map(|c| Arc::new(HttpTransport::new(c)) as Arc<dyn Transport>);
         (transport, HistoryMode::Record)
     };
-    let reporters = reporters(&settings, transport, history).await?;
+    let reporters = reporters(&settings, transport, history, None).await?;
     if reporters.is_empty() {
         return Err(Failure::Usage(
-            "no reporters configured: add [[reporters.hipchat]] to hipkit.toml".into(),
+            "no reporters configured: add [[reporters.hipchat]] or [[reporters.http]] to hipkit.toml".into(),
         ));
     }
     let Prepared { outgoing, failures } = reporters.prepare(&build, args.event).await;
