@@ -1,7 +1,7 @@
 //! CI build status, Buildbot's way: the build model (Buildbot's data API shape, as
 //! HttpStatusPush sends it), generators (which events and results are reported), the
 //! previous-build memory that the `change` and `problem` modes compare with, Jinja templates,
-//! and the reporters (HipChatStatusPush).
+//! the reporters (HipChatStatusPush, HttpStatusPush) and the `POST /hooks/buildbot` relay.
 
 mod build;
 pub mod config;

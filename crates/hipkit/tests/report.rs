@@ -327,3 +327,42 @@ fn hipkit_report_exit_codes_and_dry_run() {
         text(&unreachable.stderr)
     );
 }
+
+/// The first TOML block of docs/build-status.md: the complete example configuration.
+fn documented_example() -> String {
+    let doc = include_str!("../../../docs/build-status.md");
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    doc[start..end].to_owned()
+}
+
+#[test]
+fn the_documented_example_config_is_valid_and_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &documented_example());
+    let mut b = build(true, Some(2));
+    b["builder"]["name"] = json!("linux-x64");
+    let body = serde_json::to_vec(&b).unwrap();
+    let out = report(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &["--event", "finished", "--build", "-", "--dry-run"],
+        &body,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("/v2/room/Builds/notification?auth_token=<redacted>"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("linux-x64 #7: <b>failure</b>"), "{stdout}");
+    assert!(stdout.contains("\"color\": \"red\""), "{stdout}");
+    assert!(
+        stdout.contains("POST https://dashboard.example.com/buildbot"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("TOKEN") && !stdout.contains("change-me"),
+        "{stdout}"
+    );
+}
