@@ -35,6 +35,33 @@ pub enum Command {
     Serve(ServeArgs),
     /// Inspect and repair the outbox (same store as `serve`).
     Outbox(OutboxArgs),
+    /// Report one build with the configured reporters ([[reporters.*]]): for any CI step.
+    Report(ReportArgs),
+}
+
+/// `hipkit report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// started (Buildbot's new) or finished.
+    #[arg(long)]
+    pub event: hipkit_status::Event,
+    /// The build as JSON (Buildbot's data API shape, as HttpStatusPush sends it); `-` reads
+    /// standard input.
+    #[arg(long)]
+    pub build: PathBuf,
+    /// Print the requests that would be sent (tokens redacted) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print each report as it is accepted.
+    #[arg(long)]
+    pub verbose: bool,
+    /// SQLite database remembering previous builds for change/problem [env: HIPKIT_STORE]
+    /// [default: hipkit.db].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// HipChat server and token.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// `hipkit serve`.
@@ -248,6 +275,16 @@ impl ServeArgs {
             .set("--store", "store.path", self.store.as_ref())
             .set("--backend", "delivery.backend", self.backend)
             .set("--concurrency", "delivery.concurrency", self.concurrency);
+        o
+    }
+}
+
+impl ReportArgs {
+    /// The settings these flags set.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        self.server.overrides(&mut o);
+        o.set("--store", "store.path", self.store.as_ref());
         o
     }
 }

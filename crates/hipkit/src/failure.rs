@@ -61,3 +61,12 @@ impl From<hipkit::Error> for Failure {
         }
     }
 }
+
+impl From<hipkit::status::StatusError> for Failure {
+    fn from(e: hipkit::status::StatusError) -> Self {
+        match e {
+            hipkit::status::StatusError::Store(_) => Self::Runtime(e.to_string()),
+            other => Self::Usage(other.to_string()),
+        }
+    }
+}

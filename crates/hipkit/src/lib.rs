@@ -21,6 +21,7 @@ mod entry;
 mod error;
 pub mod send_api;
 mod settings;
+pub mod status;
 
 pub use entry::{Hipkit, SendOptions};
 pub use error::Error;

@@ -2,6 +2,7 @@
 
 mod emulator;
 mod outbox;
+mod report;
 mod send;
 mod serve;
 
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Send(args) => send::run(&args, settings(file, &args.overrides())?).await,
         Command::Emulator(args) => emulator::run(settings(file, &args.overrides())?).await,
         Command::Serve(args) => serve::run(settings(file, &args.overrides())?).await,
+        Command::Report(args) => report::run(&args, settings(file, &args.overrides())?).await,
         Command::Outbox(args) => {
             let settings = settings(file, &args.overrides())?;
             outbox::run(args.action, &settings).await

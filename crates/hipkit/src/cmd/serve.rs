@@ -56,6 +56,11 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
         .await
         .map_err(Failure::runtime)?;
     let server = SendApi::new(backend.transport.clone(), backend.outbox.clone()).mount(server);
+    let server = server.merge(
+        hipkit::status::relay(&settings, backend.transport.clone())
+            .await?
+            .router(),
+    );
     let bound = server.bind().await.map_err(Failure::runtime)?;
     let addr = bound.local_addr();
     println!("hipkit serve listening on http://{addr}");

@@ -37,6 +37,8 @@ pub struct Settings {
     pub serve: hipkit_server::ServerConfig,
     /// `[emulator]`: `hipkit emulator`, and the one `serve` starts when no endpoint is set.
     pub emulator: hipkit_emulator::EmulatorConfig,
+    /// `[[reporters.hipchat]]`, `[[reporters.http]]`, `[reporters.relay]`: build status.
+    pub reporters: hipkit_status::ReportersConfig,
 }
 
 impl Settings {

@@ -1,0 +1,137 @@
+use super::*;
+use crate::config::ConfigProblem;
+use crate::fixtures::reference_build;
+use serde_json::{Value, json};
+
+fn from_table(v: Value) -> Result<HttpConfig, ConfigProblem> {
+    match v {
+        Value::Object(m) => HttpConfig::from_table(&m, 1),
+        _ => unreachable!("tests pass objects"),
+    }
+}
+
+fn build(complete: bool, results: Option<i64>) -> Build {
+    let mut v = reference_build();
+    v["complete"] = json!(complete);
+    v["results"] = json!(results);
+    Build::from_value(v).unwrap()
+}
+
+#[test]
+fn the_default_generator_is_buildbots() {
+    let g = HttpConfig::new("h", "http://x").generator;
+    assert!(
+        g.wants(&build(false, None), Event::Started, None),
+        "every new"
+    );
+    let finished: Vec<i64> = (0..=6)
+        .filter(|&r| g.wants(&build(true, Some(r)), Event::Finished, None))
+        .collect();
+    assert_eq!(
+        finished,
+        [0, 1, 2],
+        "not exception, cancelled, skipped or retry"
+    );
+}
+
+#[test]
+fn the_default_body_is_the_build_as_received() {
+    let text = serde_json::to_vec(&reference_build()).unwrap();
+    let b = Build::from_json(&text).unwrap();
+    let r = HttpReporter::new(HttpConfig::new("h", "http://x/hook"));
+    let req = r.request(&b, Event::Finished).unwrap();
+    assert_eq!(req.body, text);
+    assert_eq!(req.url, "http://x/hook");
+    assert_eq!(
+        req.headers[0],
+        ("Content-Type".into(), "application/json".into(), false)
+    );
+}
+
+#[test]
+fn payload_templates_must_render_json() {
+    let c = from_table(json!({"server_url": "http://x",
+        "payload": "{\"text\": \"{{ builder }} {{ result }}\", \"n\": {{ build.number }}}"}))
+    .unwrap();
+    let req = HttpReporter::new(c)
+        .request(&build(true, Some(2)), Event::Finished)
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&req.body).unwrap(),
+        json!({"text": "Builder0 failure", "n": 0})
+    );
+    let bad = from_table(json!({"server_url": "http://x", "payload": "not json"})).unwrap();
+    assert!(matches!(
+        HttpReporter::new(bad).request(&build(true, Some(2)), Event::Finished),
+        Err(PayloadError::NotJson(_))
+    ));
+}
+
+#[test]
+fn auth_forms_and_redaction() {
+    let basic = from_table(
+        json!({"server_url": "http://x", "auth": {"basic": ["bb", "pw-secret"]},
+        "headers": {"X-Api-Key": "key-secret", "X-Trace": "visible"}}),
+    )
+    .unwrap();
+    let req = HttpReporter::new(basic)
+        .request(&build(true, Some(0)), Event::Finished)
+        .unwrap();
+    let auth = req.headers.iter().find(|h| h.0 == "Authorization").unwrap();
+    assert_eq!(auth.1, "Basic YmI6cHctc2VjcmV0");
+    let shown = req.describe();
+    assert!(shown.contains("Authorization: <redacted>"));
+    assert!(shown.contains("X-Api-Key: <redacted>"));
+    assert!(shown.contains("X-Trace: visible"));
+    assert!(!shown.contains("secret") && !format!("{req:?}").contains("YmI6"));
+
+    let bearer =
+        from_table(json!({"server_url": "http://x", "auth": {"bearer": "tok-secret"}})).unwrap();
+    assert!(
+        !format!("{bearer:?}").contains("tok-secret"),
+        "tokens never in debug output"
+    );
+    let req = HttpReporter::new(bearer)
+        .request(&build(true, Some(0)), Event::Finished)
+        .unwrap();
+    assert!(
+        req.headers
+            .contains(&("Authorization".into(), "Bearer tok-secret".into(), true))
+    );
+    let legacy =
+        from_table(json!({"server_url": "http://x", "user": "u", "password": "p"})).unwrap();
+    assert!(matches!(legacy.auth, Some(Auth::Basic { .. })));
+}
+
+#[test]
+fn config_errors() {
+    let err = |v: Value| from_table(v).unwrap_err().to_string();
+    assert_eq!(err(json!({})), "server_url is required");
+    assert_eq!(err(json!({"server_url": 1})), "server_url must be a string");
+    assert_eq!(
+        err(json!({"server_url": "u", "headers": ["a"]})),
+        "headers must be a dict"
+    );
+    assert!(
+        err(json!({"server_url": "u", "auth": ["a", "b"]})).starts_with("auth must be { basic")
+    );
+    assert!(err(json!({"server_url": "u", "auth": {"basic": ["a"]}})).starts_with("auth must be"));
+    assert_eq!(
+        err(json!({"server_url": "u", "auth": {"bearer": "t"}, "user": "x"})),
+        "Only one of user/password or auth must be given"
+    );
+    assert!(err(json!({"server_url": "u", "verify": 1})).starts_with("verify must be"));
+    assert_eq!(
+        err(json!({"server_url": "u", "mode": "sometimes"})),
+        "mode sometimes is not a valid mode"
+    );
+    assert!(err(json!({"server_url": "u", "format_fn": "f"})).contains("payload"));
+    let ok = from_table(
+        json!({"server_url": "https://x", "verify": "/etc/ca.pem", "debug": true,
+        "skip_encoding": true, "mode": "all", "report_new": false}),
+    )
+    .unwrap();
+    assert_eq!(ok.verify, Verify::CaBundle("/etc/ca.pem".into()));
+    assert_eq!(ok.name, "http-1");
+    assert!(!ok.generator.report_new);
+}

@@ -1,0 +1,104 @@
+//! Who may post builds to the relay: an optional shared-secret header and optional basic
+//! auth (Buildbot's HttpStatusPush `headers` and `auth`).
+
+use crate::config::RelayConfig;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hipchat::Token;
+
+/// The relay's checks, from `[reporters.relay]`.
+#[derive(Debug, Clone, Default)]
+pub struct RelayAuth {
+    secret: Option<(String, Token)>,
+    basic: Option<(String, Token)>,
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl RelayAuth {
+    /// The checks `config` asks for.
+    pub fn new(config: &RelayConfig) -> Self {
+        Self {
+            secret: config
+                .secret
+                .clone()
+                .map(|s| (config.secret_header.clone(), s)),
+            basic: config.user.clone().zip(config.password.clone()),
+        }
+    }
+
+    /// `None` when the request may pass; otherwise why not (never echoing a secret).
+    pub fn refuse(&self, headers: &HeaderMap) -> Option<&'static str> {
+        if let Some((name, secret)) = &self.secret {
+            let given = headers.get(name.as_str()).map(|v| v.as_bytes());
+            if !given.is_some_and(|g| same(g, secret.expose().as_bytes())) {
+                return Some("the shared-secret header is missing or wrong");
+            }
+        }
+        if let Some((user, password)) = &self.basic {
+            let expected = format!("{user}:{}", password.expose());
+            let given = headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Basic "))
+                .and_then(|b| STANDARD.decode(b.trim()).ok());
+            if !given.is_some_and(|g| same(&g, expected.as_bytes())) {
+                return Some("basic auth is missing or wrong");
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn secret_and_basic_auth() {
+        assert_eq!(RelayAuth::default().refuse(&HeaderMap::new()), None);
+        let auth = RelayAuth::new(&RelayConfig {
+            secret: Some(Token::new("s3")),
+            user: Some("bb".into()),
+            password: Some(Token::new("pw")),
+            ..RelayConfig::default()
+        });
+        let basic = format!("Basic {}", STANDARD.encode("bb:pw"));
+        assert_eq!(
+            auth.refuse(&headers(&[
+                ("x-hipkit-secret", "s3"),
+                ("authorization", &basic)
+            ])),
+            None
+        );
+        assert!(
+            auth.refuse(&headers(&[("authorization", &basic)]))
+                .is_some()
+        );
+        assert!(
+            auth.refuse(&headers(&[("x-hipkit-secret", "s3")]))
+                .is_some()
+        );
+        let wrong = format!("Basic {}", STANDARD.encode("bb:nope"));
+        assert!(
+            auth.refuse(&headers(&[
+                ("x-hipkit-secret", "s3"),
+                ("authorization", &wrong)
+            ]))
+            .is_some()
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! `POST /hooks/buildbot`: what Buildbot's HttpStatusPush sends (`complete: false` →
+//! started, `true` → finished) runs the configured reporters. The answer comes once every
+//! HipChat report is accepted by the transport (durably queued, with the outbox).
+
+mod auth;
+
+pub use auth::RelayAuth;
+
+use crate::report::Reporters;
+use crate::{Build, ReportError};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hipkit_server::{ApiError, RequestDeadline};
+use hipkit_transport::SendOptions;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The relay's path.
+pub const PATH: &str = "/hooks/buildbot";
+
+/// The relay: the reporters it runs and who may call it.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    reporters: Reporters,
+    auth: RelayAuth,
+}
+
+/// One queued report in the answer.
+#[derive(Debug, Serialize)]
+struct Queued {
+    reporter: String,
+    to: String,
+    id: String,
+    state: hipkit_transport::DeliveryState,
+}
+
+/// The answer to a build: what was queued, and which reporters failed to render.
+#[derive(Debug, Serialize)]
+struct Answer {
+    event: &'static str,
+    queued: Vec<Queued>,
+    errors: Vec<String>,
+}
+
+impl Relay {
+    /// A relay running `reporters`, admitting requests `auth` accepts.
+    pub fn new(reporters: Reporters, auth: RelayAuth) -> Self {
+        Self { reporters, auth }
+    }
+
+    /// The `POST /hooks/buildbot` router, to merge into the server.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route(PATH, post(accept))
+            .with_state(Arc::new(self))
+    }
+}
+
+/// Buildbot's HttpStatusPush reads only the status code; the body is for people.
+async fn accept(
+    State(relay): State<Arc<Relay>>,
+    RequestDeadline(deadline): RequestDeadline,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(why) = relay.auth.refuse(&headers) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
+    }
+    let build = match Build::from_json(&body) {
+        Ok(build) => build,
+        Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
+    };
+    let event = build.event();
+    let prepared = relay.reporters.prepare(&build, event).await;
+    let errors: Vec<String> = prepared
+        .failures
+        .iter()
+        .map(ReportError::to_string)
+        .collect();
+    for e in &errors {
+        tracing::warn!(builder = build.builder_name(), %event, "build report failed: {e}");
+    }
+    let options = SendOptions {
+        deadline: Some(deadline),
+        idempotency_key: None,
+    };
+    let mut queued = Vec::with_capacity(prepared.outgoing.len());
+    for report in &prepared.outgoing {
+        match report.send(&options).await {
+            Ok(delivery) => queued.push(Queued {
+                reporter: report.reporter.clone(),
+                to: report.destination(),
+                id: delivery.id,
+                state: delivery.state,
+            }),
+            Err(e) => {
+                let message = format!(
+                    "report of {} to {} not queued ({} queued before it): {e}",
+                    report.reporter,
+                    report.destination(),
+                    queued.len()
+                );
+                return ApiError::unavailable(message).into_response();
+            }
+        }
+    }
+    let answer = Answer {
+        event: event.as_str(),
+        queued,
+        errors,
+    };
+    (StatusCode::ACCEPTED, axum::Json(answer)).into_response()
+}

@@ -1,0 +1,368 @@
+//! Build status end to end: Buildbot-shaped JSON into `POST /hooks/buildbot` of a real
+//! `hipkit serve` (and into `hipkit report`), out as messages in a real `hipkit emulator`.
+
+mod common;
+
+use common::{Proc, TOKEN, get, http, wait_until};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const URL: &str = "http://buildbot:8010/#/builders/79/builds/7";
+
+/// A Buildbot 4.x HttpStatusPush body for Builder0's build 7.
+fn build(complete: bool, results: Option<i64>) -> Value {
+    json!({"buildid": 20, "number": 7, "builderid": 79, "buildrequestid": 11, "workerid": 13,
+        "masterid": 92, "started_at": 10000001, "complete_at": if complete { json!(10000005) } else { json!(null) },
+        "complete": complete, "locks_duration_s": 0, "state_string": "build failed",
+        "results": results, "properties": {"branch": ["main", "Build"]}, "url": URL,
+        "builder": {"builderid": 79, "name": "Builder0", "masterids": [], "description": null,
+            "description_format": null, "description_html": null, "projectid": null, "tags": []},
+        "buildrequest": {"buildrequestid": 11, "buildsetid": 98, "builderid": 79},
+        "buildset": {"bsid": 98, "sourcestamps": [{"ssid": 234, "branch": "master"}]},
+        "parentbuild": null, "parentbuilder": null})
+}
+
+const REPORTERS: &str = r#"
+[[reporters.hipchat]]
+builder_room_map = { Builder0 = "Builds" }
+builder_user_map = { Builder0 = "dev@example.com" }
+
+[reporters.relay]
+secret = "relay-s3cret"
+"#;
+
+/// Writes `hipkit.toml` with `body` into `dir`.
+fn config(dir: &Path, body: &str) -> String {
+    let path = dir.join("hipkit.toml");
+    std::fs::write(&path, body).expect("write config");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+fn emulator() -> Proc {
+    Proc::emulator(&["--room", "Builds", "--user", "dev@example.com"])
+}
+
+/// Message texts in a room (HipChat's `recent`: enough for a handful).
+fn room(emulator: &str, name: &str) -> Vec<String> {
+    get(emulator, &format!("/v2/room/{name}/history"))["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["message"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Private messages with the user (newest last).
+fn private(emulator: &str, user: &str) -> Vec<String> {
+    get(emulator, &format!("/v2/user/{user}/history/latest"))["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["message"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn relay(serve: &str, body: &[u8], secret: Option<&str>) -> (u16, Value) {
+    let mut req = http()
+        .post(format!("{serve}/hooks/buildbot"))
+        .header("Content-Type", "application/json")
+        .body(body.to_vec());
+    if let Some(s) = secret {
+        req = req.header("X-Hipkit-Secret", s);
+    }
+    let resp = req.send().expect("POST /hooks/buildbot");
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_relay_turns_buildbot_json_into_room_and_user_messages() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), REPORTERS);
+    let store = dir.path().join("hipkit.db");
+    let serve = Proc::spawn(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("HIPKIT_CONFIG", cfg.as_str()),
+            ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+        ],
+        "delivery:",
+    );
+    let started = serde_json::to_vec(&build(false, None)).unwrap();
+    let finished = serde_json::to_vec(&build(true, Some(2))).unwrap();
+
+    // Refused before anything is queued.
+    assert_eq!(relay(&serve.base, &started, None).0, 401);
+    assert_eq!(relay(&serve.base, &started, Some("wrong")).0, 401);
+    let (status, body) = relay(&serve.base, b"{not json", Some("relay-s3cret"));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    let (status, body) = relay(
+        &serve.base,
+        br#"{"builder": {"name": 5}, "complete": true}"#,
+        Some("relay-s3cret"),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["message"], "builder.name: must be a string");
+    let mut wrong = build(true, Some(2));
+    wrong["results"] = json!("failure");
+    let (status, body) = relay(
+        &serve.base,
+        &serde_json::to_vec(&wrong).unwrap(),
+        Some("relay-s3cret"),
+    );
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (400, Some("results: must be an integer or null"))
+    );
+
+    let (status, body) = relay(&serve.base, &started, Some("relay-s3cret"));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["event"], "started");
+    let to: Vec<_> = body["queued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["to"].clone())
+        .collect();
+    assert_eq!(to, [json!("user:dev@example.com"), json!("room:Builds")]);
+    assert_eq!(
+        body["queued"][0]["state"], "queued",
+        "durably queued in the outbox"
+    );
+    let (status, _) = relay(&serve.base, &finished, Some("relay-s3cret"));
+    assert_eq!(status, 202);
+
+    let expected = [
+        format!("Buildbot started build Builder0 here: {URL}"),
+        format!("Buildbot finished build Builder0 with result failure here: {URL}"),
+    ];
+    wait_until("both room messages", Duration::from_secs(20), || {
+        room(&emu.base, "Builds").len() == 2 && private(&emu.base, "dev@example.com").len() == 2
+    });
+    assert_eq!(
+        room(&emu.base, "Builds"),
+        expected,
+        "nothing from the bad requests"
+    );
+    assert_eq!(private(&emu.base, "dev@example.com"), expected);
+}
+
+/// Runs `hipkit report ARGS` in `dir` against `emulator`, with `stdin`.
+fn report(dir: &Path, emulator: &str, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hipkit"))
+        .arg("report")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HIPKIT_CONFIG")
+        .env("HIPCHAT_ENDPOINT", emulator)
+        .env("HIPCHAT_API_TOKEN", TOKEN)
+        .env("HIPKIT_DELIVERY__MAX_ATTEMPTS", "2")
+        .env("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "10")
+        .env("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "20")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hipkit report");
+    let mut pipe = child.stdin.take().expect("stdin");
+    pipe.write_all(stdin).expect("write stdin");
+    drop(pipe);
+    child.wait_with_output().expect("wait")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn hipkit_report_exit_codes_and_dry_run() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let with_http = format!(
+        "{REPORTERS}\n[[reporters.http]]\nserver_url = \"http://127.0.0.1:9/hook\"\nauth = {{ bearer = \"http-bearer-secret\" }}\n"
+    );
+    config(dir.path(), &with_http);
+    let finished = serde_json::to_vec(&build(true, Some(0))).unwrap();
+    let args = ["--event", "finished", "--build", "-"];
+
+    let dry = report(
+        dir.path(),
+        &emu.base,
+        &[&args[..], &["--dry-run"]].concat(),
+        &finished,
+    );
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    let out = text(&dry.stdout);
+    assert!(
+        out.contains(&format!(
+            "POST {}/v2/user/dev@example.com/message?auth_token=<redacted>",
+            emu.base
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!(
+        "POST {}/v2/room/Builds/notification?auth_token=<redacted>",
+        emu.base
+    )));
+    assert!(out.contains("with result success here"));
+    assert!(
+        !out.contains(TOKEN) && !text(&dry.stderr).contains(TOKEN),
+        "token redacted"
+    );
+    assert!(out.find("/v2/user/") < out.find("/v2/room/"), "user first");
+    assert!(
+        room(&emu.base, "Builds").is_empty(),
+        "a dry run sends nothing"
+    );
+    assert!(
+        out.contains(
+            "POST http://127.0.0.1:9/hook\nContent-Type: application/json\nAuthorization: <redacted>"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("http-bearer-secret"));
+    config(dir.path(), REPORTERS);
+
+    let sent = report(dir.path(), &emu.base, &args, &finished);
+    assert_eq!(sent.status.code(), Some(0), "{}", text(&sent.stderr));
+    assert!(sent.stdout.is_empty(), "quiet on success");
+    assert_eq!(room(&emu.base, "Builds").len(), 1);
+    let file = dir.path().join("build.json");
+    std::fs::write(&file, &finished).unwrap();
+    let verbose = report(
+        dir.path(),
+        &emu.base,
+        &[
+            "--event",
+            "new",
+            "--build",
+            file.to_str().unwrap(),
+            "--verbose",
+        ],
+        b"",
+    );
+    assert_eq!(verbose.status.code(), Some(0));
+    assert!(text(&verbose.stdout).contains("-> room:Builds"));
+    assert_eq!(
+        room(&emu.base, "Builds")[1],
+        format!("Buildbot started build Builder0 here: {URL}")
+    );
+
+    // Bad build JSON: 2.
+    let bad = report(dir.path(), &emu.base, &args, br#"{"builder": {}}"#);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("builder.name: is missing"));
+    assert_eq!(
+        report(dir.path(), &emu.base, &args, b"nope").status.code(),
+        Some(2)
+    );
+
+    // Bad config, Buildbot's wording: 2.
+    config(
+        dir.path(),
+        "[[reporters.hipchat]]\nbuilder_room_map = \"Builds\"\n",
+    );
+    let cfg = report(dir.path(), &emu.base, &args, &finished);
+    assert_eq!(cfg.status.code(), Some(2));
+    assert!(
+        text(&cfg.stderr).contains("[[reporters.hipchat]] #1: builder_room_map must be a dict")
+    );
+    config(dir.path(), "[[reporters.hipchat]]\nauth_token = 42\n");
+    let cfg = report(dir.path(), &emu.base, &args, &finished);
+    assert_eq!(cfg.status.code(), Some(2));
+    assert!(text(&cfg.stderr).contains("auth_token must be a string"));
+    config(dir.path(), "[[reporters.hipchat]]\nmode = [\"all\"]\n");
+    assert_eq!(
+        report(dir.path(), &emu.base, &args, &finished)
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // A refusing destination (no such room): 1, the error printed.
+    config(
+        dir.path(),
+        "[[reporters.hipchat]]\nbuilder_room_map = { Builder0 = \"Nowhere\" }\n",
+    );
+    let refused = report(dir.path(), &emu.base, &args, &finished);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("room:Nowhere"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!text(&refused.stderr).contains(TOKEN));
+
+    // An unreachable server, after the configured attempts: 1.
+    config(
+        dir.path(),
+        "[[reporters.hipchat]]\nbuilder_room_map = { Builder0 = \"Builds\" }\n",
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = report(dir.path(), &dead, &args, &finished);
+    assert_eq!(
+        unreachable.status.code(),
+        Some(1),
+        "{}",
+        text(&unreachable.stderr)
+    );
+}
+
+/// The first TOML block of docs/build-status.md: the complete example configuration.
+fn documented_example() -> String {
+    let doc = include_str!("../../../docs/build-status.md");
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    doc[start..end].to_owned()
+}
+
+#[test]
+fn the_documented_example_config_is_valid_and_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &documented_example());
+    let mut b = build(true, Some(2));
+    b["builder"]["name"] = json!("linux-x64");
+    let body = serde_json::to_vec(&b).unwrap();
+    let out = report(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &["--event", "finished", "--build", "-", "--dry-run"],
+        &body,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("/v2/room/Builds/notification?auth_token=<redacted>"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("linux-x64 #7: <b>failure</b>"), "{stdout}");
+    assert!(stdout.contains("\"color\": \"red\""), "{stdout}");
+    assert!(
+        stdout.contains("POST https://dashboard.example.com/buildbot"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("TOKEN") && !stdout.contains("change-me"),
+        "{stdout}"
+    );
+}
