@@ -71,9 +71,11 @@ pub(crate) fn separator(format: MessageFormat) -> &'static str {
     }
 }
 
-/// `60 s`, or `0.4 s` below ten seconds.
+/// `60 s`, `0.4 s` below ten seconds, `under 0.1 s` below that.
 fn seconds(d: std::time::Duration) -> String {
-    if d.as_secs() >= 10 {
+    if d.as_millis() < 100 {
+        "under 0.1 s".to_owned()
+    } else if d.as_secs() >= 10 {
         format!("{} s", d.as_secs())
     } else {
         format!("{:.1} s", d.as_secs_f64())

@@ -132,3 +132,9 @@ fn short_repeats_show_tenths_of_a_second() {
         "WARN t: m\n  … repeated 2 times in the last 1.5 s"
     );
 }
+
+#[test]
+fn a_storm_within_a_blink_says_so() {
+    assert_eq!(seconds(Duration::from_millis(3)), "under 0.1 s");
+    assert_eq!(seconds(Duration::from_secs(60)), "60 s");
+}

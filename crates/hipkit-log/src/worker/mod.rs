@@ -154,6 +154,7 @@ impl Worker {
             let batch = self.take_batch();
             self.poster.post(batch, Some(deadline)).await;
             self.budget.spend(Instant::now());
+            self.note_drops();
         }
         self.stats.report()
     }
