@@ -37,6 +37,8 @@ pub struct Settings {
     pub serve: hipkit_server::ServerConfig,
     /// `[emulator]`: `hipkit emulator`, and the one `serve` starts when no endpoint is set.
     pub emulator: hipkit_emulator::EmulatorConfig,
+    /// `[log]`: the room `serve` posts its warnings and errors to (hipkit-log).
+    pub log: hipkit_log::LogConfig,
 }
 
 impl Settings {
