@@ -3,9 +3,10 @@
 
 use crate::config::{LogConfig, MinLevel};
 use crate::error::BuildError;
+use crate::filter::RoomFilter;
 use crate::guard::LogGuard;
 use crate::intake::Intake;
-use crate::layer::RoomLayer;
+use crate::layer::{FilteredRoomLayer, RoomLayer};
 use crate::stats::Stats;
 use crate::worker::{Plan, Poster, Worker};
 use hipchat::{Color, MessageFormat, Token};
@@ -13,8 +14,10 @@ use hipkit_transport::{HttpTransport, Transport};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tracing::Level;
 use tracing::level_filters::LevelFilter;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::registry::LookupSpan;
 
 /// Where the layer sends: a ready transport, or a HipChat server to build one for.
 enum Sending {
@@ -133,8 +136,12 @@ impl Builder {
         self
     }
 
-    /// Validates, starts the background task, and returns the layer and its guard.
-    pub fn build(self) -> Result<(RoomLayer, LogGuard), BuildError> {
+    /// Validates, starts the background task, and returns the layer (behind its per-layer
+    /// filter) and its guard.
+    pub fn build<S>(self) -> Result<(FilteredRoomLayer<S>, LogGuard), BuildError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let room = self.config.room.clone().ok_or(BuildError::NoRoom)?;
         hipchat::validate::length("room", &room, 1, 100)?;
         hipchat::validate::optional_length("sender", self.config.sender.as_deref(), 0, 64)?;
@@ -174,7 +181,9 @@ impl Builder {
         Worker::new(rx, stop_rx, plan)
             .spawn(runtime, done_tx)
             .map_err(BuildError::Start)?;
-        let layer = RoomLayer::new(Intake::new(tx, stats.clone(), config.level.0));
+        let level = config.level.0;
+        let layer = RoomLayer::new(Intake::new(tx, stats.clone(), level))
+            .with_filter(RoomFilter::new(level));
         Ok((layer, LogGuard::new(stop_tx, done_rx, stats, flush_timeout)))
     }
 }

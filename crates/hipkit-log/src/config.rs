@@ -4,14 +4,15 @@
 use crate::builder::Builder;
 use crate::error::BuildError;
 use crate::guard::LogGuard;
-use crate::layer::RoomLayer;
+use crate::layer::FilteredRoomLayer;
 use hipchat::{Color, MessageFormat};
 use hipkit_transport::Transport;
 use serde::{Deserialize, Deserializer};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::Level;
 use tracing::level_filters::LevelFilter;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::registry::LookupSpan;
 
 /// `[log]`: where records go, which ones, and how they look; every key is optional.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -92,10 +93,13 @@ impl LogConfig {
     }
 
     /// The layer and its guard sending through `transport`, or `None` when no room is set.
-    pub fn build(
+    pub fn build<S>(
         &self,
         transport: Arc<dyn Transport>,
-    ) -> Result<Option<(RoomLayer, LogGuard)>, BuildError> {
+    ) -> Result<Option<(FilteredRoomLayer<S>, LogGuard)>, BuildError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         if self.room.is_none() {
             return Ok(None);
         }

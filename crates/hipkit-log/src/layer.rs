@@ -2,26 +2,29 @@
 //! hands it to the background task without waiting.
 
 use crate::bridge::LogBridge;
+use crate::filter::RoomFilter;
 use crate::intake::Intake;
-use crate::record::{Capture, Record, SpanInfo, join_fields};
+use crate::record::{Capture, Record, SpanInfo};
 use crate::reentrancy;
 use std::borrow::Cow;
 use tracing::span::{Attributes, Id, Record as SpanValues};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Posts the events it sees at or above its level to a HipChat room, via a background task.
-///
-/// It gives no level hint to the subscriber: spans below its level still make up the span
-/// chain of the records it posts; events below its level cost one comparison here.
+/// The layer as built: [`RoomLayer`] behind its [`RoomFilter`] (a per-layer filter).
+pub type FilteredRoomLayer<S> = Filtered<RoomLayer, RoomFilter, S>;
+
+/// Posts the events it sees at or above its level to a HipChat room, via a background task;
+/// built behind its [`RoomFilter`] ([`FilteredRoomLayer`], `.inner()` reaches it).
 #[derive(Debug, Clone)]
 pub struct RoomLayer {
     intake: Intake,
 }
 
 /// A span's fields as captured at creation and on `record`, kept in the span's extensions.
-struct SpanFields(Vec<(Cow<'static, str>, String)>);
+struct SpanFields(String);
 
 impl RoomLayer {
     pub(crate) fn new(intake: Intake) -> Self {
@@ -53,7 +56,7 @@ impl RoomLayer {
             });
             return;
         }
-        let mut fields = Vec::new();
+        let mut fields = String::new();
         values(&mut Capture {
             message: &mut ignored,
             fields: &mut fields,
@@ -102,7 +105,7 @@ where
                     fields: span
                         .extensions()
                         .get::<SpanFields>()
-                        .map(|SpanFields(f)| join_fields(f))
+                        .map(|SpanFields(f)| f.clone())
                         .unwrap_or_default(),
                 })
                 .collect();

@@ -29,6 +29,7 @@ mod bridge;
 mod builder;
 mod config;
 mod error;
+mod filter;
 mod formatting;
 mod guard;
 mod intake;
@@ -42,9 +43,10 @@ pub use bridge::LogBridge;
 pub use builder::Builder;
 pub use config::{LogConfig, MinLevel, PerLevel, default_color};
 pub use error::BuildError;
+pub use filter::RoomFilter;
 pub use formatting::MAX_MESSAGE_CHARS;
 pub use guard::LogGuard;
-pub use layer::RoomLayer;
+pub use layer::{FilteredRoomLayer, RoomLayer};
 pub use stats::ShutdownReport;
 
 /// A builder for a layer posting to `room` (id or name), with [`LogConfig`]'s defaults.

@@ -23,8 +23,8 @@ pub(crate) struct Record {
     pub template: Cow<'static, str>,
     /// The formatted message.
     pub message: String,
-    /// The record's own fields, in order.
-    pub fields: Vec<(Cow<'static, str>, String)>,
+    /// The record's own fields, in order, as `k=v k=v` (one allocation, not one per field).
+    pub fields: String,
     /// Enclosing spans, outermost first.
     pub spans: Vec<SpanInfo>,
     /// Fields that held an error, with their source chains.
@@ -85,7 +85,7 @@ impl Record {
             target,
             template,
             message,
-            fields: Vec::new(),
+            fields: String::new(),
             spans: Vec::new(),
             errors: Vec::new(),
             repeated: None,
@@ -120,15 +120,19 @@ impl Record {
 pub(crate) struct Capture<'a> {
     /// Receives the `message` field.
     pub message: &'a mut String,
-    /// Receives every other field.
-    pub fields: &'a mut Vec<(Cow<'static, str>, String)>,
+    /// Receives every other field, as `k=v k=v`.
+    pub fields: &'a mut String,
     /// Receives error chains (`None`: errors are kept as plain fields, as for spans).
     pub errors: Option<&'a mut Vec<ErrorChain>>,
 }
 
 impl Capture<'_> {
-    fn push(&mut self, field: &Field, value: String) {
-        self.fields.push((Cow::Borrowed(field.name()), value));
+    /// Appends `name=value`; `write!` into a String cannot fail.
+    fn push(&mut self, field: &Field, value: impl fmt::Display) {
+        if !self.fields.is_empty() {
+            self.fields.push(' ');
+        }
+        let _ = write!(self.fields, "{}={value}", field.name());
     }
 }
 
@@ -137,7 +141,7 @@ impl Visit for Capture<'_> {
         if field.name() == "message" {
             self.message.push_str(value);
         } else {
-            self.push(field, value.to_owned());
+            self.push(field, value);
         }
     }
 
@@ -149,7 +153,7 @@ impl Visit for Capture<'_> {
                 message,
                 causes: causes(value),
             }),
-            None => self.push(field, message),
+            None => self.push(field, &message),
         }
     }
 
@@ -158,7 +162,7 @@ impl Visit for Capture<'_> {
             // `write!` into a String cannot fail.
             let _ = write!(self.message, "{value:?}");
         } else {
-            self.push(field, format!("{value:?}"));
+            self.push(field, format_args!("{value:?}"));
         }
     }
 }
@@ -169,16 +173,4 @@ fn causes(error: &(dyn Error + 'static)) -> Vec<String> {
         .take(MAX_CHAIN)
         .map(ToString::to_string)
         .collect()
-}
-
-/// `k=v k=v` for a span's fields.
-pub(crate) fn join_fields(fields: &[(Cow<'static, str>, String)]) -> String {
-    let mut out = String::new();
-    for (name, value) in fields {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        let _ = write!(out, "{name}={value}");
-    }
-    out
 }

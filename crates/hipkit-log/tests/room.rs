@@ -2,9 +2,10 @@
 
 use hipchat::{Client, Color, HistoryItem, LatestQuery, MessageFormat, RoomRef, Token};
 use hipkit_emulator::{EmulatorConfig, RateSpec, RunningEmulator, TokenSpec};
-use hipkit_log::{Builder, LogGuard, RoomLayer, ShutdownReport};
+use hipkit_log::{Builder, FilteredRoomLayer, LogGuard, ShutdownReport};
 use std::time::Duration;
 use tracing::Level;
+use tracing_subscriber::Registry;
 use tracing_subscriber::prelude::*;
 
 const TOKEN: &str = "log-test-token";
@@ -25,7 +26,11 @@ fn builder(emu: &RunningEmulator) -> Builder {
 }
 
 /// Runs `emit` with only `layer` installed (on this thread), then shuts the log down.
-fn with_layer(layer: RoomLayer, guard: LogGuard, emit: impl FnOnce()) -> ShutdownReport {
+fn with_layer(
+    layer: FilteredRoomLayer<Registry>,
+    guard: LogGuard,
+    emit: impl FnOnce(),
+) -> ShutdownReport {
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, emit);
     guard.shutdown(Duration::from_secs(10))
@@ -286,8 +291,11 @@ async fn no_feedback_loop_from_the_http_stack_reentry_or_a_failing_post() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_bridge_posts_log_records_the_same_way() {
     let emu = emulator(None).await;
-    let (layer, guard) = builder(&emu).level(Level::INFO).build().expect("build");
-    let bridge = layer.log_bridge();
+    let (layer, guard) = builder(&emu)
+        .level(Level::INFO)
+        .build::<Registry>()
+        .expect("build");
+    let bridge = layer.inner().log_bridge();
     assert_eq!(bridge.max_level(), log::LevelFilter::Info);
     let record = |level, target: &'static str, args| {
         log::Log::log(

@@ -6,7 +6,7 @@
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
 use hipkit::Settings;
-use hipkit_log::{LogGuard, RoomLayer};
+use hipkit_log::{FilteredRoomLayer, LogGuard};
 use hipkit_transport::HttpTransport;
 use std::sync::Arc;
 use tracing_subscriber::prelude::*;
@@ -30,7 +30,10 @@ pub fn init(cli: &Cli) -> Result<Option<LogGuard>, Failure> {
 
 /// The room layer for `serve` when `[log] room` is set. Settings that do not load are left
 /// for the command to report, with its exit code.
-fn room_layer(cli: &Cli) -> Result<Option<(RoomLayer, LogGuard)>, Failure> {
+fn room_layer<S>(cli: &Cli) -> Result<Option<(FilteredRoomLayer<S>, LogGuard)>, Failure>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let Command::Serve(args) = &cli.command else {
         return Ok(None);
     };

@@ -28,8 +28,9 @@ pub(crate) fn render(record: &Record, format: MessageFormat) -> String {
     w.element("code", &record.target);
     w.text(": ");
     w.text(&record.message);
-    for (name, value) in &record.fields {
-        w.text(&format!(" {name}={value}"));
+    if !record.fields.is_empty() {
+        w.text(" ");
+        w.text(&record.fields);
     }
     if !record.spans.is_empty() {
         w.indent(1);

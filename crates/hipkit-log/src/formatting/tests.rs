@@ -11,7 +11,7 @@ fn record(message: &str) -> Record {
         Cow::Borrowed("event src/db.rs:7"),
         message.to_owned(),
     );
-    r.fields = vec![(Cow::Borrowed("attempt"), "3".to_owned())];
+    r.fields = "attempt=3".to_owned();
     r.spans = vec![
         SpanInfo {
             name: "request",
@@ -52,7 +52,7 @@ fn text_layout_has_level_target_message_fields_spans_and_the_error_chain() {
 fn html_escapes_everything_the_record_carries() {
     let mut r = record("<script>alert('x') & \"y\"</script>");
     r.target = Cow::Borrowed("a<b>");
-    r.fields = vec![(Cow::Borrowed("html"), "<i>field</i>".into())];
+    r.fields = "html=<i>field</i>".to_owned();
     r.spans[0].fields = "user=<img src=x>".into();
     r.errors[0].causes = vec!["<b>cause</b>".into()];
     let html = render(&r, MessageFormat::Html);

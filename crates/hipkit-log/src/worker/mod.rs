@@ -30,6 +30,13 @@ use tracing::Level;
 /// Records taken from the channel at once.
 const INTAKE_BATCH: usize = 256;
 
+/// While records keep coming, the task collects them on this tick instead of being woken for
+/// each: a caller's enqueue then never has to wake a sleeping thread.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Records taken from the channel per tick at most.
+const MAX_PER_TICK: usize = 65_536;
+
 /// How the worker is told to stop: the time it has to flush.
 pub(crate) type Stop = oneshot::Receiver<Duration>;
 
@@ -45,6 +52,8 @@ pub(crate) struct Worker {
     pending_cap: usize,
     reported_drops: u64,
     flush_timeout: Duration,
+    /// No records lately: wait on the channel (woken by the next record), not on the tick.
+    idle: bool,
 }
 
 /// What the worker is built from, besides its channels.
@@ -77,6 +86,7 @@ impl Worker {
             pending_cap: plan.pending_cap.max(1),
             reported_drops: 0,
             flush_timeout: plan.flush_timeout,
+            idle: true,
         }
     }
 
@@ -114,11 +124,18 @@ impl Worker {
             tokio::select! {
                 biased;
                 within = &mut self.stop => break stop_at(within, self.flush_timeout),
-                n = self.rx.recv_many(&mut intake, room.min(INTAKE_BATCH)), if room > 0 => {
+                n = self.rx.recv_many(&mut intake, room.min(INTAKE_BATCH)), if room > 0 && self.idle => {
                     if n == 0 {
                         break Instant::now() + self.flush_timeout;
                     }
                     self.ingest(&mut intake, Instant::now());
+                    self.idle = false;
+                }
+                () = tokio::time::sleep(TICK), if room > 0 && !self.idle => {
+                    match self.poll_intake() {
+                        Some(n) => self.idle = n == 0,
+                        None => break Instant::now() + self.flush_timeout,
+                    }
                 }
                 () = sleep_until(wake) => {}
             }
@@ -129,6 +146,7 @@ impl Worker {
     /// Stops intake, summarises every run, and sends what is pending until the deadline.
     async fn drain(mut self, deadline: Instant) -> ShutdownReport {
         self.rx.close();
+        self.idle = true;
         let mut rest = Vec::new();
         while let Ok(record) = self.rx.try_recv() {
             rest.push(record);
@@ -196,6 +214,27 @@ impl Worker {
         batch
     }
 
+    /// Takes what the channel holds without waiting (and without asking callers to wake this
+    /// task); `None` once every sender is gone and the channel is empty.
+    fn poll_intake(&mut self) -> Option<usize> {
+        let now = Instant::now();
+        let mut taken = 0;
+        while self.pending.len() < self.pending_cap && taken < MAX_PER_TICK {
+            match self.rx.try_recv() {
+                Ok(record) => {
+                    taken += 1;
+                    if let Some(record) = self.coalescer.offer(record, now) {
+                        self.queue(record);
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) if taken == 0 => return None,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            }
+        }
+        Some(taken)
+    }
+
     fn ingest(&mut self, records: &mut Vec<Record>, now: Instant) {
         for record in records.drain(..) {
             if let Some(record) = self.coalescer.offer(record, now) {
@@ -215,10 +254,12 @@ impl Worker {
         self.pending.push_back(rendered);
     }
 
-    /// Once the backlog is gone (there is room again), says how many records were dropped.
+    /// Once the records stop coming and the backlog is gone (there is room again), says how
+    /// many records were dropped: one notice per storm, not one per tick.
     fn note_drops(&mut self) {
         let dropped = self.stats.dropped_total();
-        if dropped == self.reported_drops || !self.pending.is_empty() || !self.rx.is_empty() {
+        let busy = !self.idle || !self.pending.is_empty() || !self.rx.is_empty();
+        if dropped == self.reported_drops || busy {
             return;
         }
         let notice = format!(
