@@ -11,7 +11,7 @@ use hipkit_transport::{
     Delivery, MemoryTransport, Message, NullTransport, Transport, TransportError,
 };
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Level;
@@ -107,7 +107,7 @@ fn benches(c: &mut Criterion) {
 }
 
 /// Criterion's mean for `name` in this run, in nanoseconds.
-fn mean_ns(dir: &PathBuf, name: &str) -> Option<f64> {
+fn mean_ns(dir: &Path, name: &str) -> Option<f64> {
     let path = dir.join(name.replace('/', "_")).join("new/estimates.json");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     json["mean"]["point_estimate"].as_f64()

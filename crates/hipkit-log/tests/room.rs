@@ -150,7 +150,7 @@ async fn a_storm_of_identical_errors_is_a_couple_of_messages() {
     assert!(
         items[1]
             .message
-            .starts_with("ERROR room: disk full i=499\n  … repeated 499 times in the last"),
+            .starts_with("ERROR room: disk full i=499\n  … repeated 499 times in "),
         "{}",
         items[1].message
     );
@@ -297,31 +297,19 @@ async fn the_log_bridge_posts_log_records_the_same_way() {
         .expect("build");
     let bridge = layer.inner().log_bridge();
     assert_eq!(bridge.max_level(), log::LevelFilter::Info);
-    let record = |level, target: &'static str, args| {
+    let record = |level, target: &'static str, percent: u32| {
         log::Log::log(
             &bridge,
             &log::Record::builder()
                 .level(level)
                 .target(target)
-                .args(args)
+                .args(format_args!("pool at {percent}%"))
                 .build(),
         )
     };
-    record(
-        log::Level::Debug,
-        "legacy::db",
-        format_args!("below the minimum"),
-    );
-    record(
-        log::Level::Warn,
-        "legacy::db",
-        format_args!("pool at {}%", 95),
-    );
-    record(
-        log::Level::Error,
-        "reqwest::connect",
-        format_args!("http stack"),
-    );
+    record(log::Level::Debug, "legacy::db", 50);
+    record(log::Level::Warn, "legacy::db", 95);
+    record(log::Level::Error, "reqwest::connect", 99);
     drop((layer, bridge));
     let report = guard.shutdown(Duration::from_secs(10));
     assert_eq!(report.delivered, 1);

@@ -54,11 +54,7 @@ pub(crate) fn render(record: &Record, format: MessageFormat) -> String {
         w.indent(1);
         w.element(
             "i",
-            &format!(
-                "… repeated {} times in the last {}",
-                repeat.count,
-                seconds(repeat.over)
-            ),
+            &format!("… repeated {} times {}", repeat.count, period(repeat.over)),
         );
     }
     w.finish()
@@ -72,13 +68,13 @@ pub(crate) fn separator(format: MessageFormat) -> &'static str {
     }
 }
 
-/// `60 s`, `0.4 s` below ten seconds, `under 0.1 s` below that.
-fn seconds(d: std::time::Duration) -> String {
+/// `in the last 60 s`, `in the last 0.4 s` below ten seconds, `in under 0.1 s` below that.
+fn period(d: std::time::Duration) -> String {
     if d.as_millis() < 100 {
-        "under 0.1 s".to_owned()
+        "in under 0.1 s".to_owned()
     } else if d.as_secs() >= 10 {
-        format!("{} s", d.as_secs())
+        format!("in the last {} s", d.as_secs())
     } else {
-        format!("{:.1} s", d.as_secs_f64())
+        format!("in the last {:.1} s", d.as_secs_f64())
     }
 }

@@ -135,6 +135,6 @@ fn short_repeats_show_tenths_of_a_second() {
 
 #[test]
 fn a_storm_within_a_blink_says_so() {
-    assert_eq!(seconds(Duration::from_millis(3)), "under 0.1 s");
-    assert_eq!(seconds(Duration::from_secs(60)), "60 s");
+    assert_eq!(period(Duration::from_millis(3)), "in under 0.1 s");
+    assert_eq!(period(Duration::from_secs(60)), "in the last 60 s");
 }
