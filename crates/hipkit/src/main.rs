@@ -4,19 +4,21 @@
 mod cli;
 mod cmd;
 mod failure;
+mod logging;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HIPKIT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    // Flushes the `[log]` room's pending records when main returns.
+    let _room_log = match logging::init(&cli) {
+        Ok(guard) => guard,
+        Err(failure) => {
+            eprintln!("hipkit: {failure}");
+            return ExitCode::from(failure.exit_code());
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -118,6 +118,8 @@ impl Deliverer {
 
     fn dead(&self, id: String, claim: Claim, error: String, at: Millis) -> Outcome {
         self.metrics.dead.inc();
+        // Operators watch for this (hipkit-log posts it to the ops room under `serve`).
+        tracing::warn!(id = %id, attempts = claim.attempts, error = %error, "message is dead: no more delivery attempts");
         Outcome::Dead {
             id,
             claim,

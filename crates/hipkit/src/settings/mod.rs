@@ -39,6 +39,8 @@ pub struct Settings {
     pub emulator: hipkit_emulator::EmulatorConfig,
     /// `[[reporters.hipchat]]`, `[[reporters.http]]`, `[reporters.relay]`: build status.
     pub reporters: hipkit_status::ReportersConfig,
+    /// `[log]`: the room `serve` posts its warnings and errors to (hipkit-log).
+    pub log: hipkit_log::LogConfig,
 }
 
 impl Settings {

@@ -1,0 +1,55 @@
+//! Where `hipkit` writes its own log: stderr, filtered by `HIPKIT_LOG` (default `warn`), and
+//! for `serve` with `[log] room` set, that room too (hipkit-log), posting through a client
+//! built from `[hipchat]` straight to HipChat (not through the outbox, whose own warnings
+//! are what the room is for).
+
+use crate::cli::{Cli, Command};
+use crate::failure::Failure;
+use hipkit::Settings;
+use hipkit_log::{FilteredRoomLayer, LogGuard};
+use hipkit_transport::HttpTransport;
+use std::sync::Arc;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Installs the process's subscriber; the guard (if a room is configured) flushes on drop.
+pub fn init(cli: &Cli) -> Result<Option<LogGuard>, Failure> {
+    let (room, guard) = room_layer(cli)?.unzip();
+    let stderr_filter =
+        EnvFilter::try_from_env("HIPKIT_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::registry()
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(stderr_filter),
+        )
+        .with(room)
+        .init();
+    Ok(guard)
+}
+
+/// The room layer for `serve` when `[log] room` is set. Settings that do not load are left
+/// for the command to report, with its exit code.
+fn room_layer<S>(cli: &Cli) -> Result<Option<(FilteredRoomLayer<S>, LogGuard)>, Failure>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let Command::Serve(args) = &cli.command else {
+        return Ok(None);
+    };
+    let Ok(settings) = Settings::load(cli.config.as_deref(), &args.overrides()) else {
+        return Ok(None);
+    };
+    if settings.log.room.is_none() {
+        return Ok(None);
+    }
+    let mut config = settings.log.clone();
+    config.sender = config.sender.or(settings.hipchat.default_sender.clone());
+    let client = settings
+        .hipchat
+        .build()
+        .map_err(|e| Failure::Usage(format!("[log] room is set, but {e}")))?;
+    config
+        .build(Arc::new(HttpTransport::new(client)))
+        .map_err(|e| Failure::Usage(e.to_string()))
+}
