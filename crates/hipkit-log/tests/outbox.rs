@@ -31,5 +31,9 @@ async fn records_sent_through_the_outbox_are_stored_durably() {
     let stored = reopened.list(None, 10).await.expect("list");
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(stored[0].destination, "room:Ops");
-    assert!(stored[0].payload.contains("the disk is full"), "{}", stored[0].payload);
+    assert!(
+        stored[0].payload.contains("the disk is full"),
+        "{}",
+        stored[0].payload
+    );
 }
