@@ -4,6 +4,7 @@
 //! envelope, one body limit, one request timeout, and serves them until shutdown.
 
 mod auth;
+mod body;
 mod config;
 mod connections;
 mod error;
@@ -12,6 +13,7 @@ mod server;
 mod shutdown;
 
 pub use auth::require_token;
+pub use body::TimedBody;
 pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};

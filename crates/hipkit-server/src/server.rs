@@ -1,6 +1,7 @@
 //! [`Server`]: capabilities' routers merged behind the shared limits, `/healthz`,
 //! `/metrics`, the JSON error envelope for every unmatched route, and graceful shutdown.
 
+use crate::body::BodyLimit;
 use crate::connections::{ConnectionLimits, serve_connections};
 use crate::{ApiError, HealthCheck, ScrapeHook, ServerConfig, require_token};
 use axum::Router;
@@ -196,7 +197,10 @@ impl Server {
                     "this endpoint does not take that method",
                 )
             })
-            .layer(middleware::from_fn_with_state(timeout, stamp_deadline))
+            .layer(middleware::from_fn_with_state(
+                (timeout, BodyLimit(self.config.max_body_bytes)),
+                stamp_deadline,
+            ))
             .layer(DefaultBodyLimit::max(self.config.max_body_bytes))
             .layer(middleware::from_fn(envelope_errors))
     }
@@ -245,10 +249,15 @@ impl BoundServer {
     }
 }
 
-/// Puts the request's [`RequestDeadline`] into its extensions.
-async fn stamp_deadline(State(limit): State<Duration>, mut req: Request, next: Next) -> Response {
+/// Puts the request's [`RequestDeadline`] and the body limit into its extensions.
+async fn stamp_deadline(
+    State((limit, body_limit)): State<(Duration, BodyLimit)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     req.extensions_mut()
         .insert(RequestDeadline(Instant::now() + limit));
+    req.extensions_mut().insert(body_limit);
     next.run(req).await
 }
 

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use hipkit_server::{HealthCheck, RequestDeadline, Routes, ScrapeHook, Server, ServerConfig};
+use hipkit_server::{
+    HealthCheck, RequestDeadline, Routes, ScrapeHook, Server, ServerConfig, TimedBody,
+};
 use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 use std::sync::Arc;
@@ -59,13 +61,18 @@ async fn start(healthy: Arc<Switch>) -> String {
             }),
         );
     // A handler that answers by the deadline itself: the server must never cut it short.
-    let self_timed = Router::new().route(
-        "/api/self-timed",
-        get(|RequestDeadline(deadline): RequestDeadline| async move {
-            tokio::time::sleep_until(deadline + Duration::from_millis(200)).await;
-            "finished after the deadline, as the handler decided"
-        }),
-    );
+    let self_timed = Router::new()
+        .route(
+            "/api/body",
+            post(|TimedBody(body): TimedBody| async move { format!("{} bytes", body.len()) }),
+        )
+        .route(
+            "/api/self-timed",
+            get(|RequestDeadline(deadline): RequestDeadline| async move {
+                tokio::time::sleep_until(deadline + Duration::from_millis(200)).await;
+                "finished after the deadline, as the handler decided"
+            }),
+        );
     let bound = server
         .merge(public)
         .merge_protected(protected)
@@ -132,6 +139,43 @@ async fn capabilities_are_merged_behind_shared_auth_limits_and_envelopes() {
         .await
         .unwrap();
     assert_eq!(own.status(), 200);
+    let sized = http
+        .post(format!("{base}/api/body"))
+        .bearer_auth("s3cret")
+        .body("0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sized.text().await.unwrap(), "10 bytes");
+    let (status, _) = envelope(
+        http.post(format!("{base}/api/body"))
+            .bearer_auth("s3cret")
+            .body("x".repeat(17))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status, 413,
+        "the server's body limit holds for timed bodies"
+    );
+    let stalled = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        s.write_all(
+            b"POST /api/body HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\
+              Content-Length: 100\r\n\r\nonly ten b",
+        )
+        .await
+        .unwrap();
+        let mut answer = vec![0u8; 4096];
+        let n = s.read(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    };
+    assert!(stalled.starts_with("HTTP/1.1 408"), "{stalled}");
     let unauthorized = http
         .get(format!("{base}/api/self-timed"))
         .send()

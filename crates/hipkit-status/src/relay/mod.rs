@@ -9,12 +9,11 @@ pub use auth::RelayAuth;
 use crate::report::Reporters;
 use crate::{Build, ReportError};
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use hipkit_server::{ApiError, RequestDeadline};
+use hipkit_server::{ApiError, RequestDeadline, Routes, TimedBody};
 use hipkit_transport::SendOptions;
 use serde::Serialize;
 use std::sync::Arc;
@@ -52,11 +51,17 @@ impl Relay {
         Self { reporters, auth }
     }
 
-    /// The `POST /hooks/buildbot` router, to merge into the server.
+    /// The `POST /hooks/buildbot` router.
     pub fn router(self) -> Router {
         Router::new()
             .route(PATH, post(accept))
             .with_state(Arc::new(self))
+    }
+
+    /// The routes to mount: public (the relay checks its own secret), answering by the
+    /// request's deadline itself, so an answer never says "timed out" for a queued report.
+    pub fn routes(self) -> Routes {
+        Routes::public(self.router()).timed_by_handler()
     }
 }
 
@@ -65,7 +70,7 @@ async fn accept(
     State(relay): State<Arc<Relay>>,
     RequestDeadline(deadline): RequestDeadline,
     headers: HeaderMap,
-    body: Bytes,
+    TimedBody(body): TimedBody,
 ) -> Response {
     if let Some(why) = relay.auth.refuse(&headers) {
         return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();

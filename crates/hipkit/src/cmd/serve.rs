@@ -56,15 +56,13 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
         .await
         .map_err(Failure::runtime)?;
     let server = SendApi::new(backend.transport.clone(), backend.outbox.clone()).mount(server);
-    let server = server.merge(
-        hipkit::status::relay(&settings, backend.transport.clone())
-            .await?
-            .router(),
-    );
+    let relay = hipkit::status::relay(&settings, backend.transport.clone()).await?;
+    let server = server.mount(relay.routes());
     let bound = server.bind().await.map_err(Failure::runtime)?;
     let addr = bound.local_addr();
     println!("hipkit serve listening on http://{addr}");
     println!("  send API:  POST http://{addr}/api/v1/messages");
+    println!("  Buildbot:  POST http://{addr}/hooks/buildbot (HttpStatusPush relay)");
     println!("  delivery:  {} -> {hipchat_url}", backend.label);
     if let Some(emu) = &emulator {
         println!(

@@ -1,14 +1,13 @@
 //! `POST /api/v1/messages` and `GET /api/v1/messages/{id}`.
 
 use super::SendApi;
-use super::body::read_json;
+use super::body::parse_json;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hipchat::{Card, Color, MessageFormat, RoomNotification, bool_or_string};
-use hipkit_server::{ApiError, RequestDeadline};
+use hipkit_server::{ApiError, RequestDeadline, TimedBody};
 use hipkit_transport::{DeliveryState, Message, SendOptions, TransportError};
 use serde::Deserialize;
 
@@ -109,9 +108,9 @@ pub async fn send(
     State(api): State<SendApi>,
     RequestDeadline(deadline): RequestDeadline,
     headers: HeaderMap,
-    body: Body,
+    TimedBody(body): TimedBody,
 ) -> Result<Response, ApiError> {
-    let req: SendRequest = read_json(&headers, body, api.max_body, deadline).await?;
+    let req: SendRequest = parse_json(&headers, &body)?;
     let options = SendOptions {
         deadline: Some(deadline),
         idempotency_key: req.idempotency_key(&headers)?,

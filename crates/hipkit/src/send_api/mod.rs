@@ -9,7 +9,7 @@ pub use metrics::SendMetrics;
 
 use axum::Router;
 use axum::routing::{get, post};
-use hipkit_server::{Routes, Server, ServerConfig};
+use hipkit_server::{Routes, Server};
 use hipkit_store::OutboxStore;
 use hipkit_transport::Transport;
 use std::sync::Arc;
@@ -22,7 +22,6 @@ pub struct SendApi {
     /// The outbox store, when the backend is the outbox (message tracking needs it).
     pub outbox: Option<Arc<dyn OutboxStore>>,
     metrics: Arc<SendMetrics>,
-    max_body: usize,
 }
 
 impl SendApi {
@@ -32,14 +31,12 @@ impl SendApi {
             transport,
             outbox: outbox.clone(),
             metrics: Arc::new(SendMetrics::new(outbox)),
-            max_body: ServerConfig::default().max_body_bytes,
         }
     }
 
     /// Registers the routes (protected by the API token; the send route answers by the
     /// request deadline itself), metrics and health check.
-    pub fn mount(mut self, mut server: Server) -> Server {
-        self.max_body = server.config().max_body_bytes;
+    pub fn mount(self, mut server: Server) -> Server {
         self.metrics.register(server.registry());
         if self.outbox.is_some() {
             server = server
