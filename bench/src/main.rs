@@ -4,6 +4,7 @@
 mod client;
 mod load;
 mod process;
+mod relay;
 mod serve;
 
 use anyhow::{Context, Result, bail};
@@ -34,6 +35,9 @@ async fn main() -> Result<()> {
         "serve" => serve::run(&hipkit, seconds)
             .await
             .context("serve benchmark")?,
+        "relay" => relay::run(&hipkit, seconds)
+            .await
+            .context("relay benchmark")?,
         "drain" => {
             let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
             let count = std::env::var("BENCH_BACKLOG")
@@ -44,7 +48,7 @@ async fn main() -> Result<()> {
                 .await
                 .context("drain benchmark")?
         }
-        other => bail!("unknown benchmark {other}; expected: client, serve or drain"),
+        other => bail!("unknown benchmark {other}; expected: client, serve, relay or drain"),
     };
     println!("{report}");
     Ok(())

@@ -42,7 +42,7 @@ async fn intake_rate(base: &str, seconds: f64) -> Result<f64> {
     post_rate(&format!("{base}/api/v1/messages"), None, &body, seconds).await
 }
 
-async fn add_fault(emulator: &str, rule: serde_json::Value) -> Result<()> {
+pub(crate) async fn add_fault(emulator: &str, rule: serde_json::Value) -> Result<()> {
     reqwest::Client::new()
         .post(format!("{emulator}/_emulator/faults"))
         .bearer_auth(TOKEN)
