@@ -42,19 +42,20 @@ const PLURALS: [&str; 7] = [
 pub fn status_to_string(results: Option<i64>) -> &'static str {
     match results {
         None => "not finished",
-        Some(code) => usize::try_from(code)
-            .ok()
-            .and_then(|i| NAMES.get(i))
-            .copied()
-            .unwrap_or("Invalid status"),
+        Some(code) => by_code(&NAMES, code).unwrap_or("Invalid status"),
     }
 }
 
 /// The plural form of a result's name (`failures`), or `None` outside 0–6.
 pub fn plural(code: i64) -> Option<&'static str> {
+    by_code(&PLURALS, code)
+}
+
+/// The entry of a per-result table for `code`, or `None` outside 0–6.
+fn by_code(table: &[&'static str; 7], code: i64) -> Option<&'static str> {
     usize::try_from(code)
         .ok()
-        .and_then(|i| PLURALS.get(i))
+        .and_then(|i| table.get(i))
         .copied()
 }
 

@@ -7,6 +7,15 @@ use hipkit_store::{
 };
 use std::path::PathBuf;
 
+/// The stored destination of record `id` (which must exist).
+async fn destination(store: &SqliteStore, id: &str) -> String {
+    OutboxStore::get(store, id)
+        .await
+        .expect("get")
+        .expect("record")
+        .destination
+}
+
 fn new(dest: &str) -> NewRecord {
     NewRecord {
         destination: dest.into(),
@@ -65,14 +74,7 @@ async fn a_shared_open_works_beside_the_exclusive_one() {
     let cli = SqliteStore::open(&path)
         .await
         .expect("shared open while locked");
-    assert_eq!(
-        OutboxStore::get(&cli, &id)
-            .await
-            .expect("get")
-            .expect("record")
-            .destination,
-        "room:A"
-    );
+    assert_eq!(destination(&cli, &id).await, "room:A");
     assert_eq!(
         cli.requeue(&id, 5, false)
             .await
@@ -125,14 +127,7 @@ async fn reopening_keeps_everything() {
         .expect("put");
     drop(store);
     let again = SqliteStore::open(&path).await.expect("reopen");
-    assert_eq!(
-        OutboxStore::get(&again, &id)
-            .await
-            .expect("get")
-            .expect("record")
-            .destination,
-        "room:A"
-    );
+    assert_eq!(destination(&again, &id).await, "room:A");
     assert_eq!(
         KvStore::get(&again, "ns", "k").await.expect("kv get"),
         Some(serde_json::json!({"v": 1}))

@@ -276,26 +276,21 @@ fn hipkit_report_exit_codes_and_dry_run() {
     );
 
     // Bad config, Buildbot's wording: 2.
-    config(
-        dir.path(),
+    let bad_config = |toml: &str, wording: &str| {
+        config(dir.path(), toml);
+        let out = report(dir.path(), &emu.base, &args, &finished);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(wording), "{}", text(&out.stderr));
+    };
+    bad_config(
         "[[reporters.hipchat]]\nbuilder_room_map = \"Builds\"\n",
+        "[[reporters.hipchat]] #1: builder_room_map must be a dict",
     );
-    let cfg = report(dir.path(), &emu.base, &args, &finished);
-    assert_eq!(cfg.status.code(), Some(2));
-    assert!(
-        text(&cfg.stderr).contains("[[reporters.hipchat]] #1: builder_room_map must be a dict")
+    bad_config(
+        "[[reporters.hipchat]]\nauth_token = 42\n",
+        "auth_token must be a string",
     );
-    config(dir.path(), "[[reporters.hipchat]]\nauth_token = 42\n");
-    let cfg = report(dir.path(), &emu.base, &args, &finished);
-    assert_eq!(cfg.status.code(), Some(2));
-    assert!(text(&cfg.stderr).contains("auth_token must be a string"));
-    config(dir.path(), "[[reporters.hipchat]]\nmode = [\"all\"]\n");
-    assert_eq!(
-        report(dir.path(), &emu.base, &args, &finished)
-            .status
-            .code(),
-        Some(2)
-    );
+    bad_config("[[reporters.hipchat]]\nmode = [\"all\"]\n", "mode");
 
     // A refusing destination (no such room): 1, the error printed.
     config(
