@@ -4,7 +4,7 @@
 //! carry a token value: tokens appear by label only.
 
 use crate::faults::{FaultAction, FaultRule};
-use hipchat::{HistoryItem, Privacy, Scope, Webhook};
+use hipchat::{HistoryItem, Privacy, Scope, Webhook, WebhookEvent};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -29,6 +29,26 @@ pub enum Recipient {
         from: u64,
         /// The recipient's user id.
         to: u64,
+    },
+}
+
+/// What came of calling a webhook.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FiringOutcome {
+    /// The receiver answered 2xx with a notification, which was posted to the room.
+    Replied,
+    /// The receiver answered 2xx with an empty body: nothing was posted.
+    NoReply,
+    /// The receiver answered, but not with 2xx, or with a body that is not a valid notification.
+    Rejected {
+        /// Why, in words (never holding a token).
+        reason: String,
+    },
+    /// The request failed: connection refused, timeout, TLS.
+    Failed {
+        /// Why, in words.
+        reason: String,
     },
 }
 
@@ -102,6 +122,27 @@ pub enum EmulatorEvent {
         room: RoomInfo,
         /// The removed webhook's id.
         webhook_id: u64,
+    },
+    /// A webhook was called for a matching message, and what came of it.
+    WebhookFired {
+        /// The room whose message fired it.
+        room: RoomInfo,
+        /// The webhook's id.
+        webhook_id: u64,
+        /// The webhook's name, when it has one.
+        name: Option<String>,
+        /// The URL that was called.
+        url: String,
+        /// `room_message` or `room_notification`.
+        event: WebhookEvent,
+        /// The id of the message that fired it.
+        message_id: String,
+        /// The HTTP status the receiver answered with; `None` when it did not answer.
+        status: Option<u16>,
+        /// Milliseconds from sending the request to the end of the answer (or the failure).
+        latency_ms: u64,
+        /// What came of it: reply posted, nothing to post, or why it failed.
+        outcome: FiringOutcome,
     },
     /// A token was added (by label: the token value is never published).
     TokenAdded {

@@ -23,6 +23,6 @@ mod ui;
 
 pub use config::{ConfigError, EmulatorConfig, RateSpec, TokenSpec};
 pub use error::EmuError;
-pub use events::{EmulatorEvent, Recipient, RoomInfo};
+pub use events::{EmulatorEvent, FiringOutcome, Recipient, RoomInfo};
 pub use faults::{FaultAction, FaultRule, FaultRuleError};
 pub use serve::{RunningEmulator, StartError, start};
