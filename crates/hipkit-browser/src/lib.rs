@@ -4,13 +4,18 @@
 //! Nothing is downloaded: `scripts/test` installs the `chromium` and `chromium-driver`
 //! packages.
 
-use fantoccini::{Client, ClientBuilder};
+pub use fantoccini;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+/// How long the helpers wait for the page: only turns a hang into a failure.
+pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// How long chromedriver may take to answer its status endpoint.
 const DRIVER_START: Duration = Duration::from_secs(30);
@@ -111,6 +116,60 @@ impl Browser {
             _driver: driver,
             _profile: profile,
         })
+    }
+
+    /// Waits (up to [`DEADLINE`]) for an element matching a CSS selector; panics without one
+    /// (for tests and benchmarks).
+    pub async fn element(&self, css: &str) -> Element {
+        self.wait_for(Locator::Css(css)).await
+    }
+
+    /// Waits (up to [`DEADLINE`]) for an element matching an XPath; panics without one.
+    pub async fn xpath(&self, xpath: &str) -> Element {
+        self.wait_for(Locator::XPath(xpath)).await
+    }
+
+    async fn wait_for(&self, locator: Locator<'_>) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(DEADLINE)
+            .for_element(locator)
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => panic!("no element {locator:?} within {DEADLINE:?}: {e}"),
+        }
+    }
+
+    /// Runs a script in the page and returns its result; panics if it throws.
+    pub async fn script(&self, js: &str) -> serde_json::Value {
+        match self.client.execute(js, vec![]).await {
+            Ok(v) => v,
+            Err(e) => panic!("script failed: {js}: {e}"),
+        }
+    }
+
+    /// Polls a script until it returns `true`; panics after [`DEADLINE`].
+    pub async fn until(&self, js: &str) {
+        let started = Instant::now();
+        while self.script(js).await != serde_json::Value::Bool(true) {
+            assert!(started.elapsed() < DEADLINE, "never true: {js}");
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Saves a PNG screenshot of the window as `target/ui-artifacts/{name}`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = match self.client.screenshot().await {
+            Ok(png) => png,
+            Err(e) => panic!("screenshot failed: {e}"),
+        };
+        let path = artifacts_dir().join(name);
+        if let Err(e) = std::fs::write(&path, png) {
+            panic!("cannot write {}: {e}", path.display());
+        }
+        path
     }
 
     /// Ends the session (Chromium quits) and stops chromedriver.

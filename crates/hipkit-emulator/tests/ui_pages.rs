@@ -110,7 +110,7 @@ async fn the_room_page_renders_html_cards_mentions_and_the_render_check() {
         !html.contains("onerror=\""),
         "handlers never reach the page"
     );
-    assert!(html.contains("c-red") && html.contains("🔔 notify"));
+    assert!(html.contains("c-red") && html.contains("title=\"notify: true\">notify<"));
     assert!(
         html.contains("HipChat strips &lt;script&gt;"),
         "render check"

@@ -1,0 +1,254 @@
+//! The web UI in headless Chromium (Debian's `chromium` + `chromium-driver`, started by
+//! `hipkit-browser` on a loopback port): a notification appears live in the open room page
+//! with its colour and without a reload; `<b>` renders while `<script>` and `onerror` stay
+//! inert; a card renders; the composer posts by keyboard; the token page never shows a full
+//! token; the pages work at 375 px. Screenshots go to `target/ui-artifacts/`.
+
+use hipkit_browser::Browser;
+use hipkit_browser::fantoccini::Locator;
+use hipkit_browser::fantoccini::key::Key;
+use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "ui-browser-token-0123456789";
+
+async fn emulator() -> RunningEmulator {
+    hipkit_emulator::start(EmulatorConfig {
+        tokens: vec![TokenSpec::all_scopes(TOKEN)],
+        rooms: vec!["Ops".into()],
+        users: vec!["bob@example.com".into()],
+        ..EmulatorConfig::ephemeral()
+    })
+    .await
+    .unwrap()
+}
+
+async fn browser() -> Browser {
+    match Browser::start().await {
+        Ok(b) => b,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn notify(emu: &RunningEmulator, body: Value) {
+    let status = reqwest::Client::new()
+        .post(format!("{}/v2/room/Ops/notification", emu.base_url))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+}
+
+/// Waits until the page's live stream is connected (its status says `live`).
+async fn live(b: &Browser) {
+    b.xpath("//span[@id='live-status'][text()='live']").await;
+}
+
+#[tokio::test]
+async fn a_notification_appears_live_in_the_open_room_with_its_colour_and_no_reload() {
+    let emu = emulator().await;
+    let b = browser().await;
+    b.client.goto(&format!("{}/", emu.base_url)).await.unwrap();
+    live(&b).await;
+    notify(
+        &emu,
+        json!({"message": "first, seen on the room list", "color": "yellow"}),
+    )
+    .await;
+    b.xpath("//li[@data-room='1']//span[contains(@class,'unread')][text()='1']")
+        .await;
+    b.element("a.room-link").await.click().await.unwrap();
+    live(&b).await;
+    b.script("window.__sameDocument = true; return null;").await;
+    notify(
+        &emu,
+        json!({"message": "Build <b>#42</b> passed", "color": "green", "notify": true, "from": "CI"}),
+    )
+    .await;
+    let msg = b
+        .xpath("//li[contains(@class,'c-green')][contains(., 'passed')]")
+        .await;
+    let bar = msg.css_value("border-left-color").await.unwrap();
+    assert!(bar.contains("20, 137, 44"), "green colour bar, got {bar}");
+    assert!(msg.text().await.unwrap().contains("notify"));
+    assert_eq!(
+        b.script("return window.__sameDocument === true;").await,
+        Value::Bool(true),
+        "the page was not reloaded"
+    );
+    for n in 0..3 {
+        notify(
+            &emu,
+            json!({"message": format!("more {n}"), "color": "purple"}),
+        )
+        .await;
+    }
+    b.xpath("//li[contains(@class,'c-purple')][contains(., 'more 2')]")
+        .await;
+    b.screenshot("room.png").await;
+    b.close().await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn bold_renders_while_script_and_onerror_stay_inert_and_cards_render() {
+    let emu = emulator().await;
+    let hostile = "<b>bold</b><script>window.__pwned = 'script'</script>\
+        <img src=\"/nope.png\" onerror=\"window.__pwned = 'onerror'\">";
+    notify(&emu, json!({"message": hostile, "color": "red"})).await;
+    let b = browser().await;
+    b.client
+        .goto(&format!("{}/rooms/1", emu.base_url))
+        .await
+        .unwrap();
+    live(&b).await;
+    // The same message again, inserted live rather than with the page.
+    notify(&emu, json!({"message": hostile, "color": "gray"})).await;
+    notify(
+        &emu,
+        json!({"message": "Build 7", "card": {"style": "application", "format": "medium",
+            "title": "Build 7 passed", "url": "https://ci.example/7",
+            "description": {"value": "on <b>main</b>", "format": "html"},
+            "attributes": [{"label": "state", "value": {"label": "passed", "style": "lozenge-success"}}]}}),
+    )
+    .await;
+    let card = b.element(".card .card-title a").await;
+    assert_eq!(card.text().await.unwrap(), "Build 7 passed");
+    let lozenge = b.element(".card .lozenge-success").await;
+    assert_eq!(lozenge.text().await.unwrap().to_lowercase(), "passed");
+    b.element("li.c-gray .body b").await;
+    let bolds = b
+        .client
+        .find_all(Locator::Css("li.msg .body b"))
+        .await
+        .unwrap();
+    assert!(bolds.len() >= 2);
+    for bold in bolds {
+        let weight: u32 = bold
+            .css_value("font-weight")
+            .await
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(weight >= 700, "<b> is bold");
+    }
+    // Any handler would have run once every image has loaded or failed: wait for that.
+    b.until("return document.readyState === 'complete' && Array.from(document.images).every(i => i.complete);",
+    )
+    .await;
+    assert_eq!(
+        b.script("return window.__pwned || 'inert';").await,
+        Value::String("inert".into())
+    );
+    assert_eq!(
+        b.script("return document.querySelectorAll('li.msg script, li.msg [onerror]').length;")
+            .await,
+        json!(0)
+    );
+    b.element("li.c-red details.checks").await;
+    b.close().await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_composer_posts_by_keyboard_and_the_page_fits_375_px() {
+    let emu = emulator().await;
+    notify(
+        &emu,
+        json!({"message": "a long line ".repeat(40), "color": "yellow"}),
+    )
+    .await;
+    let b = browser().await;
+    b.client.set_window_size(375, 812).await.unwrap();
+    b.client
+        .goto(&format!("{}/rooms/1", emu.base_url))
+        .await
+        .unwrap();
+    live(&b).await;
+    let text = b.element("#composer-text").await;
+    text.send_keys("hello from the composer").await.unwrap();
+    text.send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    let posted = b
+        .xpath("//li[contains(@class,'k-message')][contains(., 'hello from the composer')]")
+        .await;
+    assert!(posted.text().await.unwrap().contains("HipKit Admin"));
+    assert_eq!(
+        b.element("#composer-text")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(""),
+        "the composer is emptied for the next message"
+    );
+    let overflow = b
+        .script("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(
+        overflow,
+        Value::Bool(true),
+        "no horizontal scrolling at 375 px"
+    );
+    b.screenshot("room-375.png").await;
+    b.close().await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_token_page_never_shows_a_full_token_and_webhooks_are_listed() {
+    let emu = emulator().await;
+    let hook = json!({"url": "http://127.0.0.1:9/hello", "event": "room_message",
+        "pattern": "^/hello", "name": "hello"});
+    let status = reqwest::Client::new()
+        .post(format!("{}/v2/room/Ops/webhook", emu.base_url))
+        .bearer_auth(TOKEN)
+        .json(&hook)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    let b = browser().await;
+    b.client
+        .goto(&format!("{}/tokens", emu.base_url))
+        .await
+        .unwrap();
+    let source = b.client.source().await.unwrap();
+    assert!(source.contains("token-1") && !source.contains(TOKEN));
+    b.element("#token-label")
+        .await
+        .send_keys("robot")
+        .await
+        .unwrap();
+    b.element("form.stack button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let created = b.element("#new-token").await.text().await.unwrap();
+    assert_eq!(
+        created.len(),
+        40,
+        "shown once, in full, right after creation"
+    );
+    b.client
+        .goto(&format!("{}/tokens", emu.base_url))
+        .await
+        .unwrap();
+    let later = b.client.source().await.unwrap();
+    assert!(later.contains("robot") && !later.contains(&created) && !later.contains(TOKEN));
+    b.client
+        .goto(&format!("{}/webhooks", emu.base_url))
+        .await
+        .unwrap();
+    b.xpath("//td[contains(., 'hello')]").await;
+    b.screenshot("webhooks.png").await;
+    b.close().await;
+    emu.shutdown().await;
+}
