@@ -2,6 +2,7 @@
 //! tokens, rooms and users, limits.
 
 use hipchat::Scope;
+use hipchat::jwt::JwtSecret;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::net::SocketAddr;
@@ -42,6 +43,16 @@ pub struct EmulatorConfig {
     pub max_connections: usize,
     /// Messages kept per room; older ones are dropped as new ones arrive (default 1,000).
     pub retention: usize,
+    /// Seconds a webhook call may take, connection to the end of the reply.
+    pub webhook_timeout_secs: u64,
+    /// Webhook calls in flight at once.
+    pub webhook_concurrency: usize,
+    /// The shared secret that signs calls to `authentication: jwt` webhooks (HipChat's
+    /// installation `oauthSecret`); without it those calls fail with a reason.
+    #[serde(skip_serializing)]
+    pub webhook_secret: Option<JwtSecret>,
+    /// The JWT `iss` (and the payload's `oauth_client_id`) on signed webhook calls.
+    pub webhook_issuer: String,
 }
 
 /// The address every hipkit command assumes the emulator listens on.
@@ -64,6 +75,10 @@ impl Default for EmulatorConfig {
             body_read_timeout_secs: 10,
             max_connections: 1024,
             retention: DEFAULT_RETENTION,
+            webhook_timeout_secs: 10,
+            webhook_concurrency: 16,
+            webhook_secret: None,
+            webhook_issuer: "hipkit-emulator".to_owned(),
         }
     }
 }

@@ -21,6 +21,7 @@ mod serve;
 mod state;
 mod ui;
 mod wait;
+mod webhooks;
 
 pub use config::{ConfigError, EmulatorConfig, RateSpec, TokenSpec};
 pub use error::EmuError;

@@ -248,6 +248,69 @@ async fn the_token_page_never_shows_a_full_token_and_webhooks_are_listed() {
         .await
         .unwrap();
     b.xpath("//td[contains(., 'hello')]").await;
+    b.close().await;
+    emu.shutdown().await;
+}
+
+/// A slash-command integration in miniature: answers `/hello` with a notification.
+async fn hello_integration() -> String {
+    let app = axum::Router::new().route(
+        "/hello",
+        axum::routing::post(|axum::Json(payload): axum::Json<Value>| async move {
+            let name = payload["item"]["message"]["from"]["name"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned();
+            axum::Json(
+                json!({"message": format!("Hello, {name}!"), "color": "green",
+                "message_format": "text"}),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hello", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
+    let emu = emulator().await;
+    let hook = json!({"url": hello_integration().await, "event": "room_message",
+        "pattern": "^/hello", "name": "hello"});
+    let status = reqwest::Client::new()
+        .post(format!("{}/v2/room/Ops/webhook", emu.base_url))
+        .bearer_auth(TOKEN)
+        .json(&hook)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    let b = browser().await;
+    b.client
+        .goto(&format!("{}/rooms/1", emu.base_url))
+        .await
+        .unwrap();
+    live(&b).await;
+    let text = b.element("#composer-text").await;
+    text.send_keys("/hello").await.unwrap();
+    text.send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    b.xpath("//li[contains(@class,'k-message')][contains(., '/hello')]")
+        .await;
+    let reply = b
+        .xpath("//li[contains(@class,'c-green')][contains(., 'Hello, HipKit Admin!')]")
+        .await;
+    assert!(reply.text().await.unwrap().contains("notification"));
+    b.client
+        .goto(&format!("{}/webhooks", emu.base_url))
+        .await
+        .unwrap();
+    let firing = b.element("#firings tr.o-replied").await;
+    let row = firing.text().await.unwrap();
+    assert!(row.contains("200") && row.contains("replied"), "{row}");
     b.screenshot("webhooks.png").await;
     b.close().await;
     emu.shutdown().await;

@@ -32,6 +32,7 @@ pub fn register(s: &Shared, room: &RoomRef, req: CreateWebhook) -> Result<Webhoo
         event: req.event,
         pattern: req.pattern,
         name: req.name,
+        authentication: req.authentication,
         links: Links {
             self_: Some(s.url(&format!("room/{room_id}/webhook/{id}"))),
             ..Links::default()
