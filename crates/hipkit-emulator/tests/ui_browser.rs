@@ -13,10 +13,15 @@ use serde_json::{Value, json};
 const TOKEN: &str = "ui-browser-token-0123456789";
 
 async fn emulator() -> RunningEmulator {
+    emulator_on(EmulatorConfig::ephemeral().listen).await
+}
+
+async fn emulator_on(listen: std::net::SocketAddr) -> RunningEmulator {
     hipkit_emulator::start(EmulatorConfig {
         tokens: vec![TokenSpec::all_scopes(TOKEN)],
         rooms: vec!["Ops".into()],
         users: vec!["bob@example.com".into()],
+        listen,
         ..EmulatorConfig::ephemeral()
     })
     .await
@@ -312,6 +317,49 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
     let row = firing.text().await.unwrap();
     assert!(row.contains("200") && row.contains("replied"), "{row}");
     b.screenshot("webhooks.png").await;
+    b.close().await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_room_page_reconnects_after_an_emulator_restart_and_can_poll_instead() {
+    let emu = emulator().await;
+    let addr = emu.local_addr;
+    notify(&emu, json!({"message": "before the restart"})).await;
+    let b = browser().await;
+    b.client
+        .goto(&format!("{}/rooms/1", emu.base_url))
+        .await
+        .unwrap();
+    live(&b).await;
+    emu.shutdown().await;
+    b.xpath("//span[@id='live-status'][text()='reconnecting…']")
+        .await;
+    let emu = emulator_on(addr).await;
+    live(&b).await;
+    notify(
+        &emu,
+        json!({"message": "after the restart", "color": "green"}),
+    )
+    .await;
+    b.xpath("//li[contains(@class,'c-green')][contains(., 'after the restart')]")
+        .await;
+    b.until("return !document.body.textContent.includes('before the restart');")
+        .await;
+
+    b.client
+        .goto(&format!("{}/rooms/1?live=poll", emu.base_url))
+        .await
+        .unwrap();
+    b.xpath("//span[@id='live-status'][starts-with(text(),'polling')]")
+        .await;
+    notify(
+        &emu,
+        json!({"message": "seen by polling", "color": "purple"}),
+    )
+    .await;
+    b.xpath("//li[contains(@class,'c-purple')][contains(., 'seen by polling')]")
+        .await;
     b.close().await;
     emu.shutdown().await;
 }

@@ -435,3 +435,29 @@ async fn history_keeps_only_the_newest_messages_up_to_the_retention() {
     .await;
     assert!(zero.err().unwrap().to_string().contains("retention"));
 }
+
+#[tokio::test]
+async fn the_room_fragment_sends_what_follows_a_message_or_everything_to_replace() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    for n in 0..3 {
+        notify(&emu, "Ops", json!({"message": format!("f{n}")})).await;
+    }
+    let first = history(&emu, "Ops").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let after = reqwest::get(format!("{}/rooms/1/fragment?after={first}", emu.base_url))
+        .await
+        .unwrap();
+    assert_eq!(after.headers()["x-reset"], "0");
+    let html = after.text().await.unwrap();
+    assert!(
+        !html.contains(">f0<") && html.contains(">f1<") && html.contains(">f2<"),
+        "{html}"
+    );
+    let gone = reqwest::get(format!("{}/rooms/1/fragment?after=gone", emu.base_url))
+        .await
+        .unwrap();
+    assert_eq!(gone.headers()["x-reset"], "1");
+    assert!(gone.text().await.unwrap().contains(">f0<"));
+}

@@ -185,7 +185,9 @@
     };
   }
 
-  if (live) connect();
+  // `?live=poll` forces the fallback (for proxies that break streams in other ways).
+  if (live && /[?&]live=poll\b/.test(location.search)) startPolling();
+  else if (live) connect();
 
   if (roomId) {
     window.addEventListener('pagehide', function () {
