@@ -6,6 +6,7 @@ mod load;
 mod process;
 mod relay;
 mod serve;
+mod ui;
 
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ async fn main() -> Result<()> {
         "relay" => relay::run(&hipkit, seconds)
             .await
             .context("relay benchmark")?,
+        "ui" => ui::run(&hipkit).await.context("web UI benchmark")?,
         "drain" => {
             let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
             let count = std::env::var("BENCH_BACKLOG")
@@ -48,7 +50,7 @@ async fn main() -> Result<()> {
                 .await
                 .context("drain benchmark")?
         }
-        other => bail!("unknown benchmark {other}; expected: client, serve, relay or drain"),
+        other => bail!("unknown benchmark {other}; expected: client, serve, relay, ui or drain"),
     };
     println!("{report}");
     Ok(())

@@ -93,6 +93,31 @@ async fn a_notification_appears_live_in_the_open_room_with_its_colour_and_no_rel
     }
     b.xpath("//li[contains(@class,'c-purple')][contains(., 'more 2')]")
         .await;
+    // A representative room for the screenshot (the README shows it).
+    notify(
+        &emu,
+        json!({"message": "Deploy api to staging", "color": "purple", "from": "Deploy bot",
+            "card": {"style": "application", "format": "medium", "title": "api #318 deployed to staging",
+            "url": "https://ci.example/318", "description": {"value": "commit <b>4f0c2e1</b> by alice", "format": "html"},
+            "attributes": [{"label": "env", "value": {"label": "staging", "style": "lozenge-current"}},
+                           {"label": "checks", "value": {"label": "passed", "style": "lozenge-success"}}]}}),
+    )
+    .await;
+    notify(
+        &emu,
+        json!({"message": "@bob the nightly is red again, log: https://ci.example/nightly/77",
+            "message_format": "text", "color": "red", "notify": true, "from": "Nightly"}),
+    )
+    .await;
+    notify(
+        &emu,
+        json!({"message": "<p>Coverage <b>81%</b></p><script>track()</script>", "color": "gray",
+            "from": "Coverage"}),
+    )
+    .await;
+    b.xpath("//li[contains(@class,'c-gray')][contains(., 'Coverage')]")
+        .await;
+    b.client.set_window_size(1100, 1250).await.unwrap();
     b.screenshot("room.png").await;
     b.close().await;
     emu.shutdown().await;
