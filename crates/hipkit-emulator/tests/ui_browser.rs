@@ -7,25 +7,14 @@
 use hipkit_browser::Browser;
 use hipkit_browser::fantoccini::Locator;
 use hipkit_browser::fantoccini::key::Key;
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
-use serde_json::{Value, json};
+mod ui_common;
 
-const TOKEN: &str = "ui-browser-token-0123456789";
+use hipkit_emulator::{EmulatorConfig, RunningEmulator};
+use serde_json::{Value, json};
+use ui_common::TOKEN;
 
 async fn emulator() -> RunningEmulator {
-    emulator_on(EmulatorConfig::ephemeral().listen).await
-}
-
-async fn emulator_on(listen: std::net::SocketAddr) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Ops".into()],
-        users: vec!["bob@example.com".into()],
-        listen,
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap()
+    ui_common::emulator(EmulatorConfig::ephemeral()).await
 }
 
 async fn browser() -> Browser {
@@ -36,15 +25,23 @@ async fn browser() -> Browser {
 }
 
 async fn notify(emu: &RunningEmulator, body: Value) {
-    let status = reqwest::Client::new()
-        .post(format!("{}/v2/room/Ops/notification", emu.base_url))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
+    ui_common::notify(emu, "Ops", body).await;
+}
+
+/// Opens `path` of the emulator in the browser.
+async fn open(b: &Browser, emu: &RunningEmulator, path: &str) {
+    b.client
+        .goto(&format!("{}{path}", emu.base_url))
         .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+        .unwrap();
+}
+
+/// Registers a webhook on Ops.
+async fn register(emu: &RunningEmulator, hook: Value) {
+    assert_eq!(
+        ui_common::post(emu, "/v2/room/Ops/webhook", &hook).await,
+        201
+    );
 }
 
 /// Waits until the page's live stream is connected (its status says `live`).
@@ -56,7 +53,7 @@ async fn live(b: &Browser) {
 async fn a_notification_appears_live_in_the_open_room_with_its_colour_and_no_reload() {
     let emu = emulator().await;
     let b = browser().await;
-    b.client.goto(&format!("{}/", emu.base_url)).await.unwrap();
+    open(&b, &emu, "/").await;
     live(&b).await;
     notify(
         &emu,
@@ -130,10 +127,7 @@ async fn bold_renders_while_script_and_onerror_stay_inert_and_cards_render() {
         <img src=\"/nope.png\" onerror=\"window.__pwned = 'onerror'\">";
     notify(&emu, json!({"message": hostile, "color": "red"})).await;
     let b = browser().await;
-    b.client
-        .goto(&format!("{}/rooms/1", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/rooms/1").await;
     live(&b).await;
     // The same message again, inserted live rather than with the page.
     notify(&emu, json!({"message": hostile, "color": "gray"})).await;
@@ -193,10 +187,7 @@ async fn the_composer_posts_by_keyboard_and_the_page_fits_375_px() {
     .await;
     let b = browser().await;
     b.client.set_window_size(375, 812).await.unwrap();
-    b.client
-        .goto(&format!("{}/rooms/1", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/rooms/1").await;
     live(&b).await;
     let text = b.element("#composer-text").await;
     text.send_keys("hello from the composer").await.unwrap();
@@ -235,20 +226,9 @@ async fn the_token_page_never_shows_a_full_token_and_webhooks_are_listed() {
     let emu = emulator().await;
     let hook = json!({"url": "http://127.0.0.1:9/hello", "event": "room_message",
         "pattern": "^/hello", "name": "hello"});
-    let status = reqwest::Client::new()
-        .post(format!("{}/v2/room/Ops/webhook", emu.base_url))
-        .bearer_auth(TOKEN)
-        .json(&hook)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    register(&emu, hook).await;
     let b = browser().await;
-    b.client
-        .goto(&format!("{}/tokens", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/tokens").await;
     let source = b.client.source().await.unwrap();
     assert!(source.contains("token-1") && !source.contains(TOKEN));
     b.element("#token-label")
@@ -267,16 +247,10 @@ async fn the_token_page_never_shows_a_full_token_and_webhooks_are_listed() {
         40,
         "shown once, in full, right after creation"
     );
-    b.client
-        .goto(&format!("{}/tokens", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/tokens").await;
     let later = b.client.source().await.unwrap();
     assert!(later.contains("robot") && !later.contains(&created) && !later.contains(TOKEN));
-    b.client
-        .goto(&format!("{}/webhooks", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/webhooks").await;
     b.xpath("//td[contains(., 'hello')]").await;
     b.close().await;
     emu.shutdown().await;
@@ -308,20 +282,9 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
     let emu = emulator().await;
     let hook = json!({"url": hello_integration().await, "event": "room_message",
         "pattern": "^/hello", "name": "hello"});
-    let status = reqwest::Client::new()
-        .post(format!("{}/v2/room/Ops/webhook", emu.base_url))
-        .bearer_auth(TOKEN)
-        .json(&hook)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    register(&emu, hook).await;
     let b = browser().await;
-    b.client
-        .goto(&format!("{}/rooms/1", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/rooms/1").await;
     live(&b).await;
     let text = b.element("#composer-text").await;
     text.send_keys("/hello").await.unwrap();
@@ -334,10 +297,7 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
         .xpath("//li[contains(@class,'c-green')][contains(., 'Hello, HipKit Admin!')]")
         .await;
     assert!(reply.text().await.unwrap().contains("notification"));
-    b.client
-        .goto(&format!("{}/webhooks", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/webhooks").await;
     let firing = b.element("#firings tr.o-replied").await;
     let row = firing.text().await.unwrap();
     assert!(row.contains("200") && row.contains("replied"), "{row}");
@@ -352,15 +312,16 @@ async fn the_room_page_reconnects_after_an_emulator_restart_and_can_poll_instead
     let addr = emu.local_addr;
     notify(&emu, json!({"message": "before the restart"})).await;
     let b = browser().await;
-    b.client
-        .goto(&format!("{}/rooms/1", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/rooms/1").await;
     live(&b).await;
     emu.shutdown().await;
     b.xpath("//span[@id='live-status'][text()='reconnecting…']")
         .await;
-    let emu = emulator_on(addr).await;
+    let emu = ui_common::emulator(EmulatorConfig {
+        listen: addr,
+        ..EmulatorConfig::ephemeral()
+    })
+    .await;
     live(&b).await;
     notify(
         &emu,
@@ -372,10 +333,7 @@ async fn the_room_page_reconnects_after_an_emulator_restart_and_can_poll_instead
     b.until("return !document.body.textContent.includes('before the restart');")
         .await;
 
-    b.client
-        .goto(&format!("{}/rooms/1?live=poll", emu.base_url))
-        .await
-        .unwrap();
+    open(&b, &emu, "/rooms/1?live=poll").await;
     b.xpath("//span[@id='live-status'][starts-with(text(),'polling')]")
         .await;
     notify(

@@ -2,35 +2,13 @@
 //! counts, search, clearing and deleting, the forms' same-origin rule, the token page, the
 //! SSE stream, the wait endpoint and the retention cap.
 
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator, TokenSpec};
+mod ui_common;
+
+use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const TOKEN: &str = "ui-pages-token-0123456789";
-
-async fn emulator(config: EmulatorConfig) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Ops".into(), "Build Room".into()],
-        users: vec!["bob@example.com".into()],
-        ..config
-    })
-    .await
-    .unwrap()
-}
-
-async fn notify(emu: &RunningEmulator, room: &str, body: Value) {
-    let status = reqwest::Client::new()
-        .post(format!("{}/v2/room/{room}/notification", emu.base_url))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, StatusCode::NO_CONTENT);
-}
+use ui_common::{TOKEN, emulator, notify};
 
 async fn page(emu: &RunningEmulator, path: &str) -> (StatusCode, String) {
     let resp = reqwest::get(format!("{}{path}", emu.base_url))

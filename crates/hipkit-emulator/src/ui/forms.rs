@@ -11,7 +11,8 @@ use crate::error::EmuError;
 use crate::faults::{FaultAction, FaultRule};
 use crate::state::random_token;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hipchat::{
@@ -19,7 +20,7 @@ use hipchat::{
 };
 
 /// A submitted form's fields, in order.
-struct Form(Vec<(String, String)>);
+pub struct Form(Vec<(String, String)>);
 
 impl Form {
     fn parse(body: &Bytes) -> Self {
@@ -82,6 +83,33 @@ fn same_origin(headers: &HeaderMap) -> Result<(), EmuError> {
     Ok(())
 }
 
+/// A form posted from the UI's own pages, parsed.
+pub struct Posted(Form);
+
+impl FromRequest<Ui> for Posted {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, ui: &Ui) -> Result<Self, Self::Rejection> {
+        same_origin(req.headers())?;
+        let body = Bytes::from_request(req, ui)
+            .await
+            .map_err(|r| EmuError::new(r.status(), r.body_text()))?;
+        Ok(Posted(Form::parse(&body)))
+    }
+}
+
+/// A body-less post (a button) from the UI's own pages.
+pub struct SameOrigin;
+
+impl FromRequestParts<Ui> for SameOrigin {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Ui) -> Result<Self, Self::Rejection> {
+        same_origin(&parts.headers)?;
+        Ok(SameOrigin)
+    }
+}
+
 /// Back to a page after a change (`303`, so a reload does not post again).
 fn back(to: String) -> Response {
     Redirect::to(&to).into_response()
@@ -91,11 +119,8 @@ fn back(to: String) -> Response {
 pub async fn compose(
     State(ui): State<Ui>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(form): Posted,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let form = Form::parse(&body);
     let message = RoomMessage {
         message: form.required("message")?.to_owned(),
     };
@@ -120,58 +145,56 @@ pub async fn compose(
     Ok(back(format!("/rooms/{room}")))
 }
 
+/// Applies `change` to the room named by `id` (a form's room), then back to its page.
+fn change_room(
+    ui: &Ui,
+    id: &str,
+    change: impl FnOnce(&mut crate::state::World, u64) -> Result<(), EmuError>,
+) -> Result<Response, UiError> {
+    let room = {
+        let mut world = ui.shared.world();
+        let room = room_id(&world, id)?;
+        change(&mut world, room)?;
+        room
+    };
+    Ok(back(format!("/rooms/{room}")))
+}
+
 /// `POST /rooms/{id}/clear`: removes every message of the room.
 pub async fn clear_room(
     State(ui): State<Ui>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _: SameOrigin,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let room = {
-        let mut world = ui.shared.world();
-        let room = room_id(&world, &id)?;
-        world.clear_room(&RoomRef::Id(room))?;
-        room
-    };
-    Ok(back(format!("/rooms/{room}")))
+    change_room(&ui, &id, |world, room| {
+        world.clear_room(&RoomRef::Id(room)).map(|_| ())
+    })
 }
 
 /// `POST /rooms/{id}/messages/{message}/delete`: removes one message.
 pub async fn delete_message(
     State(ui): State<Ui>,
     Path((id, message)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: SameOrigin,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let room = {
-        let mut world = ui.shared.world();
-        let room = room_id(&world, &id)?;
-        world.delete_message(&RoomRef::Id(room), &message)?;
-        room
-    };
-    Ok(back(format!("/rooms/{room}")))
+    change_room(&ui, &id, |world, room| {
+        world.delete_message(&RoomRef::Id(room), &message)
+    })
 }
 
 /// `POST /rooms/{id}/read`: the page is left; what it showed counts as read.
 pub async fn mark_read(
     State(ui): State<Ui>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _: SameOrigin,
 ) -> Result<StatusCode, UiError> {
-    same_origin(&headers)?;
     let room = room_id(&ui.shared.world(), &id)?;
     mark(&ui, room);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /tokens`: a new random token with a label and scopes, shown once on the answer.
-pub async fn add_token(
-    State(ui): State<Ui>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let form = Form::parse(&body);
+pub async fn add_token(State(ui): State<Ui>, Posted(form): Posted) -> Result<Response, UiError> {
     let label = form.required("label")?.to_owned();
     if label.chars().count() > 100 {
         return Err(EmuError::bad_request("`label` must be at most 100 characters").into());
@@ -195,13 +218,7 @@ pub async fn add_token(
 }
 
 /// `POST /webhooks`: registers a webhook on a room, as `POST /v2/room/{room}/webhook` does.
-pub async fn add_webhook(
-    State(ui): State<Ui>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let form = Form::parse(&body);
+pub async fn add_webhook(State(ui): State<Ui>, Posted(form): Posted) -> Result<Response, UiError> {
     let room: u64 = form
         .number("room")?
         .ok_or_else(|| EmuError::bad_request("`room` is required"))?;
@@ -223,21 +240,14 @@ pub async fn add_webhook(
 pub async fn delete_webhook(
     State(ui): State<Ui>,
     Path((room, id)): Path<(u64, u64)>,
-    headers: HeaderMap,
+    _: SameOrigin,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
     ui.shared.world().delete_webhook(&RoomRef::Id(room), id)?;
     Ok(back("/webhooks".into()))
 }
 
 /// `POST /faults`: adds a rule, as `POST /_emulator/faults` does.
-pub async fn add_fault(
-    State(ui): State<Ui>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let form = Form::parse(&body);
+pub async fn add_fault(State(ui): State<Ui>, Posted(form): Posted) -> Result<Response, UiError> {
     let action = match form.required("action")? {
         "status" => FaultAction::Status {
             status: form
@@ -273,8 +283,7 @@ pub async fn add_fault(
 }
 
 /// `POST /faults/clear`: removes every rule.
-pub async fn clear_faults(State(ui): State<Ui>, headers: HeaderMap) -> Result<Response, UiError> {
-    same_origin(&headers)?;
+pub async fn clear_faults(State(ui): State<Ui>, _: SameOrigin) -> Result<Response, UiError> {
     ui.shared.world().clear_faults();
     Ok(back("/faults".into()))
 }
