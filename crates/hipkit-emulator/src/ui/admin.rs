@@ -144,7 +144,7 @@ pub async fn faults(State(ui): State<Ui>) -> Result<Response, UiError> {
     )
 }
 
-/// `GET /requests`: the newest requests to `/v2` (tokens by label only).
+/// `GET /requests`: the newest requests to `/v2` and webhook calls made (tokens by label only).
 pub async fn requests(State(ui): State<Ui>) -> Result<Response, UiError> {
     let lines: Vec<minijinja::Value> = {
         let world = ui.shared.world();
@@ -157,8 +157,7 @@ pub async fn requests(State(ui): State<Ui>) -> Result<Response, UiError> {
                     .map(|d| d.to_rfc3339())
                     .unwrap_or_default();
                 context! { at => at, method => r.method.clone(), path => r.path.clone(),
-                token => r.token.clone(),
-                status => r.status }
+                token => r.token.clone(), outgoing => r.outgoing, status => r.status }
             })
             .collect()
     };
