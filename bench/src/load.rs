@@ -33,15 +33,16 @@ where
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
+/// One run of a repeated operation.
+type Op = std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
 /// One POST of a pre-serialized JSON `body` to `url` (with an optional bearer token), as a
-/// repeatable operation for [`run_for`] or [`run_count`]; any non-2xx answer is an error.
+/// repeatable operation for [`run_for`] or [`post_count`]; any non-2xx answer is an error.
 fn poster(
     url: &str,
     bearer: Option<&str>,
     body: &str,
-) -> Result<
-    impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>> + Clone + Send + 'static,
-> {
+) -> Result<impl Fn() -> Op + Clone + Send + 'static> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()?;
@@ -65,7 +66,7 @@ fn poster(
                 bail!("status {}", resp.status());
             }
             Ok(())
-        }) as std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>>
+        }) as Op
     })
 }
 

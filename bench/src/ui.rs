@@ -97,9 +97,20 @@ async fn latency(base: &str) -> Result<(Vec<f64>, Vec<f64>)> {
     Ok((to_dom, round_trips))
 }
 
-/// Page load (navigation start → load event) of a room with 1,000 messages, and the same
-/// messages fetched as history JSON, in ms (medians).
-async fn page_load(base: &str) -> Result<(f64, f64, f64)> {
+/// Medians, in ms, of loading a room page with 1,000 messages.
+struct PageLoad {
+    /// Navigation start → load event, in the browser.
+    load_ms: f64,
+    /// Navigation start → last byte of the HTML, in the browser.
+    response_ms: f64,
+    /// GET → last byte, from a plain HTTP client.
+    server_ms: f64,
+    /// The same 1,000 messages as history JSON, from a plain HTTP client.
+    history_ms: f64,
+}
+
+/// Loads a room with 1,000 messages in the browser, as HTML and as history JSON.
+async fn page_load(base: &str) -> Result<PageLoad> {
     let http = reqwest::Client::new();
     let created = http
         .post(format!("{base}/v2/room"))
@@ -155,31 +166,34 @@ async fn page_load(base: &str) -> Result<(f64, f64, f64)> {
     }
     let browser = Browser::start().await.context("browser")?;
     let mut loads = Vec::new();
+    let mut responses = Vec::new();
     for _ in 0..PAGE_LOADS {
         browser.client.goto(&format!("{base}/rooms/{id}")).await?;
         browser
             .until("return performance.getEntriesByType('navigation')[0].loadEventEnd > 0;")
             .await;
         let t = browser
-            .script("var n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;")
+            .script("var n = performance.getEntriesByType('navigation')[0]; return [n.responseEnd - n.startTime, n.loadEventEnd - n.startTime];")
             .await;
-        loads.push(t.as_f64().context("navigation timing")?);
+        responses.push(t[0].as_f64().context("navigation timing")?);
+        loads.push(t[1].as_f64().context("navigation timing")?);
         // Force a fresh navigation next time.
         browser.client.goto("about:blank").await?;
     }
     browser.close().await;
-    Ok((
-        percentile(loads, 0.5),
-        median_ms(server),
-        median_ms(history),
-    ))
+    Ok(PageLoad {
+        load_ms: percentile(loads, 0.5),
+        response_ms: percentile(responses, 0.5),
+        server_ms: median_ms(server),
+        history_ms: median_ms(history),
+    })
 }
 
 /// Runs the UI measurements against `hipkit` and returns the markdown report.
 pub async fn run(hipkit: &Path) -> Result<String> {
     let emu = spawn_emulator(hipkit)?;
     let (to_dom, round_trips) = latency(&emu.base).await?;
-    let (load_ms, server_ms, history_ms) = page_load(&emu.base).await?;
+    let page = page_load(&emu.base).await?;
     drop(emu);
 
     let emu = spawn_emulator(hipkit)?;
@@ -208,13 +222,18 @@ pub async fn run(hipkit: &Path) -> Result<String> {
          | measurement | result | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n\
          | notification accepted (204) → in the open room page's DOM, median of {LATENCY_SAMPLES} | {dom_median:.1} ms | POST round trip {rt_median:.1} ms | {r1:.1}x | — |\n\
          | the same, p99 | {dom_p99:.1} ms | POST round trip p99 {rt_p99:.1} ms | {r2:.1}x | ≤ 250 ms |\n\
-         | room page with {PAGE_MESSAGES} messages: navigation start → load event (median of {PAGE_LOADS}) | {load_ms:.1} ms | history JSON of the same {PAGE_MESSAGES} {history_ms:.1} ms | {r3:.1}x | ≤ 300 ms |\n\
-         | the same page, server time (GET to last byte) | {server_ms:.1} ms | | | — |\n\
+         | room page with {PAGE_MESSAGES} messages: navigation start → load event (median of {PAGE_LOADS}) | {load:.1} ms | history JSON of the same {PAGE_MESSAGES} {history:.1} ms | {r3:.1}x | ≤ 300 ms |\n\
+         | the same page: navigation start → last byte of the HTML (in the browser) | {response:.1} ms | | | — |\n\
+         | the same page, server time (plain HTTP GET to last byte) | {server:.1} ms | | | — |\n\
          | `hipkit emulator` RSS after {RSS_NOTIFICATIONS} notifications (default retention 1,000) | {loaded:.1} MiB | idle {idle:.1} MiB | {r4:.1}x | < 64 MB |\n\
          | time to accept those {RSS_NOTIFICATIONS} (64 in flight) | {secs:.1} s ({rate:.0}/s) | | | — |\n",
         r1 = dom_median / rt_median,
         r2 = dom_p99 / rt_p99,
-        r3 = load_ms / history_ms,
+        r3 = page.load_ms / page.history_ms,
+        load = page.load_ms,
+        history = page.history_ms,
+        response = page.response_ms,
+        server = page.server_ms,
         r4 = loaded / idle,
         secs = took.as_secs_f64(),
         rate = RSS_NOTIFICATIONS as f64 / took.as_secs_f64(),
