@@ -405,6 +405,19 @@ async fn history_keeps_only_the_newest_messages_up_to_the_retention() {
         .map(|m| m["message"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(kept, ["n3", "n4", "n5", "n6", "n7"]);
+    let stats: Value = reqwest::Client::new()
+        .get(format!("{}/v2/room/Ops/statistics", emu.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["messages_sent"], 8,
+        "dropped messages still count as sent"
+    );
     assert_eq!(EmulatorConfig::default().retention, 1000);
     let zero = hipkit_emulator::start(EmulatorConfig {
         retention: 0,

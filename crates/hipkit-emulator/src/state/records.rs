@@ -45,6 +45,8 @@ pub struct RoomRec {
 pub struct History {
     items: VecDeque<HistoryItem>,
     cap: usize,
+    /// Messages ever pushed, dropped ones included (HipChat's `messages_sent`).
+    pushed: u64,
 }
 
 impl History {
@@ -53,6 +55,7 @@ impl History {
         Self {
             items: VecDeque::new(),
             cap: cap.max(1),
+            pushed: 0,
         }
     }
 
@@ -62,6 +65,12 @@ impl History {
             self.items.pop_front();
         }
         self.items.push_back(item);
+        self.pushed += 1;
+    }
+
+    /// How many messages were ever posted, including those retention dropped.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
     }
 
     /// How many messages are kept.
