@@ -55,6 +55,10 @@ async fn a_notification_appears_live_in_the_open_room_with_its_colour_and_no_rel
     let b = browser().await;
     open(&b, &emu, "/").await;
     live(&b).await;
+    // A new room appears live in the room list.
+    let created = ui_common::post(&emu, "/v2/room", &json!({"name": "Fresh"})).await;
+    assert_eq!(created, 201);
+    b.xpath("//li[@class='room-row']/a[text()='Fresh']").await;
     notify(
         &emu,
         json!({"message": "first, seen on the room list", "color": "yellow"}),
@@ -284,6 +288,22 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
         "pattern": "^/hello", "name": "hello"});
     register(&emu, hook).await;
     let b = browser().await;
+    // A firing appears live on the webhooks page.
+    open(&b, &emu, "/webhooks").await;
+    live(&b).await;
+    let command = json!({"message": "/hello api"});
+    assert_eq!(
+        ui_common::post(&emu, "/v2/room/Ops/message", &command).await,
+        201
+    );
+    let row = b
+        .element("#firings tr.o-replied")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("200") && row.contains("replied"), "{row}");
+
     open(&b, &emu, "/rooms/1").await;
     live(&b).await;
     let text = b.element("#composer-text").await;
@@ -298,9 +318,8 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
         .await;
     assert!(reply.text().await.unwrap().contains("notification"));
     open(&b, &emu, "/webhooks").await;
-    let firing = b.element("#firings tr.o-replied").await;
-    let row = firing.text().await.unwrap();
-    assert!(row.contains("200") && row.contains("replied"), "{row}");
+    b.until("return document.querySelectorAll('#firings tr.o-replied').length === 2;")
+        .await;
     b.screenshot("webhooks.png").await;
     b.close().await;
     emu.shutdown().await;

@@ -43,6 +43,7 @@
   var region = document.getElementById(body.getAttribute('data-region') || '');
   var appendMode = body.getAttribute('data-append') === '1';
   var roomId = body.getAttribute('data-room');
+  var isIndex = !!document.getElementById('room-list');
 
   function nearBottom() {
     return window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
@@ -94,6 +95,7 @@
       if (String(d.room_id) === roomId) appendMessages(d.html);
       return;
     }
+    if (!isIndex) return;
     var row = document.querySelector('.room-row[data-room="' + d.room_id + '"]');
     if (!row) { refresh(); return; }
     var text = row.querySelector('.latest');
@@ -127,12 +129,12 @@
       if (row) row.remove();
     },
     cleared: function () {
-      if (roomId && region) { region.replaceChildren(); showEmpty('no-messages', true); } else refresh();
+      if (roomId && region) { region.replaceChildren(); showEmpty('no-messages', true); } else if (isIndex) refresh();
     },
     deleted: function (d) {
       var li = document.getElementById('m-' + d.id);
       if (li) li.remove();
-      if (roomId) showEmpty('no-messages', region && region.children.length === 0); else refresh();
+      if (roomId) showEmpty('no-messages', region && region.children.length === 0); else if (isIndex) refresh();
     },
     firing: function (d) {
       var table = document.getElementById('firings');
@@ -140,7 +142,7 @@
       table.insertBefore(nodes(d.html), table.firstChild);
       showEmpty('no-firings', false);
     },
-    private: refresh,
+    private: function () { if (isIndex) refresh(); },
     reset: refresh,
     resync: refresh
   };
