@@ -176,6 +176,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_files_get_a_download_link_and_images_a_preview() {
+        let env = environment();
+        let sanitizer = Sanitizer::default();
+        let item: hipchat::HistoryItem = serde_json::from_value(serde_json::json!({
+            "id": "f1", "date": "2026-01-01T00:00:00+00:00", "message": "see file",
+            "type": "message", "message_format": "text",
+            "from": {"id": 1, "mention_name": "admin", "name": "HipKit Admin"},
+            "file": {"name": "shot.PNG", "size": 2048, "url": "http://127.0.0.1:1/_emulator/files/x/shot.PNG"}
+        }))
+        .unwrap();
+        let view = render::message_view(&sanitizer, &item, Some(1));
+        let html = env
+            .get_template("message.html")
+            .and_then(|t| t.render(minijinja::context! { m => ser(view) }))
+            .unwrap();
+        assert!(html.contains("download>shot.PNG</a>"), "{html}");
+        assert!(html.contains("2.0 KiB"), "{html}");
+        assert!(html.contains("<img class=\"preview\""), "{html}");
+    }
+
+    #[test]
     fn every_template_parses() {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
