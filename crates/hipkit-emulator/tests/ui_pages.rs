@@ -452,3 +452,28 @@ async fn the_room_fragment_sends_what_follows_a_message_or_everything_to_replace
     assert_eq!(gone.headers()["x-reset"], "1");
     assert!(gone.text().await.unwrap().contains(">f0<"));
 }
+
+#[tokio::test]
+async fn private_chats_are_listed_and_open_as_a_page() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let psst = json!({"message": "psst <b>bob</b>"});
+    assert_eq!(
+        ui_common::post(&emu, "/v2/user/@bob/message", &psst).await,
+        204
+    );
+    let (_, index) = page(&emu, "/").await;
+    assert!(index.contains("href=\"/chats/1/2\""), "{index}");
+    assert!(index.contains("HipKit Admin ↔ bob"));
+    let (status, chat) = page(&emu, "/chats/1/2").await;
+    assert_eq!(status, 200);
+    assert!(
+        chat.contains("psst &lt;b&gt;bob&lt;/b&gt;"),
+        "text format is escaped: {chat}"
+    );
+    assert!(
+        !chat.contains("/delete"),
+        "chat messages have no room to delete from"
+    );
+    let (status, _) = page(&emu, "/chats/1/99").await;
+    assert_eq!(status, 404);
+}

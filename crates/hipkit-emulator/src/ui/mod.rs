@@ -49,6 +49,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("templates/index.html")),
     ("rooms.html", include_str!("templates/rooms.html")),
     ("room.html", include_str!("templates/room.html")),
+    ("chat.html", include_str!("templates/chat.html")),
     ("message.html", include_str!("templates/message.html")),
     ("search.html", include_str!("templates/search.html")),
     ("tokens.html", include_str!("templates/tokens.html")),
@@ -92,6 +93,8 @@ pub fn router(shared: Shared) -> Router<Shared> {
             "/rooms/{id}/messages/{message}/delete",
             post(forms::delete_message),
         )
+        .route("/chats/{a}/{b}", get(pages::chat_page))
+        .route("/chats/{a}/{b}/fragment", get(pages::chat_fragment))
         .route("/search", get(pages::search))
         .route("/tokens", get(admin::tokens).post(forms::add_token))
         .route("/webhooks", get(admin::webhooks).post(forms::add_webhook))

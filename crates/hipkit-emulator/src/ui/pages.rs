@@ -39,6 +39,8 @@ pub struct Latest {
 /// A private chat in the room list.
 #[derive(Debug, Clone, Serialize)]
 struct ChatSummary {
+    a: u64,
+    b: u64,
     between: String,
     count: usize,
     latest: Option<Latest>,
@@ -108,6 +110,8 @@ fn chat_summaries(world: &World) -> Vec<ChatSummary> {
     let mut chats: Vec<ChatSummary> = world
         .private_chats()
         .map(|((a, b), items)| ChatSummary {
+            a,
+            b,
             between: format!("{} ↔ {}", name(a), name(b)),
             count: items.len(),
             latest: latest(items.last()),
@@ -271,4 +275,45 @@ fn find(ui: &Ui, q: &Query) -> Vec<Hit> {
             m: message_view(&ui.sanitizer, &item, Some(room_id)),
         })
         .collect()
+}
+
+/// The messages of the private chat of users `a` and `b`, and the chat's title; 404 for an
+/// unknown user.
+fn chat(ui: &Ui, a: u64, b: u64) -> Result<(String, Vec<MessageView>), EmuError> {
+    let world = ui.shared.world();
+    let name = |id: u64| {
+        world
+            .user(id)
+            .map(|u| u.name.clone())
+            .ok_or_else(|| EmuError::not_found("User not found"))
+    };
+    let title = format!("{} ↔ {}", name(a)?, name(b)?);
+    let messages = world
+        .private_chat(a, b)
+        .iter()
+        .map(|m| message_view(&ui.sanitizer, m, None))
+        .collect();
+    Ok((title, messages))
+}
+
+/// `GET /chats/{a}/{b}`: a private chat's messages in order.
+pub async fn chat_page(
+    State(ui): State<Ui>,
+    Path((a, b)): Path<(u64, u64)>,
+) -> Result<Response, UiError> {
+    let (title, messages) = chat(&ui, a, b)?;
+    ui.page(
+        "chat.html",
+        context! { section => "rooms", title => title, a => a, b => b, messages => ser(messages) },
+    )
+}
+
+/// `GET /chats/{a}/{b}/fragment`: the chat's messages alone (live refresh, polling).
+pub async fn chat_fragment(
+    State(ui): State<Ui>,
+    Path((a, b)): Path<(u64, u64)>,
+) -> Result<Html<String>, UiError> {
+    let (_, messages) = chat(&ui, a, b)?;
+    ui.render("message.html", context! { messages => ser(messages) })
+        .map(Html)
 }

@@ -44,6 +44,7 @@
   var appendMode = body.getAttribute('data-append') === '1';
   var roomId = body.getAttribute('data-room');
   var isIndex = !!document.getElementById('room-list');
+  var isChat = body.hasAttribute('data-chat');
 
   function nearBottom() {
     return window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
@@ -142,7 +143,7 @@
       table.insertBefore(nodes(d.html), table.firstChild);
       showEmpty('no-firings', false);
     },
-    private: function () { if (isIndex) refresh(); },
+    private: function () { if (isIndex || isChat) refresh(); },
     reset: refresh,
     resync: refresh
   };
