@@ -223,14 +223,9 @@ async fn the_token_page_shows_labels_and_a_new_token_only_once() {
     let token = &created[start..start + 40];
     let (_, later) = page(&emu, "/tokens").await;
     assert!(later.contains("robot") && !later.contains(token));
-    let sent = reqwest::Client::new()
-        .post(format!("{}/v2/room/Ops/notification", emu.base_url))
-        .bearer_auth(token)
-        .json(&json!({"message": "from the robot"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status(), 204, "the new token works with its scope");
+    let robot = json!({"message": "from the robot"});
+    let sent = ui_common::post_as(&emu, token, "/v2/room/Ops/notification", &robot).await;
+    assert_eq!(sent, 204, "the new token works with its scope");
     let duplicate = form(
         &emu,
         "/tokens",
@@ -290,14 +285,9 @@ async fn admin_pages_render_and_their_forms_change_the_world() {
     assert_eq!(form(&emu, "/faults", &fault).await.status(), 303);
     let (_, faults) = page(&emu, "/faults").await;
     assert!(faults.contains("503"));
-    let refused = reqwest::Client::new()
-        .post(format!("{}/v2/room/Ops/notification", emu.base_url))
-        .bearer_auth(TOKEN)
-        .json(&json!({"message": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 503, "the rule added in the page applies");
+    let refused =
+        ui_common::post(&emu, "/v2/room/Ops/notification", &json!({"message": "x"})).await;
+    assert_eq!(refused, 503, "the rule added in the page applies");
     let bad = form(&emu, "/faults", &[("action", "status"), ("status", "99")]).await;
     assert_eq!(bad.status(), 400);
     assert_eq!(form(&emu, "/faults/clear", &[]).await.status(), 303);

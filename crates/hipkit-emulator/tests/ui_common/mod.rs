@@ -19,11 +19,16 @@ pub async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     .unwrap()
 }
 
-/// POSTs `body` to `path` with the token; returns the status.
+/// POSTs `body` to `path` with [`TOKEN`]; returns the status.
 pub async fn post(emu: &RunningEmulator, path: &str, body: &Value) -> u16 {
+    post_as(emu, TOKEN, path, body).await
+}
+
+/// POSTs `body` to `path` with `token`; returns the status.
+pub async fn post_as(emu: &RunningEmulator, token: &str, path: &str, body: &Value) -> u16 {
     reqwest::Client::new()
         .post(format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN)
+        .bearer_auth(token)
         .json(body)
         .send()
         .await
