@@ -37,19 +37,11 @@ async fn form(emu: &RunningEmulator, path: &str, fields: &[(&str, &str)]) -> req
 }
 
 async fn history(emu: &RunningEmulator, room: &str) -> Vec<Value> {
-    let body: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v2/room/{room}/history/latest?max-results=1000",
-            emu.base_url
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
+    let path = format!("/v2/room/{room}/history/latest?max-results=1000");
+    ui_common::get(emu, &path).await["items"]
+        .as_array()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["items"].as_array().unwrap().clone()
+        .clone()
 }
 
 #[tokio::test]
@@ -395,15 +387,7 @@ async fn history_keeps_only_the_newest_messages_up_to_the_retention() {
         .map(|m| m["message"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(kept, ["n3", "n4", "n5", "n6", "n7"]);
-    let stats: Value = reqwest::Client::new()
-        .get(format!("{}/v2/room/Ops/statistics", emu.base_url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = ui_common::get(&emu, "/v2/room/Ops/statistics").await;
     assert_eq!(
         stats["messages_sent"], 8,
         "dropped messages still count as sent"

@@ -1,5 +1,7 @@
 //! What the web UI's test files share: an emulator with the rooms Ops and Build Room, and
-//! authenticated JSON posts.
+//! authenticated JSON requests.
+// Each test file uses a part of this module.
+#![allow(dead_code)]
 
 use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
 use serde_json::Value;
@@ -41,4 +43,17 @@ pub async fn post_as(emu: &RunningEmulator, token: &str, path: &str, body: &Valu
 pub async fn notify(emu: &RunningEmulator, room: &str, body: Value) {
     let path = format!("/v2/room/{room}/notification");
     assert_eq!(post(emu, &path, &body).await, 204);
+}
+
+/// GETs `path` with [`TOKEN`] as JSON.
+pub async fn get(emu: &RunningEmulator, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", emu.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
