@@ -212,36 +212,65 @@ async fn the_body_is_the_build_as_sent_with_headers_and_auth() {
     }
 }
 
+/// `build`'s reports from the reporters of `table`, queued in an outbox in a temporary
+/// directory (HipChat messages of the shared client go nowhere).
+struct Queued {
+    _dir: tempfile::TempDir,
+    outbox: Outbox,
+    store: Arc<SqliteStore>,
+    reporters: Reporters,
+    ids: Vec<String>,
+}
+
+async fn queued(table: Value, body: &[u8]) -> Queued {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, store) = outbox(&dir).await;
+    let reporters = reporters(table, &outbox, Arc::new(NullTransport::new()));
+    let ids = queue(&reporters, &Build::from_json(body).unwrap()).await;
+    Queued {
+        _dir: dir,
+        outbox,
+        store,
+        reporters,
+        ids,
+    }
+}
+
+impl Queued {
+    /// Starts the workers, delivering parcels through the couriers of `couriers`.
+    fn deliver_by(&self, couriers: &Reporters) -> watch::Sender<bool> {
+        let inner = Arc::new(NullTransport::new());
+        run_workers(&self.outbox, couriers, inner, fast_policy(5))
+    }
+
+    /// Polls record `index` until it is in `state`.
+    async fn settled(&self, index: usize, state: RecordState) -> OutboxRecord {
+        settled(&self.store, &self.ids[index], state).await
+    }
+}
+
 #[tokio::test]
 async fn a_queued_push_survives_5xx_and_arrives_once_byte_exact() {
     let (url, mut seen) = receiver(&[503, 503]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (outbox, store) = outbox(&dir).await;
-    let reporters = reporters(
-        json!({"http": [{"server_url": url, "auth": {"bearer": "tok-4711"}}]}),
-        &outbox,
-        Arc::new(NullTransport::new()),
-    );
     let body = buildbot_body(true, json!(0));
-    let ids = queue(&reporters, &Build::from_json(&body).unwrap()).await;
-    let record = store.get(&ids[0]).await.unwrap().unwrap();
+    let q = queued(
+        json!({"http": [{"server_url": url, "auth": {"bearer": "tok-4711"}}]}),
+        &body,
+    )
+    .await;
+    let record = q.store.get(&q.ids[0]).await.unwrap().unwrap();
     assert!(
         record.destination.ends_with("/hook via http-1"),
         "{record:?}"
     );
 
-    let _stop = run_workers(
-        &outbox,
-        &reporters,
-        Arc::new(NullTransport::new()),
-        fast_policy(5),
-    );
+    let _stop = q.deliver_by(&q.reporters);
     for _ in 0..3 {
         let (headers, got) = next_seen(&mut seen).await;
         assert_eq!(got, body, "byte for byte, every attempt");
         assert_eq!(headers["authorization"], "Bearer tok-4711");
     }
-    let delivered = settled(&store, &ids[0], RecordState::Delivered).await;
+    let delivered = q.settled(0, RecordState::Delivered).await;
     assert_eq!(delivered.attempts, 3);
     assert!(
         delivered
@@ -257,33 +286,21 @@ async fn a_queued_push_survives_5xx_and_arrives_once_byte_exact() {
 async fn refusals_are_dead_letters_with_their_reason_and_429_honours_retry_after() {
     let (refusing, mut refused) = receiver(&[404]).await;
     let (limiting, mut limited) = receiver(&[429]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (outbox, store) = outbox(&dir).await;
-    let reporters = reporters(
+    let q = queued(
         json!({"http": [{"name": "refusing", "server_url": refusing},
                         {"name": "limiting", "server_url": limiting}]}),
-        &outbox,
-        Arc::new(NullTransport::new()),
-    );
-    let ids = queue(
-        &reporters,
-        &Build::from_json(&buildbot_body(true, json!(2))).unwrap(),
+        &buildbot_body(true, json!(2)),
     )
     .await;
-    let _stop = run_workers(
-        &outbox,
-        &reporters,
-        Arc::new(NullTransport::new()),
-        fast_policy(5),
-    );
-    let dead = settled(&store, &ids[0], RecordState::Dead).await;
+    let _stop = q.deliver_by(&q.reporters);
+    let dead = q.settled(0, RecordState::Dead).await;
     assert_eq!(dead.attempts, 1, "a 404 is not retried");
     assert_eq!(
         dead.last_error.as_deref(),
         Some("404: unable to upload status: answer")
     );
     next_seen(&mut refused).await;
-    let delivered = settled(&store, &ids[1], RecordState::Delivered).await;
+    let delivered = q.settled(1, RecordState::Delivered).await;
     assert_eq!(delivered.attempts, 2, "retried once Retry-After passed");
     next_seen(&mut limited).await;
     next_seen(&mut limited).await;
@@ -292,32 +309,20 @@ async fn refusals_are_dead_letters_with_their_reason_and_429_honours_retry_after
 #[tokio::test]
 async fn a_report_whose_reporter_is_gone_is_a_dead_letter_that_says_so() {
     let (url, _seen) = receiver(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (outbox, store) = outbox(&dir).await;
-    let before = reporters(
+    let q = queued(
         json!({"http": [{"name": "dashboard", "server_url": url}]}),
-        &outbox,
-        Arc::new(NullTransport::new()),
-    );
-    let ids = queue(
-        &before,
-        &Build::from_json(&buildbot_body(true, json!(0))).unwrap(),
+        &buildbot_body(true, json!(0)),
     )
     .await;
     // Restarted with a configuration that no longer has the reporter.
     let after = reporters(
         json!({"http": [{"name": "other", "server_url": url}]}),
-        &outbox,
+        &q.outbox,
         Arc::new(NullTransport::new()),
     );
-    let _stop = run_workers(
-        &outbox,
-        &after,
-        Arc::new(NullTransport::new()),
-        fast_policy(5),
-    );
-    let dead = settled(&store, &ids[0], RecordState::Dead).await;
-    let reason = dead.last_error.unwrap_or_default();
+    let _stop = q.deliver_by(&after);
+    let reason = q.settled(0, RecordState::Dead).await.last_error;
+    let reason = reason.unwrap_or_default();
     assert!(
         reason.starts_with(
             "cannot deliver through `dashboard`: no reporter of this name is configured any more"

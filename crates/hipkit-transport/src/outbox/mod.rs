@@ -137,14 +137,16 @@ fn fingerprint(payload: &str) -> String {
 }
 
 impl Outbox {
-    /// Persists one record (once per idempotency key) and answers with its id, by the
-    /// deadline if one is given: see [`SendOptions`].
-    async fn queue(
+    /// Validates `item` and persists it as JSON for `destination` (once per idempotency
+    /// key), answering with its id, by the deadline if one is given: see [`SendOptions`].
+    async fn queue<T: Validate + serde::Serialize + Sync>(
         &self,
         destination: String,
-        payload: String,
+        item: &T,
         options: &SendOptions,
     ) -> Result<Sent, TransportError> {
+        item.validate()?;
+        let payload = serde_json::to_string(item).map_err(TransportError::Encode)?;
         let idempotency = options.idempotency_key.as_ref().map(|key| IdempotencyKey {
             key: key.clone(),
             fingerprint: fingerprint(&payload),
@@ -180,9 +182,7 @@ impl Outbox {
         parcel: &Parcel,
         options: &SendOptions,
     ) -> Result<Sent, TransportError> {
-        parcel.validate()?;
-        let payload = serde_json::to_string(parcel).map_err(TransportError::Encode)?;
-        self.queue(parcel.destination(), payload, options).await
+        self.queue(parcel.destination(), parcel, options).await
     }
 }
 
@@ -202,8 +202,6 @@ impl Transport for Outbox {
         message: &Message,
         options: &SendOptions,
     ) -> Result<Sent, TransportError> {
-        message.validate()?;
-        let payload = serde_json::to_string(message).map_err(TransportError::Encode)?;
-        self.queue(message.to.to_string(), payload, options).await
+        self.queue(message.to.to_string(), message, options).await
     }
 }
