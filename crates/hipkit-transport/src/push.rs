@@ -116,11 +116,24 @@ pub enum PushError {
         retry_at: Option<SystemTime>,
     },
     /// No answer (connection, TLS, timeout), or no request could be made (a bad URL).
-    #[error("cannot reach the receiver: {0}")]
+    #[error("cannot reach the receiver: {}", causes(.0))]
     Network(#[source] reqwest::Error),
     /// The client could not be built (a bad CA bundle).
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
+}
+
+/// An error and its causes, `a: b: c` (reqwest's own text alone says little, e.g.
+/// "error sending request").
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Sends pushes with one sender's TLS settings, logging them (redacted) when `debug`.
@@ -232,6 +245,31 @@ mod tests {
         let shown = format!("{request:?}");
         assert!(shown.contains("Authorization: <redacted>") && !shown.contains("t0k"));
         assert!(!shown.contains("u:p"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so_without_the_url() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let client = PushClient::new(&Verify::Enabled(true), false).unwrap();
+        let request = PushRequest {
+            url: format!("http://bb:pw-secret@{addr}/hook"),
+            headers: Vec::new(),
+            body: "{}".into(),
+        };
+        let error = client.send(&request).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("cannot reach the receiver: "), "{text}");
+        assert!(
+            text.len() > "cannot reach the receiver: error sending request".len(),
+            "{text}"
+        );
+        assert!(!text.contains("pw-secret"), "{text}");
+        assert_eq!(
+            crate::TransportError::from(error).retry(),
+            crate::Retry::Backoff
+        );
     }
 
     #[test]
