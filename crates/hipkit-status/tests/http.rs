@@ -486,3 +486,47 @@ async fn the_relay_answers_once_every_report_is_queued() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn verify_applies_when_a_queued_push_leaves() {
+    // The emulator over HTTPS with a self-signed certificate is a real TLS receiver.
+    let emu = hipkit_emulator::start(EmulatorConfig {
+        tokens: vec![TokenSpec::all_scopes("tls-token")],
+        rooms: vec!["Builds".into()],
+        tls: true,
+        ..EmulatorConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    assert!(emu.base_url.starts_with("https://"), "{}", emu.base_url);
+    let mut events = emu.subscribe();
+    let push = |name: &str, verify: bool| {
+        json!({"name": name, "server_url": format!("{}/v2/room/Builds/notification", emu.base_url),
+               "auth": {"bearer": "tls-token"}, "verify": verify,
+               "payload": "{\"message\": \"{{ builder }} {{ result }}\"}"})
+    };
+    let q = queued(
+        json!({"http": [push("trusting", false), push("verifying", true)]}),
+        &buildbot_body(true, json!(2)),
+    )
+    .await;
+    let _stop = q.deliver_by(&q.reporters);
+    assert_eq!(next_notification(&mut events).await, "Builder0 failure");
+    q.settled(0, RecordState::Delivered).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        let r = q.store.get(&q.ids[1]).await.unwrap().expect("record");
+        // Retried (a network error), perhaps up to the budget: never delivered.
+        if r.attempts >= 2 && matches!(r.state, RecordState::Queued | RecordState::Dead) {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{r:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let error = refused.last_error.unwrap_or_default();
+    assert!(
+        error.starts_with("cannot reach the receiver"),
+        "the certificate is not trusted: {error}"
+    );
+    emu.shutdown().await;
+}
