@@ -41,6 +41,14 @@ impl Token {
         &self.0
     }
 
+    /// Whether `given` is this token, compared without stopping at the first difference
+    /// (so the time taken does not tell how much of a guess was right).
+    pub fn matches(&self, given: &[u8]) -> bool {
+        let own = self.0.as_bytes();
+        own.len() == given.len()
+            && own.iter().zip(given).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
     /// A short, non-secret hint (length only) for diagnostics.
     pub fn redacted(&self) -> String {
         format!("<redacted token, {} chars>", self.0.chars().count())

@@ -53,6 +53,10 @@ pub struct EmulatorConfig {
     pub webhook_secret: Option<JwtSecret>,
     /// The JWT `iss` (and the payload's `oauth_client_id`) on signed webhook calls.
     pub webhook_issuer: String,
+    /// The web UI's password (HTTP basic auth, any user name). Without it the UI is served
+    /// only when the emulator listens on loopback.
+    #[serde(skip_serializing)]
+    pub ui_password: Option<hipchat::Token>,
 }
 
 /// The address every hipkit command assumes the emulator listens on.
@@ -78,6 +82,7 @@ impl Default for EmulatorConfig {
             webhook_timeout_secs: 10,
             webhook_concurrency: 16,
             webhook_secret: None,
+            ui_password: None,
             webhook_issuer: "hipkit-emulator".to_owned(),
         }
     }

@@ -451,3 +451,60 @@ async fn private_chats_are_listed_and_open_as_a_page() {
     let (status, _) = page(&emu, "/chats/1/99").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_ui_password_is_asked_for_and_beyond_loopback_the_ui_needs_one() {
+    let emu = emulator(EmulatorConfig {
+        ui_password: Some(hipchat::Token::new("ui-s3cret")),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let asked = client
+        .get(format!("{}/", emu.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        asked.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let wrong = client
+        .get(format!("{}/tokens", emu.base_url))
+        .basic_auth("me", Some("guess"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(!wrong.text().await.unwrap().contains("ui-s3cret"));
+    let right = client
+        .get(format!("{}/tokens", emu.base_url))
+        .basic_auth("anyone", Some("ui-s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    // The API keeps its own tokens.
+    notify(&emu, "Ops", json!({"message": "still served"})).await;
+    emu.shutdown().await;
+
+    let exposed = hipkit_emulator::start(EmulatorConfig {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let port = exposed.local_addr.port();
+    let (status, body) = {
+        let resp = reqwest::get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .unwrap();
+        (resp.status(), resp.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("ui_password"), "{body}");
+    exposed.shutdown().await;
+}

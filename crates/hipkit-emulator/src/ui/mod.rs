@@ -9,6 +9,7 @@ mod assets;
 mod check;
 mod feed;
 mod forms;
+mod gate;
 mod live;
 mod pages;
 mod render;
@@ -74,7 +75,7 @@ fn environment() -> Environment<'static> {
 
 /// The UI routes (`/`, `/rooms/...`, `/search`, `/tokens`, `/webhooks`, `/rates`,
 /// `/faults`, `/requests`, `/ui/...`) over `shared`.
-pub fn router(shared: Shared) -> Router<Shared> {
+pub fn router(shared: Shared, config: &crate::EmulatorConfig) -> Router<Shared> {
     let ui = Ui {
         firings: Firings::record(&shared),
         shared,
@@ -108,6 +109,10 @@ pub fn router(shared: Shared) -> Router<Shared> {
         .route("/ui/fragment/firings", get(admin::firings_fragment))
         .route("/ui/app.js", get(assets::script))
         .route("/ui/app.css", get(assets::style))
+        .route_layer(axum::middleware::from_fn_with_state(
+            gate::Gate::new(config),
+            gate::check,
+        ))
         .with_state(ui)
 }
 

@@ -15,11 +15,6 @@ pub struct RelayAuth {
     basic: Option<(String, Token)>,
 }
 
-/// Compares without stopping at the first difference.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl RelayAuth {
     /// The checks `config` asks for.
     pub fn new(config: &RelayConfig) -> Self {
@@ -36,18 +31,18 @@ impl RelayAuth {
     pub fn refuse(&self, headers: &HeaderMap) -> Option<&'static str> {
         if let Some((name, secret)) = &self.secret {
             let given = headers.get(name.as_str()).map(|v| v.as_bytes());
-            if !given.is_some_and(|g| same(g, secret.expose().as_bytes())) {
+            if !given.is_some_and(|g| secret.matches(g)) {
                 return Some("the shared-secret header is missing or wrong");
             }
         }
         if let Some((user, password)) = &self.basic {
-            let expected = format!("{user}:{}", password.expose());
+            let expected = Token::new(format!("{user}:{}", password.expose()));
             let given = headers
                 .get(AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Basic "))
                 .and_then(|b| STANDARD.decode(b.trim()).ok());
-            if !given.is_some_and(|g| same(&g, expected.as_bytes())) {
+            if !given.is_some_and(|g| expected.matches(&g)) {
                 return Some("basic auth is missing or wrong");
             }
         }

@@ -25,6 +25,7 @@ pub const ENV_ALIASES: &[(&str, &str)] = &[
     ("HIPKIT_LISTEN", "serve.listen"),
     ("HIPKIT_EMULATOR_LISTEN", "emulator.listen"),
     ("HIPKIT_EMULATOR_WEBHOOK_SECRET", "emulator.webhook_secret"),
+    ("HIPKIT_EMULATOR_UI_PASSWORD", "emulator.ui_password"),
 ];
 
 fn kind(key: &str) -> Kind {
