@@ -96,3 +96,18 @@ async fn erase(
     tracing::info!(integration = %name, keys = erased, "storage erased");
     Ok(axum::Json(json!({ "integration": name, "erased": erased })).into_response())
 }
+
+/// The admin storage paths when no admin token is configured: every call is refused (403)
+/// with what to set, instead of the storage being open to anyone.
+pub fn disabled_router() -> Router {
+    async fn refuse() -> ApiError {
+        ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "the storage admin endpoints need an admin token: set [serve] api_token \
+             (HIPKIT_SERVE__API_TOKEN)",
+        )
+    }
+    Router::new()
+        .route("/admin/storage", axum::routing::any(refuse))
+        .route("/admin/storage/{integration}", axum::routing::any(refuse))
+}
