@@ -4,6 +4,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod jwt;
 pub mod model;
 pub mod ratelimit;
 pub mod refs;

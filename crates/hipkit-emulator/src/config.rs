@@ -2,6 +2,7 @@
 //! tokens, rooms and users, limits.
 
 use hipchat::Scope;
+use hipchat::jwt::JwtSecret;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::net::SocketAddr;
@@ -40,6 +41,16 @@ pub struct EmulatorConfig {
     pub body_read_timeout_secs: u64,
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Seconds a webhook call may take, connection to the end of the reply.
+    pub webhook_timeout_secs: u64,
+    /// Webhook calls in flight at once.
+    pub webhook_concurrency: usize,
+    /// The shared secret that signs calls to `authentication: jwt` webhooks (HipChat's
+    /// installation `oauthSecret`); without it those calls fail with a reason.
+    #[serde(skip_serializing)]
+    pub webhook_secret: Option<JwtSecret>,
+    /// The JWT `iss` (and the payload's `oauth_client_id`) on signed webhook calls.
+    pub webhook_issuer: String,
 }
 
 /// The address every hipkit command assumes the emulator listens on.
@@ -61,6 +72,10 @@ impl Default for EmulatorConfig {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 1024,
+            webhook_timeout_secs: 10,
+            webhook_concurrency: 16,
+            webhook_secret: None,
+            webhook_issuer: "hipkit-emulator".to_owned(),
         }
     }
 }

@@ -5,12 +5,13 @@ use crate::accept::{ConnectionLimits, accept_loop};
 use crate::config::{ConfigError, EmulatorConfig};
 use crate::events::EmulatorEvent;
 use crate::state::Shared;
+use crate::webhooks;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
@@ -48,6 +49,7 @@ pub struct RunningEmulator {
     shared: Shared,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    firing: JoinHandle<()>,
 }
 
 impl RunningEmulator {
@@ -65,6 +67,7 @@ impl RunningEmulator {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.firing.abort();
     }
 
     /// Runs until the accept loop ends (it only ends on shutdown).
@@ -90,6 +93,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     let base_url = format!("{scheme}://{local_addr}");
     let (shared, generated_token) =
         Shared::new(&config, base_url.clone()).map_err(|e| StartError::Seed(e.message))?;
+    let firing = start_firing(&shared, &config)?;
     let router = crate::app::router(shared.clone(), &config);
     let tls = if config.tls {
         Some(self_signed_acceptor()?)
@@ -109,7 +113,26 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         shared,
         stop: Some(stop_tx),
         task,
+        firing,
     })
+}
+
+/// Starts the task that calls webhooks and connects the world to it.
+fn start_firing(shared: &Shared, config: &EmulatorConfig) -> Result<JoinHandle<()>, StartError> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hipkit-emulator/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartError::Tls(format!("cannot build the webhook client: {e}")))?;
+    let (queue, jobs) = mpsc::unbounded_channel();
+    shared.world().attach_firing(queue);
+    let settings = webhooks::FiringSettings::from_config(config);
+    Ok(tokio::spawn(webhooks::run(
+        shared.clone(),
+        client,
+        jobs,
+        settings,
+    )))
 }
 
 fn self_signed_acceptor() -> Result<TlsAcceptor, StartError> {

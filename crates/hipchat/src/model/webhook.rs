@@ -79,6 +79,9 @@ pub struct Webhook {
     /// Label.
     #[serde(default)]
     pub name: Option<String>,
+    /// `jwt` when calls are signed, `none` or absent when not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<String>,
     /// `self` link.
     #[serde(default)]
     pub links: Links,

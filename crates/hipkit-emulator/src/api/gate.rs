@@ -76,6 +76,7 @@ pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Resp
         path: path.clone(),
         token: label.clone(),
         status,
+        outgoing: false,
     };
     let limit_key = label.clone().unwrap_or_else(|| ANONYMOUS.into());
     let mut early = None;

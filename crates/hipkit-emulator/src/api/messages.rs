@@ -70,15 +70,10 @@ fn concrete(color: Option<Color>) -> Color {
     }
 }
 
-/// `POST /v2/room/{room}/notification` → 204.
-pub async fn notification(
-    State(s): State<Shared>,
-    Path(room): Path<String>,
-    HipChatJson { body: n, .. }: HipChatJson<RoomNotification>,
-) -> Result<Response, EmuError> {
-    let (room, flood_headers) = room_recipient(&s, &room)?;
+/// The history item a room notification becomes (HTML and yellow unless it says otherwise).
+pub fn notification_item(n: RoomNotification) -> HistoryItem {
     let mut entry = item(
-        HistoryFrom::Label(n.from.clone().unwrap_or_default()),
+        HistoryFrom::Label(n.from.unwrap_or_default()),
         n.message,
         MessageType::Notification,
     );
@@ -87,7 +82,17 @@ pub async fn notification(
     entry.notify = Some(n.notify);
     entry.attach_to = n.attach_to;
     entry.card = n.card.and_then(|card| serde_json::to_value(card).ok());
-    s.world().post_notification(room, entry)?;
+    entry
+}
+
+/// `POST /v2/room/{room}/notification` → 204.
+pub async fn notification(
+    State(s): State<Shared>,
+    Path(room): Path<String>,
+    HipChatJson { body: n, .. }: HipChatJson<RoomNotification>,
+) -> Result<Response, EmuError> {
+    let (room, flood_headers) = room_recipient(&s, &room)?;
+    s.world().post_notification(room, notification_item(n))?;
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
 }
 

@@ -9,6 +9,8 @@ mod rooms;
 mod users;
 mod webhooks;
 
+pub use messages::notification_item;
+
 use crate::app::not_found;
 use crate::auth::Caller;
 use crate::config::EmulatorConfig;

@@ -26,6 +26,7 @@ pub async fn create(
             event: req.event,
             pattern: req.pattern,
             name: req.name,
+            authentication: req.authentication,
             links: Links {
                 self_: Some(s.url(&format!("room/{room_id}/webhook/{id}"))),
                 ..Links::default()

@@ -128,6 +128,8 @@ pub struct LoggedRequest {
     pub path: String,
     /// Label of the token used, if any (never the token).
     pub token: Option<String>,
-    /// Status answered (0 when the connection was dropped).
+    /// Status answered (0 when the connection was dropped, or a webhook call got no answer).
     pub status: u16,
+    /// A webhook call the emulator made (`path` is then the URL, `token` the webhook's name).
+    pub outgoing: bool,
 }

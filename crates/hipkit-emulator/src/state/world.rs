@@ -6,8 +6,10 @@ use super::records::{LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, Token
 use crate::error::EmuError;
 use crate::events::{EmulatorEvent, Events, Recipient, RoomInfo};
 use crate::faults::{FaultAction, FaultRule};
-use hipchat::{HistoryItem, RoomRef, Scope, UserRef, Webhook};
+use crate::webhooks::{FiringJob, Hooks};
+use hipchat::{HistoryItem, RoomRef, Scope, UserRef, Webhook, WebhookEvent};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use tokio::sync::mpsc::UnboundedSender;
 
 const REQUEST_LOG_CAP: usize = 200_000;
 
@@ -28,6 +30,7 @@ pub struct World {
     next_room: u64,
     next_user: u64,
     next_webhook: u64,
+    hooks: Hooks,
     events: Events,
 }
 
@@ -73,6 +76,7 @@ impl World {
             next_room: 1,
             next_user: 1,
             next_webhook: 1,
+            hooks: Hooks::default(),
             events,
         }
     }
@@ -258,39 +262,67 @@ impl World {
             .rooms
             .remove(&id)
             .ok_or_else(|| EmuError::not_found("Room not found"))?;
+        for webhook_id in rec.webhooks.keys() {
+            self.hooks.remove(*webhook_id);
+        }
         self.events.publish(EmulatorEvent::RoomDeleted {
             room: room_info(&rec),
         });
         Ok(())
     }
 
-    /// Appends a notification to room `id`'s history.
+    /// Appends a notification to room `id`'s history and fires matching
+    /// `room_notification` webhooks.
     pub fn post_notification(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
-        self.post_to_room(id, item, |room, item| EmulatorEvent::RoomNotification {
-            room,
-            item,
-        })
+        self.post_to_room(id, item, Some(WebhookEvent::RoomNotification))
     }
 
-    /// Appends a user's message to room `id`'s history.
+    /// Appends a user's message to room `id`'s history and fires matching `room_message`
+    /// webhooks.
     pub fn post_room_message(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
-        self.post_to_room(id, item, |room, item| EmulatorEvent::RoomMessage {
-            room,
-            item,
-        })
+        self.post_to_room(id, item, Some(WebhookEvent::RoomMessage))
     }
 
+    /// Appends a webhook's reply (a notification) to room `id`'s history. It fires no
+    /// webhook, so an integration answering its own pattern cannot loop.
+    pub fn post_reply(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
+        self.post_to_room(id, item, None)
+    }
+
+    /// `fires` is the webhook event the item fires; `None` posts a reply as a notification.
     fn post_to_room(
         &mut self,
         id: u64,
         item: HistoryItem,
-        event: impl FnOnce(RoomInfo, HistoryItem) -> EmulatorEvent,
+        fires: Option<WebhookEvent>,
     ) -> Result<(), EmuError> {
-        let room = self.room_entry(id)?;
+        let room = self
+            .rooms
+            .get_mut(&id)
+            .ok_or_else(|| EmuError::not_found("Room not found"))?;
         room.history.push(item.clone());
         let info = room_info(room);
-        self.events.publish(event(info, item));
+        if let Some(event) = fires {
+            self.hooks
+                .offer((id, &room.name), room.webhooks.values(), event, &item);
+        }
+        let event = match fires {
+            Some(WebhookEvent::RoomMessage) => EmulatorEvent::RoomMessage { room: info, item },
+            _ => EmulatorEvent::RoomNotification { room: info, item },
+        };
+        self.events.publish(event);
         Ok(())
+    }
+
+    /// Sends webhook calls to `queue` from now on.
+    pub fn attach_firing(&mut self, queue: UnboundedSender<FiringJob>) {
+        self.hooks.attach(queue);
+    }
+
+    /// Records a webhook call: a request-log line and its event.
+    pub fn record_firing(&mut self, entry: LoggedRequest, event: EmulatorEvent) {
+        self.log_request(entry);
+        self.events.publish(event);
     }
 
     /// Appends a private message from `from` to `to`.
@@ -340,6 +372,9 @@ impl World {
         let room_id = self.room(room)?.id;
         let id = self.next_webhook;
         let hook = build(id, room_id);
+        let pattern = Hooks::compile(hook.pattern.as_deref())
+            .map_err(|e| EmuError::bad_request(e.to_string()))?;
+        self.hooks.insert(id, pattern);
         let rec = self.room_entry(room_id)?;
         rec.webhooks.insert(id, hook.clone());
         let info = room_info(rec);
@@ -359,6 +394,7 @@ impl World {
             .remove(&webhook_id)
             .ok_or_else(|| EmuError::not_found("Webhook not found"))?;
         let info = room_info(rec);
+        self.hooks.remove(webhook_id);
         self.events.publish(EmulatorEvent::WebhookDeleted {
             room: info,
             webhook_id,

@@ -24,6 +24,7 @@ pub const ENV_ALIASES: &[(&str, &str)] = &[
     ("HIPKIT_CONCURRENCY", "delivery.concurrency"),
     ("HIPKIT_LISTEN", "serve.listen"),
     ("HIPKIT_EMULATOR_LISTEN", "emulator.listen"),
+    ("HIPKIT_EMULATOR_WEBHOOK_SECRET", "emulator.webhook_secret"),
 ];
 
 fn kind(key: &str) -> Kind {

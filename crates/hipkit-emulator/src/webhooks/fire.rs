@@ -1,0 +1,258 @@
+//! The background task that calls webhooks: at most `concurrency` calls at once, each with
+//! a timeout; a JSON reply is posted into the room as a notification, and every call's
+//! outcome goes to the request log and the event stream.
+
+use super::FiringJob;
+use crate::api::notification_item;
+use crate::config::EmulatorConfig;
+use crate::events::{EmulatorEvent, FiringOutcome, RoomInfo};
+use crate::state::{LoggedRequest, Shared};
+use hipchat::jwt::{JwtSecret, WebhookClaims};
+use hipchat::{RoomNotification, Validate};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Largest reply body read from a webhook (a notification is at most 10,000 characters
+/// plus a card; anything larger is not a notification).
+const MAX_REPLY_BYTES: usize = 256 * 1024;
+
+/// How webhooks are called.
+#[derive(Clone)]
+pub struct FiringSettings {
+    /// Longest a call may take, connection to the end of the reply.
+    pub timeout: Duration,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// The key for `authentication: jwt` webhooks; `None` fails those calls with a reason.
+    pub secret: Option<JwtSecret>,
+    /// The JWT `iss` and the payload's `oauth_client_id` on signed calls.
+    pub issuer: String,
+}
+
+impl FiringSettings {
+    /// The settings in the emulator's config.
+    pub fn from_config(config: &EmulatorConfig) -> Self {
+        Self {
+            timeout: Duration::from_secs(config.webhook_timeout_secs),
+            concurrency: config.webhook_concurrency.max(1),
+            secret: config.webhook_secret.clone(),
+            issuer: config.webhook_issuer.clone(),
+        }
+    }
+}
+
+/// Calls the webhook of every job until the queue closes.
+pub async fn run(
+    shared: Shared,
+    client: reqwest::Client,
+    mut jobs: UnboundedReceiver<FiringJob>,
+    settings: FiringSettings,
+) {
+    let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let settings = Arc::new(settings);
+    while let Some(job) = jobs.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (shared, client, settings) = (shared.clone(), client.clone(), settings.clone());
+        tokio::spawn(async move {
+            fire(&shared, &client, &settings, job).await;
+            drop(slot);
+        });
+    }
+}
+
+/// What a call came to, before it is recorded.
+struct Called {
+    status: Option<u16>,
+    outcome: FiringOutcome,
+    reply: Option<RoomNotification>,
+}
+
+async fn fire(
+    shared: &Shared,
+    client: &reqwest::Client,
+    settings: &FiringSettings,
+    job: FiringJob,
+) {
+    let started = Instant::now();
+    let called = match call(shared, client, settings, &job).await {
+        Ok(called) => called,
+        Err(reason) => Called {
+            status: None,
+            outcome: FiringOutcome::Failed { reason },
+            reply: None,
+        },
+    };
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut world = shared.world();
+    let mut outcome = called.outcome;
+    if let Some(reply) = called.reply {
+        let label = job
+            .webhook
+            .name
+            .clone()
+            .unwrap_or_else(|| "Integration".into());
+        let mut item = notification_item(reply);
+        if matches!(&item.from, hipchat::HistoryFrom::Label(l) if l.is_empty()) {
+            item.from = hipchat::HistoryFrom::Label(label);
+        }
+        if let Err(e) = world.post_reply(job.room_id, item) {
+            outcome = FiringOutcome::Rejected {
+                reason: format!("reply could not be posted: {}", e.message),
+            };
+        }
+    }
+    tracing::info!(
+        webhook = job.webhook.id,
+        room = job.room_id,
+        status = called.status,
+        latency_ms,
+        outcome = ?outcome,
+        "webhook fired"
+    );
+    world.record_firing(
+        LoggedRequest {
+            at_ms: chrono::Utc::now()
+                .timestamp_millis()
+                .try_into()
+                .unwrap_or(0),
+            method: "POST".into(),
+            path: loggable_url(&job.webhook.url),
+            token: job.webhook.name.clone(),
+            status: called.status.unwrap_or(0),
+            outgoing: true,
+        },
+        EmulatorEvent::WebhookFired {
+            room: RoomInfo {
+                id: job.room_id,
+                name: job.room_name,
+            },
+            webhook_id: job.webhook.id,
+            name: job.webhook.name,
+            url: loggable_url(&job.webhook.url),
+            event: job.payload.event,
+            message_id: job.payload.item.message.id,
+            status: called.status,
+            latency_ms,
+            outcome,
+        },
+    );
+}
+
+/// Makes the call; `Err` is why no answer came (timeout, refused connection, no JWT key).
+async fn call(
+    shared: &Shared,
+    client: &reqwest::Client,
+    settings: &FiringSettings,
+    job: &FiringJob,
+) -> Result<Called, String> {
+    let mut payload = job.payload.clone();
+    payload.item.room.links = shared.room_links(job.room_id);
+    let mut request = client.post(&job.webhook.url).timeout(settings.timeout);
+    if job.jwt {
+        let secret = settings.secret.as_ref().ok_or(
+            "the webhook asks for JWT authentication but the emulator has no webhook secret \
+             (set `webhook_secret` in [emulator] or --webhook-secret)",
+        )?;
+        payload.oauth_client_id = Some(settings.issuer.clone());
+        let claims = WebhookClaims::for_call(&settings.issuer, job.user_id, job.room_id);
+        let token = hipchat::jwt::sign(secret, &claims).map_err(|e| e.to_string())?;
+        request = request.header(reqwest::header::AUTHORIZATION, format!("JWT {token}"));
+    }
+    let mut response = request
+        .json(&payload)
+        .send()
+        .await
+        .map_err(|e| describe(&e, settings.timeout))?;
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| describe(&e, settings.timeout))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Ok(rejected(
+                status,
+                format!("reply is larger than {MAX_REPLY_BYTES} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        return Ok(rejected(status, format!("answered {status}")));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Called {
+            status: Some(status.as_u16()),
+            outcome: FiringOutcome::NoReply,
+            reply: None,
+        });
+    }
+    let reply = serde_json::from_slice::<RoomNotification>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|n| n.validate().map(|()| n).map_err(|e| e.to_string()));
+    Ok(match reply {
+        Ok(reply) => Called {
+            status: Some(status.as_u16()),
+            outcome: FiringOutcome::Replied,
+            reply: Some(reply),
+        },
+        Err(why) => rejected(status, format!("reply is not a room notification: {why}")),
+    })
+}
+
+fn rejected(status: reqwest::StatusCode, reason: String) -> Called {
+    Called {
+        status: Some(status.as_u16()),
+        outcome: FiringOutcome::Rejected { reason },
+        reply: None,
+    }
+}
+
+/// Words for a failed call, without the URL (its query may hold a secret).
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("no complete answer within {} s", timeout.as_secs())
+    } else if e.is_connect() {
+        "connection failed (nothing listening, or refused)".into()
+    } else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            text = format!("{text}: {cause}");
+            source = cause.source();
+        }
+        text
+    }
+}
+
+/// The URL without credentials, query or fragment, for logs and events.
+fn loggable_url(raw: &str) -> String {
+    match reqwest::Url::parse(raw) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => "<invalid url>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_urls_lose_credentials_and_query() {
+        assert_eq!(
+            loggable_url("https://u:p@example.test/hook?token=s3cret#x"),
+            "https://example.test/hook"
+        );
+    }
+}
