@@ -1,7 +1,7 @@
 //! The `[integrations]` configuration section.
 
 use crate::tokens::TokenSpec;
-use hipchat::Token;
+use hipchat::jwt::JwtSecret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,9 +32,9 @@ pub struct IntegrationsConfig {
     pub scoped_tokens: bool,
     /// HS256 secret webhooks must be signed with (`Authorization: JWT` or `signed_request`);
     /// none: webhooks are not authenticated (bind loopback).
-    pub jwt_secret: Option<Token>,
+    pub jwt_secret: Option<JwtSecret>,
     /// Per-integration secrets, overriding `jwt_secret` for that integration.
-    pub jwt_secrets: BTreeMap<String, Token>,
+    pub jwt_secrets: BTreeMap<String, JwtSecret>,
     /// The `iss` (OAuth client id) signed webhooks must carry; none: any issuer.
     pub jwt_issuer: Option<String>,
     /// Under `serve`, also take webhooks at `POST /` (existing HipChat configurations).
@@ -70,7 +70,7 @@ impl IntegrationsConfig {
     }
 
     /// The secret webhooks for `integration` must be signed with, if any.
-    pub fn jwt_secret_for(&self, integration: &str) -> Option<&Token> {
+    pub fn jwt_secret_for(&self, integration: &str) -> Option<&JwtSecret> {
         self.jwt_secrets
             .get(integration)
             .or(self.jwt_secret.as_ref())
@@ -110,8 +110,8 @@ mod tests {
             r#"{"tokens": ["echo:s3cret:x"], "jwt_secret": "top", "jwt_secrets": {"echo": "mine"}}"#,
         )
         .unwrap();
-        assert_eq!(c.jwt_secret_for("echo").unwrap().expose(), "mine");
-        assert_eq!(c.jwt_secret_for("other").unwrap().expose(), "top");
+        assert_eq!(c.jwt_secret_for("echo"), Some(&JwtSecret::new("mine")));
+        assert_eq!(c.jwt_secret_for("other"), Some(&JwtSecret::new("top")));
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret") && !shown.contains("top") && !shown.contains("mine"));
     }

@@ -286,7 +286,20 @@ impl Inner {
         deadline: Instant,
     ) -> Result<Reply, ApiError> {
         let hook = intake::parse(body).map_err(intake_error)?;
-        let (name, text) = match command::parse(&hook.message) {
+        let command = command::parse(&hook.message);
+        // The integration's own secret, else the global one (also for non-commands, so an
+        // unsigned caller learns nothing, not even the list of integrations).
+        let secret = match command {
+            Command::Call { name, .. } => self.config.jwt_secret_for(name),
+            _ => self.config.jwt_secret.as_ref(),
+        };
+        if let Some(secret) = secret
+            && let Err(e) = jwt::check(headers, query, secret, self.config.jwt_issuer.as_deref())
+        {
+            tracing::warn!("webhook refused: {e}");
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()));
+        }
+        let (name, text) = match command {
             Command::None => {
                 return Ok(Reply::text(format!(
                     "Not a slash command: start the message with /NAME. Available: {}",
@@ -303,15 +316,6 @@ impl Inner {
             }
             Command::Call { name, query } => (name.to_owned(), query.to_owned()),
         };
-        if let Some(secret) = self.config.jwt_secret_for(&name) {
-            let token = jwt::extract(headers, query)
-                .ok_or(jwt::JwtError::Missing)
-                .and_then(|t| jwt::verify(&t, secret, self.config.jwt_issuer.as_deref()));
-            if let Err(e) = token {
-                tracing::warn!(integration = %name, "webhook refused: {e}");
-                return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()));
-            }
-        }
         let Some(entry) = self.entry(&name).await else {
             return Ok(Reply::error(format!(
                 "No integration /{name}. Available: {}",

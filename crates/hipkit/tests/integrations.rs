@@ -262,3 +262,75 @@ fn serve_mounts_the_hooks_when_a_folder_is_configured() {
     assert_eq!(resp.status().as_u16(), 403);
     wait_until("nothing", Duration::from_millis(1), || true);
 }
+
+#[test]
+fn a_webhook_fired_by_the_emulator_runs_the_seed_example_end_to_end() {
+    let secret = "e2e-webhook-secret";
+    let emu = Proc::spawn(
+        &["emulator", "--listen", "127.0.0.1:0", "--token", TOKEN],
+        &[("HIPKIT_EMULATOR_WEBHOOK_SECRET", secret)],
+        "web UI:",
+    );
+    let room = room_id(&emu);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "example.py", EXAMPLE);
+    write(
+        dir.path(),
+        "greet.py",
+        "def run_integration(query, notification):\n    \
+         return 'hello %s, from %s' % (query, notification.item.message.sender.mention_name)\n",
+    );
+    std::fs::write("/tmp/test.tmp", b"\x00binary\xff").unwrap();
+    let db = dir.path().join("store.db");
+    let global = format!("file_uploader:{TOKEN}");
+    let scoped = format!("{room}:example:{TOKEN}");
+    let srv = integrations(
+        &["0", dir.path().to_str().unwrap(), &global, &scoped],
+        &emu,
+        &db,
+        &[
+            ("HIPKIT_INTEGRATIONS__JWT_SECRET", secret),
+            ("HIPKIT_INTEGRATIONS__JWT_ISSUER", "hipkit-emulator"),
+        ],
+    );
+    for name in ["example", "greet"] {
+        let status = common::post(
+            &emu.base,
+            &format!("/v2/room/{room}/webhook"),
+            &json!({"url": format!("{}/hooks/hipchat", srv.base), "event": "room_message",
+                    "pattern": format!("^/{name}"), "name": name, "authentication": "jwt"}),
+        );
+        assert_eq!(status, 201);
+    }
+    let say = |text: &str| {
+        common::post(
+            &emu.base,
+            &format!("/v2/room/{room}/message"),
+            &json!({"message": text}),
+        )
+    };
+    assert_eq!(say("/example via the webhook"), 201);
+    wait_until(
+        "the example's four effects",
+        Duration::from_secs(20),
+        || history(&emu).len() == 5,
+    );
+    assert_eq!(say("/greet world"), 201);
+    wait_until("the reply", Duration::from_secs(20), || {
+        history(&emu).len() == 7
+    });
+    let items = history(&emu);
+    let texts: Vec<&str> = items
+        .iter()
+        .map(|i| i["message"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(texts[0], "/example via the webhook");
+    assert!(items[1]["file"].is_object(), "{:?}", items[1]);
+    assert_eq!(
+        &texts[2..5],
+        ["via the webhook", "via the webhook", "Test message"]
+    );
+    assert_eq!(items[4]["card"]["title"], "Test title");
+    assert_eq!(texts[6], "hello world, from admin");
+    assert_eq!(items[6]["from"], "greet");
+}
