@@ -2,6 +2,7 @@
 //! baseline measured in the same run. `bench/run` builds in release mode and calls this.
 
 mod client;
+mod integrations;
 mod load;
 mod process;
 mod relay;
@@ -38,6 +39,13 @@ async fn main() -> Result<()> {
         "relay" => relay::run(&hipkit, seconds)
             .await
             .context("relay benchmark")?,
+        "integrations" => integrations::run(&hipkit, seconds)
+            .await
+            .context("integrations benchmark")?,
+        "hello" => {
+            integrations::serve_hello().await?;
+            return Ok(());
+        }
         "drain" => {
             let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
             let count = std::env::var("BENCH_BACKLOG")
@@ -48,7 +56,9 @@ async fn main() -> Result<()> {
                 .await
                 .context("drain benchmark")?
         }
-        other => bail!("unknown benchmark {other}; expected: client, serve, relay or drain"),
+        other => bail!(
+            "unknown benchmark {other}; expected: client, serve, relay, integrations or drain"
+        ),
     };
     println!("{report}");
     Ok(())

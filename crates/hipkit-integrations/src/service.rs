@@ -61,6 +61,7 @@ struct Inner {
     python: PythonRuntime,
     exec: ExecRuntime,
     next_call: AtomicU64,
+    last_rescan: Mutex<Option<std::time::Instant>>,
     watcher: Mutex<Option<RecommendedWatcher>>,
 }
 
@@ -117,6 +118,7 @@ impl Integrations {
             registry: RwLock::new(found),
             python,
             next_call: AtomicU64::new(1),
+            last_rescan: Mutex::new(None),
             watcher: Mutex::new(None),
             config,
         });
@@ -233,6 +235,13 @@ fn intake_error(e: IntakeError) -> ApiError {
     ApiError::new(status, e.to_string())
 }
 
+/// How often an unknown command may rescan the folder.
+const UNKNOWN_RESCAN_EVERY: Duration = Duration::from_secs(1);
+
+/// The built-in integration (unless the folder has one of that name): replies `pong`
+/// without running anything, to check the webhook path.
+pub const BUILTIN_PING: &str = "ping";
+
 /// Time kept back from the request's deadline to write the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(50);
 
@@ -267,12 +276,21 @@ impl Inner {
         Ok(changed)
     }
 
-    /// The entry for `name`; an unknown name rescans once (a missed or late folder event).
+    /// The entry for `name`; an unknown name rescans the folder (a missed or late folder
+    /// event), at most once per [`UNKNOWN_RESCAN_EVERY`] so unknown commands stay cheap.
     async fn entry(&self, name: &str) -> Option<Entry> {
         if let Some(entry) = self.registry().get(name) {
             return Some(entry.clone());
         }
-        if let Err(e) = self.rescan().await {
+        let due = {
+            let mut last = self.last_rescan.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= UNKNOWN_RESCAN_EVERY);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due && let Err(e) = self.rescan().await {
             tracing::error!("{e}");
         }
         self.registry().get(name).cloned()
@@ -316,6 +334,9 @@ impl Inner {
             }
             Command::Call { name, query } => (name.to_owned(), query.to_owned()),
         };
+        if name == BUILTIN_PING && !self.registry().contains_key(BUILTIN_PING) {
+            return Ok(Reply::text("pong"));
+        }
         let Some(entry) = self.entry(&name).await else {
             return Ok(Reply::error(format!(
                 "No integration /{name}. Available: {}",

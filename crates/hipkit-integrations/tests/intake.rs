@@ -93,6 +93,7 @@ async fn routing_refuses_what_is_not_an_integration() {
         ("/../evil x", "is not an integration name"),
         ("/nope x", "No integration /nope. Available: /echo"),
         ("hello there", "Not a slash command"),
+        ("/ping", "pong"),
         ("see https://example.com/echo b", "Not a slash command"),
     ] {
         let text = stack.reply_text(1, message).await;

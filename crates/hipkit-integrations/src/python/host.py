@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+import queue
 
 _proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
 os.dup2(2, 1)
@@ -155,6 +155,9 @@ class Storage(dict):
 
 # ---- calls ----
 
+from notification import Notification  # noqa: E402 (after stdout is redirected)
+from server import Logger  # noqa: E402
+
 
 def load(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
@@ -172,9 +175,6 @@ def load(path, name):
 
 
 def call(run, accepted, storage, name, request):
-    from notification import Notification
-    from server import Logger
-
     call_id = request["id"]
     _call.touched = set()
     result, error = None, None
@@ -217,10 +217,25 @@ def main():
     storage = Storage(init["storage"])
     name = init["name"]
     send({"op": "ready"})
-    with ThreadPoolExecutor(max_workers=init["concurrency"]) as pool:
-        for line in sys.stdin.buffer:
-            request = json.loads(line)
-            pool.submit(call, run, accepted, storage, name, request)
+    # Worker threads take calls from one queue (hipkit sends at most `concurrency` at once).
+    calls = queue.SimpleQueue()
+
+    def work():
+        while True:
+            request = calls.get()
+            if request is None:
+                return
+            call(run, accepted, storage, name, request)
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(init["concurrency"])]
+    for worker in workers:
+        worker.start()
+    for line in sys.stdin.buffer:
+        calls.put(json.loads(line))
+    for _ in workers:
+        calls.put(None)
+    for worker in workers:
+        worker.join()
 
 
 if __name__ == "__main__":

@@ -538,7 +538,13 @@ impl Host {
         mut stdout: BufReader<ChildStdout>,
         store: Arc<dyn KvStore>,
     ) {
+        // Calls finished but not yet saved: their storage changes are committed together
+        // once no further complete line is buffered (group commit), then they are answered.
+        let mut batch = Batch::default();
         loop {
+            if !batch.is_empty() && !stdout.buffer().contains(&b'\n') {
+                batch.finish(store.as_ref(), &self).await;
+            }
             let line = match read_line(&mut stdout, MAX_PROTOCOL_LINE).await {
                 Ok(Line::Text(line)) => line,
                 Ok(Line::TooLong(_)) => {
@@ -561,23 +567,14 @@ impl Host {
                     error,
                     set,
                     del,
-                }) => {
-                    let saved = save(store.as_ref(), &self.name, &set, &del).await;
-                    let outcome = match (error, saved) {
-                        (Some(e), _) => Err(CallError::Failed(e)),
-                        (None, Err(e)) => Err(CallError::Storage(e)),
-                        (None, Ok(())) => Ok(Returned::Value(result)),
-                    };
-                    if let Some(tx) = self.pending().remove(&id) {
-                        let _ = tx.send(outcome);
-                    }
-                }
+                }) => batch.add(id, result, error, set, del),
                 Err(e) => {
                     self.kill(CallError::Protocol(e.to_string()));
                     break;
                 }
             }
         }
+        batch.finish(store.as_ref(), &self).await;
         let report = self.exit_report().await;
         let reason = self
             .death
@@ -606,21 +603,62 @@ impl Host {
     }
 }
 
-/// Saves one call's storage changes: new and changed keys in one transaction, then removals.
-async fn save(
-    store: &dyn KvStore,
-    name: &str,
-    set: &BTreeMap<String, Value>,
-    del: &[String],
-) -> Result<(), String> {
-    if !set.is_empty() {
-        store
-            .import(name, set, false)
-            .await
-            .map_err(|e| e.to_string())?;
+/// Finished calls whose storage changes are saved in one go.
+#[derive(Default)]
+struct Batch {
+    /// Each key's last state in the batch: a value, or `None` for removed.
+    changes: BTreeMap<String, Option<Value>>,
+    /// The calls and what they returned, in order.
+    calls: Vec<(u64, Result<Value, String>)>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.calls.is_empty()
     }
-    for key in del {
-        store.delete(name, key).await.map_err(|e| e.to_string())?;
+
+    fn add(
+        &mut self,
+        id: u64,
+        result: Value,
+        error: Option<String>,
+        set: BTreeMap<String, Value>,
+        del: Vec<String>,
+    ) {
+        self.changes
+            .extend(set.into_iter().map(|(k, v)| (k, Some(v))));
+        self.changes.extend(del.into_iter().map(|k| (k, None)));
+        self.calls.push((id, error.map_or(Ok(result), Err)));
     }
-    Ok(())
+
+    /// Saves the changes (new and changed keys in one transaction, then removals) and
+    /// answers the calls.
+    async fn finish(&mut self, store: &dyn KvStore, host: &Host) {
+        let changes = std::mem::take(&mut self.changes);
+        let set: BTreeMap<String, Value> = changes
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+            .collect();
+        let mut saved = Ok(());
+        if !set.is_empty() {
+            saved = store.import(&host.name, &set, false).await.map(|_| ());
+        }
+        for key in changes.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k) {
+            if saved.is_ok() {
+                saved = store.delete(&host.name, key).await.map(|_| ());
+            }
+        }
+        let saved = saved.map_err(|e| e.to_string());
+        let mut pending = host.pending();
+        for (id, returned) in self.calls.drain(..) {
+            let outcome = match (returned, &saved) {
+                (Err(e), _) => Err(CallError::Failed(e)),
+                (Ok(_), Err(e)) => Err(CallError::Storage(e.clone())),
+                (Ok(v), Ok(())) => Ok(Returned::Value(v)),
+            };
+            if let Some(tx) = pending.remove(&id) {
+                let _ = tx.send(outcome);
+            }
+        }
+    }
 }
