@@ -37,17 +37,10 @@ async fn export_import_erase_need_the_admin_token() {
             .unwrap();
         assert_eq!(resp.status(), 401, "{method}");
     }
-    let get = || async {
-        http.get(&url)
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
-    assert_eq!(get().await, json!({"#0": "first"}));
+    assert_eq!(
+        call_json(reqwest::Method::GET, &url, ADMIN).await,
+        json!({"#0": "first"})
+    );
     let resp = http
         .put(&url)
         .bearer_auth(ADMIN)
@@ -60,15 +53,12 @@ async fn export_import_erase_need_the_admin_token() {
         stack.reply_text(1, "/keep next").await,
         "[(0, 'imported'), (2, 'next'), ('name', {'nested': [1, 2]})]"
     );
-    let listed: Value = http
-        .get(format!("{}/admin/storage", stack.base))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = call_json(
+        reqwest::Method::GET,
+        &format!("{}/admin/storage", stack.base),
+        ADMIN,
+    )
+    .await;
     assert_eq!(
         listed["integrations"][0],
         json!({"name": "keep", "keys": 3})
@@ -92,15 +82,7 @@ async fn export_import_erase_need_the_admin_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    let erased: Value = http
-        .delete(&url)
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let erased = call_json(reqwest::Method::DELETE, &url, ADMIN).await;
     assert_eq!(erased, json!({"integration": "keep", "erased": 3}));
     assert_eq!(stack.reply_text(1, "/keep again").await, "[(0, 'again')]");
     stack.stop().await;

@@ -69,22 +69,37 @@ fn integrations(args: &[&str], emu: &Proc, db: &Path, extra: &[(&str, &str)]) ->
     Proc::spawn(&all, &env, "helpers:")
 }
 
-#[test]
-fn the_seed_command_line_runs_the_seed_example() {
-    let emu = Proc::emulator(&[]);
-    let room = room_id(&emu);
+/// `hipkit integrations` in the seed's positional form with the example (and `extra`
+/// scripts) in a new folder, tokens for `room`; the folder lives as long as the result.
+fn seed_example_server(
+    emu: &Proc,
+    room: u64,
+    extra: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> (Proc, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "example.py", EXAMPLE);
+    for (name, text) in extra {
+        write(dir.path(), name, text);
+    }
     std::fs::write("/tmp/test.tmp", b"\x00binary\xff").unwrap();
     let db = dir.path().join("store.db");
     let global = format!("file_uploader:{TOKEN}");
     let scoped = format!("{room}:example:{TOKEN}");
     let srv = integrations(
         &["0", dir.path().to_str().unwrap(), &global, &scoped],
-        &emu,
+        emu,
         &db,
-        &[],
+        env,
     );
+    (srv, dir)
+}
+
+#[test]
+fn the_seed_command_line_runs_the_seed_example() {
+    let emu = Proc::emulator(&[]);
+    let room = room_id(&emu);
+    let (srv, _dir) = seed_example_server(&emu, room, &[], &[]);
     assert!(srv.lines[1].contains("/example"), "{:?}", srv.lines);
     assert!(!srv.lines.concat().contains(TOKEN));
     let (status, body) = post_hook(&srv.base, room, "/example from the seed");
@@ -272,22 +287,12 @@ fn a_webhook_fired_by_the_emulator_runs_the_seed_example_end_to_end() {
         "web UI:",
     );
     let room = room_id(&emu);
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "example.py", EXAMPLE);
-    write(
-        dir.path(),
-        "greet.py",
-        "def run_integration(query, notification):\n    \
-         return 'hello %s, from %s' % (query, notification.item.message.sender.mention_name)\n",
-    );
-    std::fs::write("/tmp/test.tmp", b"\x00binary\xff").unwrap();
-    let db = dir.path().join("store.db");
-    let global = format!("file_uploader:{TOKEN}");
-    let scoped = format!("{room}:example:{TOKEN}");
-    let srv = integrations(
-        &["0", dir.path().to_str().unwrap(), &global, &scoped],
+    let greet = "def run_integration(query, notification):\n    \
+         return 'hello %s, from %s' % (query, notification.item.message.sender.mention_name)\n";
+    let (srv, _dir) = seed_example_server(
         &emu,
-        &db,
+        room,
+        &[("greet.py", greet)],
         &[
             ("HIPKIT_INTEGRATIONS__JWT_SECRET", secret),
             ("HIPKIT_INTEGRATIONS__JWT_ISSUER", "hipkit-emulator"),

@@ -4,16 +4,15 @@
 //! floods; a non-zero exit is a failure reported with its last stderr line.
 
 use super::output::{Line, read_line};
-use super::python::PASSED_ENV;
-use super::{CallError, FloodMeter, Invocation, Limits, Returned, one_line};
+use super::{
+    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, one_line,
+};
 use hipkit_store::KvStore;
 use serde_json::{Map, json};
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 
@@ -60,10 +59,7 @@ impl ExecRuntime {
         deadline: Instant,
     ) -> Result<Returned, CallError> {
         let permits = self.permits(&inv.name);
-        let _permit = timeout_at(deadline, permits.acquire())
-            .await
-            .map_err(|_| CallError::Busy(self.limits.concurrency))?
-            .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))?;
+        let _permit = acquire(&permits, &self.limits, deadline).await?;
         let storage = self
             .store
             .export(&inv.name)
@@ -77,17 +73,7 @@ impl ExecRuntime {
         }))
         .map_err(|e| CallError::Start(e.to_string()))?;
         request.push(b'\n');
-        let mut child = Command::new(path)
-            .env_clear()
-            .envs(
-                PASSED_ENV
-                    .iter()
-                    .filter_map(|k| Some((k, std::env::var_os(k)?))),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
+        let mut child = integration_command(path)
             .spawn()
             .map_err(|e| CallError::Start(format!("cannot run it: {e}")))?;
         let (Some(mut stdin), Some(stdout), Some(stderr)) =

@@ -89,6 +89,41 @@ pub struct Limits {
     pub max_output_bytes: usize,
 }
 
+/// Waits for one of `permits` until `deadline` (a busy integration past it is [`CallError::Busy`]).
+pub(crate) async fn acquire<'a>(
+    permits: &'a tokio::sync::Semaphore,
+    limits: &Limits,
+    deadline: tokio::time::Instant,
+) -> Result<tokio::sync::SemaphorePermit<'a>, CallError> {
+    tokio::time::timeout_at(deadline, permits.acquire())
+        .await
+        .map_err(|_| CallError::Busy(limits.concurrency))?
+        .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))
+}
+
+/// Environment variables a host or executable inherits (no tokens or secrets of hipkit's).
+const PASSED_ENV: &[&str] = &[
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER",
+];
+
+/// A command for an integration's process: only [`PASSED_ENV`] inherited, its stdio piped,
+/// killed when dropped.
+pub(crate) fn integration_command(program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+    use std::process::Stdio;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.env_clear()
+        .envs(
+            PASSED_ENV
+                .iter()
+                .filter_map(|k| Some((k, std::env::var_os(k)?))),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// Makes text safe for one log line: control characters (newlines included) escaped, so an
 /// integration cannot forge log lines.
 pub fn one_line(text: &str) -> String {

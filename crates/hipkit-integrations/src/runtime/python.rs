@@ -6,7 +6,9 @@
 //! retires its host (calls in flight finish first).
 
 use super::output::{Line, read_line};
-use super::{CallError, FloodMeter, Invocation, Limits, Returned, one_line};
+use super::{
+    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, one_line,
+};
 use hipkit_store::KvStore;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -61,10 +63,6 @@ const MAX_PROTOCOL_LINE: usize = 16 << 20;
 const MAX_STDERR_LINE: usize = 8 << 10;
 /// Stderr lines kept to explain a crash.
 const STDERR_TAIL: usize = 8;
-/// Environment variables a host or executable inherits (no tokens or secrets of hipkit's).
-pub(crate) const PASSED_ENV: &[&str] = &[
-    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER",
-];
 
 /// Why the Python runtime cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -198,10 +196,7 @@ impl PythonRuntime {
         deadline: Instant,
     ) -> Result<Returned, CallError> {
         let slot = self.slot(&inv.name);
-        let _permit = timeout_at(deadline, slot.permits.acquire())
-            .await
-            .map_err(|_| CallError::Busy(self.limits.concurrency))?
-            .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))?;
+        let _permit = acquire(&slot.permits, &self.limits, deadline).await?;
         let _storage = timeout_at(deadline, slot.storage.read())
             .await
             .map_err(|_| CallError::Timeout(self.limits.timeout))?;
@@ -268,21 +263,11 @@ impl PythonRuntime {
         name: &str,
         storage: BTreeMap<String, Value>,
     ) -> Result<Arc<Host>, CallError> {
-        let mut cmd = Command::new(&self.python);
+        let mut cmd = integration_command(&self.python);
         cmd.arg("-s")
             .arg("-B")
             .arg(self.support.path().join("host.py"))
-            .env_clear()
-            .envs(
-                PASSED_ENV
-                    .iter()
-                    .filter_map(|k| Some((k, std::env::var_os(k)?))),
-            )
-            .env("PYTHONIOENCODING", "utf-8")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .env("PYTHONIOENCODING", "utf-8");
         let mut child = cmd.spawn().map_err(|e| {
             CallError::Start(format!(
                 "cannot run `{}` (Python 3 is needed): {e}",

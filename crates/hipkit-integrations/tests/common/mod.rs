@@ -37,17 +37,23 @@ pub async fn emulator() -> RunningEmulator {
     .expect("emulator")
 }
 
-/// The id of the emulator's `Build Room`.
-pub async fn room_id(emu: &RunningEmulator) -> u64 {
-    let room: Value = reqwest::Client::new()
-        .get(format!("{}/v2/room/Build%20Room", emu.base_url))
-        .bearer_auth(TOKEN)
+/// `method url` with `token`, answered as JSON.
+pub async fn call_json(method: reqwest::Method, url: &str, token: &str) -> Value {
+    reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The id of the emulator's `Build Room`.
+pub async fn room_id(emu: &RunningEmulator) -> u64 {
+    let url = format!("{}/v2/room/Build%20Room", emu.base_url);
+    let room = call_json(reqwest::Method::GET, &url, TOKEN).await;
     room["id"].as_u64().expect("room id")
 }
 
@@ -202,17 +208,7 @@ pub fn folders() -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
 
 /// Room history items of `Build Room`, oldest first.
 pub async fn history(emu: &RunningEmulator) -> Vec<Value> {
-    let page: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v2/room/Build%20Room/history?date=recent",
-            emu.base_url
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!("{}/v2/room/Build%20Room/history?date=recent", emu.base_url);
+    let page = call_json(reqwest::Method::GET, &url, TOKEN).await;
     page["items"].as_array().cloned().unwrap_or_default()
 }
