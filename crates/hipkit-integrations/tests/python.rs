@@ -157,6 +157,12 @@ async fn failures_are_reported_and_the_server_keeps_serving() {
         "def run_integration():\n    return [1, 2]\n",
         0o644,
     );
+    write(
+        d,
+        "nonjson.py",
+        "def run_integration():\n    return object()\n",
+        0o644,
+    );
     let config = IntegrationsConfig {
         timeout_secs: 1,
         max_output_bytes: 64 * 1024,
@@ -170,6 +176,7 @@ async fn failures_are_reported_and_the_server_keeps_serving() {
         ("/raises x", "ValueError: no x"),
         ("/broken", "could not start: SyntaxError"),
         ("/badreply", "must be None, a string or a dict, not a list"),
+        ("/nonjson", "the reply is not JSON"),
     ] {
         let (status, reply) = stack.command(1, command).await;
         assert_eq!(status, 200, "{command}: {reply}");

@@ -145,7 +145,7 @@ class Storage(dict):
                         errors.append("storage[%r] is not JSON: %s" % (key, e))
                         continue
                     if self._persisted.get(key) != text:
-                        changed[stored] = json.loads(text)
+                        changed[stored] = value  # serialised by send() before the call ends
                         self._persisted[key] = text
                 elif key in self._persisted:
                     del self._persisted[key]
@@ -191,7 +191,6 @@ def call(run, accepted, storage, name, request):
         if accepted is not None:
             kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         result = run(**kwargs)
-        json.dumps(result, default=_plain)
     except BaseException as e:  # the integration's failure is reported, never fatal here
         error = "%s: %s" % (type(e).__name__, e)
         result = None
@@ -200,8 +199,14 @@ def call(run, accepted, storage, name, request):
     changed, deleted, errors = storage.changes(touched)
     if errors and error is None:
         error = "; ".join(errors)
-    send({"op": "done", "id": call_id, "result": result, "error": error,
-          "set": changed, "del": deleted})
+    done = {"op": "done", "id": call_id, "result": result, "error": error,
+            "set": changed, "del": deleted}
+    try:
+        send(done)
+    except (TypeError, ValueError) as e:  # a reply that is not JSON
+        done["result"] = None
+        done["error"] = "the reply is not JSON: %s" % e
+        send(done)
 
 
 def main():
