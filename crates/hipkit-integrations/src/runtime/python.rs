@@ -523,12 +523,14 @@ impl Host {
         mut stdout: BufReader<ChildStdout>,
         store: Arc<dyn KvStore>,
     ) {
-        // Calls finished but not yet saved: their storage changes are committed together
-        // once no further complete line is buffered (group commit), then they are answered.
+        // Calls finished but not yet saved go to the saver in batches (whatever is complete
+        // when no further line is buffered); while it commits one, the next batch gathers.
+        let (to_saver, batches) = tokio::sync::mpsc::unbounded_channel();
+        let saver = tokio::spawn(save_batches(batches, store, self.clone()));
         let mut batch = Batch::default();
         loop {
             if !batch.is_empty() && !stdout.buffer().contains(&b'\n') {
-                batch.finish(store.as_ref(), &self).await;
+                let _ = to_saver.send(std::mem::take(&mut batch));
             }
             let line = match read_line(&mut stdout, MAX_PROTOCOL_LINE).await {
                 Ok(Line::Text(line)) => line,
@@ -559,7 +561,9 @@ impl Host {
                 }
             }
         }
-        batch.finish(store.as_ref(), &self).await;
+        let _ = to_saver.send(batch);
+        drop(to_saver);
+        let _ = saver.await;
         let report = self.exit_report().await;
         let reason = self
             .death
@@ -585,6 +589,20 @@ impl Host {
             "debug" => tracing::debug!(integration = %self.name, call, "{text}"),
             _ => tracing::info!(integration = %self.name, call, "{text}"),
         }
+    }
+}
+
+/// Saves batches in order; batches waiting together are merged into one commit.
+async fn save_batches(
+    mut batches: tokio::sync::mpsc::UnboundedReceiver<Batch>,
+    store: Arc<dyn KvStore>,
+    host: Arc<Host>,
+) {
+    while let Some(mut batch) = batches.recv().await {
+        while let Ok(more) = batches.try_recv() {
+            batch.merge(more);
+        }
+        batch.finish(store.as_ref(), &host).await;
     }
 }
 
@@ -614,6 +632,12 @@ impl Batch {
             .extend(set.into_iter().map(|(k, v)| (k, Some(v))));
         self.changes.extend(del.into_iter().map(|k| (k, None)));
         self.calls.push((id, error.map_or(Ok(result), Err)));
+    }
+
+    /// Appends a later batch (its changes win).
+    fn merge(&mut self, later: Batch) {
+        self.changes.extend(later.changes);
+        self.calls.extend(later.calls);
     }
 
     /// Saves the changes (new and changed keys in one transaction, then removals) and
