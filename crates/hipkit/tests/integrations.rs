@@ -69,6 +69,18 @@ fn integrations(args: &[&str], emu: &Proc, db: &Path, extra: &[(&str, &str)]) ->
     Proc::spawn(&all, &env, "helpers:")
 }
 
+/// The file the seed example uploads, `/tmp/test.tmp`: binary (not UTF-8), replaced atomically
+/// with the same bytes the crate's tests use, so tests running at once never see it half written.
+fn seed_example_file() {
+    let staged = format!(
+        "/tmp/test.tmp.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    );
+    std::fs::write(&staged, [0u8, 159, 146, 150, 255, 10]).unwrap();
+    std::fs::rename(&staged, "/tmp/test.tmp").unwrap();
+}
+
 /// `hipkit integrations` in the seed's positional form with the example (and `extra`
 /// scripts) in a new folder, tokens for `room`; the folder lives as long as the result.
 fn seed_example_server(
@@ -82,7 +94,7 @@ fn seed_example_server(
     for (name, text) in extra {
         write(dir.path(), name, text);
     }
-    std::fs::write("/tmp/test.tmp", b"\x00binary\xff").unwrap();
+    seed_example_file();
     let db = dir.path().join("store.db");
     let global = format!("file_uploader:{TOKEN}");
     let scoped = format!("{room}:example:{TOKEN}");

@@ -51,7 +51,8 @@ impl ExecRuntime {
             .clone()
     }
 
-    /// Runs the executable at `path` for `inv`, answering by `deadline`.
+    /// Runs the executable at `path` for `inv`: a slot is awaited until `deadline` (the
+    /// request's), the process gets the timeout (within `deadline`).
     pub async fn call(
         &self,
         path: &Path,
@@ -101,7 +102,8 @@ impl ExecRuntime {
                 .map_err(|e| CallError::Crashed(e.to_string()))?;
             Ok((out, status))
         };
-        let outcome = match timeout_at(deadline, run).await {
+        let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
+        let outcome = match timeout_at(run_deadline, run).await {
             Err(_) => Err(CallError::Timeout(self.limits.timeout)),
             Ok(result) => result,
         };

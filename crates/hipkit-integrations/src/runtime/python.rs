@@ -188,7 +188,8 @@ impl PythonRuntime {
             .clone()
     }
 
-    /// Runs `inv` in the host of the script at `path`, answering by `deadline`.
+    /// Runs `inv` in the host of the script at `path`: a slot and a started host are awaited
+    /// until `deadline` (the request's), the call itself gets the timeout (within `deadline`).
     pub async fn call(
         &self,
         path: &Path,
@@ -216,7 +217,8 @@ impl PythonRuntime {
             host.kill(err.clone());
             return Err(err);
         }
-        match timeout_at(deadline, rx).await {
+        let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
+        match timeout_at(run_deadline, rx).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(CallError::Crashed("its host went away".into())),
             Err(_) => {
