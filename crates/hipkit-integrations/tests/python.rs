@@ -260,3 +260,34 @@ async fn python_missing_is_a_clear_start_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_of_one_integration_run_at_most_concurrency_at_once() {
+    let emu = emulator().await;
+    let (dir, db, _data) = folders();
+    write(
+        dir.path(),
+        "busy.py",
+        "import threading, time\nlock = threading.Lock()\nstate = {'now': 0, 'most': 0}\n\
+         def run_integration():\n    with lock:\n        state['now'] += 1\n        \
+         state['most'] = max(state['most'], state['now'])\n    time.sleep(0.05)\n    \
+         with lock:\n        state['now'] -= 1\n    return str(state['most'])\n",
+        0o644,
+    );
+    let config = IntegrationsConfig {
+        concurrency: 2,
+        ..IntegrationsConfig::default()
+    };
+    let stack = std::sync::Arc::new(Stack::start(dir.path(), &db, &emu, config).await);
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let stack = stack.clone();
+            tokio::spawn(async move { stack.reply_text(1, "/busy").await })
+        })
+        .collect();
+    let mut most = 0;
+    for call in calls {
+        most = most.max(call.await.unwrap().parse::<u32>().unwrap());
+    }
+    assert!((1..=2).contains(&most), "{most} calls ran at once");
+}
