@@ -7,7 +7,10 @@ use common::*;
 use hipkit_integrations::IntegrationsConfig;
 use serde_json::{Value, json};
 
-const EXAMPLE: &str = include_str!("fixtures/example.py");
+#[path = "fixtures/seed_example.rs"]
+mod seed_example;
+
+use seed_example::EXAMPLE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_example_does_its_four_effects() {
@@ -16,15 +19,7 @@ async fn the_seed_example_does_its_four_effects() {
     let (dir, db, _data) = folders();
     write(dir.path(), "example.py", EXAMPLE, 0o644);
     // Binary, not UTF-8: the seed's helper could only upload text.
-    // Replaced atomically with the bytes hipkit's own tests use, so parallel tests never see
-    // it half written.
-    let staged = format!(
-        "/tmp/test.tmp.{}.{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    );
-    std::fs::write(&staged, [0u8, 159, 146, 150, 255, 10]).unwrap();
-    std::fs::rename(&staged, "/tmp/test.tmp").unwrap();
+    seed_example::write_upload_file();
     let config = IntegrationsConfig {
         tokens: vec![
             "file_uploader:integrations-test-token".parse().unwrap(),

@@ -10,7 +10,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-const EXAMPLE: &str = include_str!("../../hipkit-integrations/tests/fixtures/example.py");
+#[path = "../../hipkit-integrations/tests/fixtures/seed_example.rs"]
+mod seed_example;
+
+use seed_example::EXAMPLE;
 const ADMIN: &str = "storage-admin-token";
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -69,18 +72,6 @@ fn integrations(args: &[&str], emu: &Proc, db: &Path, extra: &[(&str, &str)]) ->
     Proc::spawn(&all, &env, "helpers:")
 }
 
-/// The file the seed example uploads, `/tmp/test.tmp`: binary (not UTF-8), replaced atomically
-/// with the same bytes the crate's tests use, so tests running at once never see it half written.
-fn seed_example_file() {
-    let staged = format!(
-        "/tmp/test.tmp.{}.{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    );
-    std::fs::write(&staged, [0u8, 159, 146, 150, 255, 10]).unwrap();
-    std::fs::rename(&staged, "/tmp/test.tmp").unwrap();
-}
-
 /// `hipkit integrations` in the seed's positional form with the example (and `extra`
 /// scripts) in a new folder, tokens for `room`; the folder lives as long as the result.
 fn seed_example_server(
@@ -94,7 +85,7 @@ fn seed_example_server(
     for (name, text) in extra {
         write(dir.path(), name, text);
     }
-    seed_example_file();
+    seed_example::write_upload_file();
     let db = dir.path().join("store.db");
     let global = format!("file_uploader:{TOKEN}");
     let scoped = format!("{room}:example:{TOKEN}");
