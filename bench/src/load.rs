@@ -33,8 +33,16 @@ where
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
-/// POSTs a pre-serialized JSON `body` to `url` (with an optional bearer token) from 64 loops.
-pub async fn post_rate(url: &str, bearer: Option<&str>, body: &str, seconds: f64) -> Result<f64> {
+/// One run of a repeated operation.
+type Op = std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+/// One POST of a pre-serialized JSON `body` to `url` (with an optional bearer token), as a
+/// repeatable operation for [`run_for`] or [`post_count`]; any non-2xx answer is an error.
+fn poster(
+    url: &str,
+    bearer: Option<&str>,
+    body: &str,
+) -> Result<impl Fn() -> Op + Clone + Send + 'static> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()?;
@@ -43,9 +51,9 @@ pub async fn post_rate(url: &str, bearer: Option<&str>, body: &str, seconds: f64
         bearer.map(Arc::<str>::from),
         bytes::Bytes::copy_from_slice(body.as_bytes()),
     );
-    run_for(64, seconds, move || {
+    Ok(move || {
         let (http, url, bearer, body) = (http.clone(), url.clone(), bearer.clone(), body.clone());
-        async move {
+        Box::pin(async move {
             let mut req = http
                 .post(url.as_ref())
                 .header("content-type", "application/json")
@@ -58,7 +66,37 @@ pub async fn post_rate(url: &str, bearer: Option<&str>, body: &str, seconds: f64
                 bail!("status {}", resp.status());
             }
             Ok(())
-        }
+        }) as Op
     })
-    .await
+}
+
+/// POSTs a pre-serialized JSON `body` to `url` (with an optional bearer token) from 64 loops.
+pub async fn post_rate(url: &str, bearer: Option<&str>, body: &str, seconds: f64) -> Result<f64> {
+    run_for(64, seconds, poster(url, bearer, body)?).await
+}
+
+/// POSTs `body` to `url` exactly `count` times from 64 loops; returns the time it took.
+pub async fn post_count(
+    url: &str,
+    bearer: Option<&str>,
+    body: &str,
+    count: u64,
+) -> Result<Duration> {
+    let op = poster(url, bearer, body)?;
+    let tickets = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (op, tickets) = (op.clone(), tickets.clone());
+        tasks.push(tokio::spawn(async move {
+            while tickets.fetch_add(1, Ordering::Relaxed) < count {
+                op().await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(started.elapsed())
 }

@@ -7,6 +7,7 @@ mod load;
 mod process;
 mod relay;
 mod serve;
+mod ui;
 
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ async fn main() -> Result<()> {
         "relay" => relay::run(&hipkit, seconds)
             .await
             .context("relay benchmark")?,
+        "ui" => ui::run(&hipkit).await.context("web UI benchmark")?,
         "integrations" => integrations::run(&hipkit, seconds)
             .await
             .context("integrations benchmark")?,
@@ -57,7 +59,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, integrations or drain"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations or drain"
         ),
     };
     println!("{report}");

@@ -1,5 +1,6 @@
 //! Issue 8's number: builds per second accepted by `POST /hooks/buildbot` with one HipChat and
-//! one HTTP reporter (each build → a durable HipChat delivery and an HTTP push), beside
+//! one HTTP reporter (each build → two durable outbox records: a HipChat delivery and an HTTP
+//! push), beside
 //! `POST /api/v1/messages` on the same `hipkit serve` in the same run.
 
 use crate::client::{ROOM, TOKEN, spawn_emulator};
@@ -72,9 +73,10 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
         "## Build status relay (issue 8)\n\n\
          One run, {seconds} s per phase, 64 requests in flight over loopback to one release \
          `hipkit serve` (SQLite outbox) with one HipChat reporter (mode `all`) and one HTTP \
-         reporter configured; each build is a ~1.6 KB HttpStatusPush body and becomes one durable \
-         HipChat delivery and one HTTP push (to a receiver in the load generator's process). HipChat deliveries are held \
-         (a one-minute fault delay) so both phases measure intake.\n\n\
+         reporter configured; each build is a ~1.6 KB HttpStatusPush body and becomes two durable \
+         outbox records committed together: a HipChat delivery and an HTTP push (to a receiver in \
+         the load generator's process). HipChat deliveries are held (a one-minute fault delay, \
+         which also keeps every worker busy) so both phases measure intake.\n\n\
          | measurement | result | ratio | target |\n|---|---|---|---|\n\
          | `POST /api/v1/messages` (baseline, same server) | {send_api:.0} messages/s | 1.00x | — |\n\
          | `POST /hooks/buildbot` | {relay:.0} builds/s | {:.2}x | ≥ 0.40x |\n",

@@ -12,7 +12,7 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
     Router::new()
         .nest("/v2", crate::api::router(shared.clone(), config))
         .nest("/_emulator", crate::control::router())
-        .merge(crate::ui::router())
+        .merge(crate::ui::router(shared.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn(crate::envelope::ensure))
         .layer(DefaultBodyLimit::max(config.max_body))

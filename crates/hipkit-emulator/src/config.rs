@@ -41,6 +41,8 @@ pub struct EmulatorConfig {
     pub body_read_timeout_secs: u64,
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Messages kept per room; older ones are dropped as new ones arrive (default 1,000).
+    pub retention: usize,
     /// Seconds a webhook call may take, connection to the end of the reply.
     pub webhook_timeout_secs: u64,
     /// Webhook calls in flight at once.
@@ -72,6 +74,7 @@ impl Default for EmulatorConfig {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 1024,
+            retention: DEFAULT_RETENTION,
             webhook_timeout_secs: 10,
             webhook_concurrency: 16,
             webhook_secret: None,
@@ -79,6 +82,12 @@ impl Default for EmulatorConfig {
         }
     }
 }
+
+/// Messages kept per room by default.
+pub const DEFAULT_RETENTION: usize = 1_000;
+
+/// The most messages a room may be configured to keep.
+pub const MAX_RETENTION: usize = 10_000_000;
 
 /// The longest header or body read timeout: a day (longer deadlines are no deadline).
 pub const MAX_TIMEOUT_SECS: u64 = 86_400;
@@ -104,6 +113,7 @@ impl EmulatorConfig {
                 self.max_connections as u64,
                 max_connections,
             ),
+            ("retention", self.retention as u64, MAX_RETENTION as u64),
         ];
         for (key, value, max) in limits {
             if !(1..=max).contains(&value) {

@@ -1,5 +1,6 @@
-//! `/_emulator/`: fault injection, the request log, extra tokens, reset, and shared files.
-//! Everything but file downloads needs a token with the `admin_group` scope.
+//! `/_emulator/`: fault injection, the request log, extra tokens, reset, shared files, and
+//! waiting for a message ([`crate::wait`]). Everything but file downloads and waiting needs
+//! a token with the `admin_group` scope.
 
 use crate::auth::{Caller, query_pairs};
 use crate::error::EmuError;
@@ -28,6 +29,7 @@ pub fn router() -> Router<Shared> {
         .route("/tokens", post(add_token))
         .route("/reset", post(reset))
         .route("/files/{id}/{name}", get(crate::download::download))
+        .route("/rooms/{room}/messages", get(crate::wait::messages))
 }
 
 impl JsonBody for FaultRule {

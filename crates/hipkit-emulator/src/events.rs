@@ -176,6 +176,20 @@ pub enum EmulatorEvent {
     },
     /// Messages, files and the request log were cleared (rooms, users, tokens stay).
     WorldReset,
+    /// Every message of one room was removed (the room and its webhooks stay).
+    RoomCleared {
+        /// The room.
+        room: RoomInfo,
+        /// How many messages were removed.
+        removed: usize,
+    },
+    /// One message was removed from a room's history.
+    MessageDeleted {
+        /// The room.
+        room: RoomInfo,
+        /// The removed message's id.
+        message_id: String,
+    },
 }
 
 /// The sending side: publishing never blocks, and a slow subscriber only misses old events.

@@ -20,6 +20,7 @@ mod limits;
 mod serve;
 mod state;
 mod ui;
+mod wait;
 mod webhooks;
 
 pub use config::{ConfigError, EmulatorConfig, RateSpec, TokenSpec};

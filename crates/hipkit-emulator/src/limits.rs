@@ -95,6 +95,40 @@ fn count(map: &Mutex<HashMap<String, Window>>, key: &str, spec: RateSpec, enforc
     }
 }
 
+/// A read-only view of the limiter for the web UI.
+#[derive(Debug, Clone)]
+pub struct Budgets {
+    /// Per-token limit and whether it is enforced.
+    pub rate: (RateSpec, bool),
+    /// Per-recipient limit and whether it is enforced.
+    pub flood: (RateSpec, bool),
+    /// Token label → budget.
+    pub tokens: Vec<(String, Count)>,
+    /// Recipient → budget.
+    pub recipients: Vec<(String, Count)>,
+}
+
+fn peek_all(map: &Mutex<HashMap<String, Window>>, spec: RateSpec) -> Vec<(String, Count)> {
+    let now = now_secs();
+    let map = map.lock().unwrap_or_else(|p| p.into_inner());
+    let mut out: Vec<(String, Count)> = map
+        .iter()
+        .map(|(key, w)| {
+            let ended = now >= w.start.saturating_add(spec.window_secs);
+            let used = if ended { 0 } else { w.used };
+            let count = Count {
+                limit: spec.limit,
+                remaining: spec.limit.saturating_sub(used),
+                reset: w.start.saturating_add(spec.window_secs),
+                exceeded: false,
+            };
+            (key.clone(), count)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
 impl Limiter {
     /// Enforces the given limits; `None` reports HipChat's defaults without enforcing.
     pub fn new(rate: Option<RateSpec>, flood: Option<RateSpec>) -> Self {
@@ -127,6 +161,17 @@ impl Limiter {
     /// Counts a message to `recipient` (flood control).
     pub fn count_recipient(&self, recipient: &str) -> Count {
         count(&self.recipients, recipient, self.flood.0, self.flood.1)
+    }
+
+    /// The current budgets without counting anything: per token label, then per recipient
+    /// (`room:ID`, `user:ID`), each sorted by key; windows that have ended show a full budget.
+    pub fn budgets(&self) -> Budgets {
+        Budgets {
+            rate: self.rate,
+            flood: self.flood,
+            tokens: peek_all(&self.tokens, self.rate.0),
+            recipients: peek_all(&self.recipients, self.flood.0),
+        }
     }
 
     /// Makes every request by `token` answer 429 until `until` (Unix seconds).

@@ -63,6 +63,7 @@ impl RunningEmulator {
     /// Stops accepting connections, closes idle ones and waits (a bounded time) for
     /// requests in progress to finish.
     pub async fn shutdown(mut self) {
+        self.shared.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -5,6 +5,7 @@
 
 mod build;
 pub mod config;
+mod couriers;
 mod event;
 pub mod generator;
 pub mod hipchat;
@@ -20,8 +21,11 @@ mod fixtures;
 
 pub use build::{Build, BuildError, PrevBuild, PrevBuildField};
 pub use config::{CheckedReporters, ConfigError, ConfigProblem, RelayConfig, ReportersConfig};
+pub use couriers::ReporterCouriers;
 pub use event::{Event, UnknownEvent};
 pub use generator::{Filters, Generator, Mode, ModeError, Modes};
 pub use history::History;
 pub use relay::{Relay, RelayAuth};
-pub use report::{Outgoing, Prepared, ReportError, ReporterDeps, Reporters, SetupError};
+pub use report::{
+    HipChatRoute, Outgoing, ParcelPost, Prepared, ReportError, ReporterDeps, Reporters, SetupError,
+};

@@ -2,7 +2,7 @@
 
 use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator, TokenSpec};
 use hipkit_status::hipchat::{HipChatConfig, HipChatReporter};
-use hipkit_status::{Build, Event, History, Reporters};
+use hipkit_status::{Build, Event, HipChatRoute, History, Reporters};
 use hipkit_transport::{HttpTransport, SendOptions, Transport};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -62,8 +62,11 @@ async fn started_and_finished_reach_the_user_first_then_the_room() {
         maps("Build Room"),
         maps("dev@example.com"),
     ));
-    let reporters =
-        Reporters::new(History::none()).with_hipchat(reporter, transport(&emu), &emu.base_url);
+    let reporters = Reporters::new(History::none()).with_hipchat(
+        reporter,
+        HipChatRoute::Shared(transport(&emu)),
+        &emu.base_url,
+    );
     let url = "http://buildbot:8010/#/builders/79/builds/7";
     for (b, text) in [
         (
@@ -99,7 +102,7 @@ async fn change_mode_remembers_the_last_result_without_prev_build_and_honours_it
     config.generator.modes = hipkit_status::Modes::from_name("change").expect("mode");
     let reporters = Reporters::new(History::new(Arc::new(store))).with_hipchat(
         HipChatReporter::new(config),
-        Arc::new(memory),
+        HipChatRoute::Shared(Arc::new(memory)),
         "http://hipchat",
     );
     let numbered = |number: i64, results: i64| {

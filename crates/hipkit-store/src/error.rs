@@ -107,6 +107,15 @@ pub enum StoreError {
         #[source]
         source: crate::UnknownState,
     },
+    /// Rows could not be encoded for the database (JSON).
+    #[error("cannot encode rows during {op}: {source}")]
+    Encode {
+        /// The store operation, e.g. `enqueue`.
+        op: &'static str,
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A stored key-value entry is not valid JSON.
     #[error("corrupt value for key `{key}` in namespace `{namespace}`: {source}")]
     CorruptValue {

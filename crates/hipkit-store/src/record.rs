@@ -12,7 +12,7 @@ pub enum State {
     Queued,
     /// Leased by a worker until `lease_until`.
     InFlight,
-    /// HipChat accepted it.
+    /// Its destination (HipChat, an HTTP receiver) accepted it.
     Delivered,
     /// Given up on: a permanent error, or attempts/age exhausted.
     Dead,
@@ -63,7 +63,8 @@ impl FromStr for State {
 /// A message to persist: where it goes and what it says (opaque JSON to the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRecord {
-    /// Destination, e.g. `room:Build Room` or `user:@bob`.
+    /// Destination, e.g. `room:Build Room`, `user:@bob`, or for a parcel delivered by a
+    /// named courier `https://ci.example/hook via http-1` (shown, never parsed).
     pub destination: String,
     /// The message as JSON.
     pub payload: String,

@@ -4,7 +4,7 @@ use crate::outbox::{DeliveryMetrics, Outbox, RetryPolicy, WorkerConfig, Workers}
 use crate::{
     BackendKind, FileTransport, MemoryTransport, NullTransport, Transport, TransportError,
 };
-use hipkit_store::{OutboxStore, StoreConfig, StoreError, now_millis};
+use hipkit_store::{LastBuildStore, OutboxStore, StoreConfig, StoreError, now_millis};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +63,10 @@ pub struct DeliveryBackend {
     pub transport: Arc<dyn Transport>,
     /// The outbox store (`outbox` backend): for status queries and metrics.
     pub outbox: Option<Arc<dyn OutboxStore>>,
+    /// The outbox itself (`outbox` backend): it also queues parcels for couriers.
+    pub queue: Option<Outbox>,
+    /// The same database's build reporter memory (`outbox` backend): one store, one pool.
+    pub last_builds: Option<Arc<dyn LastBuildStore>>,
     /// The workers to run until shutdown (`outbox` backend).
     pub workers: Option<Workers>,
     /// The same transport as `transport`, for reading what was sent (`memory` backend).
@@ -123,6 +127,8 @@ impl DeliveryConfig {
         let plain = |transport: Arc<dyn Transport>, label: String| DeliveryBackend {
             transport,
             outbox: None,
+            queue: None,
+            last_builds: None,
             workers: None,
             memory: None,
             label,
@@ -155,12 +161,15 @@ impl DeliveryConfig {
                     path = %store.path.display(),
                     "outbox opened; in-flight messages of a previous run queued again"
                 );
+                let last_builds: Arc<dyn LastBuildStore> = Arc::new(db.clone());
                 let db: Arc<dyn OutboxStore> = Arc::new(db);
                 let outbox = Outbox::new(db.clone());
                 let workers = outbox.workers(inner, self.worker_config(request_timeout), metrics);
                 DeliveryBackend {
-                    transport: Arc::new(outbox),
+                    transport: Arc::new(outbox.clone()),
                     outbox: Some(db),
+                    queue: Some(outbox),
+                    last_builds: Some(last_builds),
                     workers: Some(workers),
                     memory: None,
                     label: format!("outbox (SQLite {})", store.path.display()),

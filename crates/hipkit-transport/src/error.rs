@@ -1,5 +1,6 @@
 //! Transport errors, and the one place that decides retry / don't retry.
 
+use crate::push::PushError;
 use hipkit_store::StoreError;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +54,17 @@ pub enum TransportError {
     /// Only the outbox can deduplicate by idempotency key.
     #[error("idempotency keys need the outbox delivery backend")]
     IdempotencyUnsupported,
+    /// An HTTP push was refused or could not be sent; see [`TransportError::retry`].
+    #[error(transparent)]
+    Push(#[from] PushError),
+    /// A parcel's courier is not (or no longer) configured, or cannot carry it.
+    #[error("cannot deliver through `{via}`: {reason}")]
+    Undeliverable {
+        /// The courier's name.
+        via: String,
+        /// Why not.
+        reason: String,
+    },
 }
 
 impl From<StoreError> for TransportError {
@@ -82,10 +94,19 @@ pub enum Retry {
 }
 
 impl TransportError {
-    /// Classifies the failure: 429 → wait for the reset; 5xx, network, storage → back off;
-    /// any other 4xx, validation → dead.
+    /// Classifies the failure, for HipChat and HTTP pushes alike: 429 → wait for the reset
+    /// (HipChat's headers, or `Retry-After`); 5xx, network, storage → back off; any other
+    /// 4xx, validation, a request that cannot be made, an unknown courier → dead.
     pub fn retry(&self) -> Retry {
         match self {
+            Self::Push(PushError::Status {
+                status: 429,
+                retry_at,
+                ..
+            }) => Retry::At(*retry_at),
+            Self::Push(PushError::Status { status, .. }) if *status >= 500 => Retry::Backoff,
+            Self::Push(PushError::Network(e)) if !e.is_builder() => Retry::Backoff,
+            Self::Push(_) | Self::Undeliverable { .. } => Retry::Never,
             Self::HipChat(hipchat::Error::RateLimited { rate_limit, .. }) => {
                 Retry::At(rate_limit.retry_at())
             }
@@ -131,5 +152,37 @@ mod tests {
             timeout: true,
         });
         assert_eq!(timeout.retry(), Retry::Backoff);
+    }
+
+    fn push(status: u16, retry_at: Option<SystemTime>) -> TransportError {
+        TransportError::Push(PushError::Status {
+            status,
+            body: String::new(),
+            retry_at,
+        })
+    }
+
+    #[test]
+    fn http_pushes_are_classified_in_the_same_place() {
+        assert_eq!(push(500, None).retry(), Retry::Backoff);
+        assert_eq!(push(503, None).retry(), Retry::Backoff);
+        assert_eq!(push(400, None).retry(), Retry::Never);
+        assert_eq!(push(404, None).retry(), Retry::Never);
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        assert_eq!(push(429, Some(at)).retry(), Retry::At(Some(at)));
+        assert_eq!(push(429, None).retry(), Retry::At(None));
+        assert_eq!(
+            TransportError::Push(PushError::Setup("bad CA".into())).retry(),
+            Retry::Never
+        );
+        let gone = TransportError::Undeliverable {
+            via: "http-1".into(),
+            reason: "no such reporter".into(),
+        };
+        assert_eq!(gone.retry(), Retry::Never);
+        assert_eq!(
+            gone.to_string(),
+            "cannot deliver through `http-1`: no such reporter"
+        );
     }
 }

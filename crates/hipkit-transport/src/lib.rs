@@ -3,10 +3,13 @@
 //! tests), [`StubTransport`] (records, and succeeds or fails on demand, for testing error
 //! paths), [`NullTransport`] (drops and counts), [`FileTransport`] (JSON lines) and the durable
 //! [`outbox`] (persists, then workers deliver through an inner transport with retries,
-//! backoff, rate-limit handling and dead letters).
+//! backoff, rate-limit handling and dead letters). Beside HipChat rooms and users the outbox
+//! carries [`Parcel`]s: HipChat messages and generic HTTP pushes ([`push`]) delivered by a
+//! named [`courier`] whose secrets come from the live configuration, never from the store.
 
 mod backend;
 mod config;
+pub mod courier;
 mod error;
 mod file;
 mod http;
@@ -14,10 +17,12 @@ mod memory;
 mod message;
 mod null;
 pub mod outbox;
+pub mod push;
 mod stub;
 
 pub use backend::BackendKind;
 pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
+pub use courier::{Couriers, NoCouriers, Parcel, ParcelItem};
 pub use error::{Retry, TransportError};
 pub use file::FileTransport;
 pub use http::HttpTransport;

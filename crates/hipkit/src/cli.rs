@@ -305,6 +305,10 @@ pub struct EmulatorArgs {
     /// Largest accepted JSON body in bytes [default: 1048576].
     #[arg(long)]
     pub max_body: Option<usize>,
+    /// Messages kept per room; the oldest are dropped beyond it
+    /// [env: HIPKIT_EMULATOR__RETENTION] [default: 1000].
+    #[arg(long)]
+    pub retention: Option<usize>,
 }
 
 /// Seconds (`30`) or a humantime duration (`1m30s`); zero is refused.
@@ -446,7 +450,8 @@ impl EmulatorArgs {
                 "emulator.flood_limit",
                 self.flood_limit.as_ref(),
             )
-            .set("--max-body", "emulator.max_body", self.max_body);
+            .set("--max-body", "emulator.max_body", self.max_body)
+            .set("--retention", "emulator.retention", self.retention);
         o
     }
 }

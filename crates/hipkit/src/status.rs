@@ -2,10 +2,12 @@
 //! reporters, with the store as their previous-build memory when a mode needs it.
 
 use crate::Settings;
-use hipkit_status::{ConfigError, History, Relay, RelayAuth, Reporters, SetupError};
+use hipkit_status::{
+    CheckedReporters, ConfigError, History, Relay, RelayAuth, ReporterCouriers, ReporterDeps,
+    Reporters, SetupError,
+};
 use hipkit_store::{LastBuildStore, StoreError};
-use hipkit_transport::Transport;
-use hipkit_transport::outbox::RetryPolicy;
+use hipkit_transport::{DeliveryBackend, Transport};
 use std::sync::Arc;
 
 /// Why the reporters could not be set up.
@@ -31,50 +33,75 @@ pub enum HistoryMode {
     ReadOnly,
 }
 
-/// The configured reporters, sending HipChat messages through `transport` (an error when
-/// `[hipchat]` has no usable client: only reporters with their own token work then). The
-/// `[store]` database is opened (without the writer lock, beside a running `serve`) only
-/// when a reporter's modes compare with the previous build.
+/// The previous-build memory `checked` needs: none when no mode compares; else `shared`
+/// (the delivery backend's store), or the `[store]` database opened without the writer
+/// lock (beside a running `serve`).
+async fn history(
+    settings: &Settings,
+    checked: &CheckedReporters,
+    mode: HistoryMode,
+    shared: Option<Arc<dyn LastBuildStore>>,
+) -> Result<History, StatusError> {
+    if !checked.need_history() {
+        return Ok(History::none());
+    }
+    let store = match shared {
+        Some(store) => store,
+        None => Arc::new(settings.store.open().await.map_err(StatusError::Store)?),
+    };
+    Ok(match mode {
+        HistoryMode::Record => History::new(store),
+        HistoryMode::ReadOnly => History::read_only(store),
+    })
+}
+
+/// The configured reporters for one-shot use (`hipkit report`): HipChat messages through
+/// `transport` (an error when `[hipchat]` has no usable client: only reporters with their
+/// own token work then), HTTP pushes and own-token messages sent directly when asked.
 pub async fn reporters(
     settings: &Settings,
     transport: Result<Arc<dyn Transport>, hipchat::Error>,
-    history: HistoryMode,
-    http_retry: Option<RetryPolicy>,
+    mode: HistoryMode,
 ) -> Result<Reporters, StatusError> {
     let checked = settings.reporters.check()?;
-    let history = if checked.need_history() {
-        let store: Arc<dyn LastBuildStore> =
-            Arc::new(settings.store.open().await.map_err(StatusError::Store)?);
-        match history {
-            HistoryMode::Record => History::new(store),
-            HistoryMode::ReadOnly => History::read_only(store),
-        }
-    } else {
-        History::none()
-    };
-    let deps = hipkit_status::ReporterDeps {
+    let deps = ReporterDeps {
         transport,
         hipchat: settings.hipchat.clone(),
-        history,
-        http_retry,
+        history: history(settings, &checked, mode, None).await?,
+        queue: None,
     };
     Ok(checked.build(&deps)?)
 }
 
-/// The `POST /hooks/buildbot` relay for `serve`, its HipChat reports queued on `transport`.
+/// What `serve` runs for build status.
+#[derive(Debug)]
+pub struct StatusService {
+    /// `POST /hooks/buildbot`.
+    pub relay: Relay,
+    /// The reporters as couriers: the outbox workers deliver the relay's parcels (HTTP
+    /// pushes, own-token messages) through them, with the live configuration's secrets.
+    pub couriers: Arc<ReporterCouriers>,
+}
+
+/// The `POST /hooks/buildbot` relay for `serve` on `backend`: every report is queued in its
+/// outbox (HTTP pushes too) and previous builds live in its store; hand
+/// [`StatusService::couriers`] to its workers. Without an outbox, reports are sent at once.
 pub async fn relay(
     settings: &Settings,
-    transport: Arc<dyn Transport>,
-) -> Result<Relay, StatusError> {
-    // HTTP pushes are retried in memory with the outbox's policy until the outbox carries
-    // HTTP destinations.
-    let policy = settings
-        .delivery
-        .worker_config(settings.hipchat.timeout())
-        .retry;
-    let reporters = reporters(settings, Ok(transport), HistoryMode::Record, Some(policy)).await?;
-    Ok(Relay::new(
-        reporters,
-        RelayAuth::new(&settings.reporters.relay),
-    ))
+    backend: &DeliveryBackend,
+) -> Result<StatusService, StatusError> {
+    let checked = settings.reporters.check()?;
+    let shared = backend.last_builds.clone();
+    let deps = ReporterDeps {
+        transport: Ok(backend.transport.clone()),
+        hipchat: settings.hipchat.clone(),
+        history: history(settings, &checked, HistoryMode::Record, shared).await?,
+        queue: backend.queue.clone(),
+    };
+    let reporters = checked.build(&deps)?;
+    let couriers = reporters.couriers();
+    Ok(StatusService {
+        relay: Relay::new(reporters, RelayAuth::new(&settings.reporters.relay)),
+        couriers,
+    })
 }

@@ -361,3 +361,29 @@ fn the_documented_example_config_is_valid_and_renders() {
         "{stdout}"
     );
 }
+
+#[test]
+fn hipkit_report_sends_http_pushes_directly_and_exits_1_when_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    config(
+        dir.path(),
+        &format!(
+            "[[reporters.http]]\nserver_url = \"http://{addr}/hook\"\nauth = {{ bearer = \"http-bearer-secret\" }}\n"
+        ),
+    );
+    let finished = serde_json::to_vec(&build(true, Some(0))).unwrap();
+    let out = report(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &["--event", "finished", "--build", "-"],
+        &finished,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach the receiver"), "{stderr}");
+    assert!(stderr.contains(&format!("http://{addr}/hook")), "{stderr}");
+    assert!(!stderr.contains("http-bearer-secret"), "{stderr}");
+}

@@ -100,7 +100,8 @@ fn room_messages(emulator: &str, room: &str) -> Vec<String> {
 fn ten_thousand_messages_survive_two_kill_9s_at_least_once() {
     const TOTAL: usize = 10_000;
     const CONCURRENCY: u64 = 4;
-    let emu = Proc::emulator(&["--room", "Crash"]);
+    // Every message is read back from history: keep more than the default 1,000 per room.
+    let emu = Proc::emulator(&["--room", "Crash", "--retention", "100000"]);
     // Slow delivery a little so the kills land mid-delivery.
     fault(
         &emu.base,
@@ -570,7 +571,8 @@ fn django_backend_paths_and_the_file_backend_are_honoured() {
 #[test]
 fn after_a_kill_9_the_restarted_serve_takes_back_the_dead_leases_at_once() {
     const TOTAL: usize = 2_000;
-    let emu = Proc::emulator(&["--room", "Restart"]);
+    // Every message is read back from history: keep more than the default 1,000 per room.
+    let emu = Proc::emulator(&["--room", "Restart", "--retention", "100000"]);
     fault(
         &emu.base,
         json!({"method": "POST", "path": "/v2/room/Restart/notification", "times": 1_000_000,

@@ -34,7 +34,7 @@ pub async fn room(
 ) -> Result<Json<Page<HistoryItem>>, EmuError> {
     c.require(&[Scope::ViewMessages])?;
     let query = query_pairs(uri.query());
-    let all = s.world().room(&RoomRef::parse(&room))?.history.clone();
+    let all = s.world().room(&RoomRef::parse(&room))?.history.to_vec();
     let date = param(&query, "date").unwrap_or("recent");
     if date == "recent" {
         return Ok(Json(unpaged(&s, &uri, tail(all, RECENT))));
@@ -65,7 +65,7 @@ pub async fn room_latest(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Page<HistoryItem>>, EmuError> {
     c.require(&[Scope::ViewMessages])?;
-    let all = s.world().room(&RoomRef::parse(&room))?.history.clone();
+    let all = s.world().room(&RoomRef::parse(&room))?.history.to_vec();
     latest(&s, &uri, all).map(Json)
 }
 

@@ -3,11 +3,11 @@
 mod files;
 mod gate;
 mod history;
-mod messages;
+pub(crate) mod messages;
 mod paging;
 mod rooms;
 mod users;
-mod webhooks;
+pub(crate) mod webhooks;
 
 pub use messages::notification_item;
 

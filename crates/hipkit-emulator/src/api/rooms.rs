@@ -107,7 +107,7 @@ pub async fn statistics(
     let world = s.world();
     let rec = world.room(&RoomRef::parse(&room))?;
     Ok(Json(RoomStatistics {
-        messages_sent: rec.history.len() as u64,
+        messages_sent: rec.history.pushed(),
         last_active: rec.history.last().map(|m| m.date.clone()),
         links: Links {
             self_: Some(s.url(&format!("room/{}/statistics", rec.id))),

@@ -18,23 +18,26 @@ pub async fn create(
     Path(room): Path<String>,
     HipChatJson { body: req, .. }: HipChatJson<CreateWebhook>,
 ) -> Result<Response, EmuError> {
-    let hook = s
-        .world()
-        .register_webhook(&RoomRef::parse(&room), |id, room_id| Webhook {
-            id,
-            url: req.url,
-            event: req.event,
-            pattern: req.pattern,
-            name: req.name,
-            authentication: req.authentication,
-            links: Links {
-                self_: Some(s.url(&format!("room/{room_id}/webhook/{id}"))),
-                ..Links::default()
-            },
-        })?;
+    let hook = register(&s, &RoomRef::parse(&room), req)?;
     Ok(created(
         serde_json::json!({"id": hook.id, "links": {"self": hook.links.self_}}),
     ))
+}
+
+/// Registers a (validated) webhook on a room: the API's and the web UI's one way in.
+pub fn register(s: &Shared, room: &RoomRef, req: CreateWebhook) -> Result<Webhook, EmuError> {
+    s.world().register_webhook(room, |id, room_id| Webhook {
+        id,
+        url: req.url,
+        event: req.event,
+        pattern: req.pattern,
+        name: req.name,
+        authentication: req.authentication,
+        links: Links {
+            self_: Some(s.url(&format!("room/{room_id}/webhook/{id}"))),
+            ..Links::default()
+        },
+    })
 }
 
 /// `GET /v2/room/{room}/webhook`.

@@ -14,7 +14,7 @@ use crate::limits::Limiter;
 use hipchat::{Links, Privacy, Room, User, UserLink};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Shared state behind every handler.
 #[derive(Clone)]
@@ -27,13 +27,15 @@ pub struct Shared {
     pub limiter: Arc<Limiter>,
     /// How long a request's body may take to arrive once a handler reads it.
     pub body_read_timeout: Duration,
+    /// Set when shutdown begins, so endless answers (the UI's event stream) end.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Shared {
     /// Builds the world from the config; returns it and the generated token, if any.
     pub fn new(config: &EmulatorConfig, base: String) -> Result<(Self, Option<String>), EmuError> {
         let events = Events::new(config.event_capacity);
-        let mut world = World::new(events.clone());
+        let mut world = World::new(events.clone(), config.retention);
         world.add_user(NewUser::plain(
             "HipKit Admin",
             "admin",
@@ -55,9 +57,7 @@ impl Shared {
         }
         let mut generated = None;
         let specs = if config.tokens.is_empty() {
-            let raw: String = std::iter::repeat_with(fastrand::alphanumeric)
-                .take(40)
-                .collect();
+            let raw = random_token();
             generated = Some(raw.clone());
             vec![TokenSpec::all_scopes(raw)]
         } else {
@@ -76,6 +76,7 @@ impl Shared {
             events,
             limiter: Arc::new(Limiter::new(config.rate_limit, config.flood_limit)),
             body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            closing: Arc::new(watch::channel(false).0),
         };
         Ok((shared, generated))
     }
@@ -89,6 +90,18 @@ impl Shared {
     /// Every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EmulatorEvent> {
         self.events.subscribe()
+    }
+
+    /// Tells endless answers to end: shutdown has begun.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        // An error means the sender is gone, which only happens once everything is.
+        let _ = rx.wait_for(|closing| *closing).await;
     }
 
     /// Absolute URL for an API path such as `room/1`.
@@ -159,6 +172,13 @@ impl Shared {
             presence: None,
         }
     }
+}
+
+/// A new random 40-character token value.
+pub fn random_token() -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(40)
+        .collect()
 }
 
 /// An eight-hex-digit version tag derived from an id.

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use hipchat::{HistoryItem, Privacy, Scope, Webhook};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// A token the emulator accepts.
 #[derive(Debug, Clone)]
@@ -33,10 +33,80 @@ pub struct RoomRec {
     pub owner: u64,
     /// Creation time.
     pub created: String,
-    /// Messages, oldest first.
-    pub history: Vec<HistoryItem>,
+    /// Messages, oldest first, at most the world's retention.
+    pub history: History,
     /// Webhooks by id.
     pub webhooks: BTreeMap<u64, Webhook>,
+}
+
+/// A room's messages, oldest first; pushing past the retention cap drops the oldest (as
+/// Mailpit prunes), so a long-running emulator's memory stays bounded.
+#[derive(Debug, Clone)]
+pub struct History {
+    items: VecDeque<HistoryItem>,
+    cap: usize,
+    /// Messages ever pushed, dropped ones included (HipChat's `messages_sent`).
+    pushed: u64,
+}
+
+impl History {
+    /// An empty history keeping at most `cap` messages (at least one).
+    pub fn new(cap: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            cap: cap.max(1),
+            pushed: 0,
+        }
+    }
+
+    /// Appends a message, dropping the oldest when the cap is reached.
+    pub fn push(&mut self, item: HistoryItem) {
+        while self.items.len() >= self.cap {
+            self.items.pop_front();
+        }
+        self.items.push_back(item);
+        self.pushed += 1;
+    }
+
+    /// How many messages were ever posted, including those retention dropped.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// How many messages are kept.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The newest message.
+    pub fn last(&self) -> Option<&HistoryItem> {
+        self.items.back()
+    }
+
+    /// Messages, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &HistoryItem> + ExactSizeIterator {
+        self.items.iter()
+    }
+
+    /// A copy of every message, oldest first.
+    pub fn to_vec(&self) -> Vec<HistoryItem> {
+        self.items.iter().cloned().collect()
+    }
+
+    /// Removes every message; returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        let n = self.items.len();
+        self.items.clear();
+        n
+    }
+
+    /// Removes the message with this id; whether it was there.
+    pub fn remove(&mut self, id: &str) -> bool {
+        match self.items.iter().position(|m| m.id == id) {
+            Some(pos) => self.items.remove(pos).is_some(),
+            None => false,
+        }
+    }
 }
 
 /// What a new room starts with.

@@ -2,7 +2,9 @@
 //! it and then publishes its event while the world is still locked, so events arrive in
 //! commit order.
 
-use super::records::{LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, TokenRec, UserRec};
+use super::records::{
+    History, LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, TokenRec, UserRec,
+};
 use crate::error::EmuError;
 use crate::events::{EmulatorEvent, Events, Recipient, RoomInfo};
 use crate::faults::{FaultAction, FaultRule};
@@ -30,6 +32,8 @@ pub struct World {
     next_room: u64,
     next_user: u64,
     next_webhook: u64,
+    /// Messages kept per room.
+    retention: usize,
     hooks: Hooks,
     events: Events,
 }
@@ -63,8 +67,8 @@ fn chat_key(a: u64, b: u64) -> (u64, u64) {
 }
 
 impl World {
-    /// An empty world publishing to `events`.
-    pub fn new(events: Events) -> Self {
+    /// An empty world publishing to `events`, keeping up to `retention` messages per room.
+    pub fn new(events: Events, retention: usize) -> Self {
         Self {
             rooms: BTreeMap::new(),
             users: BTreeMap::new(),
@@ -76,6 +80,7 @@ impl World {
             next_room: 1,
             next_user: 1,
             next_webhook: 1,
+            retention,
             hooks: Hooks::default(),
             events,
         }
@@ -242,7 +247,7 @@ impl World {
             guest_access: new.guest_access,
             owner: new.owner,
             created: hipchat::now_iso(),
-            history: Vec::new(),
+            history: History::new(self.retention),
             webhooks: BTreeMap::new(),
         };
         let event = EmulatorEvent::RoomCreated {
@@ -449,6 +454,63 @@ impl World {
         self.files.clear();
         self.requests.clear();
         self.events.publish(EmulatorEvent::WorldReset);
+    }
+}
+
+/// What the web UI and the control API's wait need beyond the HipChat API.
+impl World {
+    /// Messages kept per room before the oldest are dropped.
+    pub fn retention(&self) -> usize {
+        self.retention
+    }
+
+    /// Every token's label and scopes, by label (never the token value).
+    pub fn token_labels(&self) -> Vec<(String, Vec<Scope>)> {
+        let mut out: Vec<_> = self
+            .tokens
+            .values()
+            .map(|t| (t.label.clone(), t.scopes.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Whether a token with this label exists.
+    pub fn has_token_label(&self, label: &str) -> bool {
+        self.tokens.values().any(|t| t.label == label)
+    }
+
+    /// Every private chat: the two user ids (smaller first) and its messages, oldest first.
+    pub fn private_chats(&self) -> impl Iterator<Item = ((u64, u64), &[HistoryItem])> {
+        self.private.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// Removes every message of a room; returns how many there were.
+    pub fn clear_room(&mut self, room: &RoomRef) -> Result<usize, EmuError> {
+        let id = self.room(room)?.id;
+        let rec = self.room_entry(id)?;
+        let removed = rec.history.clear();
+        let info = room_info(rec);
+        self.events.publish(EmulatorEvent::RoomCleared {
+            room: info,
+            removed,
+        });
+        Ok(removed)
+    }
+
+    /// Removes one message from a room's history (404 for an unknown room or message).
+    pub fn delete_message(&mut self, room: &RoomRef, message_id: &str) -> Result<(), EmuError> {
+        let id = self.room(room)?.id;
+        let rec = self.room_entry(id)?;
+        if !rec.history.remove(message_id) {
+            return Err(EmuError::not_found("Message not found"));
+        }
+        let info = room_info(rec);
+        self.events.publish(EmulatorEvent::MessageDeleted {
+            room: info,
+            message_id: message_id.to_owned(),
+        });
+        Ok(())
     }
 }
 

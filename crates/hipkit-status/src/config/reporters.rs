@@ -86,18 +86,37 @@ impl ReportersConfig {
                 problem,
             }
         };
-        let hipchat = self
+        let hipchat: Vec<HipChatConfig> = self
             .hipchat
             .iter()
             .enumerate()
             .map(|(i, t)| HipChatConfig::from_table(t, i + 1).map_err(at("hipchat", i + 1)))
             .collect::<Result<_, _>>()?;
-        let http = self
+        let http: Vec<HttpConfig> = self
             .http
             .iter()
             .enumerate()
             .map(|(i, t)| HttpConfig::from_table(t, i + 1).map_err(at("http", i + 1)))
             .collect::<Result<_, _>>()?;
+        // Queued reports find their reporter (and its credentials) by name.
+        let names = hipchat
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ("hipchat", i + 1, &c.name));
+        let names = names.chain(
+            http.iter()
+                .enumerate()
+                .map(|(i, c)| ("http", i + 1, &c.name)),
+        );
+        let mut seen = std::collections::HashSet::new();
+        for (kind, number, name) in names {
+            if !seen.insert(name) {
+                return Err(at(kind, number)(ConfigProblem::Invalid {
+                    key: "name".into(),
+                    expected: "is already another reporter's: reporter names must be unique",
+                }));
+            }
+        }
         if self.relay.user.is_some() != self.relay.password.is_some() {
             return Err(ConfigError {
                 kind: "relay",
@@ -140,6 +159,19 @@ mod tests {
                 .to_string()
                 .contains("mode must be a list or None")
         );
+    }
+
+    #[test]
+    fn reporter_names_are_unique() {
+        let c = config(
+            json!({"hipchat": [{"name": "ci"}], "http": [{"name": "ci", "server_url": "http://x"}]}),
+        );
+        assert_eq!(
+            c.check().unwrap_err().to_string(),
+            "[[reporters.http]] #1: name is already another reporter's: reporter names must be unique"
+        );
+        let c = config(json!({"hipchat": [{}], "http": [{"server_url": "http://x"}]}));
+        assert!(c.check().is_ok(), "hipchat-1 and http-1");
     }
 
     #[test]

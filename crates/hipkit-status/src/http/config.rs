@@ -5,6 +5,7 @@ use crate::config::{ConfigProblem, Table};
 use crate::generator::{Generator, Mode, Modes};
 use crate::template::Template;
 use hipchat::Token;
+use hipkit_transport::push::Verify;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,15 +36,6 @@ pub enum Auth {
     },
     /// `{ bearer = "TOKEN" }`.
     Bearer(Token),
-}
-
-/// TLS verification: Buildbot's `verify` (a flag, or a CA bundle path).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verify {
-    /// `true` (default): the system's roots; `false`: accept any certificate.
-    Enabled(bool),
-    /// A PEM CA bundle to trust.
-    CaBundle(PathBuf),
 }
 
 /// One HTTP reporter's configuration.
@@ -98,6 +90,14 @@ impl HttpConfig {
         let server_url = t
             .string("server_url")?
             .ok_or_else(|| ConfigProblem::Missing("server_url".into()))?;
+        let web = reqwest::Url::parse(&server_url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if !web {
+            return Err(ConfigProblem::Invalid {
+                key: "server_url".into(),
+                expected: "must be an http:// or https:// URL",
+            });
+        }
         let legacy = match (t.string("user")?, t.string("password")?) {
             (Some(user), password) => Some(Auth::Basic {
                 user,

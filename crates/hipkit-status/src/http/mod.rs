@@ -1,16 +1,17 @@
 //! HttpStatusPush: the build dict POSTed as JSON to `server_url` (exactly as received, or
 //! a `payload` template's output), with headers, basic or bearer auth, `verify` and `debug`.
+//! Pushes travel as parcels of the outbox's generic HTTP destination: the stored push keeps
+//! no secret, and [`live_request`] adds the reporter's credentials when it is delivered.
 
 mod config;
 mod request;
-mod service;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{Auth, HttpConfig, Verify};
-pub use request::{PayloadError, PushRequest};
-pub use service::{BackgroundRetries, DirectHttp, HttpDelivery, PushError, deliver_with_retries};
+pub use config::{Auth, HttpConfig};
+pub use hipkit_transport::push::{HttpPush, PushClient, PushError, PushRequest, Verify};
+pub use request::{PayloadError, live_request, push_request};
 
 use crate::{Build, Event};
 
@@ -33,6 +34,11 @@ impl HttpReporter {
 
     /// The POST for `build` at `event` (the generator already said yes).
     pub fn request(&self, build: &Build, event: Event) -> Result<PushRequest, PayloadError> {
-        PushRequest::new(&self.config, build, event)
+        push_request(&self.config, build, event)
+    }
+
+    /// A client with its `verify` and `debug` settings.
+    pub fn client(&self) -> Result<PushClient, PushError> {
+        PushClient::new(&self.config.verify, self.config.debug)
     }
 }

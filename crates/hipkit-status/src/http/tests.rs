@@ -36,8 +36,8 @@ fn the_default_generator_is_buildbots() {
 
 #[test]
 fn the_default_body_is_the_build_as_received() {
-    let text = serde_json::to_vec(&reference_build()).unwrap();
-    let b = Build::from_json(&text).unwrap();
+    let text = serde_json::to_string(&reference_build()).unwrap();
+    let b = Build::from_json(text.as_bytes()).unwrap();
     let r = HttpReporter::new(HttpConfig::new("h", "http://x/hook"));
     let req = r.request(&b, Event::Finished).unwrap();
     assert_eq!(req.body, text);
@@ -57,7 +57,7 @@ fn payload_templates_must_render_json() {
         .request(&build(true, Some(2)), Event::Finished)
         .unwrap();
     assert_eq!(
-        serde_json::from_slice::<Value>(&req.body).unwrap(),
+        serde_json::from_str::<Value>(&req.body).unwrap(),
         json!({"text": "Builder0 failure", "n": 0})
     );
     let bad = from_table(json!({"server_url": "http://x", "payload": "not json"})).unwrap();
@@ -109,23 +109,31 @@ fn config_errors() {
     assert_eq!(err(json!({})), "server_url is required");
     assert_eq!(err(json!({"server_url": 1})), "server_url must be a string");
     assert_eq!(
-        err(json!({"server_url": "u", "headers": ["a"]})),
+        err(json!({"server_url": "dashboard/hook"})),
+        "server_url must be an http:// or https:// URL"
+    );
+    assert_eq!(
+        err(json!({"server_url": "http://u", "headers": ["a"]})),
         "headers must be a dict"
     );
     assert!(
-        err(json!({"server_url": "u", "auth": ["a", "b"]})).starts_with("auth must be { basic")
+        err(json!({"server_url": "http://u", "auth": ["a", "b"]}))
+            .starts_with("auth must be { basic")
     );
-    assert!(err(json!({"server_url": "u", "auth": {"basic": ["a"]}})).starts_with("auth must be"));
+    assert!(
+        err(json!({"server_url": "http://u", "auth": {"basic": ["a"]}}))
+            .starts_with("auth must be")
+    );
     assert_eq!(
-        err(json!({"server_url": "u", "auth": {"bearer": "t"}, "user": "x"})),
+        err(json!({"server_url": "http://u", "auth": {"bearer": "t"}, "user": "x"})),
         "Only one of user/password or auth must be given"
     );
-    assert!(err(json!({"server_url": "u", "verify": 1})).starts_with("verify must be"));
+    assert!(err(json!({"server_url": "http://u", "verify": 1})).starts_with("verify must be"));
     assert_eq!(
-        err(json!({"server_url": "u", "mode": "sometimes"})),
+        err(json!({"server_url": "http://u", "mode": "sometimes"})),
         "mode sometimes is not a valid mode"
     );
-    assert!(err(json!({"server_url": "u", "format_fn": "f"})).contains("payload"));
+    assert!(err(json!({"server_url": "http://u", "format_fn": "f"})).contains("payload"));
     let ok = from_table(
         json!({"server_url": "https://x", "verify": "/etc/ca.pem", "debug": true,
         "skip_encoding": true, "mode": "all", "report_new": false}),
@@ -134,4 +142,49 @@ fn config_errors() {
     assert_eq!(ok.verify, Verify::CaBundle("/etc/ca.pem".into()));
     assert_eq!(ok.name, "http-1");
     assert!(!ok.generator.report_new);
+}
+
+#[test]
+fn stored_pushes_hold_no_secret_and_take_the_live_ones_at_delivery() {
+    let at_queue = from_table(json!({"server_url": "https://x/hook",
+        "auth": {"basic": ["bb", "old-secret"]},
+        "headers": {"X-Api-Key": "key-secret", "X-Trace": "visible"}}))
+    .unwrap();
+    let request = HttpReporter::new(at_queue)
+        .request(&build(true, Some(0)), Event::Finished)
+        .unwrap();
+    let stored = request.stored();
+    let json = serde_json::to_string(&stored).unwrap();
+    assert!(!json.contains("secret") && !json.contains("YmI6"), "{json}");
+    assert_eq!(
+        stored.headers,
+        [
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("X-Trace".to_owned(), "visible".to_owned())
+        ]
+    );
+
+    let now = from_table(json!({"server_url": "https://y/hook",
+        "auth": {"bearer": "new-token"}, "headers": {"X-Api-Key": "new-key"}}))
+    .unwrap();
+    let live = live_request(&now, &stored);
+    assert_eq!(live.url, "https://y/hook", "the live URL");
+    assert_eq!(live.body, request.body, "the stored body, byte for byte");
+    assert_eq!(
+        live.headers,
+        [
+            (
+                "Content-Type".to_owned(),
+                "application/json".to_owned(),
+                false
+            ),
+            ("X-Trace".to_owned(), "visible".to_owned(), false),
+            ("X-Api-Key".to_owned(), "new-key".to_owned(), true),
+            (
+                "Authorization".to_owned(),
+                "Bearer new-token".to_owned(),
+                true
+            ),
+        ]
+    );
 }

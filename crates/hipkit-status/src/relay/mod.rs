@@ -1,6 +1,7 @@
 //! `POST /hooks/buildbot`: what Buildbot's HttpStatusPush sends (`complete: false` →
 //! started, `true` → finished) runs the configured reporters. The answer comes once every
-//! HipChat report is accepted by the transport (durably queued, with the outbox).
+//! report (HipChat messages and HTTP pushes alike) is durably queued in the outbox (or, with
+//! another delivery backend, accepted by it).
 
 mod auth;
 
@@ -93,9 +94,14 @@ async fn accept(
         deadline: Some(deadline),
         idempotency_key: None,
     };
-    let mut queued = Vec::with_capacity(prepared.outgoing.len());
-    for report in &prepared.outgoing {
-        match report.send(&options).await {
+    // All at once, so the outbox commits a build's reports together.
+    let sends = prepared.outgoing.iter().map(|report| report.send(&options));
+    let results = futures_util::future::join_all(sends).await;
+    let total = results.len();
+    let mut queued = Vec::with_capacity(total);
+    let mut refused = None;
+    for (report, result) in prepared.outgoing.iter().zip(results) {
+        match result {
             Ok(delivery) => queued.push(Queued {
                 reporter: report.reporter.clone(),
                 to: report.destination(),
@@ -103,15 +109,19 @@ async fn accept(
                 state: delivery.state,
             }),
             Err(e) => {
-                let message = format!(
-                    "report of {} to {} not queued ({} queued before it): {e}",
-                    report.reporter,
-                    report.destination(),
-                    queued.len()
-                );
-                return ApiError::unavailable(message).into_response();
+                refused.get_or_insert_with(|| {
+                    format!(
+                        "report of {} to {} not queued: {e}",
+                        report.reporter,
+                        report.destination()
+                    )
+                });
             }
         }
+    }
+    if let Some(message) = refused {
+        let message = format!("{message} ({} of {total} reports queued)", queued.len());
+        return ApiError::unavailable(message).into_response();
     }
     let answer = Answer {
         event: event.as_str(),

@@ -6,16 +6,16 @@ mod outgoing;
 mod retry;
 mod setup;
 
-pub use outgoing::{Outgoing, OutgoingKind, SendError};
+pub use outgoing::{HipChatRoute, Outgoing, OutgoingKind, ParcelPost};
 pub use retry::send_with_retries;
 pub use setup::{ReporterDeps, SetupError, SetupReason};
 
+use crate::couriers::ReporterCouriers;
 use crate::generator::Generator;
 use crate::hipchat::{FormatError, HipChatReporter};
-use crate::http::{HttpDelivery, HttpReporter, PayloadError};
+use crate::http::{HttpReporter, PayloadError};
 use crate::{Build, Event, History};
 use hipkit_store::StoreError;
-use hipkit_transport::Transport;
 use std::sync::Arc;
 
 /// One reporter could not prepare its report (Buildbot logs this and goes on).
@@ -56,15 +56,15 @@ pub struct Prepared {
 #[derive(Clone)]
 struct HipChatSink {
     reporter: HipChatReporter,
-    transport: Arc<dyn Transport>,
+    route: HipChatRoute,
     endpoint: Arc<str>,
 }
 
-/// An HTTP reporter and how its pushes are delivered.
+/// An HTTP reporter and where its pushes go.
 #[derive(Clone)]
 struct HttpSink {
     reporter: HttpReporter,
-    delivery: Arc<dyn HttpDelivery>,
+    post: ParcelPost,
 }
 
 /// The configured reporters, ready to run.
@@ -73,6 +73,7 @@ pub struct Reporters {
     hipchat: Vec<HipChatSink>,
     http: Vec<HttpSink>,
     history: History,
+    couriers: Arc<ReporterCouriers>,
 }
 
 impl std::fmt::Debug for Reporters {
@@ -94,26 +95,37 @@ impl Reporters {
         }
     }
 
-    /// Adds a HipChat reporter sending through `transport` to the server at `endpoint`
-    /// (used to describe requests, never to send).
+    /// Adds a HipChat reporter whose messages leave by `route` for the server at
+    /// `endpoint` (used to describe requests, never to send).
     pub fn with_hipchat(
         mut self,
         reporter: HipChatReporter,
-        transport: Arc<dyn Transport>,
+        route: HipChatRoute,
         endpoint: &str,
     ) -> Self {
         self.hipchat.push(HipChatSink {
             reporter,
-            transport,
+            route,
             endpoint: endpoint.trim_end_matches('/').into(),
         });
         self
     }
 
-    /// Adds an HTTP reporter whose pushes go through `delivery`.
-    pub fn with_http(mut self, reporter: HttpReporter, delivery: Arc<dyn HttpDelivery>) -> Self {
-        self.http.push(HttpSink { reporter, delivery });
+    /// Adds an HTTP reporter whose pushes go to `post`.
+    pub fn with_http(mut self, reporter: HttpReporter, post: ParcelPost) -> Self {
+        self.http.push(HttpSink { reporter, post });
         self
+    }
+
+    /// Delivers parcels with `couriers` (the reporters' own clients, by name).
+    pub(crate) fn with_couriers(mut self, couriers: Arc<ReporterCouriers>) -> Self {
+        self.couriers = couriers;
+        self
+    }
+
+    /// The reporters as couriers: what the outbox workers deliver parcels through.
+    pub fn couriers(&self) -> Arc<ReporterCouriers> {
+        self.couriers.clone()
     }
 
     /// How many reporters there are.
@@ -173,12 +185,7 @@ impl Reporters {
                 Ok(messages) => prepared
                     .outgoing
                     .extend(messages.into_iter().map(|message| {
-                        Outgoing::hipchat(
-                            &config.name,
-                            message,
-                            sink.transport.clone(),
-                            &sink.endpoint,
-                        )
+                        Outgoing::hipchat(&config.name, message, sink.route.clone(), &sink.endpoint)
                     })),
                 Err(kind) => prepared.failures.push(ReportError {
                     reporter: config.name.clone(),
@@ -199,9 +206,9 @@ impl Reporters {
             }
             .await;
             match result {
-                Ok(request) => prepared.outgoing.extend(
-                    request.map(|r| Outgoing::http(&config.name, r, sink.delivery.clone())),
-                ),
+                Ok(request) => prepared
+                    .outgoing
+                    .extend(request.map(|r| Outgoing::http(&config.name, r, sink.post.clone()))),
                 Err(kind) => prepared.failures.push(ReportError {
                     reporter: config.name.clone(),
                     kind,

@@ -1,9 +1,11 @@
 //! One report ready to leave: what it is, how to send it, and how to show it with its
 //! secrets redacted.
 
-use crate::http::{HttpDelivery, PushError, PushRequest};
+use hipkit_transport::outbox::Outbox;
+use hipkit_transport::push::PushRequest;
 use hipkit_transport::{
-    Delivery, Destination, Message, Retry, SendOptions, Transport, TransportError,
+    Couriers, Delivery, Destination, Message, Parcel, ParcelItem, SendOptions, Transport,
+    TransportError,
 };
 use std::sync::Arc;
 
@@ -16,6 +18,43 @@ pub struct Outgoing {
     pub kind: OutgoingKind,
 }
 
+/// Where parcels (HTTP pushes, HipChat messages with a reporter's own client) go.
+#[derive(Clone)]
+pub enum ParcelPost {
+    /// Durably queued in the outbox, whose workers deliver them through the couriers.
+    Queue(Outbox),
+    /// Delivered at once through the couriers (`hipkit report`, a backend without outbox).
+    Direct(Arc<dyn Couriers>),
+}
+
+impl ParcelPost {
+    /// Queues or delivers `parcel`, answering by the deadline if one is given.
+    pub async fn post(
+        &self,
+        parcel: &Parcel,
+        options: &SendOptions,
+    ) -> Result<Delivery, TransportError> {
+        match self {
+            Self::Queue(outbox) => Ok(outbox.send_parcel(parcel, options).await?.delivery),
+            Self::Direct(couriers) => match options.deadline {
+                None => couriers.deliver(parcel).await,
+                Some(at) => tokio::time::timeout_at(at, couriers.deliver(parcel))
+                    .await
+                    .map_err(|_| TransportError::OutcomeUnknown)?,
+            },
+        }
+    }
+}
+
+/// How a HipChat message leaves.
+#[derive(Clone)]
+pub enum HipChatRoute {
+    /// Through the shared transport (the outbox under `serve`), with `[hipchat]`'s client.
+    Shared(Arc<dyn Transport>),
+    /// As a parcel for the reporter's own client (its token, endpoint or verify).
+    Own(ParcelPost),
+}
+
 /// What a report sends.
 #[derive(Clone)]
 pub enum OutgoingKind {
@@ -23,17 +62,17 @@ pub enum OutgoingKind {
     HipChat {
         /// The message.
         message: Box<Message>,
-        /// Its transport (the outbox under `serve`).
-        transport: Arc<dyn Transport>,
+        /// How it leaves.
+        route: HipChatRoute,
         /// The HipChat server, for [`Outgoing::describe`].
         endpoint: Arc<str>,
     },
     /// An HTTP push.
     Http {
-        /// The request.
+        /// The request (with its secrets, which are never stored).
         request: PushRequest,
-        /// How it is delivered.
-        delivery: Arc<dyn HttpDelivery>,
+        /// Where it goes.
+        post: ParcelPost,
     },
 }
 
@@ -43,50 +82,29 @@ impl std::fmt::Debug for Outgoing {
     }
 }
 
-/// A report that was not accepted.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The HipChat transport refused it or could not reach HipChat.
-    #[error(transparent)]
-    HipChat(#[from] TransportError),
-    /// The HTTP receiver refused it or could not be reached.
-    #[error(transparent)]
-    Http(#[from] PushError),
-}
-
-impl SendError {
-    /// Whether trying again may help, and when.
-    pub fn retry(&self) -> Retry {
-        match self {
-            Self::HipChat(e) => e.retry(),
-            Self::Http(e) => e.retry(),
-        }
-    }
-}
-
 impl Outgoing {
     /// A HipChat message from `reporter`.
     pub fn hipchat(
         reporter: &str,
         message: Message,
-        transport: Arc<dyn Transport>,
+        route: HipChatRoute,
         endpoint: &Arc<str>,
     ) -> Self {
         Self {
             reporter: reporter.to_owned(),
             kind: OutgoingKind::HipChat {
                 message: Box::new(message),
-                transport,
+                route,
                 endpoint: endpoint.clone(),
             },
         }
     }
 
     /// An HTTP push from `reporter`.
-    pub fn http(reporter: &str, request: PushRequest, delivery: Arc<dyn HttpDelivery>) -> Self {
+    pub fn http(reporter: &str, request: PushRequest, post: ParcelPost) -> Self {
         Self {
             reporter: reporter.to_owned(),
-            kind: OutgoingKind::Http { request, delivery },
+            kind: OutgoingKind::Http { request, post },
         }
     }
 
@@ -106,29 +124,37 @@ impl Outgoing {
         }
     }
 
-    /// Where it goes, e.g. `room:Build Room`.
+    /// Where it goes, e.g. `room:Build Room` (URLs without credentials or query).
     pub fn destination(&self) -> String {
         match &self.kind {
             OutgoingKind::HipChat { message, .. } => message.to.to_string(),
-            OutgoingKind::Http { request, .. } => request.url.clone(),
+            OutgoingKind::Http { request, .. } => hipkit_transport::push::redact_url(&request.url),
         }
     }
 
     /// Sends (or, through the outbox, durably queues) the report once.
-    pub async fn send(&self, options: &SendOptions) -> Result<Delivery, SendError> {
+    pub async fn send(&self, options: &SendOptions) -> Result<Delivery, TransportError> {
+        let parcel = |item| Parcel {
+            via: self.reporter.clone(),
+            item,
+        };
         match &self.kind {
             OutgoingKind::HipChat {
-                message, transport, ..
+                message,
+                route: HipChatRoute::Shared(transport),
+                ..
             } => Ok(transport.send_with(message, options).await?.delivery),
-            OutgoingKind::Http { request, delivery } => {
-                let push = delivery.deliver(request);
-                match options.deadline {
-                    None => Ok(push.await?),
-                    Some(at) => tokio::time::timeout_at(at, push)
-                        .await
-                        .map_err(|_| TransportError::OutcomeUnknown)?
-                        .map_err(SendError::Http),
-                }
+            OutgoingKind::HipChat {
+                message,
+                route: HipChatRoute::Own(post),
+                ..
+            } => {
+                let item = ParcelItem::Message(message.clone());
+                post.post(&parcel(item), options).await
+            }
+            OutgoingKind::Http { request, post } => {
+                let item = ParcelItem::Http(request.stored());
+                post.post(&parcel(item), options).await
             }
         }
     }

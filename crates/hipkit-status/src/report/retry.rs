@@ -1,9 +1,9 @@
 //! Direct delivery with the configured retry policy (`hipkit report`): transient failures
 //! are retried with the outbox's backoff, permanent ones answered at once.
 
-use super::{Outgoing, SendError};
+use super::Outgoing;
 use hipkit_transport::outbox::RetryPolicy;
-use hipkit_transport::{Delivery, Retry, SendOptions};
+use hipkit_transport::{Delivery, Retry, SendOptions, TransportError};
 use std::time::{Duration, SystemTime};
 
 /// Sends `report`, retrying transient failures up to `policy.max_attempts` attempts with
@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 pub async fn send_with_retries(
     report: &Outgoing,
     policy: &RetryPolicy,
-) -> Result<Delivery, SendError> {
+) -> Result<Delivery, TransportError> {
     let mut attempt = 1;
     loop {
         match report.send(&SendOptions::default()).await {

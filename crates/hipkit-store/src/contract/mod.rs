@@ -40,6 +40,7 @@ macro_rules! contract_suite {
             outbox::outbox_health_size_and_compact,
             outbox::outbox_counts_next_due_and_list,
             outbox::outbox_recover_leases_requeues_in_flight_records,
+            outbox::outbox_other_destinations_round_trip_byte_exact,
             kv::kv_get_put_overwrite,
             kv::kv_delete_reports_whether_the_key_existed,
             kv::kv_list_is_sorted_by_key,

@@ -638,3 +638,49 @@ pub async fn outbox_health_size_and_compact(store: &dyn OutboxStore) {
     assert_eq!(one(store, &got[1]).await.destination, "room:B");
     assert!(store.health().await.expect("healthy").checked_at >= first.checked_at);
 }
+
+/// Records for other destinations than rooms and users (HTTP pushes, messages through a
+/// reporter's own token) are stored byte for byte: a multi-kilobyte payload with escapes,
+/// non-ASCII text and Python's spacing comes back exactly, through claim, dead letter (with
+/// its reason) and requeue.
+pub async fn outbox_other_destinations_round_trip_byte_exact(store: &dyn OutboxStore) {
+    let body = format!(
+        r#"{{"builder": {{"name": "Bau \u00e9t\u00e9 – ü"}}, "state_string": "tab\tquote\" back\\", "log": "{}"}}"#,
+        "x".repeat(6000)
+    );
+    let payload = serde_json::json!({
+        "via": "http-1",
+        "item": {"http": {"url": "https://x.example/hook", "headers": [["Content-Type", "application/json"]], "body": body}},
+    })
+    .to_string();
+    let destination = "https://x.example/hook via http-1";
+    let got = store
+        .enqueue(&[NewRecord {
+            destination: destination.into(),
+            payload: payload.clone(),
+            created_at: 7,
+            idempotency: None,
+        }])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    let claimed = store.claim(7, 1000, 1).await.expect("claim");
+    assert_eq!(claimed[0].payload, payload, "claimed byte for byte");
+    assert_eq!(claimed[0].destination, destination);
+    let reason = "cannot deliver through `http-1`: no reporter of this name is configured";
+    store
+        .mark_dead(&got[0], claimed[0].claim(), reason, 8)
+        .await
+        .expect("dead");
+    let dead = store.list(Some(State::Dead), 10).await.expect("list");
+    assert_eq!(
+        (dead[0].destination.as_str(), dead[0].last_error.as_deref()),
+        (destination, Some(reason))
+    );
+    assert_eq!(dead[0].payload, payload);
+    assert_eq!(
+        store.requeue(&got[0], 9, false).await.expect("requeue"),
+        Requeue::Requeued
+    );
+    assert_eq!(one(store, &got[0]).await.payload, payload);
+}

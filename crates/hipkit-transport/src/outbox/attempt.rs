@@ -2,7 +2,7 @@
 //! a 429's reset), dead, or handed back untouched while the rate gate is closed.
 
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
-use crate::{Message, Retry, Transport};
+use crate::{Couriers, Message, Parcel, Retry, Transport};
 use hipkit_store::{Claim, Millis, OutboxRecord, Outcome, now_millis};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,10 +16,35 @@ fn system_time(ms: Millis) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
 }
 
-/// What an attempt needs: the inner transport, the token's rate gate, the retry budget.
+fn millis(t: SystemTime) -> Millis {
+    t.duration_since(UNIX_EPOCH).map_or(0, to_millis)
+}
+
+/// What a stored record asks for.
+enum Stored {
+    /// A HipChat message through the inner transport (the shared token).
+    Message(Box<Message>),
+    /// A parcel for a courier of the live configuration.
+    Parcel(Parcel),
+}
+
+/// Reads a stored payload: a message (what most records hold), else a parcel.
+fn decode(payload: &str) -> Result<Stored, String> {
+    match serde_json::from_str::<Message>(payload) {
+        Ok(message) => Ok(Stored::Message(Box::new(message))),
+        Err(plain) => serde_json::from_str::<Parcel>(payload)
+            .map(Stored::Parcel)
+            .map_err(|parcel| format!("neither a message ({plain}) nor a parcel ({parcel})")),
+    }
+}
+
+/// What an attempt needs: the inner transport, the couriers, the token's rate gate, the
+/// retry budget.
 pub(super) struct Deliverer {
     /// Where messages go.
     pub(super) inner: Arc<dyn Transport>,
+    /// Where parcels go.
+    pub(super) couriers: Arc<dyn Couriers>,
     /// Shared by every delivery: closed until a 429's reset.
     pub(super) gate: RateGate,
     /// Backoff and give-up limits.
@@ -33,8 +58,8 @@ impl Deliverer {
     pub(super) async fn attempt(&self, record: OutboxRecord) -> Outcome {
         let claim = record.claim();
         let attempts = u32::try_from(record.attempts).unwrap_or(u32::MAX);
-        let message: Message = match serde_json::from_str(&record.payload) {
-            Ok(m) => m,
+        let stored = match decode(&record.payload) {
+            Ok(stored) => stored,
             Err(e) => {
                 let error = format!("unreadable stored message: {e}");
                 return self.dead(record.id, claim, error, now_millis());
@@ -54,7 +79,9 @@ impl Deliverer {
             }
             return self.dead(record.id, claim, error, now_millis());
         }
-        if self.gate.remaining().is_some() {
+        // The rate gate is the shared token's; parcels travel with their couriers' own.
+        let shared_token = matches!(stored, Stored::Message(_));
+        if shared_token && self.gate.remaining().is_some() {
             // A 429 arrived after this record was claimed: hand it back untouched.
             let at = now_millis();
             return Outcome::Release {
@@ -63,7 +90,10 @@ impl Deliverer {
                 at,
             };
         }
-        let sent = self.inner.send(&message).await;
+        let sent = match &stored {
+            Stored::Message(message) => self.inner.send(message).await,
+            Stored::Parcel(parcel) => self.couriers.deliver(parcel).await,
+        };
         let now = now_millis();
         let error = match sent {
             Ok(_) => {
@@ -82,9 +112,11 @@ impl Deliverer {
         if retry == Retry::Never {
             return self.dead(record.id, claim, text, now);
         }
-        if let Retry::At(reset) = retry {
-            // The token is limited whatever becomes of this message: close the gate first.
+        if matches!(retry, Retry::At(_)) {
             self.metrics.rate_limited.inc();
+        }
+        if let (Retry::At(reset), true) = (retry, shared_token) {
+            // The token is limited whatever becomes of this message: close the gate first.
             let at = reset.unwrap_or_else(|| system_time(now) + self.policy.delay(attempts));
             self.gate.close_until(at);
             tracing::warn!(
@@ -102,7 +134,9 @@ impl Deliverer {
             return self.dead(record.id, claim, error, now);
         }
         let next_attempt_at = match retry {
-            Retry::At(_) => self.gate.open_at_ms().max(now),
+            Retry::At(_) if shared_token => self.gate.open_at_ms().max(now),
+            // Another server's 429: this parcel alone waits for its `Retry-After`.
+            Retry::At(Some(reset)) => millis(reset).max(now),
             _ => {
                 self.metrics.retries.inc();
                 now + to_millis(self.policy.delay(attempts))
@@ -141,6 +175,7 @@ mod tests {
     fn deliverer(stub: &StubTransport) -> Deliverer {
         Deliverer {
             inner: Arc::new(stub.clone()),
+            couriers: Arc::new(crate::NoCouriers),
             gate: RateGate::new(),
             policy: RetryPolicy {
                 max_attempts: 5,
@@ -283,5 +318,131 @@ mod tests {
             Outcome::Release { .. }
         ));
         assert!(stub.sent_messages().is_empty());
+    }
+
+    /// Couriers answering every parcel with one status (0: undeliverable), counting calls.
+    struct AnsweringCouriers {
+        status: u16,
+        retry_at: Option<SystemTime>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Couriers for AnsweringCouriers {
+        async fn deliver(&self, parcel: &Parcel) -> Result<crate::Delivery, crate::TransportError> {
+            use crate::push::PushError;
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(match self.status {
+                0 => crate::TransportError::Undeliverable {
+                    via: parcel.via.clone(),
+                    reason: "no reporter of this name is configured".into(),
+                },
+                status => PushError::Status {
+                    status,
+                    body: "busy".into(),
+                    retry_at: self.retry_at,
+                }
+                .into(),
+            })
+        }
+    }
+
+    fn with_couriers(
+        status: u16,
+        retry_at: Option<SystemTime>,
+    ) -> (Deliverer, Arc<AnsweringCouriers>) {
+        let couriers = Arc::new(AnsweringCouriers {
+            status,
+            retry_at,
+            calls: Default::default(),
+        });
+        let mut d = deliverer(&StubTransport::new_ok());
+        d.couriers = couriers.clone();
+        (d, couriers)
+    }
+
+    fn parcel_record() -> OutboxRecord {
+        let parcel = Parcel {
+            via: "http-1".into(),
+            item: crate::ParcelItem::Http(crate::push::HttpPush {
+                url: "http://x/hook".into(),
+                headers: Vec::new(),
+                body: "{}".into(),
+            }),
+        };
+        OutboxRecord {
+            payload: serde_json::to_string(&parcel).unwrap(),
+            destination: parcel.destination(),
+            ..leased(1, 1000)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_parcel_without_its_courier_goes_dead_with_the_reason() {
+        let (d, couriers) = with_couriers(0, None);
+        match d.attempt(parcel_record()).await {
+            Outcome::Dead { error, .. } => assert_eq!(
+                error,
+                "cannot deliver through `http-1`: no reporter of this name is configured"
+            ),
+            other => panic!("expected dead, got {other:?}"),
+        }
+        assert_eq!(couriers.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_receivers_429_delays_its_parcel_only_until_retry_after() {
+        let reset = SystemTime::now() + Duration::from_secs(3600);
+        let (d, _) = with_couriers(429, Some(reset));
+        match d.attempt(parcel_record()).await {
+            Outcome::Retry {
+                next_attempt_at, ..
+            } => assert_eq!(next_attempt_at, millis(reset)),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+        assert!(
+            d.gate.remaining().is_none(),
+            "HipChat's gate stays open: another server limited another sender"
+        );
+        let (d, _) = with_couriers(400, None);
+        assert!(matches!(
+            d.attempt(parcel_record()).await,
+            Outcome::Dead { .. }
+        ));
+        let (d, _) = with_couriers(503, None);
+        assert!(matches!(
+            d.attempt(parcel_record()).await,
+            Outcome::Retry { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn parcels_are_sent_while_the_shared_tokens_gate_is_closed() {
+        let (d, couriers) = with_couriers(503, None);
+        d.gate
+            .close_until(SystemTime::now() + Duration::from_secs(60));
+        assert!(matches!(
+            d.attempt(parcel_record()).await,
+            Outcome::Retry { .. }
+        ));
+        assert_eq!(couriers.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_payload_is_dead_and_says_why() {
+        let d = deliverer(&StubTransport::new_ok());
+        let record = OutboxRecord {
+            payload: "{\"via\": 3}".into(),
+            ..leased(1, 0)
+        };
+        match d.attempt(record).await {
+            Outcome::Dead { error, .. } => {
+                assert!(
+                    error.starts_with("unreadable stored message: neither a message"),
+                    "{error}"
+                )
+            }
+            other => panic!("expected dead, got {other:?}"),
+        }
     }
 }

@@ -104,12 +104,14 @@ pub(super) async fn batch_writer(
         if batch.is_empty() {
             continue;
         }
-        let records: Vec<NewRecord> = batch.iter().map(|p| p.record.clone()).collect();
+        // Moved, not copied: a record may carry kilobytes (an HTTP push's body).
+        let (records, replies): (Vec<NewRecord>, Vec<_>) =
+            batch.into_iter().map(|p| (p.record, p.reply)).unzip();
         match store.enqueue(&records).await {
             Ok(outcomes) => {
                 failures.succeeded();
-                for (p, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = p.reply.send(Ok(outcome));
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
                 }
                 wake.notify_one();
                 if janitor.due(Instant::now()) {
@@ -121,8 +123,8 @@ pub(super) async fn batch_writer(
                     tracing::error!(error = %e, records = records.len(), suppressed, "outbox commit failed");
                 }
                 let shared = Arc::new(e);
-                for p in batch {
-                    let _ = p.reply.send(Err(shared.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(shared.clone()));
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! answers with its id; [`Workers`] lease due records and deliver them through an inner
 //! transport, with exponential backoff and jitter on transient failures, a rate gate that
 //! sends nothing before a 429's reset, dead letters for permanent failures, and leases so a
-//! crashed worker's messages are retried.
+//! crashed worker's messages are retried. [`Parcel`]s (HTTP pushes, messages with a
+//! reporter's own token) share all of it, delivered through the workers' couriers.
 
 mod attempt;
 mod feed;
@@ -18,7 +19,9 @@ pub use metrics::DeliveryMetrics;
 pub use policy::RetryPolicy;
 pub use worker::{WorkerConfig, Workers};
 
-use crate::{Delivery, DeliveryState, Message, SendOptions, Sent, Transport, TransportError};
+use crate::{
+    Delivery, DeliveryState, Message, Parcel, SendOptions, Sent, Transport, TransportError,
+};
 use async_trait::async_trait;
 use hipchat::Validate;
 use hipkit_store::{Enqueued, IdempotencyKey, NewRecord, OutboxStore};
@@ -133,30 +136,23 @@ fn fingerprint(payload: &str) -> String {
         .collect()
 }
 
-#[async_trait]
-impl Transport for Outbox {
-    async fn send(&self, message: &Message) -> Result<Delivery, TransportError> {
-        Ok(self
-            .send_with(message, &SendOptions::default())
-            .await?
-            .delivery)
-    }
-
-    /// Persists the message (once per idempotency key) and answers with its id, by the
-    /// deadline if one is given: see [`SendOptions`].
-    async fn send_with(
+impl Outbox {
+    /// Validates `item` and persists it as JSON for `destination` (once per idempotency
+    /// key), answering with its id, by the deadline if one is given: see [`SendOptions`].
+    async fn queue<T: Validate + serde::Serialize + Sync>(
         &self,
-        message: &Message,
+        destination: String,
+        item: &T,
         options: &SendOptions,
     ) -> Result<Sent, TransportError> {
-        message.validate()?;
-        let payload = serde_json::to_string(message).map_err(TransportError::Encode)?;
+        item.validate()?;
+        let payload = serde_json::to_string(item).map_err(TransportError::Encode)?;
         let idempotency = options.idempotency_key.as_ref().map(|key| IdempotencyKey {
             key: key.clone(),
             fingerprint: fingerprint(&payload),
         });
         let record = NewRecord {
-            destination: message.to.to_string(),
+            destination,
             payload,
             created_at: hipkit_store::now_millis(),
             idempotency,
@@ -176,5 +172,36 @@ impl Transport for Outbox {
             },
             replayed,
         })
+    }
+
+    /// Persists a parcel for its courier (see [`crate::courier`]) like [`Transport::send_with`]
+    /// persists a message; the workers deliver it through the [`crate::Couriers`] they are
+    /// given.
+    pub async fn send_parcel(
+        &self,
+        parcel: &Parcel,
+        options: &SendOptions,
+    ) -> Result<Sent, TransportError> {
+        self.queue(parcel.destination(), parcel, options).await
+    }
+}
+
+#[async_trait]
+impl Transport for Outbox {
+    async fn send(&self, message: &Message) -> Result<Delivery, TransportError> {
+        Ok(self
+            .send_with(message, &SendOptions::default())
+            .await?
+            .delivery)
+    }
+
+    /// Persists the message (once per idempotency key) and answers with its id, by the
+    /// deadline if one is given: see [`SendOptions`].
+    async fn send_with(
+        &self,
+        message: &Message,
+        options: &SendOptions,
+    ) -> Result<Sent, TransportError> {
+        self.queue(message.to.to_string(), message, options).await
     }
 }

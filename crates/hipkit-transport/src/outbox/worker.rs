@@ -4,7 +4,7 @@ use super::attempt::{Deliverer, to_millis};
 use super::feed::Feed;
 use super::throttle::Throttle;
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
-use crate::Transport;
+use crate::{Couriers, NoCouriers, Transport};
 use hipkit_store::{Claim, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -82,7 +82,7 @@ impl Context {
 
 /// The delivery loop for one outbox.
 pub struct Workers {
-    ctx: Arc<Context>,
+    ctx: Context,
     wake: Arc<Notify>,
     writer: mpsc::Receiver<PendingOutcome>,
 }
@@ -98,27 +98,35 @@ impl Workers {
         let (outcomes, writer) = mpsc::channel(OUTCOME_BATCH * 2);
         Self {
             writer,
-            ctx: Arc::new(Context {
+            ctx: Context {
                 outcomes,
                 store,
                 config,
                 deliverer: Deliverer {
                     inner,
+                    couriers: Arc::new(NoCouriers),
                     gate: RateGate::new(),
                     policy: config.retry,
                     metrics,
                 },
                 leased: Mutex::new(HashMap::new()),
                 failures: Mutex::new(Throttle::default()),
-            }),
+            },
             wake,
         }
+    }
+
+    /// Delivers parcels through `couriers` (the live configuration's); without them every
+    /// parcel is a dead letter. Set before [`Workers::run`].
+    pub fn with_couriers(mut self, couriers: Arc<dyn Couriers>) -> Self {
+        self.ctx.deliverer.couriers = couriers;
+        self
     }
 
     /// Delivers until `shutdown` turns true, then finishes or releases what is in flight
     /// and compacts the store.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let ctx = self.ctx;
+        let ctx = Arc::new(self.ctx);
         let concurrency = ctx.config.concurrency.max(1);
         let writer = tokio::spawn(outcome_writer(ctx.store.clone(), self.writer, concurrency));
         let lease = to_millis(ctx.config.lease);

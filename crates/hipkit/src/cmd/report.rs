@@ -90,7 +90,7 @@ pub async fn run(args: &ReportArgs, settings: Settings) -> Result<(), Failure> {
         let transport = client.map(|c| Arc::new(HttpTransport::new(c)) as Arc<dyn Transport>);
         (transport, HistoryMode::Record)
     };
-    let reporters = reporters(&settings, transport, history, None).await?;
+    let reporters = reporters(&settings, transport, history).await?;
     if reporters.is_empty() {
         return Err(Failure::Usage(
             "no reporters configured: add [[reporters.hipchat]] or [[reporters.http]] to hipkit.toml".into(),

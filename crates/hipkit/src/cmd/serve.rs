@@ -56,8 +56,8 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
         .await
         .map_err(Failure::runtime)?;
     let server = SendApi::new(backend.transport.clone(), backend.outbox.clone()).mount(server);
-    let relay = hipkit::status::relay(&settings, backend.transport.clone()).await?;
-    let server = server.mount(relay.routes());
+    let status = hipkit::status::relay(&settings, &backend).await?;
+    let server = server.mount(status.relay.routes());
     let (server, integrations) = super::integrations::mount_in_serve(&settings, server).await?;
     let bound = server.bind().await.map_err(Failure::runtime)?;
     let addr = bound.local_addr();
@@ -78,7 +78,9 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
         }
     }
     let (stop, stopped) = watch::channel(false);
-    let workers = backend.workers.map(|w| tokio::spawn(w.run(stopped)));
+    let workers = backend
+        .workers
+        .map(|w| tokio::spawn(w.with_couriers(status.couriers).run(stopped)));
     bound.serve(hipkit_server::shutdown_signal()).await;
     let _ = stop.send(true);
     if let Some(task) = workers {

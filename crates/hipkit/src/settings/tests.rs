@@ -53,6 +53,21 @@ fn flag_beats_env_beats_file() {
 }
 
 #[test]
+fn emulator_retention_comes_from_the_flag_env_or_file() {
+    Jail::expect_with(|jail| {
+        assert_eq!(load(&Overrides::new())?.emulator.retention, 1000);
+        jail.create_file("hipkit.toml", "[emulator]\nretention = 50\n")?;
+        assert_eq!(load(&Overrides::new())?.emulator.retention, 50);
+        jail.set_env("HIPKIT_EMULATOR__RETENTION", "60");
+        assert_eq!(load(&Overrides::new())?.emulator.retention, 60);
+        let mut flags = Overrides::new();
+        flags.set("--retention", "emulator.retention", Some(70));
+        assert_eq!(load(&flags)?.emulator.retention, 70);
+        Ok(())
+    });
+}
+
+#[test]
 fn documented_names_of_the_django_library_work() {
     Jail::expect_with(|jail| {
         jail.set_env(

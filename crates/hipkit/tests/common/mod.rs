@@ -22,6 +22,11 @@ pub struct Proc {
 impl Proc {
     /// Spawns `hipkit ARGS` with `env`, reading start-up lines until one starts with `last`.
     pub fn spawn(args: &[&str], env: &[(&str, &str)], last: &str) -> Self {
+        Self::spawn_logging(args, env, last, Stdio::null())
+    }
+
+    /// [`Proc::spawn`] with the process's log (stderr) going to `stderr`.
+    pub fn spawn_logging(args: &[&str], env: &[(&str, &str)], last: &str, stderr: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hipkit"))
             .args(args)
             .env_remove("HIPCHAT_ENDPOINT")
@@ -31,7 +36,7 @@ impl Proc {
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn hipkit");
         let mut reader = BufReader::new(child.stdout.take().expect("stdout"));

@@ -1,0 +1,167 @@
+//! `GET /_emulator/rooms/{room}/messages?wait=5s&match=TEXT&since=ID`: for other projects'
+//! test suites. Answers the room's messages containing TEXT (after message `since`, if
+//! given) as soon as there is one: at once when one is already stored, else when one
+//! arrives, or 408 once `wait` has passed. Without `wait` it answers at once, possibly with
+//! no items. Needs a token with `view_messages` (or `admin_group`).
+
+use crate::auth::{Caller, query_pairs};
+use crate::error::EmuError;
+use crate::events::{EmulatorEvent, Recipient};
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use hipchat::{HistoryItem, RoomRef, Scope};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The longest wait a request may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
+
+/// What a waiting request looks for.
+struct Wanted {
+    room: u64,
+    text: Option<String>,
+}
+
+impl Wanted {
+    fn matches(&self, item: &HistoryItem) -> bool {
+        self.text
+            .as_deref()
+            .is_none_or(|t| item.message.contains(t))
+    }
+
+    /// The stored item of an event in this room that matches.
+    fn in_event(&self, event: &EmulatorEvent) -> Option<HistoryItem> {
+        let (room, item) = match event {
+            EmulatorEvent::RoomNotification { room, item }
+            | EmulatorEvent::RoomMessage { room, item }
+            | EmulatorEvent::FileShared {
+                recipient: Recipient::Room(room),
+                item,
+            } => (room.id, item),
+            _ => return None,
+        };
+        (room == self.room && self.matches(item)).then(|| item.clone())
+    }
+}
+
+/// `5s`, `500ms`, `2m`, or bare seconds (`5`), at most [`MAX_WAIT`].
+pub fn parse_wait(raw: &str) -> Result<Duration, EmuError> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let bad = || {
+        EmuError::bad_request(format!(
+            "wait: `{raw}` is not a duration like 5s, 500ms or 2m"
+        ))
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let wait = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if wait > MAX_WAIT {
+        return Err(EmuError::bad_request(format!(
+            "wait: at most {} s",
+            MAX_WAIT.as_secs()
+        )));
+    }
+    Ok(wait)
+}
+
+fn answer(items: Vec<HistoryItem>) -> Json<Value> {
+    Json(json!({ "items": items }))
+}
+
+/// `GET /_emulator/rooms/{room}/messages`.
+pub async fn messages(
+    State(s): State<Shared>,
+    c: Caller,
+    Path(room): Path<String>,
+    uri: Uri,
+) -> Result<Json<Value>, EmuError> {
+    c.require(&[Scope::ViewMessages, Scope::AdminGroup])?;
+    let query = query_pairs(uri.query());
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let wait = param("wait").map(parse_wait).transpose()?;
+    let text = param("match").filter(|t| !t.is_empty()).map(str::to_owned);
+    // Subscribe before reading the history: a message stored in between is in one or the other.
+    let mut rx = s.subscribe();
+    let (wanted, stored) = {
+        let world = s.world();
+        let rec = world.room(&RoomRef::parse(&room))?;
+        let wanted = Wanted { room: rec.id, text };
+        let start = match param("since") {
+            Some(id) => rec
+                .history
+                .iter()
+                .position(|m| m.id == id)
+                .map(|p| p + 1)
+                .ok_or_else(|| EmuError::bad_request(format!("since: unknown message id {id}")))?,
+            None => 0,
+        };
+        let stored: Vec<HistoryItem> = rec
+            .history
+            .iter()
+            .skip(start)
+            .filter(|m| wanted.matches(m))
+            .cloned()
+            .collect();
+        (wanted, stored)
+    };
+    let Some(wait) = wait.filter(|_| stored.is_empty()) else {
+        return Ok(answer(stored));
+    };
+    let arrival = async {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    if let Some(item) = wanted.in_event(&event) {
+                        return Some(item);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    };
+    let found = tokio::select! {
+        found = tokio::time::timeout(wait, arrival) => found.ok().flatten(),
+        () = s.closed() => None,
+    };
+    match found {
+        Some(item) => Ok(answer(vec![item])),
+        None => Err(EmuError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "No matching message arrived in room {room} within {} ms",
+                wait.as_millis()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_parse_with_units_and_are_bounded() {
+        assert_eq!(parse_wait("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_wait("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_wait("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_wait("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_wait("10m").is_err());
+        assert!(parse_wait("soon").is_err());
+        assert!(parse_wait("5h").is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Deliveries through named couriers: a [`Parcel`] names the courier that carries it (a
+//! build reporter with its own token, an HTTP receiver with its own credentials), and the
+//! courier is looked up in the live configuration when the parcel is delivered. So nothing
+//! that must stay secret (tokens, passwords, secret headers) is ever stored with it, and a
+//! parcel whose courier is gone is refused with a reason instead of being sent blindly.
+
+use crate::push::HttpPush;
+use crate::{Delivery, Message, TransportError};
+use async_trait::async_trait;
+use hipchat::{Validate, ValidationError};
+use serde::{Deserialize, Serialize};
+
+/// Something to deliver through the courier named `via`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parcel {
+    /// The courier's name (a reporter's `name`).
+    pub via: String,
+    /// What it carries.
+    pub item: ParcelItem,
+}
+
+/// What a parcel carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParcelItem {
+    /// A HipChat message, sent with the courier's own token and server.
+    Message(Box<Message>),
+    /// An HTTP push, sent with the courier's URL, credentials and TLS settings.
+    Http(HttpPush),
+}
+
+impl Parcel {
+    /// Where it goes, as listed: `room:Builds via hipchat-2`, `https://x/hook via http-1`.
+    pub fn destination(&self) -> String {
+        match &self.item {
+            ParcelItem::Message(m) => format!("{} via {}", m.to, self.via),
+            ParcelItem::Http(push) => format!("{} via {}", push.url, self.via),
+        }
+    }
+}
+
+impl Validate for Parcel {
+    fn validate(&self) -> Result<(), ValidationError> {
+        match &self.item {
+            ParcelItem::Message(m) => m.validate(),
+            ParcelItem::Http(_) => Ok(()),
+        }
+    }
+}
+
+/// The couriers of the live configuration, by name.
+#[async_trait]
+pub trait Couriers: Send + Sync {
+    /// Delivers `parcel` once through the courier it names;
+    /// [`TransportError::Undeliverable`] when no fitting courier is configured.
+    async fn deliver(&self, parcel: &Parcel) -> Result<Delivery, TransportError>;
+}
+
+/// No couriers at all (a host that configures none): every parcel is undeliverable.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCouriers;
+
+#[async_trait]
+impl Couriers for NoCouriers {
+    async fn deliver(&self, parcel: &Parcel) -> Result<Delivery, TransportError> {
+        Err(TransportError::Undeliverable {
+            via: parcel.via.clone(),
+            reason: "this process configures no couriers (only `hipkit serve` delivers parcels)"
+                .into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hipchat::RoomNotification;
+
+    #[test]
+    fn parcels_round_trip_and_say_where_they_go() {
+        let message = Parcel {
+            via: "hipchat-2".into(),
+            item: ParcelItem::Message(Box::new(Message::room(
+                "Builds",
+                RoomNotification::new("hi"),
+            ))),
+        };
+        assert_eq!(message.destination(), "room:Builds via hipchat-2");
+        let json = serde_json::to_string(&message).unwrap();
+        assert!(
+            json.starts_with(r#"{"via":"hipchat-2","item":{"message":"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), message);
+        assert!(
+            serde_json::from_str::<Message>(&json).is_err(),
+            "never mistaken for a plain message"
+        );
+        let push = Parcel {
+            via: "http-1".into(),
+            item: ParcelItem::Http(HttpPush {
+                url: "https://x/hook".into(),
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: "{\"a\": 1}".into(),
+            }),
+        };
+        assert_eq!(push.destination(), "https://x/hook via http-1");
+        let json = serde_json::to_string(&push).unwrap();
+        assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), push);
+    }
+}
