@@ -2,6 +2,7 @@
 //! baseline measured in the same run. `bench/run` builds in release mode and calls this.
 
 mod client;
+mod integrations;
 mod load;
 mod process;
 mod relay;
@@ -40,6 +41,13 @@ async fn main() -> Result<()> {
             .await
             .context("relay benchmark")?,
         "ui" => ui::run(&hipkit).await.context("web UI benchmark")?,
+        "integrations" => integrations::run(&hipkit, seconds)
+            .await
+            .context("integrations benchmark")?,
+        "hello" => {
+            integrations::serve_hello().await?;
+            return Ok(());
+        }
         "drain" => {
             let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
             let count = std::env::var("BENCH_BACKLOG")
@@ -50,7 +58,9 @@ async fn main() -> Result<()> {
                 .await
                 .context("drain benchmark")?
         }
-        other => bail!("unknown benchmark {other}; expected: client, serve, relay, ui or drain"),
+        other => bail!(
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations or drain"
+        ),
     };
     println!("{report}");
     Ok(())

@@ -37,6 +37,99 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// Report one build with the configured reporters ([[reporters.*]]): for any CI step.
     Report(ReportArgs),
+    /// Run slash-command integrations from a folder (the Python integrations server's
+    /// command line works as it is).
+    #[command(override_usage = INTEGRATIONS_USAGE)]
+    Integrations(IntegrationsArgs),
+    /// Export, import or erase an integration's storage on a running server (admin token).
+    Storage(StorageArgs),
+}
+
+/// The seed's two command-line forms, kept.
+const INTEGRATIONS_USAGE: &str = "hipkit integrations [OPTIONS] PORT INTEGRATIONS_PATH \
+[NAME:TOKEN | ROOM_ID:INTEGRATION:TOKEN]...
+       hipkit integrations [OPTIONS] -p PORT -i PATH [-t TOKEN...] [-l LOGFILE]";
+
+/// `hipkit integrations`.
+#[derive(Debug, Args)]
+pub struct IntegrationsArgs {
+    /// Port to listen on (the seed's first argument) [default: [serve] listen's, 8080].
+    #[arg(value_name = "PORT", conflicts_with = "port_flag", value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// The integrations folder [default: [integrations] path, else the current directory].
+    #[arg(value_name = "INTEGRATIONS_PATH", conflicts_with = "path_flag")]
+    pub path: Option<PathBuf>,
+    /// Token specs: NAME:TOKEN (global) or ROOM_ID:INTEGRATION:TOKEN (prefer a tokens file:
+    /// arguments show up in `ps`).
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// Port to listen on (the seed's flag form).
+    #[arg(id = "port_flag", short = 'p', long = "port", value_name = "PORT", value_parser = parse_port)]
+    pub port_flag: Option<u16>,
+    /// The integrations folder (the seed's flag form).
+    #[arg(
+        id = "path_flag",
+        short = 'i',
+        long = "integrations",
+        value_name = "PATH"
+    )]
+    pub path_flag: Option<PathBuf>,
+    /// Token specs (the seed's flag form).
+    #[arg(short = 't', long = "tokens", value_name = "TOKEN", num_args = 1..)]
+    pub tokens_flag: Vec<String>,
+    /// Append the log to this file instead of writing it to stderr.
+    #[arg(short = 'l', long = "logfile", value_name = "LOGFILE")]
+    pub logfile: Option<PathBuf>,
+    /// Address to bind: an IP (with PORT) or IP:PORT [default: 127.0.0.1].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// File with one token spec per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// SQLite database for integration storage [env: HIPKIT_STORE] [default: hipkit.db].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// HipChat server the helpers and tokens are for.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `hipkit storage`.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// The running server (`hipkit serve` or `hipkit integrations`)
+    /// [default: http:// + [serve] listen].
+    #[arg(long, global = true, env = "HIPKIT_URL")]
+    pub url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: StorageAction,
+}
+
+/// Storage actions; the admin token is `[serve] api_token` (`HIPKIT_SERVE__API_TOKEN`).
+#[derive(Debug, Subcommand)]
+pub enum StorageAction {
+    /// Print an integration's storage as JSON (the seed's `save`).
+    Export {
+        /// The integration.
+        integration: String,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Replace an integration's storage with a JSON object from FILE (`-`: stdin; the
+    /// seed's `load`).
+    Import {
+        /// The integration.
+        integration: String,
+        /// The JSON file (what export wrote).
+        file: PathBuf,
+    },
+    /// Erase an integration's storage (the seed's `erase`).
+    Erase {
+        /// The integration.
+        integration: String,
+    },
 }
 
 /// `hipkit report`.
@@ -230,6 +323,12 @@ fn parse_timeout(raw: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// A port number; the error repeats the usage, as the seed's scripts expect.
+fn parse_port(raw: &str) -> Result<u16, String> {
+    raw.parse()
+        .map_err(|_| format!("not a port number (0-65535)\n\nUsage: {INTEGRATIONS_USAGE}"))
+}
+
 /// `Some(true)` for a flag that was given, so an absent flag leaves lower layers alone.
 fn given(flag: bool) -> Option<bool> {
     flag.then_some(true)
@@ -299,6 +398,36 @@ impl OutboxArgs {
         let mut o = Overrides::new();
         o.set("--store", "store.path", self.store.as_ref());
         o
+    }
+}
+
+impl IntegrationsArgs {
+    /// The settings these flags set (token specs are added by the command, not replaced).
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        self.server.overrides(&mut o);
+        o.set("--store", "store.path", self.store.as_ref())
+            .set(
+                "--integrations",
+                "integrations.path",
+                self.path_flag.as_ref().or(self.path.as_ref()),
+            )
+            .set(
+                "--tokens-file",
+                "integrations.tokens_file",
+                self.tokens_file.as_ref(),
+            );
+        o
+    }
+
+    /// Every token spec given on the command line, in order.
+    pub fn token_args(&self) -> impl Iterator<Item = &String> {
+        self.tokens.iter().chain(&self.tokens_flag)
+    }
+
+    /// The port, from either form.
+    pub fn port(&self) -> Option<u16> {
+        self.port.or(self.port_flag)
     }
 }
 

@@ -9,18 +9,41 @@ use hipkit::Settings;
 use hipkit_log::{FilteredRoomLayer, LogGuard};
 use hipkit_transport::HttpTransport;
 use std::sync::Arc;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
 
 /// Installs the process's subscriber; the guard (if a room is configured) flushes on drop.
 pub fn init(cli: &Cli) -> Result<Option<LogGuard>, Failure> {
     let (room, guard) = room_layer(cli)?.unzip();
+    // The integrations server logs each call and what integrations log (the seed printed it).
+    let default = match &cli.command {
+        Command::Integrations(_) => "warn,hipkit_integrations=info",
+        _ => "warn",
+    };
     let stderr_filter =
-        EnvFilter::try_from_env("HIPKIT_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+        EnvFilter::try_from_env("HIPKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let writer = match &cli.command {
+        Command::Integrations(args) => match &args.logfile {
+            Some(path) => BoxMakeWriter::new(Arc::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| {
+                        Failure::Usage(format!("cannot open the log file {}: {e}", path.display()))
+                    })?,
+            )),
+            None => BoxMakeWriter::new(std::io::stderr),
+        },
+        _ => BoxMakeWriter::new(std::io::stderr),
+    };
+    let to_file = matches!(&cli.command, Command::Integrations(a) if a.logfile.is_some());
     tracing_subscriber::registry()
         .with(
             fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(writer)
+                .with_ansi(!to_file)
                 .with_filter(stderr_filter),
         )
         .with(room)

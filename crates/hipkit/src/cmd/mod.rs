@@ -1,10 +1,12 @@
 //! Subcommand implementations: each resolves its [`Settings`] once, then runs.
 
 mod emulator;
+mod integrations;
 mod outbox;
 mod report;
 mod send;
 mod serve;
+mod storage;
 
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
@@ -23,6 +25,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Emulator(args) => emulator::run(settings(file, &args.overrides())?).await,
         Command::Serve(args) => serve::run(settings(file, &args.overrides())?).await,
         Command::Report(args) => report::run(&args, settings(file, &args.overrides())?).await,
+        Command::Integrations(args) => {
+            integrations::run(&args, settings(file, &args.overrides())?).await
+        }
+        Command::Storage(args) => storage::run(&args, &settings(file, &Overrides::new())?).await,
         Command::Outbox(args) => {
             let settings = settings(file, &args.overrides())?;
             outbox::run(args.action, &settings).await

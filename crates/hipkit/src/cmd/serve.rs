@@ -58,12 +58,16 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
     let server = SendApi::new(backend.transport.clone(), backend.outbox.clone()).mount(server);
     let status = hipkit::status::relay(&settings, &backend).await?;
     let server = server.mount(status.relay.routes());
+    let (server, integrations) = super::integrations::mount_in_serve(&settings, server).await?;
     let bound = server.bind().await.map_err(Failure::runtime)?;
     let addr = bound.local_addr();
     println!("hipkit serve listening on http://{addr}");
     println!("  send API:  POST http://{addr}/api/v1/messages");
     println!("  Buildbot:  POST http://{addr}/hooks/buildbot (HttpStatusPush relay)");
     println!("  delivery:  {} -> {hipchat_url}", backend.label);
+    if let Some(integrations) = &integrations {
+        super::integrations::banner(integrations, &settings, &addr.to_string());
+    }
     if let Some(emu) = &emulator {
         println!(
             "  HipChat:   built-in emulator at {} (web UI: {}/)",
@@ -81,6 +85,9 @@ pub async fn run(mut settings: Settings) -> Result<(), Failure> {
     let _ = stop.send(true);
     if let Some(task) = workers {
         let _ = task.await;
+    }
+    if let Some(integrations) = integrations {
+        integrations.shutdown().await;
     }
     if let Some(emu) = emulator {
         emu.shutdown().await;

@@ -41,6 +41,9 @@ pub struct Settings {
     pub reporters: hipkit_status::ReportersConfig,
     /// `[log]`: the room `serve` posts its warnings and errors to (hipkit-log).
     pub log: hipkit_log::LogConfig,
+    /// `[integrations]`: slash-command integrations (`hipkit integrations`, and `serve` when
+    /// `path` is set).
+    pub integrations: hipkit_integrations::IntegrationsConfig,
 }
 
 impl Settings {

@@ -1,0 +1,1 @@
+"""Cards for notifications and messages (hipchat.cards.Card)."""

@@ -1,0 +1,155 @@
+//! Executable integrations: any other executable `NAME` in the folder, run once per call with
+//! the request as JSON on stdin (notification, query, token, storage snapshot); its stdout is
+//! the reply (a JSON notification or plain text). Killed at the deadline or when its output
+//! floods; a non-zero exit is a failure reported with its last stderr line.
+
+use super::output::{Line, read_line};
+use super::{
+    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, one_line,
+};
+use hipkit_store::KvStore;
+use serde_json::{Map, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, timeout_at};
+
+/// Longest stderr line logged.
+const MAX_STDERR_LINE: usize = 8 << 10;
+
+/// Runs executables with per-integration concurrency limits.
+pub struct ExecRuntime {
+    limits: Limits,
+    store: Arc<dyn KvStore>,
+    permits: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl std::fmt::Debug for ExecRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecRuntime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecRuntime {
+    /// A runtime with these limits, reading storage snapshots from `store`.
+    pub fn new(limits: Limits, store: Arc<dyn KvStore>) -> Self {
+        Self {
+            limits,
+            store,
+            permits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn permits(&self, name: &str) -> Arc<Semaphore> {
+        let mut all = self.permits.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(name.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.concurrency.max(1))))
+            .clone()
+    }
+
+    /// Runs the executable at `path` for `inv`: a slot is awaited until `deadline` (the
+    /// request's), the process gets the timeout (within `deadline`).
+    pub async fn call(
+        &self,
+        path: &Path,
+        inv: &Invocation,
+        deadline: Instant,
+    ) -> Result<Returned, CallError> {
+        let permits = self.permits(&inv.name);
+        let _permit = acquire(&permits, &self.limits, deadline).await?;
+        let storage = self
+            .store
+            .export(&inv.name)
+            .await
+            .map_err(|e| CallError::Start(format!("cannot load its storage: {e}")))?;
+        let mut request = serde_json::to_vec(&json!({
+            "notification": inv.payload,
+            "query": inv.query,
+            "token": inv.token.as_ref().map(|t| t.expose()),
+            "storage": Map::from_iter(storage),
+        }))
+        .map_err(|e| CallError::Start(e.to_string()))?;
+        request.push(b'\n');
+        let mut child = integration_command(path)
+            .spawn()
+            .map_err(|e| CallError::Start(format!("cannot run it: {e}")))?;
+        let (Some(mut stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(CallError::Start("no pipes to the executable".into()));
+        };
+        // Written beside the reads, so a child that does not read stdin cannot block us.
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&request).await;
+        });
+        let meter = Arc::new(FloodMeter::new(self.limits.max_output_bytes));
+        let stderr_task = tokio::spawn(log_stderr(inv.name.clone(), stderr, meter.clone()));
+        let budget = self.limits.max_output_bytes;
+        let run = async {
+            let mut out = Vec::new();
+            let read = stdout.take(budget as u64 + 1).read_to_end(&mut out).await;
+            if out.len() > budget || !meter.add(out.len()) {
+                return Err(CallError::Flood(budget));
+            }
+            read.map_err(|e| CallError::Crashed(format!("reading its output: {e}")))?;
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| CallError::Crashed(e.to_string()))?;
+            Ok((out, status))
+        };
+        let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
+        let outcome = match timeout_at(run_deadline, run).await {
+            Err(_) => Err(CallError::Timeout(self.limits.timeout)),
+            Ok(result) => result,
+        };
+        let (out, status) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                tracing::error!(integration = %inv.name, call = inv.id, "{e}; killed");
+                return Err(e);
+            }
+        };
+        let last = stderr_task.await.ok().flatten();
+        if let Some(flood) = last.as_ref().and_then(|l| l.as_ref().err()) {
+            return Err(flood.clone());
+        }
+        if !status.success() {
+            let detail = last
+                .and_then(Result::ok)
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default();
+            return Err(CallError::Failed(format!("exited with {status}{detail}")));
+        }
+        Ok(Returned::Stdout(out))
+    }
+}
+
+/// Logs stderr lines; returns the last one, or a flood error (the caller kills the child).
+async fn log_stderr(
+    name: String,
+    stderr: tokio::process::ChildStderr,
+    meter: Arc<FloodMeter>,
+) -> Option<Result<String, CallError>> {
+    let mut reader = BufReader::new(stderr);
+    let mut last = None;
+    loop {
+        match read_line(&mut reader, MAX_STDERR_LINE).await {
+            Ok(Line::Text(t) | Line::TooLong(t)) => {
+                if !meter.add(t.len() + 1) {
+                    return Some(Err(CallError::Flood(meter.budget())));
+                }
+                let line = one_line(&String::from_utf8_lossy(&t));
+                tracing::info!(integration = %name, "output: {line}");
+                last = Some(Ok(line));
+            }
+            Ok(Line::Eof) | Err(_) => return last,
+        }
+    }
+}

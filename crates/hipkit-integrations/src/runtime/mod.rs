@@ -1,0 +1,147 @@
+//! Runtimes: how an integration of the folder is run. `NAME.py` scripts run in a warm Python
+//! host per integration ([`python`]); any other executable runs once per call ([`exec`]).
+//! Both enforce the per-call timeout, the per-integration concurrency limit and the output
+//! budget, and kill what hangs, crashes or floods.
+
+pub mod exec;
+mod output;
+pub mod python;
+
+pub use output::FloodMeter;
+
+use hipchat::Token;
+use serde_json::Value;
+use std::time::Duration;
+
+/// One call of an integration.
+#[derive(Clone)]
+pub struct Invocation {
+    /// The call's id (in logs: the seed's "ref").
+    pub id: u64,
+    /// The integration's name.
+    pub name: String,
+    /// The webhook payload (the seed's `notification`).
+    pub payload: Value,
+    /// The text after `/name `.
+    pub query: String,
+    /// The token for this room and integration, if any.
+    pub token: Option<Token>,
+    /// `all_tokens` as the integration may see it.
+    pub all_tokens: Value,
+}
+
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocation")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// It ran past the time limit and was killed.
+    #[error("did not finish within {} s and was stopped", .0.as_secs_f64())]
+    Timeout(Duration),
+    /// Its process died.
+    #[error("crashed: {0}")]
+    Crashed(String),
+    /// It wrote more than its output budget and was killed.
+    #[error("flooded its output (over {0} bytes per second) and was stopped")]
+    Flood(usize),
+    /// It raised an exception (or exited non-zero).
+    #[error("failed: {0}")]
+    Failed(String),
+    /// Every slot stayed busy until the deadline.
+    #[error("is busy ({0} calls running) and this call waited past its deadline")]
+    Busy(usize),
+    /// It could not be started (Python missing, a syntax error, no `run_integration`).
+    #[error("could not start: {0}")]
+    Start(String),
+    /// Its storage changes could not be saved.
+    #[error("ran, but its storage could not be saved: {0}")]
+    Storage(String),
+    /// It answered something the protocol does not allow.
+    #[error("broke the host protocol: {0}")]
+    Protocol(String),
+}
+
+/// What a successful call returned (Python: the return value; executables: stdout as text).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Returned {
+    /// A JSON value returned by a Python integration.
+    Value(Value),
+    /// An executable's standard output.
+    Stdout(Vec<u8>),
+}
+
+/// Limits every runtime enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Per-call time limit.
+    pub timeout: Duration,
+    /// Calls of one integration at once.
+    pub concurrency: usize,
+    /// Output bytes per second before a flood kill.
+    pub max_output_bytes: usize,
+}
+
+/// Waits for one of `permits` until `deadline` (a busy integration past it is [`CallError::Busy`]).
+pub(crate) async fn acquire<'a>(
+    permits: &'a tokio::sync::Semaphore,
+    limits: &Limits,
+    deadline: tokio::time::Instant,
+) -> Result<tokio::sync::SemaphorePermit<'a>, CallError> {
+    tokio::time::timeout_at(deadline, permits.acquire())
+        .await
+        .map_err(|_| CallError::Busy(limits.concurrency))?
+        .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))
+}
+
+/// Environment variables a host or executable inherits (no tokens or secrets of hipkit's).
+const PASSED_ENV: &[&str] = &[
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER",
+];
+
+/// A command for an integration's process: only [`PASSED_ENV`] inherited, its stdio piped,
+/// killed when dropped.
+pub(crate) fn integration_command(program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+    use std::process::Stdio;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.env_clear()
+        .envs(
+            PASSED_ENV
+                .iter()
+                .filter_map(|k| Some((k, std::env::var_os(k)?))),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Makes text safe for one log line: control characters (newlines included) escaped, so an
+/// integration cannot forge log lines.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_escapes_controls() {
+        assert_eq!(super::one_line("a\nb\t%s\u{1b}"), "a\\nb\\t%s\\u{1b}");
+    }
+}

@@ -1,0 +1,407 @@
+//! [`Integrations`]: the folder's integrations, their runtimes, tokens and storage, and the
+//! webhook handler that ties intake, authentication, routing, running and replying together.
+
+use crate::command::{self, Command};
+use crate::config::IntegrationsConfig;
+use crate::error::IntegrationsError;
+use crate::intake::{self, IntakeError};
+use crate::jwt;
+use crate::registry::{self, Entry, Kind};
+use crate::reply::Reply;
+use crate::runtime::exec::ExecRuntime;
+use crate::runtime::python::{HipChatTarget, PythonRuntime, check_python};
+use crate::runtime::{CallError, Invocation, Limits, Returned};
+use crate::tokens::{self, Tokens};
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hipkit_server::{ApiError, RequestDeadline, Routes, TimedBody};
+use hipkit_store::KvStore;
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What [`Integrations::start`] needs besides the `[integrations]` section.
+pub struct Options {
+    /// The `[integrations]` section (its folder must be set).
+    pub config: IntegrationsConfig,
+    /// Where integration storage lives.
+    pub store: Arc<dyn KvStore>,
+    /// Where the Python helpers send HipChat requests.
+    pub hipchat: HipChatTarget,
+}
+
+/// The running integrations; cheap to clone.
+#[derive(Clone)]
+pub struct Integrations {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Integrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Integrations")
+            .field("dir", &self.inner.dir)
+            .field("names", &self.names())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    config: IntegrationsConfig,
+    dir: PathBuf,
+    tokens: Tokens,
+    store: Arc<dyn KvStore>,
+    registry: RwLock<BTreeMap<String, Entry>>,
+    python: PythonRuntime,
+    exec: ExecRuntime,
+    next_call: AtomicU64,
+    last_rescan: Mutex<Option<std::time::Instant>>,
+    watcher: Mutex<Option<RecommendedWatcher>>,
+}
+
+/// Every token spec of the configuration: `tokens`, then the tokens file's.
+fn collect_tokens(config: &IntegrationsConfig) -> Result<Tokens, IntegrationsError> {
+    let mut specs = config.tokens.clone();
+    if let Some(path) = &config.tokens_file {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| IntegrationsError::TokensFile {
+                path: path.clone(),
+                source,
+            })?;
+        specs.extend(tokens::parse_file(&text).map_err(|source| {
+            IntegrationsError::TokensFileSpec {
+                path: path.clone(),
+                source,
+            }
+        })?);
+    }
+    Ok(Tokens::new(&specs)?)
+}
+
+impl Integrations {
+    /// Scans the folder, checks Python when `.py` integrations are there, reads the tokens
+    /// and starts watching the folder (when `watch` is on). Hosts start at their first call.
+    pub async fn start(options: Options) -> Result<Self, IntegrationsError> {
+        let Options {
+            config,
+            store,
+            hipchat,
+        } = options;
+        let dir = config.path.clone().ok_or(IntegrationsError::NoFolder)?;
+        let tokens = collect_tokens(&config)?;
+        let found = registry::scan(&dir)?;
+        let scripts: Vec<String> = found
+            .values()
+            .filter(|e| e.kind == Kind::Python)
+            .map(|e| format!("{}.py", e.name))
+            .collect();
+        if !scripts.is_empty() {
+            check_python(&config.python, &scripts.join(", ")).await?;
+        }
+        let limits = Limits {
+            timeout: config.timeout(),
+            concurrency: config.concurrency.max(1),
+            max_output_bytes: config.max_output_bytes.max(1),
+        };
+        let python = PythonRuntime::new(&config.python, hipchat, limits, store.clone())?;
+        let inner = Arc::new(Inner {
+            exec: ExecRuntime::new(limits, store.clone()),
+            dir,
+            tokens,
+            store,
+            registry: RwLock::new(found),
+            python,
+            next_call: AtomicU64::new(1),
+            last_rescan: Mutex::new(None),
+            watcher: Mutex::new(None),
+            config,
+        });
+        if inner.config.watch {
+            let watcher = watch(Arc::downgrade(&inner))?;
+            *inner.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
+        }
+        Ok(Self { inner })
+    }
+
+    /// The integrations' names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.inner.registry().keys().cloned().collect()
+    }
+
+    /// How many tokens are configured.
+    pub fn token_count(&self) -> usize {
+        self.inner.tokens.len()
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.inner.dir
+    }
+
+    /// The store holding integration storage.
+    pub fn store(&self) -> Arc<dyn KvStore> {
+        self.inner.store.clone()
+    }
+
+    /// Reads the folder again; returns the names added, changed or removed (their hosts are
+    /// retired, so the next call loads the new file).
+    pub async fn rescan(&self) -> Result<Vec<String>, registry::ScanError> {
+        self.inner.rescan().await
+    }
+
+    /// Runs `op` on `name`'s storage while none of its calls run; the next call sees the
+    /// result (used by the admin storage endpoints).
+    pub async fn storage_exclusive<T>(
+        &self,
+        name: &str,
+        op: impl std::future::Future<Output = T>,
+    ) -> T {
+        self.inner.python.with_storage_exclusive(name, op).await
+    }
+
+    /// The webhook routes: `POST /hooks/hipchat`, and `POST /` with `root`. They answer by
+    /// the request's deadline themselves (a call's own timeout is reported as a reply).
+    pub fn hook_routes(&self, root: bool) -> Routes {
+        let mut router = Router::new().route("/hooks/hipchat", post(hook));
+        if root {
+            router = router.route("/", post(hook));
+        }
+        Routes::public(router.with_state(self.clone())).timed_by_handler()
+    }
+
+    /// The admin storage routes, for `Server::merge_protected`.
+    pub fn admin_router(&self) -> Router {
+        crate::storage::router(self.clone())
+    }
+
+    /// Mounts the webhook routes (`root`: also `POST /`) and, behind `server`'s admin token,
+    /// the storage admin routes; without a token those answer 403.
+    pub fn mount(&self, server: hipkit_server::Server, root: bool) -> hipkit_server::Server {
+        let with_token = server.config().api_token.is_some();
+        let server = server.mount(self.hook_routes(root));
+        if with_token {
+            server.merge_protected(self.admin_router())
+        } else {
+            server.merge(crate::storage::disabled_router())
+        }
+    }
+
+    /// Handles one webhook body (the HTTP handler's work, without HTTP).
+    pub async fn handle(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Response {
+        match self.inner.handle(headers, query, body, deadline).await {
+            Ok(reply) => reply.into_response(),
+            Err(e) => e.into_response(),
+        }
+    }
+
+    /// Stops every Python host.
+    pub async fn shutdown(&self) {
+        self.inner.python.shutdown().await;
+    }
+}
+
+/// `POST /hooks/hipchat` (and `POST /`).
+async fn hook(
+    State(s): State<Integrations>,
+    RequestDeadline(deadline): RequestDeadline,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Result<TimedBody, ApiError>,
+) -> Response {
+    match body {
+        Ok(TimedBody(bytes)) => s.handle(&headers, query.as_deref(), &bytes, deadline).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Answers given before the call could even start (bad requests), or a reply.
+fn intake_error(e: IntakeError) -> ApiError {
+    let status = match e {
+        IntakeError::SeedCommand(_) => StatusCode::GONE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(status, e.to_string())
+}
+
+/// How often an unknown command may rescan the folder.
+const UNKNOWN_RESCAN_EVERY: Duration = Duration::from_secs(1);
+
+/// The built-in integration (unless the folder has one of that name): replies `pong`
+/// without running anything, to check the webhook path.
+pub const BUILTIN_PING: &str = "ping";
+
+/// Time kept back from the request's deadline to write the answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(50);
+
+impl Inner {
+    fn registry(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Entry>> {
+        self.registry.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn available(&self) -> String {
+        let names: Vec<String> = self.registry().keys().map(|n| format!("/{n}")).collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    async fn rescan(&self) -> Result<Vec<String>, registry::ScanError> {
+        let found = registry::scan(&self.dir)?;
+        let changed = {
+            let mut current = self.registry.write().unwrap_or_else(|p| p.into_inner());
+            let changed = registry::changed(&current, &found);
+            *current = found;
+            changed
+        };
+        for name in &changed {
+            self.python.retire(name).await;
+        }
+        if !changed.is_empty() {
+            tracing::info!(changed = ?changed, "integrations folder changed");
+        }
+        Ok(changed)
+    }
+
+    /// The entry for `name`; an unknown name rescans the folder (a missed or late folder
+    /// event), at most once per [`UNKNOWN_RESCAN_EVERY`] so unknown commands stay cheap.
+    async fn entry(&self, name: &str) -> Option<Entry> {
+        if let Some(entry) = self.registry().get(name) {
+            return Some(entry.clone());
+        }
+        let due = {
+            let mut last = self.last_rescan.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= UNKNOWN_RESCAN_EVERY);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due && let Err(e) = self.rescan().await {
+            tracing::error!("{e}");
+        }
+        self.registry().get(name).cloned()
+    }
+
+    async fn handle(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<Reply, ApiError> {
+        let hook = intake::parse(body).map_err(intake_error)?;
+        let command = command::parse(&hook.message);
+        // The integration's own secret, else the global one (also for non-commands, so an
+        // unsigned caller learns nothing, not even the list of integrations).
+        let secret = match command {
+            Command::Call { name, .. } => self.config.jwt_secret_for(name),
+            _ => self.config.jwt_secret.as_ref(),
+        };
+        if let Some(secret) = secret
+            && let Err(e) = jwt::check(headers, query, secret, self.config.jwt_issuer.as_deref())
+        {
+            tracing::warn!("webhook refused: {e}");
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()));
+        }
+        let (name, text) = match command {
+            Command::None => {
+                return Ok(Reply::text(format!(
+                    "Not a slash command: start the message with /NAME. Available: {}",
+                    self.available()
+                )));
+            }
+            Command::BadName(bad) => {
+                return Ok(Reply::error(format!(
+                    "`/{}` is not an integration name (letters, digits, `_` and `-` only). \
+                     Available: {}",
+                    crate::runtime::one_line(bad),
+                    self.available()
+                )));
+            }
+            Command::Call { name, query } => (name.to_owned(), query.to_owned()),
+        };
+        if name == BUILTIN_PING && !self.registry().contains_key(BUILTIN_PING) {
+            return Ok(Reply::text("pong"));
+        }
+        let Some(entry) = self.entry(&name).await else {
+            return Ok(Reply::error(format!(
+                "No integration /{name}. Available: {}",
+                self.available()
+            )));
+        };
+        let inv = Invocation {
+            id: self.next_call.fetch_add(1, Ordering::Relaxed),
+            token: self.tokens.token_for(&hook.room_id, &name).cloned(),
+            all_tokens: self.tokens.all_tokens(&name, self.config.scoped_tokens),
+            name,
+            query: text,
+            payload: hook.payload,
+        };
+        let deadline = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
+        tracing::info!(integration = %inv.name, call = inv.id, room = %hook.room_id, event = %hook.event, "running");
+        let outcome = match entry.kind {
+            Kind::Python => self.python.call(&entry.path, &inv, deadline).await,
+            Kind::Executable => self.exec.call(&entry.path, &inv, deadline).await,
+        };
+        Ok(self.reply(&inv, outcome))
+    }
+
+    fn reply(&self, inv: &Invocation, outcome: Result<Returned, CallError>) -> Reply {
+        let converted = outcome.and_then(|returned| {
+            match returned {
+                Returned::Value(v) => Reply::from_value(v),
+                Returned::Stdout(out) => Reply::from_stdout(&out),
+            }
+            .map_err(|e| CallError::Failed(e.to_string()))
+        });
+        match converted {
+            Ok(reply) => {
+                tracing::info!(integration = %inv.name, call = inv.id, "done");
+                reply
+            }
+            Err(e) => {
+                tracing::error!(integration = %inv.name, call = inv.id, "{e}");
+                Reply::error(format!("/{} {e}", inv.name))
+            }
+        }
+    }
+}
+
+/// Watches the folder; every burst of events rescans it.
+fn watch(inner: Weak<Inner>) -> Result<RecommendedWatcher, IntegrationsError> {
+    let dir = inner
+        .upgrade()
+        .map(|i| i.dir.clone())
+        .ok_or(IntegrationsError::NoFolder)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |_event| {
+        let _ = tx.send(());
+    })?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // An editor's save is several events: let the burst settle, then scan once.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            while rx.try_recv().is_ok() {}
+            let Some(inner) = inner.upgrade() else { return };
+            if let Err(e) = inner.rescan().await {
+                tracing::error!("{e}");
+            }
+        }
+    });
+    Ok(watcher)
+}

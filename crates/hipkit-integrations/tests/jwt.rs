@@ -1,0 +1,157 @@
+//! Signed webhooks: the emulator fires a registered webhook with a JWT, the integration runs
+//! and its reply and helper calls land in the room; forged, expired, foreign and missing
+//! tokens are refused with 401.
+
+mod common;
+
+use common::*;
+use hipchat::jwt::{JwtSecret, WebhookClaims};
+use hipkit_emulator::{EmulatorConfig, EmulatorEvent, TokenSpec};
+use hipkit_integrations::IntegrationsConfig;
+use serde_json::json;
+
+const SECRET: &str = "shared-webhook-secret";
+
+fn signed_config() -> IntegrationsConfig {
+    IntegrationsConfig {
+        jwt_secret: Some(JwtSecret::new(SECRET)),
+        jwt_issuer: Some("hipkit-emulator".into()),
+        ..IntegrationsConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_fired_by_the_emulator_runs_the_script_and_lands_in_the_room() {
+    let emu = hipkit_emulator::start(EmulatorConfig {
+        tokens: vec![TokenSpec::all_scopes(TOKEN)],
+        rooms: vec!["Build Room".into()],
+        webhook_secret: Some(JwtSecret::new(SECRET)),
+        ..EmulatorConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let room = room_id(&emu).await;
+    let (dir, db, _data) = folders();
+    write(
+        dir.path(),
+        "deploy.py",
+        "from hipchat.messages import send_message\n\
+         def run_integration(notification, query, token, log):\n    \
+         send_message(token, notification.item.room.id, 'deploying ' + query)\n    \
+         return {'message': 'deployed ' + query, 'color': 'green', 'message_format': 'text'}\n",
+        0o644,
+    );
+    let mut config = signed_config();
+    config.tokens = vec![format!("{room}:deploy:{TOKEN}").parse().unwrap()];
+    let stack = Stack::start(dir.path(), &db, &emu, config).await;
+    let http = reqwest::Client::new();
+    let hook = http
+        .post(format!("{}/v2/room/{room}/webhook", emu.base_url))
+        .bearer_auth(TOKEN)
+        .json(
+            &json!({"url": format!("{}/hooks/hipchat", stack.base), "event": "room_message",
+                      "pattern": "^/deploy", "name": "deployer", "authentication": "jwt"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status(), 201);
+    let mut events = emu.subscribe();
+    let posted = http
+        .post(format!("{}/v2/room/{room}/message", emu.base_url))
+        .bearer_auth(TOKEN)
+        .json(&json!({"message": "/deploy api staging"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    loop {
+        match events.recv().await.unwrap() {
+            EmulatorEvent::WebhookFired { outcome, .. } => {
+                assert_eq!(format!("{outcome:?}"), "Replied", "{outcome:?}");
+            }
+            EmulatorEvent::RoomNotification { item, .. } => {
+                assert_eq!(item.message, "deployed api staging");
+                break;
+            }
+            _ => {}
+        }
+    }
+    let texts: Vec<String> = history(&emu)
+        .await
+        .iter()
+        .map(|i| i["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "/deploy api staging",
+            "deploying api staging",
+            "deployed api staging"
+        ]
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_expired_foreign_and_missing_tokens_are_refused() {
+    let emu = emulator().await;
+    let (dir, db, _data) = folders();
+    write(
+        dir.path(),
+        "ok.py",
+        "def run_integration():\n    return 'ran'\n",
+        0o644,
+    );
+    let stack = Stack::start(dir.path(), &db, &emu, signed_config()).await;
+    let sign = |secret: &str, claims: &WebhookClaims| {
+        hipchat::jwt::sign(&JwtSecret::new(secret), claims).unwrap()
+    };
+    let fresh = WebhookClaims::for_call("hipkit-emulator", Some(1), 1);
+    let mut expired = fresh.clone();
+    expired.iat = 1_000;
+    expired.exp = 2_000;
+    let foreign = WebhookClaims::for_call("someone-else", Some(1), 1);
+    let http = reqwest::Client::new();
+    let send = |auth: Option<String>, query: &str| {
+        let mut req = http
+            .post(format!("{}/hooks/hipchat{query}", stack.base))
+            .json(&webhook(1, "/ok"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    for (auth, expected) in [
+        (None, "no JWT"),
+        (Some(format!("JWT {}", sign("forged", &fresh))), "signature"),
+        (Some(format!("JWT {}", sign(SECRET, &expired))), "expired"),
+        (Some(format!("JWT {}", sign(SECRET, &foreign))), "issuer"),
+        (Some("JWT not.a.jwt".into()), "malformed"),
+    ] {
+        let resp = send(auth, "").await.unwrap();
+        assert_eq!(resp.status(), 401);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{message}");
+    }
+    // Not even non-commands are answered unsigned.
+    let resp = http
+        .post(format!("{}/hooks/hipchat", stack.base))
+        .json(&webhook(1, "hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let good = sign(SECRET, &fresh);
+    for (auth, query) in [
+        (Some(format!("JWT {good}")), String::new()),
+        (None, format!("?signed_request={good}")),
+    ] {
+        let resp = send(auth, &query).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["message"], "ran");
+    }
+    stack.stop().await;
+}
