@@ -21,6 +21,14 @@ async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmul
     if let Some(token) = &settings.hipchat.token {
         config.tokens.push(TokenSpec::all_scopes(token.expose()));
     }
+    // Webhooks registered on the built-in emulator are signed the way the integrations
+    // served beside it expect, unless the emulator has its own secret.
+    if config.webhook_secret.is_none() {
+        config.webhook_secret = settings.integrations.jwt_secret.clone();
+        if let Some(issuer) = &settings.integrations.jwt_issuer {
+            config.webhook_issuer = issuer.clone();
+        }
+    }
     let emulator = hipkit_emulator::start(config)
         .await
         .map_err(|e| Failure::Runtime(format!("built-in emulator: {e}")))?;
