@@ -8,13 +8,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hipchat::jwt::{JwtSecret, verify};
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, FiringOutcome, RunningEmulator, TokenSpec};
+use hipkit_emulator::{EmulatorConfig, EmulatorEvent, FiringOutcome, RunningEmulator};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::mpsc;
+use ui_common::{TOKEN, get};
 
-const TOKEN: &str = "webhook-test-token-0123";
+mod ui_common;
+
 const SECRET: &str = "shared-oauth-secret";
 
 /// What a receiver saw: the `Authorization` header and the JSON body.
@@ -66,15 +68,13 @@ async fn receiver(answer: Answer) -> (String, mpsc::UnboundedReceiver<Seen>) {
     (url, rx)
 }
 
+/// The shared test emulator (rooms Ops = 1 and Build Room) with `config`'s webhook settings.
 async fn emulator(config: EmulatorConfig) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Ops".into()],
+    ui_common::emulator(EmulatorConfig {
+        listen: EmulatorConfig::ephemeral().listen,
         ..config
     })
     .await
-    .unwrap()
 }
 
 async fn call(emu: &RunningEmulator, path: &str, body: Value) -> (u16, Value) {
@@ -87,18 +87,6 @@ async fn call(emu: &RunningEmulator, path: &str, body: Value) -> (u16, Value) {
         .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(emu: &RunningEmulator, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn register(emu: &RunningEmulator, hook: Value) -> u64 {
