@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import queue
 
@@ -222,26 +223,82 @@ def main():
     storage = Storage(init["storage"])
     name = init["name"]
     send({"op": "ready"})
-    # Worker threads take calls from one queue (hipkit sends at most `concurrency` at once).
-    calls = queue.SimpleQueue()
+    pool = Pool(lambda request: call(run, accepted, storage, name, request), init["concurrency"])
+    for line in sys.stdin.buffer:
+        pool.put(json.loads(line))
+    pool.close()
 
-    def work():
+
+class Pool:
+    """Worker threads for calls (hipkit sends at most `limit` at once). One thread to start;
+    another only while calls wait and every thread has been inside one call for longer than
+    STUCK seconds (an integration that blocks), up to `limit`. Fast calls stay on one thread:
+    handing the GIL between idle threads costs more than the calls themselves."""
+
+    STUCK = 0.005
+
+    def __init__(self, handle, limit):
+        self._handle = handle
+        self._limit = max(1, limit)
+        self._calls = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._since = {}  # thread -> when its current call started, None while idle
+        self._threads = []
+        self._closed = threading.Event()
+        self._pending = threading.Event()  # set while calls may be waiting: wakes the watcher
+        self._spawn()
+        if self._limit > 1:
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def put(self, request):
+        self._calls.put(request)
+        self._pending.set()
+
+    def close(self):
+        """Lets queued calls finish, then stops every thread."""
+        self._closed.set()
+        self._pending.set()
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
+            self._calls.put(None)
+        for thread in threads:
+            thread.join()
+
+    def _spawn(self):
+        thread = threading.Thread(target=self._work, daemon=True)
+        self._since[thread] = None
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self):
+        me = threading.current_thread()
         while True:
-            request = calls.get()
+            request = self._calls.get()
             if request is None:
                 return
-            call(run, accepted, storage, name, request)
+            with self._lock:
+                self._since[me] = time.monotonic()
+            try:
+                self._handle(request)
+            finally:
+                with self._lock:
+                    self._since[me] = None
 
-    workers = [threading.Thread(target=work, daemon=True) for _ in range(init["concurrency"])]
-    for worker in workers:
-        worker.start()
-    for line in sys.stdin.buffer:
-        calls.put(json.loads(line))
-    for _ in workers:
-        calls.put(None)
-    for worker in workers:
-        worker.join()
-
+    def _watch(self):
+        # Sleeps while nothing waits, so an idle host costs no wake-ups.
+        while self._pending.wait() and not self._closed.wait(self.STUCK):
+            if self._calls.empty():
+                self._pending.clear()
+                if not self._calls.empty():  # a call queued between the check and the clear
+                    self._pending.set()
+                continue
+            with self._lock:
+                if len(self._threads) >= self._limit:
+                    return
+                now = time.monotonic()
+                if all(s is not None and now - s >= self.STUCK for s in self._since.values()):
+                    self._spawn()
 
 if __name__ == "__main__":
     main()
