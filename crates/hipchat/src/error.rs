@@ -188,16 +188,22 @@ impl Error {
     /// Converts a reqwest failure, keeping the cause chain but never the URL.
     pub(crate) fn network(err: reqwest::Error) -> Self {
         let timeout = err.is_timeout();
-        let err = err.without_url();
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let message = error_chain(&err.without_url());
         Self::Network { message, timeout }
     }
+}
+
+/// An error and its causes as one line, `a: b: c` (an HTTP client's own text alone says
+/// little, e.g. "error sending request").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

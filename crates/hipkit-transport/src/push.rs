@@ -152,24 +152,11 @@ pub enum PushError {
         retry_at: Option<SystemTime>,
     },
     /// No answer (connection, TLS, timeout), or no request could be made (a bad URL).
-    #[error("cannot reach the receiver: {}", causes(.0))]
+    #[error("cannot reach the receiver: {}", hipchat::error_chain(.0))]
     Network(#[source] reqwest::Error),
     /// The client could not be built (a bad CA bundle).
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
-}
-
-/// An error and its causes, `a: b: c` (reqwest's own text alone says little, e.g.
-/// "error sending request").
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Sends pushes with one sender's TLS settings, logging them (redacted) when `debug`.
