@@ -372,3 +372,31 @@ async fn an_invalid_pattern_is_refused_at_registration() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failed_call_is_described_without_the_urls_query() {
+    use tokio::io::AsyncReadExt;
+    // A receiver that reads the request and hangs up without answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hook?token=s3cret-in-query",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request).await;
+    });
+    let emu = emulator(EmulatorConfig::default()).await;
+    let mut events = emu.subscribe();
+    register(&emu, json!({"url": url, "event": "room_message"})).await;
+    call(&emu, "/v2/room/Ops/message", json!({"message": "hi"})).await;
+    let fired = next_firing(&mut events).await;
+    let text = serde_json::to_string(&fired).unwrap();
+    assert!(
+        matches!(outcome(&fired), FiringOutcome::Failed { .. }),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    emu.shutdown().await;
+}

@@ -166,13 +166,13 @@ async fn call(
         .json(&payload)
         .send()
         .await
-        .map_err(|e| describe(&e, settings.timeout))?;
+        .map_err(|e| describe(e, settings.timeout))?;
     let status = response.status();
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| describe(&e, settings.timeout))?
+        .map_err(|e| describe(e, settings.timeout))?
     {
         if body.len() + chunk.len() > MAX_REPLY_BYTES {
             return Ok(rejected(
@@ -214,19 +214,13 @@ fn rejected(status: reqwest::StatusCode, reason: String) -> Called {
 }
 
 /// Words for a failed call, without the URL (its query may hold a secret).
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+fn describe(e: reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         format!("no complete answer within {} s", timeout.as_secs())
     } else if e.is_connect() {
         "connection failed (nothing listening, or refused)".into()
     } else {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(cause) = source {
-            text = format!("{text}: {cause}");
-            source = cause.source();
-        }
-        text
+        hipchat::error_chain(&e.without_url())
     }
 }
 
