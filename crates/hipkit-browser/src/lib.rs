@@ -2,7 +2,8 @@
 //! `chromedriver` on a free loopback port with a fresh profile and opens a WebDriver session
 //! ([`fantoccini::Client`]); dropping the [`Browser`] stops chromedriver and its Chromium.
 //! Nothing is downloaded: `scripts/test` installs the `chromium` and `chromium-driver`
-//! packages.
+//! packages. For tests and benchmarks only: the waiting helpers panic with what they waited
+//! for, as a failed assertion would.
 
 pub use fantoccini;
 use fantoccini::elements::Element;

@@ -45,9 +45,9 @@ fn emulator() -> Proc {
     Proc::emulator(&["--room", "Builds", "--user", "dev@example.com"])
 }
 
-/// Message texts in a room (HipChat's `recent`: enough for a handful).
-fn room(emulator: &str, name: &str) -> Vec<String> {
-    get(emulator, &format!("/v2/room/{name}/history"))["items"]
+/// The message texts of a history answer at `path`.
+fn texts(emulator: &str, path: &str) -> Vec<String> {
+    get(emulator, path)["items"]
         .as_array()
         .map(|items| {
             items
@@ -58,17 +58,14 @@ fn room(emulator: &str, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Message texts in a room (HipChat's `recent`: enough for a handful).
+fn room(emulator: &str, name: &str) -> Vec<String> {
+    texts(emulator, &format!("/v2/room/{name}/history"))
+}
+
 /// Private messages with the user (newest last).
 fn private(emulator: &str, user: &str) -> Vec<String> {
-    get(emulator, &format!("/v2/user/{user}/history/latest"))["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|i| i["message"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    texts(emulator, &format!("/v2/user/{user}/history/latest"))
 }
 
 fn relay(serve: &str, body: &[u8], secret: Option<&str>) -> (u16, Value) {
