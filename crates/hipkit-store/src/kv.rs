@@ -62,6 +62,14 @@ pub trait KvStore: Send + Sync {
         replace: bool,
     ) -> Result<u64, StoreError>;
 
+    /// Applies a batch of changes to the namespace, all or nothing: each key is set to its
+    /// value, or removed when it maps to `None` (removing a missing key is no error).
+    async fn apply(
+        &self,
+        namespace: &str,
+        changes: &BTreeMap<String, Option<Value>>,
+    ) -> Result<(), StoreError>;
+
     /// Removes every key of the namespace (and no other); returns how many.
     async fn erase(&self, namespace: &str) -> Result<u64, StoreError>;
 

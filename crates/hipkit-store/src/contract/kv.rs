@@ -198,6 +198,45 @@ pub async fn kv_failed_import_writes_nothing(store: &dyn KvStore) {
     }
 }
 
+/// `apply` sets and removes keys of one namespace in one go, leaves other keys and
+/// namespaces alone, and writes nothing when one key is invalid.
+pub async fn kv_apply_sets_and_removes_all_or_nothing(store: &dyn KvStore) {
+    store.put("ns", "gone", &json!(1)).await.expect("put");
+    store.put("ns", "kept", &json!(2)).await.expect("put");
+    store.put("other", "gone", &json!(3)).await.expect("put");
+    // Enough keys for several statements in backends that split them.
+    let mut changes: BTreeMap<String, Option<Value>> = (0..600)
+        .map(|i| (format!("#{i}"), Some(json!({ "n": i }))))
+        .collect();
+    changes.insert("gone".into(), None);
+    changes.insert("never-there".into(), None);
+    changes.insert("kept".into(), Some(json!("new")));
+    store.apply("ns", &changes).await.expect("apply");
+    let after = store.export("ns").await.expect("export");
+    assert_eq!(after.len(), 601, "600 new keys and `kept`");
+    assert_eq!(after["kept"], json!("new"));
+    assert_eq!(after["#599"], json!({ "n": 599 }));
+    assert!(!after.contains_key("gone"));
+    assert_eq!(
+        store.get("other", "gone").await.expect("get"),
+        Some(json!(3))
+    );
+
+    let mut bad: BTreeMap<String, Option<Value>> =
+        BTreeMap::from([("kept".into(), None), ("fresh".into(), Some(json!(1)))]);
+    bad.insert("z".repeat(MAX_KEY_BYTES + 1), Some(json!(1)));
+    let err = store.apply("ns", &bad).await.expect_err("refused");
+    assert!(
+        matches!(err, StoreError::InvalidKey { what: "key", .. }),
+        "{err}"
+    );
+    assert_eq!(store.export("ns").await.expect("export"), after);
+    store
+        .apply("ns", &BTreeMap::new())
+        .await
+        .expect("nothing to apply");
+}
+
 /// Empty or overlong namespaces and keys are refused with [`StoreError::InvalidKey`].
 pub async fn kv_rejects_empty_and_overlong_keys(store: &dyn KvStore) {
     let long = "k".repeat(MAX_KEY_BYTES + 1);

@@ -48,6 +48,7 @@ macro_rules! contract_suite {
             kv::kv_erase_touches_one_namespace_only,
             kv::kv_unicode_keys_and_large_values_round_trip,
             kv::kv_failed_import_writes_nothing,
+            kv::kv_apply_sets_and_removes_all_or_nothing,
             kv::kv_rejects_empty_and_overlong_keys,
             last_build::last_build_put_swaps_and_returns_the_previous,
             last_build::last_build_scopes_and_builders_are_independent,

@@ -5,7 +5,7 @@ use crate::error::DbResult;
 use crate::{KvStore, NamespaceSummary, StoreError, check_key, now_millis};
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
 
 /// Reads a stored JSON text back.
@@ -39,6 +39,52 @@ async fn upsert(
     .await
     .op(op)?;
     Ok(())
+}
+
+/// Rows per statement of [`KvStore::apply`] (four parameters each, far below SQLite's limit).
+const ROWS_PER_STATEMENT: usize = 250;
+
+/// The statements that apply `changes`: multi-row upserts, then multi-key removals.
+fn apply_statements(
+    namespace: &str,
+    changes: &BTreeMap<String, Option<Value>>,
+) -> Vec<QueryBuilder<Sqlite>> {
+    let now = now_millis();
+    let sets: Vec<(&String, &Value)> = changes
+        .iter()
+        .filter_map(|(k, v)| Some((k, v.as_ref()?)))
+        .collect();
+    let removals: Vec<&String> = changes
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    let mut statements = Vec::new();
+    for chunk in sets.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::new("INSERT INTO kv (namespace, key, value, updated_at) ");
+        q.push_values(chunk, |mut row, (key, value)| {
+            row.push_bind(namespace.to_owned())
+                .push_bind((*key).clone())
+                .push_bind(value.to_string())
+                .push_bind(now);
+        });
+        q.push(
+            " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, \
+             updated_at = excluded.updated_at",
+        );
+        statements.push(q);
+    }
+    for chunk in removals.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::new("DELETE FROM kv WHERE namespace = ");
+        q.push_bind(namespace.to_owned()).push(" AND key IN (");
+        let mut keys = q.separated(", ");
+        for key in chunk {
+            keys.push_bind((*key).clone());
+        }
+        q.push(")");
+        statements.push(q);
+    }
+    statements
 }
 
 #[async_trait]
@@ -117,6 +163,33 @@ impl KvStore for SqliteStore {
         }
         tx.commit().await.op(op)?;
         Ok(pairs.len() as u64)
+    }
+
+    async fn apply(
+        &self,
+        namespace: &str,
+        changes: &BTreeMap<String, Option<Value>>,
+    ) -> Result<(), StoreError> {
+        let op = "kv apply";
+        check_key("namespace", namespace)?;
+        for key in changes.keys() {
+            check_key("key", key)?;
+        }
+        let mut statements = apply_statements(namespace, changes);
+        if statements.is_empty() {
+            return Ok(());
+        }
+        // One statement commits on its own (one round trip to SQLite's thread, the common
+        // case of a call's few changes); more need a transaction to stay all or nothing.
+        if let [single] = statements.as_mut_slice() {
+            single.build().execute(&self.writer).await.op(op)?;
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await.op(op)?;
+        for statement in &mut statements {
+            statement.build().execute(&mut *tx).await.op(op)?;
+        }
+        tx.commit().await.op(op)
     }
 
     async fn erase(&self, namespace: &str) -> Result<u64, StoreError> {
