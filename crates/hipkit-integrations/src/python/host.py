@@ -3,15 +3,16 @@
 Speaks JSON lines with hipkit: requests on stdin, answers on the original stdout (kept as a
 private descriptor); everything the integration prints goes to stderr, which hipkit logs.
 """
+import collections
 import importlib.util
 import inspect
 import json
 import os
+import select
 import sys
 import threading
 import time
 import traceback
-import queue
 
 _proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
 os.dup2(2, 1)
@@ -19,10 +20,17 @@ sys.stdout = sys.stderr
 _write_lock = threading.Lock()
 
 
-def send(message):
+def send(message, flush=True):
+    """Writes one message; `flush=False` leaves it buffered until the next flush()."""
     line = json.dumps(message, default=_plain, ensure_ascii=False)
     with _write_lock:
         _proto.write(line + "\n")
+        if flush:
+            _proto.flush()
+
+
+def flush():
+    with _write_lock:
         _proto.flush()
 
 
@@ -175,7 +183,8 @@ def load(path, name):
     return run, accepted
 
 
-def call(run, accepted, storage, name, request):
+def call(run, accepted, storage, name, line):
+    request = json.loads(line)
     call_id = request["id"]
     _call.touched = set()
     result, error = None, None
@@ -203,11 +212,11 @@ def call(run, accepted, storage, name, request):
     done = {"op": "done", "id": call_id, "result": result, "error": error,
             "set": changed, "del": deleted}
     try:
-        send(done)
+        send(done, flush=False)  # the pool flushes when no further call is waiting
     except (TypeError, ValueError) as e:  # a reply that is not JSON
         done["result"] = None
         done["error"] = "the reply is not JSON: %s" % e
-        send(done)
+        send(done, flush=False)
 
 
 def main():
@@ -223,47 +232,51 @@ def main():
     storage = Storage(init["storage"])
     name = init["name"]
     send({"op": "ready"})
-    pool = Pool(lambda request: call(run, accepted, storage, name, request), init["concurrency"])
-    for line in sys.stdin.buffer:
-        pool.put(json.loads(line))
-    pool.close()
+    Pool(lambda line: call(run, accepted, storage, name, line), init["concurrency"]).run()
 
 
 class Pool:
-    """Worker threads for calls (hipkit sends at most `limit` at once). One thread to start;
-    another only while calls wait and every thread has been inside one call for longer than
-    STUCK seconds (an integration that blocks), up to `limit`. Fast calls stay on one thread:
-    handing the GIL between idle threads costs more than the calls themselves."""
+    """Runs calls on worker threads that read their calls themselves (leader/follower): a
+    free thread reads whatever lines have arrived, then runs them one after another, and
+    answers are flushed once no read call waits, so a burst costs one read and one write.
+
+    One thread (the main one) to start; the watcher adds another only while calls wait and
+    every thread has been inside one call for longer than STUCK seconds (an integration that
+    blocks), up to `limit`. Fast calls stay on one thread: handing the GIL between threads
+    costs more than the calls themselves. The watcher also flushes the answers of calls that
+    finished before a call that blocks."""
 
     STUCK = 0.005
 
     def __init__(self, handle, limit):
         self._handle = handle
         self._limit = max(1, limit)
-        self._calls = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # idle threads wait here
+        self._lines = collections.deque()  # calls read but not started
+        self._partial = b""  # the start of a line still arriving (owned by the reader)
+        self._reading = False  # a thread is reading stdin
+        self._eof = False
         self._since = {}  # thread -> when its current call started, None while idle
         self._threads = []
-        self._closed = threading.Event()
-        self._pending = threading.Event()  # set while calls may be waiting: wakes the watcher
-        self._spawn()
-        if self._limit > 1:
-            threading.Thread(target=self._watch, daemon=True).start()
+        self._running = threading.Event()  # set while calls may run: wakes the watcher
 
-    def put(self, request):
-        self._calls.put(request)
-        self._pending.set()
-
-    def close(self):
-        """Lets queued calls finish, then stops every thread."""
-        self._closed.set()
-        self._pending.set()
+    def run(self):
+        """Works on the calling thread until stdin closes and every call has finished."""
+        me = threading.current_thread()
         with self._lock:
-            threads = list(self._threads)
-        for _ in threads:
-            self._calls.put(None)
-        for thread in threads:
-            thread.join()
+            self._since[me] = None
+            self._threads.append(me)
+        threading.Thread(target=self._watch, daemon=True).start()
+        self._work()
+        while True:
+            with self._lock:
+                others = [t for t in self._threads if t is not me and t.is_alive()]
+            if not others:
+                break
+            for thread in others:
+                thread.join()
+        flush()
 
     def _spawn(self):
         thread = threading.Thread(target=self._work, daemon=True)
@@ -271,34 +284,72 @@ class Pool:
         self._threads.append(thread)
         thread.start()
 
+    def _next(self, me):
+        """The next line to run, or None to read more; raises StopIteration at the end."""
+        with self._lock:
+            while True:
+                if self._lines:
+                    self._since[me] = time.monotonic()
+                    return self._lines.popleft()
+                if self._eof:
+                    raise StopIteration
+                if not self._reading:
+                    self._reading = True
+                    return None
+                self._wake.wait()
+
+    def _read(self):
+        data = os.read(0, 1 << 16)  # releases the GIL while waiting
+        *complete, self._partial = (self._partial + data).split(b"\n")
+        with self._lock:
+            self._reading = False
+            self._eof = not data
+            self._lines.extend(line for line in complete if line.strip())
+            # Lines for idle threads beyond the one this thread runs next; and someone
+            # to read while this one runs calls, if a thread is idle.
+            self._wake.notify(len(self._lines))
+
     def _work(self):
         me = threading.current_thread()
         while True:
-            request = self._calls.get()
-            if request is None:
-                return
-            with self._lock:
-                self._since[me] = time.monotonic()
             try:
-                self._handle(request)
+                line = self._next(me)
+            except StopIteration:
+                with self._lock:
+                    self._wake.notify_all()
+                return
+            if line is None:
+                self._read()
+                continue
+            self._running.set()
+            try:
+                self._handle(line)
             finally:
                 with self._lock:
                     self._since[me] = None
+                    idle = not self._lines
+                if idle:
+                    flush()
 
     def _watch(self):
-        # Sleeps while nothing waits, so an idle host costs no wake-ups.
-        while self._pending.wait() and not self._closed.wait(self.STUCK):
-            if self._calls.empty():
-                self._pending.clear()
-                if not self._calls.empty():  # a call queued between the check and the clear
-                    self._pending.set()
-                continue
+        # Sleeps while no call runs, so an idle host costs no wake-ups.
+        while self._running.wait():
+            time.sleep(self.STUCK)
             with self._lock:
-                if len(self._threads) >= self._limit:
-                    return
                 now = time.monotonic()
-                if all(s is not None and now - s >= self.STUCK for s in self._since.values()):
+                started = [s for s in self._since.values() if s is not None]
+                if not started:
+                    self._running.clear()
+                    continue
+                stuck = [s for s in started if now - s >= self.STUCK]
+                everyone_stuck = len(stuck) == len(self._threads)
+                grow = everyone_stuck and len(self._threads) < self._limit and (
+                    self._lines or select.select([0], [], [], 0)[0])
+                if grow:
                     self._spawn()
+            if stuck:
+                flush()  # answers of calls that finished before the one that blocks
+
 
 if __name__ == "__main__":
     main()

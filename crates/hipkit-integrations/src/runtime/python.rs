@@ -642,23 +642,10 @@ impl Batch {
         self.calls.extend(later.calls);
     }
 
-    /// Saves the changes (new and changed keys in one transaction, then removals) and
-    /// answers the calls.
+    /// Saves the changes (all in one transaction) and answers the calls.
     async fn finish(&mut self, store: &dyn KvStore, host: &Host) {
         let changes = std::mem::take(&mut self.changes);
-        let set: BTreeMap<String, Value> = changes
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
-            .collect();
-        let mut saved = Ok(());
-        if !set.is_empty() {
-            saved = store.import(&host.name, &set, false).await.map(|_| ());
-        }
-        for key in changes.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k) {
-            if saved.is_ok() {
-                saved = store.delete(&host.name, key).await.map(|_| ());
-            }
-        }
+        let saved = store.apply(&host.name, &changes).await;
         let saved = saved.map_err(|e| e.to_string());
         let mut pending = host.pending();
         for (id, returned) in self.calls.drain(..) {
