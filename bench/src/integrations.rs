@@ -178,7 +178,10 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let (seed_rate, seed_p99) = measure(&seed_url, query.clone(), seconds, true).await?;
     drop(_seed);
 
-    let serve = integrations(hipkit, dir.path(), &dir.path().join("bench.db"))?;
+    // The store lives outside the watched folder, as a deployment keeps it (its writes
+    // would otherwise wake the folder watcher at every commit).
+    let data = tempfile::tempdir()?;
+    let serve = integrations(hipkit, dir.path(), &data.path().join("bench.db"))?;
     let hook = format!("{}/hooks/hipchat", serve.base);
     // Warm the host (its first call starts Python).
     measure(&hook, query.clone(), 0.2, false).await?;

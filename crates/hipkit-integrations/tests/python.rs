@@ -115,6 +115,25 @@ async fn storage_survives_a_restart_with_its_key_types() {
     assert_eq!(stored["#3"], json!("b\nsecond line"));
     assert_eq!(stored["##tag"], json!("hash"));
     assert_eq!(stored["last"]["lines"], json!(["c"]));
+
+    // A value JSON cannot hold is refused by name; the host and the stored keys stay.
+    write(
+        dir.path(),
+        "nan.py",
+        "def run_integration(storage):\n    storage['x'] = float('nan')\n    \
+         return {'message': 'kept', 'extra': float('inf')}\n",
+        0o644,
+    );
+    let refused = stack.reply_text(1, "/nan").await;
+    assert!(
+        refused.contains("storage['x'] is not JSON") && refused.contains("the reply is not JSON"),
+        "{refused}"
+    );
+    assert!(stack.store().get("nan", "x").await.unwrap().is_none());
+    assert_eq!(
+        stack.reply_text(1, "/count d").await,
+        "6 [('int', 0), ('int', 3), ('int', 4), ('int', 5), ('str', '#tag'), ('str', 'last')]"
+    );
     stack.stop().await;
 }
 
@@ -286,4 +305,23 @@ async fn blocking_calls_of_one_integration_run_side_by_side_up_to_concurrency() 
     }
     // The host starts with one thread and adds one while calls wait behind a blocked call.
     assert_eq!(most, 2, "{most} calls ran at once");
+    // Once nothing blocks, the added thread retires: one worker and the watcher are left.
+    write(
+        dir.path(),
+        "threads.py",
+        "import threading
+def run_integration():
+    return str(threading.active_count())
+",
+        0o644,
+    );
+    let mut counts = Vec::new();
+    for _ in 0..100 {
+        counts.push(stack.reply_text(1, "/threads").await);
+        if counts.last().map(String::as_str) == Some("2") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(counts.last().map(String::as_str), Some("2"), "{counts:?}");
 }

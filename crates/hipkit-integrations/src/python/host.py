@@ -22,7 +22,7 @@ _write_lock = threading.Lock()
 
 def send(message, flush=True):
     """Writes one message; `flush=False` leaves it buffered until the next flush()."""
-    line = json.dumps(message, default=_plain, ensure_ascii=False)
+    line = json.dumps(message, default=_plain, ensure_ascii=False, allow_nan=False)
     with _write_lock:
         _proto.write(line + "\n")
         if flush:
@@ -69,12 +69,23 @@ def decode_key(stored):
     return stored
 
 
+_SCALARS = (str, int, bool, type(None))  # compared as they are; floats are checked by json
+
+
+def snapshot(value):
+    """What a stored value is compared by: a scalar itself (with its type: True is not 1),
+    anything else its canonical JSON (ValueError or TypeError when it is not JSON)."""
+    if type(value) in _SCALARS:
+        return (type(value), value)
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
 class Storage(dict):
     """The integration's storage: the seed's dict, remembering what each call touched."""
 
     def __init__(self, entries):
         super().__init__((decode_key(k), v) for k, v in entries.items())
-        self._persisted = {k: json.dumps(v, sort_keys=True) for k, v in self.items()}
+        self._persisted = {k: snapshot(v) for k, v in self.items()}
         self._lock = threading.Lock()
 
     def _touch(self, key):
@@ -149,13 +160,13 @@ class Storage(dict):
                 if dict.__contains__(self, key):
                     value = dict.__getitem__(self, key)
                     try:
-                        text = json.dumps(value, sort_keys=True)
+                        now = snapshot(value)
                     except (TypeError, ValueError) as e:
                         errors.append("storage[%r] is not JSON: %s" % (key, e))
                         continue
-                    if self._persisted.get(key) != text:
+                    if self._persisted.get(key) != now:
                         changed[stored] = value  # serialised by send() before the call ends
-                        self._persisted[key] = text
+                        self._persisted[key] = now
                 elif key in self._persisted:
                     del self._persisted[key]
                     deleted.append(stored)
@@ -215,7 +226,7 @@ def call(run, accepted, storage, name, line):
         send(done, flush=False)  # the pool flushes when no further call is waiting
     except (TypeError, ValueError) as e:  # a reply that is not JSON
         done["result"] = None
-        done["error"] = "the reply is not JSON: %s" % e
+        done["error"] = "; ".join(filter(None, [error, "the reply is not JSON: %s" % e]))
         send(done, flush=False)
 
 
@@ -241,10 +252,11 @@ class Pool:
     answers are flushed once no read call waits, so a burst costs one read and one write.
 
     One thread (the main one) to start; the watcher adds another only while calls wait and
-    every thread has been inside one call for longer than STUCK seconds (an integration that
-    blocks), up to `limit`. Fast calls stay on one thread: handing the GIL between threads
-    costs more than the calls themselves. The watcher also flushes the answers of calls that
-    finished before a call that blocks."""
+    every thread has been inside one call for longer than STUCK seconds, blocked (asleep in
+    I/O, not merely preempted or computing), up to `limit`; a thread finishing its call while
+    another can take the next one retires. Fast calls stay on one thread: handing the GIL
+    between threads costs more than the calls themselves. The watcher also flushes the
+    answers of calls that finished before a call that blocks."""
 
     STUCK = 0.005
 
@@ -321,7 +333,8 @@ class Pool:
             if line is None:
                 self._read()
                 continue
-            self._running.set()
+            if not self._running.is_set():
+                self._running.set()
             try:
                 self._handle(line)
             finally:
@@ -330,6 +343,22 @@ class Pool:
                     idle = not self._lines
                 if idle:
                     flush()
+            if idle and self._retire(me):
+                return
+
+    def _retire(self, me):
+        """Ends this thread if another thread is free or busy only briefly (the threads the
+        watcher added for blocking calls go again once nothing blocks)."""
+        with self._lock:
+            now = time.monotonic()
+            free = any(s is None or now - s < self.STUCK
+                       for t, s in self._since.items() if t is not me)
+            if not free:
+                return False
+            del self._since[me]
+            self._threads.remove(me)
+            self._wake.notify()  # someone must read, now that this thread will not
+            return True
 
     def _watch(self):
         # Sleeps while no call runs, so an idle host costs no wake-ups.
@@ -341,14 +370,25 @@ class Pool:
                 if not started:
                     self._running.clear()
                     continue
-                stuck = [s for s in started if now - s >= self.STUCK]
-                everyone_stuck = len(stuck) == len(self._threads)
-                grow = everyone_stuck and len(self._threads) < self._limit and (
-                    self._lines or select.select([0], [], [], 0)[0])
+                stuck = [t for t, s in self._since.items()
+                         if s is not None and now - s >= self.STUCK]
+                grow = (len(stuck) == len(self._threads) < self._limit
+                        and (self._lines or select.select([0], [], [], 0)[0])
+                        and all(_asleep(t) for t in stuck))
                 if grow:
                     self._spawn()
             if stuck:
                 flush()  # answers of calls that finished before the one that blocks
+
+
+def _asleep(thread):
+    """Whether `thread` is blocked (waiting in the kernel), from /proc; True if unknown."""
+    try:
+        with open("/proc/self/task/%d/stat" % thread.native_id) as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (AttributeError, OSError, IndexError, TypeError):
+        return True
+    return state in ("S", "D")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,7 @@ fields are None; extra fields become attributes too; `from` may be an object or 
 
 class _Node:
     def __init__(self, fields):
-        for key, value in fields.items():
-            setattr(self, key, _wrap(value))
+        self.__dict__.update({key: _wrap(value) for key, value in fields.items()})
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -20,7 +19,7 @@ class _Node:
 
 
 def _wrap(value):
-    return _Node(value) if isinstance(value, dict) else value
+    return _Node(value) if type(value) is dict else value  # JSON objects are plain dicts
 
 
 class Sender(_Node):

@@ -204,13 +204,13 @@ impl PythonRuntime {
         let host = self.host(&slot, path, &inv.name, deadline).await?;
         let (tx, rx) = oneshot::channel();
         host.pending().insert(inv.id, tx);
-        let request = json!({
-            "id": inv.id,
-            "notification": inv.payload,
-            "query": inv.query,
-            "all_tokens": inv.all_tokens,
-            "token": inv.token.as_ref().map(|t| t.expose()),
-        });
+        let request = CallRequest {
+            id: inv.id,
+            notification: &inv.payload,
+            query: &inv.query,
+            all_tokens: &inv.all_tokens,
+            token: inv.token.as_ref().map(|t| t.expose()),
+        };
         if let Err(e) = host.send(&request).await {
             host.pending().remove(&inv.id);
             let err = CallError::Crashed(format!("cannot send the call to its host: {e}"));
@@ -392,6 +392,16 @@ impl Drop for PythonRuntime {
     }
 }
 
+/// A call as the host reads it (borrowed from the [`Invocation`]: no copy of the payload).
+#[derive(serde::Serialize)]
+struct CallRequest<'a> {
+    id: u64,
+    notification: &'a Value,
+    query: &'a str,
+    all_tokens: &'a Value,
+    token: Option<&'a str>,
+}
+
 /// The outcome sent to a waiting call.
 type Outcome = Result<Returned, CallError>;
 
@@ -438,7 +448,7 @@ impl Host {
         self.dead.load(Ordering::Acquire)
     }
 
-    async fn send(&self, message: &Value) -> std::io::Result<()> {
+    async fn send(&self, message: &impl serde::Serialize) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(message)?;
         line.push(b'\n');
         let mut stdin = self.stdin.lock().await;
