@@ -325,3 +325,45 @@ def run_integration():
     }
     assert_eq!(counts.last().map(String::as_str), Some("2"), "{counts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notification_is_the_seeds_attribute_tree_whenever_it_is_first_used() {
+    let emu = emulator().await;
+    let (dir, db, _data) = folders();
+    // The payload is parsed at the notification's first use: whichever use comes first
+    // (vars, an attribute, setting one, isinstance), the integration sees the whole tree.
+    write(
+        dir.path(),
+        "tree.py",
+        "from notification import Notification\n\
+         def describe(n):\n    \
+             m = n.item.message\n    \
+             return '%s %s %s %s %s %s %s' % (type(n).__name__, isinstance(n, Notification), \
+             m.content, m.sender.name, n.item.room.id, n.web_hook, n.not_sent)\n\
+         def run_integration(notification, query):\n    \
+             if query == 'vars':\n        \
+                 return ' '.join(sorted(vars(notification))) + ' | ' + describe(notification)\n    \
+             if query == 'set':\n        \
+                 notification.mine = 1\n        \
+                 return '%s %s' % (notification.mine, describe(notification))\n    \
+             if query == 'isinstance':\n        \
+                 return '%s %s' % (isinstance(notification, Notification), describe(notification))\n    \
+             return describe(notification)\n",
+        0o644,
+    );
+    let stack = Stack::start(dir.path(), &db, &emu, IntegrationsConfig::default()).await;
+    let tree = "Notification True /tree";
+    let plain = stack.reply_text(9, "/tree").await;
+    assert!(plain.starts_with(tree), "{plain}");
+    assert!(plain.ends_with("Alice Smith 9 578829 None"), "{plain}");
+    let fields = stack.reply_text(9, "/tree vars").await;
+    assert!(
+        fields.starts_with("event item oauth_client_id web_hook webhook_id | Notification True"),
+        "{fields}"
+    );
+    let set = stack.reply_text(9, "/tree set").await;
+    assert!(set.starts_with("1 Notification True"), "{set}");
+    let checked = stack.reply_text(9, "/tree isinstance").await;
+    assert!(checked.starts_with("True Notification True"), "{checked}");
+    stack.stop().await;
+}

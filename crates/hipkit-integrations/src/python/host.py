@@ -195,14 +195,15 @@ def load(path, name):
 
 
 def call(run, accepted, storage, name, line):
-    request = json.loads(line)
+    """Runs one call: `line` is the call's JSON, a tab, and the webhook payload's JSON."""
+    head, _, payload = line.partition(b"\t")
+    request = json.loads(head)
     call_id = request["id"]
     _call.touched = set()
     result, error = None, None
     try:
-        notification = Notification.from_payload(request["notification"])
         kwargs = {
-            "notification": notification,
+            "notification": Notification.from_json(payload),
             "query": request["query"],
             "all_tokens": request["all_tokens"],
             "token": request["token"],
@@ -343,7 +344,7 @@ class Pool:
                     idle = not self._lines
                 if idle:
                     flush()
-            if idle and self._retire(me):
+            if idle and len(self._threads) > 1 and self._retire(me):
                 return
 
     def _retire(self, me):

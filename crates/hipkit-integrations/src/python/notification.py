@@ -5,6 +5,9 @@ fields are None; extra fields become attributes too; `from` may be an object or 
 """
 
 
+import json
+
+
 class _Node:
     def __init__(self, fields):
         self.__dict__.update({key: _wrap(value) for key, value in fields.items()})
@@ -15,7 +18,8 @@ class _Node:
         return None
 
     def __repr__(self):
-        return "%s(%r)" % (type(self).__name__, vars(self))
+        fields = vars(self)  # first: an unparsed notification becomes a Notification here
+        return "%s(%r)" % (type(self).__name__, fields)
 
 
 def _wrap(value):
@@ -56,13 +60,52 @@ class Notification(_Node):
     """The webhook: event, item, oauth_client_id, web_hook (the webhook id)."""
 
     def __init__(self, event=None, item=None, oauth_client_id=None, webhook_id=None, **extra):
-        super().__init__(extra)
-        self.event = event
-        self.item = Item(item or {})
-        self.oauth_client_id = oauth_client_id
-        self.web_hook = webhook_id
-        self.webhook_id = webhook_id
+        extra.update(event=event, item=item, oauth_client_id=oauth_client_id,
+                     webhook_id=webhook_id)
+        self._fill(extra)
+
+    def _fill(self, payload):
+        super().__init__({k: v for k, v in payload.items() if k not in _NAMED})
+        self.event = payload.get("event")
+        self.item = Item(payload.get("item") or {})
+        self.oauth_client_id = payload.get("oauth_client_id")
+        self.web_hook = payload.get("webhook_id")
+        self.webhook_id = self.web_hook
 
     @classmethod
     def from_payload(cls, payload):
-        return cls(**payload)
+        notification = cls.__new__(cls)
+        notification._fill(payload)
+        return notification
+
+    @classmethod
+    def from_json(cls, text):
+        """The notification in the JSON `text`, parsed when the integration first uses it
+        (many never do): until then it costs nothing, afterwards it is a plain Notification."""
+        lazy = _Unparsed.__new__(_Unparsed)
+        object.__setattr__(lazy, "_json", text)
+        return lazy
+
+
+_NAMED = ("event", "item", "oauth_client_id", "webhook_id")
+
+
+class _Unparsed(Notification):
+    """A Notification not parsed yet: any use parses it and turns it into a Notification."""
+
+    def _parse(self):
+        text = object.__getattribute__(self, "__dict__").pop("_json")
+        object.__setattr__(self, "__class__", Notification)
+        self._fill(json.loads(text))
+
+    def __getattribute__(self, name):
+        _Unparsed._parse(self)
+        return getattr(self, name)
+
+    def __setattr__(self, name, value):
+        _Unparsed._parse(self)
+        setattr(self, name, value)
+
+    def __delattr__(self, name):
+        _Unparsed._parse(self)
+        delattr(self, name)

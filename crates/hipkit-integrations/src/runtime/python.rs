@@ -206,12 +206,11 @@ impl PythonRuntime {
         host.pending().insert(inv.id, tx);
         let request = CallRequest {
             id: inv.id,
-            notification: &inv.payload,
             query: &inv.query,
             all_tokens: &inv.all_tokens,
             token: inv.token.as_ref().map(|t| t.expose()),
         };
-        if let Err(e) = host.send(&request).await {
+        if let Err(e) = host.send_call(&request, &inv.payload).await {
             host.pending().remove(&inv.id);
             let err = CallError::Crashed(format!("cannot send the call to its host: {e}"));
             host.kill(err.clone());
@@ -392,11 +391,12 @@ impl Drop for PythonRuntime {
     }
 }
 
-/// A call as the host reads it (borrowed from the [`Invocation`]: no copy of the payload).
+/// A call as the host reads it, borrowed from the [`Invocation`]. On the wire it is followed
+/// by a tab and the webhook payload, which the host parses only if the integration uses it
+/// (compact JSON has no raw tab, so the first one ends the call's part).
 #[derive(serde::Serialize)]
 struct CallRequest<'a> {
     id: u64,
-    notification: &'a Value,
     query: &'a str,
     all_tokens: &'a Value,
     token: Option<&'a str>,
@@ -448,8 +448,10 @@ impl Host {
         self.dead.load(Ordering::Acquire)
     }
 
-    async fn send(&self, message: &impl serde::Serialize) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(message)?;
+    async fn send_call(&self, call: &CallRequest<'_>, payload: &Value) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(call)?;
+        line.push(b'\t');
+        serde_json::to_writer(&mut line, payload)?;
         line.push(b'\n');
         let mut stdin = self.stdin.lock().await;
         let pipe = stdin
@@ -535,14 +537,13 @@ impl Host {
         mut stdout: BufReader<ChildStdout>,
         store: Arc<dyn KvStore>,
     ) {
-        // Calls finished but not yet saved go to the saver in batches (whatever is complete
-        // when no further line is buffered); while it commits one, the next batch gathers.
-        let (to_saver, batches) = tokio::sync::mpsc::unbounded_channel();
-        let saver = tokio::spawn(save_batches(batches, store, self.clone()));
+        // Finished calls are saved in batches: whatever is complete when no further line is
+        // buffered. While one batch commits, the host's next answers wait in the pipe and
+        // make the next batch.
         let mut batch = Batch::default();
         loop {
             if !batch.is_empty() && !stdout.buffer().contains(&b'\n') {
-                let _ = to_saver.send(std::mem::take(&mut batch));
+                batch.finish(store.as_ref(), &self).await;
             }
             let line = match read_line(&mut stdout, MAX_PROTOCOL_LINE).await {
                 Ok(Line::Text(line)) => line,
@@ -573,9 +574,7 @@ impl Host {
                 }
             }
         }
-        let _ = to_saver.send(batch);
-        drop(to_saver);
-        let _ = saver.await;
+        batch.finish(store.as_ref(), &self).await;
         let report = self.exit_report().await;
         let reason = self
             .death
@@ -601,20 +600,6 @@ impl Host {
             "debug" => tracing::debug!(integration = %self.name, call, "{text}"),
             _ => tracing::info!(integration = %self.name, call, "{text}"),
         }
-    }
-}
-
-/// Saves batches in order; batches waiting together are merged into one commit.
-async fn save_batches(
-    mut batches: tokio::sync::mpsc::UnboundedReceiver<Batch>,
-    store: Arc<dyn KvStore>,
-    host: Arc<Host>,
-) {
-    while let Some(mut batch) = batches.recv().await {
-        while let Ok(more) = batches.try_recv() {
-            batch.merge(more);
-        }
-        batch.finish(store.as_ref(), &host).await;
     }
 }
 
@@ -644,12 +629,6 @@ impl Batch {
             .extend(set.into_iter().map(|(k, v)| (k, Some(v))));
         self.changes.extend(del.into_iter().map(|k| (k, None)));
         self.calls.push((id, error.map_or(Ok(result), Err)));
-    }
-
-    /// Appends a later batch (its changes win).
-    fn merge(&mut self, later: Batch) {
-        self.changes.extend(later.changes);
-        self.calls.extend(later.calls);
     }
 
     /// Saves the changes (all in one transaction) and answers the calls.
