@@ -1,10 +1,12 @@
 """What the seed integrations server does per webhook (seed-systems.md B.3-B.5), as a baseline.
 
 Single-threaded http.server (HTTP/1.0, one request at a time); per request: read the body,
-json.loads, build the strict Notification model, log two lines, re-import the integration file
-with importlib (fresh module, top-level code re-run), and run it in a new thread with the
-seed's keyword arguments and an in-memory storage dict. Unlike the seed, it flushes a 204 so
-a load generator can count it. Usage: seed_baseline.py INTEGRATIONS_DIR (prints the port).
+json.loads, build the strict Notification model, write the seed's log lines (the access line
+and "Processing message from ..." / "Message contents: ...", each flushed, as the seed wrote
+them to stdout or its -l log file), re-import the integration file with importlib (fresh
+module, top-level code re-run), and run it in a new thread with the seed's keyword arguments
+and an in-memory storage dict. Unlike the seed, it flushes a 204 so a load generator can
+count it. Usage: seed_baseline.py INTEGRATIONS_DIR LOGFILE (prints the port).
 """
 import importlib.util
 import json
@@ -49,18 +51,24 @@ class Logger:
         self.handler, self.prefix = handler, "(%s) %s : " % (ref, name)
 
     def info(self, message):
-        pass  # the seed wrote to stdout; silenced so the terminal is not the bottleneck
+        self.handler.log_message(self.prefix + message)
 
     error = info
 
 
 STORAGE = {}
 INTEGRATIONS = sys.argv[1]
+LOG = open(sys.argv[2], "a")  # the seed's -l LOGFILE (stdout and stderr went there)
 
 
 class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    def log_message(self, format, *args):
+        # The seed's handler: one line per message, to stdout (here its log file), flushed.
+        LOG.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
+                                         format % args))
+        LOG.flush()
+
+    log_error = log_message
 
     def do_POST(self):
         body = str(self.rfile.read(int(self.headers["Content-Length"])), "UTF-8")
@@ -70,6 +78,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(400)
             self.end_headers()
             return
+        self.log_message("Processing message from " + notification.item.message.sender.name)
+        self.log_message("Message contents: " + notification.item.message.content)
         self.send_response(204)
         self.end_headers()
         threading.Thread(target=self.run_integration, args=(notification,)).start()

@@ -105,12 +105,13 @@ impl Drop for Killed {
     }
 }
 
-/// Starts `seed_baseline.py DIR`; returns it and its URL.
-fn seed_baseline(dir: &Path) -> Result<(Killed, String)> {
+/// Starts `seed_baseline.py DIR LOGFILE`; returns it and its URL.
+fn seed_baseline(dir: &Path, log: &Path) -> Result<(Killed, String)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/seed_baseline.py");
     let mut child = Command::new("python3")
         .arg(script)
         .arg(dir)
+        .arg(log)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -174,7 +175,8 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     let query = webhook("/append bench query");
 
-    let (_seed, seed_url) = seed_baseline(dir.path())?;
+    let seed_log = tempfile::NamedTempFile::new()?;
+    let (_seed, seed_url) = seed_baseline(dir.path(), seed_log.path())?;
     let (seed_rate, seed_p99) = measure(&seed_url, query.clone(), seconds, true).await?;
     drop(_seed);
 
