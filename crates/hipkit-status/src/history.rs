@@ -115,7 +115,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_store_remembers_per_scope_and_builder() {
-        let history = History::new(Arc::new(SqliteStore::in_memory().await.unwrap()));
+        let history = History::new(Arc::new(SqliteStore::temporary().await.unwrap()));
         let fin = Event::Finished;
         assert_eq!(
             history.previous("a", &build(1, 0), fin).await.unwrap(),
@@ -143,7 +143,7 @@ mod tests {
 
     #[tokio::test]
     async fn prev_build_in_the_input_wins_and_is_not_recorded() {
-        let history = History::new(Arc::new(SqliteStore::in_memory().await.unwrap()));
+        let history = History::new(Arc::new(SqliteStore::temporary().await.unwrap()));
         let mut v = reference_build();
         v["prev_build"] = json!({"number": 9, "results": 4});
         let given = Build::from_value(v.clone()).unwrap();
@@ -172,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn read_only_history_reads_but_never_records() {
-        let store = Arc::new(SqliteStore::in_memory().await.unwrap());
+        let store = Arc::new(SqliteStore::temporary().await.unwrap());
         History::new(store.clone())
             .previous("a", &build(1, 2), Event::Finished)
             .await

@@ -92,7 +92,7 @@ async fn started_and_finished_reach_the_user_first_then_the_room() {
 
 #[tokio::test]
 async fn change_mode_remembers_the_last_result_without_prev_build_and_honours_it_with() {
-    let store = hipkit_store::SqliteStore::in_memory().await.expect("store");
+    let store = hipkit_store::SqliteStore::temporary().await.expect("store");
     let memory = hipkit_transport::MemoryTransport::new();
     let mut config = HipChatConfig::new(
         "hc",

@@ -46,6 +46,9 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
+    /// A temporary store's folder could not be created.
+    #[error("cannot create a folder for a temporary store: {0}")]
+    TemporaryFolder(#[source] std::io::Error),
     /// The lock file next to the database could not be created or locked.
     #[error("cannot lock {}: {source}", path.display())]
     LockFile {

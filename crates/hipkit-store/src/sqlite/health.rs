@@ -74,7 +74,7 @@ impl SqliteStore {
             "INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
         )
         .bind(at)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await
         .map_err(|source| {
             classify(&self.label, source, |source| StoreError::Database {
@@ -134,7 +134,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("h.db")).await.unwrap();
         // What a read-only file looks like to SQLite (chmod does not stop root, who runs CI).
-        store.writer.execute("PRAGMA query_only = 1").await.unwrap();
+        store
+            .writer
+            .lock()
+            .await
+            .execute("PRAGMA query_only = 1")
+            .await
+            .unwrap();
         let err = store.health().await.unwrap_err();
         match &err {
             StoreError::Unhealthy(cause) => {
@@ -143,7 +149,13 @@ mod tests {
             other => panic!("expected Unhealthy(ReadOnly), got {other:?}"),
         }
         assert!(err.to_string().contains("read-only"), "{err}");
-        store.writer.execute("PRAGMA query_only = 0").await.unwrap();
+        store
+            .writer
+            .lock()
+            .await
+            .execute("PRAGMA query_only = 0")
+            .await
+            .unwrap();
         assert!(store.health().await.is_err(), "cached for a moment");
         assert!(store.probe().await.is_ok(), "a new probe sees the recovery");
     }

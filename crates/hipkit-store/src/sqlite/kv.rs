@@ -5,7 +5,7 @@ use crate::error::DbResult;
 use crate::{KvStore, NamespaceSummary, StoreError, check_key, now_millis};
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
 
 /// Reads a stored JSON text back.
@@ -103,7 +103,7 @@ impl KvStore for SqliteStore {
     async fn put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StoreError> {
         let op = "kv put";
         check_key("namespace", namespace)?;
-        let mut conn = self.writer.acquire().await.op(op)?;
+        let mut conn = self.writer.lock().await;
         upsert(&mut conn, namespace, key, value, op).await
     }
 
@@ -111,7 +111,7 @@ impl KvStore for SqliteStore {
         let done = sqlx::query("DELETE FROM kv WHERE namespace = ? AND key = ?")
             .bind(namespace)
             .bind(key)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await
             .op("kv delete")?;
         Ok(done.rows_affected() > 0)
@@ -150,7 +150,8 @@ impl KvStore for SqliteStore {
         check_key("namespace", namespace)?;
         // Every row goes through one transaction: any failure (an invalid key included)
         // drops it uncommitted, so nothing of the import is left behind.
-        let mut tx = self.writer.begin().await.op(op)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.op(op)?;
         if replace {
             sqlx::query("DELETE FROM kv WHERE namespace = ?")
                 .bind(namespace)
@@ -182,10 +183,15 @@ impl KvStore for SqliteStore {
         // One statement commits on its own (one round trip to SQLite's thread, the common
         // case of a call's few changes); more need a transaction to stay all or nothing.
         if let [single] = statements.as_mut_slice() {
-            single.build().execute(&self.writer).await.op(op)?;
+            single
+                .build()
+                .execute(&mut *self.writer.lock().await)
+                .await
+                .op(op)?;
             return Ok(());
         }
-        let mut tx = self.writer.begin().await.op(op)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.op(op)?;
         for statement in &mut statements {
             statement.build().execute(&mut *tx).await.op(op)?;
         }
@@ -195,7 +201,7 @@ impl KvStore for SqliteStore {
     async fn erase(&self, namespace: &str) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM kv WHERE namespace = ?")
             .bind(namespace)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await
             .op("kv erase")?;
         Ok(done.rows_affected())

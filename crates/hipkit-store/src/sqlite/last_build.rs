@@ -4,7 +4,7 @@ use super::SqliteStore;
 use crate::error::DbResult;
 use crate::{LastBuild, LastBuildStore, StoreError};
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
+use sqlx::{Connection, SqliteConnection};
 
 type Row = (i64, i64, i64);
 
@@ -51,7 +51,8 @@ impl LastBuildStore for SqliteStore {
         let op = "put last build";
         // IMMEDIATE takes the write lock before the read, so no other connection (another
         // process included) can write between the read and the write of this swap.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.op(op)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.op(op)?;
         let previous = select(&mut tx, scope, builder, op).await?;
         sqlx::query(
             "INSERT INTO last_build (scope, builder, build_number, result, at) \

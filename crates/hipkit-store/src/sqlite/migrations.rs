@@ -2,7 +2,7 @@
 //! transaction. Other backends keep their own.
 
 use crate::StoreError;
-use sqlx::{Executor, SqlitePool};
+use sqlx::{Connection, Executor, SqliteConnection};
 use std::path::Path;
 
 /// (version, statements). Append only; never edit an applied migration.
@@ -84,7 +84,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
 
 /// Creates the bookkeeping table (reported as version 0 if that fails) and applies every
 /// migration not yet applied.
-pub async fn run(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
+pub async fn run(conn: &mut SqliteConnection, path: &Path) -> Result<(), StoreError> {
     let failed = |version: i64| {
         move |source| {
             crate::error::classify(path, source, |source| StoreError::Migrate {
@@ -94,7 +94,7 @@ pub async fn run(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
             })
         }
     };
-    pool.execute(
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS hipkit_migrations (
             version BIGINT PRIMARY KEY,
             applied_at BIGINT NOT NULL
@@ -103,7 +103,7 @@ pub async fn run(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
     .await
     .map_err(failed(0))?;
     for (version, statements) in MIGRATIONS {
-        apply(pool, *version, statements)
+        apply(conn, *version, statements)
             .await
             .map_err(failed(*version))?;
     }
@@ -112,11 +112,11 @@ pub async fn run(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
 
 /// Applies one migration unless it is recorded as applied.
 async fn apply(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     version: i64,
     statements: &[&'static str],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = conn.begin().await?;
     let done: Option<i64> =
         sqlx::query_scalar("SELECT version FROM hipkit_migrations WHERE version = ?")
             .bind(version)
@@ -149,22 +149,22 @@ mod tests {
         let opts = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true);
-        let pool = SqlitePool::connect_with(opts).await.unwrap();
-        pool.execute(
+        let mut conn = sqlx::ConnectOptions::connect(&opts).await.unwrap();
+        conn.execute(
             "CREATE TABLE hipkit_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .await
         .unwrap();
         for (version, statements) in &MIGRATIONS[..2] {
-            apply(&pool, *version, statements).await.unwrap();
+            apply(&mut conn, *version, statements).await.unwrap();
         }
-        pool.execute(
+        conn.execute(
             "INSERT INTO outbox (id, destination, payload, state, next_attempt_at, created_at, \
              updated_at) VALUES ('old', 'room:A', '{}', 'queued', 0, 0, 0)",
         )
         .await
         .unwrap();
-        pool.close().await;
+        conn.close().await.unwrap();
 
         let store = crate::SqliteStore::open(&path).await.unwrap();
         let old = crate::OutboxStore::get(&store, "old")

@@ -8,6 +8,7 @@ mod lock;
 mod migrations;
 mod outbox;
 mod recover;
+mod writer;
 
 pub use recover::{Recovery, TableRecovery};
 
@@ -20,6 +21,7 @@ use sqlx::sqlite::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use writer::Writer;
 
 /// The outbox, integration key-value storage and reporter state in one SQLite database file.
 ///
@@ -28,7 +30,7 @@ use std::time::Duration;
 /// `synchronous=NORMAL`: a power cut can undo the latest of those, which only means a message
 /// is delivered again (at-least-once), never lost.
 ///
-/// Every write goes through one connection, so writers queue in the pool instead of
+/// Every write goes through one connection ([`Writer`]), so writers queue for it instead of
 /// colliding on SQLite's lock (whose busy handler sleeps); reads use their own connections
 /// (WAL readers never block the writer). WAL checkpoints run on a connection of their own in
 /// the background, so their I/O never stalls a commit.
@@ -37,7 +39,7 @@ use std::time::Duration;
 /// database's single-writer lock until the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: Writer,
     reader: SqlitePool,
     /// The checkpoints' own connection (file-backed stores).
     checkpoints: Option<SqlitePool>,
@@ -48,6 +50,8 @@ pub struct SqliteStore {
     health: HealthCache,
     _checkpointer: Option<Arc<Checkpointer>>,
     _lock: Option<Arc<WriterLock>>,
+    /// The folder of a temporary store, removed with the last clone.
+    _temporary: Option<Arc<tempfile::TempDir>>,
 }
 
 /// The WAL is cut back to this size whenever a checkpoint has copied all of it.
@@ -163,8 +167,8 @@ impl SqliteStore {
             .clone()
             .pragma("wal_autocheckpoint", "0")
             .pragma("cache_size", WRITER_CACHE_KIB);
-        let writer = pool(writer, 1, path).await?;
-        migrations::run(&writer, path).await?;
+        let writer = Writer::open(&writer, path).await?;
+        migrations::run(&mut *writer.lock().await, path).await?;
         let reader = pool(opts.read_only(true), 4, path).await?;
         Ok(Self {
             writer,
@@ -175,24 +179,20 @@ impl SqliteStore {
             _checkpointer: Some(Arc::new(Checkpointer::start(checkpoints.clone()))),
             checkpoints: Some(checkpoints),
             _lock: lock,
+            _temporary: None,
         })
     }
 
-    /// A private in-memory database (unit tests only: it vanishes with the store).
-    pub async fn in_memory() -> Result<Self, StoreError> {
-        let label = Path::new(":memory:");
-        let pool = pool(SqliteConnectOptions::new().in_memory(true), 1, label).await?;
-        migrations::run(&pool, label).await?;
-        Ok(Self {
-            writer: pool.clone(),
-            reader: pool,
-            checkpoints: None,
-            identity: None,
-            label: label.to_path_buf(),
-            health: HealthCache::default(),
-            _checkpointer: None,
-            _lock: None,
-        })
+    /// A private database in a temporary folder, removed with the store's last clone (for
+    /// tests).
+    pub async fn temporary() -> Result<Self, StoreError> {
+        let folder = tempfile::Builder::new()
+            .prefix("hipkit-store-")
+            .tempdir()
+            .map_err(StoreError::TemporaryFolder)?;
+        let mut store = Self::open_with(&folder.path().join("hipkit.db"), None).await?;
+        store._temporary = Some(Arc::new(folder));
+        Ok(store)
     }
 }
 

@@ -204,7 +204,7 @@ impl OutboxStore for SqliteStore {
         let op = "enqueue";
         // A deleted or replaced file would take the messages with it: refuse them.
         self.check_file()?;
-        let mut conn = self.writer.acquire().await.op(op)?;
+        let mut conn = self.writer.lock().await;
         conn.execute("PRAGMA synchronous = FULL").await.op(op)?;
         let inserted = insert(&mut conn, new).await;
         let reset = conn.execute("PRAGMA synchronous = NORMAL").await.op(op);
@@ -240,7 +240,7 @@ impl OutboxStore for SqliteStore {
         .bind(now)
         .bind(limit as i64)
         .bind(limit as i64)
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *self.writer.lock().await)
         .await
         .op("claim")?;
         let mut claimed = records(&rows, "claim")?;
@@ -256,13 +256,14 @@ impl OutboxStore for SqliteStore {
                 Outcome::Delivered { id, .. } => Some(id.as_str()),
                 _ => None,
             });
-            return mark_delivered(&self.writer, &id_list(ids), at).await;
+            return mark_delivered(&mut *self.writer.lock().await, &id_list(ids), at).await;
         }
         let mut delivered = Vec::new();
         let mut released = Vec::new();
         let mut delivered_at = 0;
         let mut released_at = 0;
-        let mut tx = self.writer.begin().await.op(op)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.op(op)?;
         for outcome in outcomes {
             match outcome {
                 Outcome::Delivered { id, at } => {
@@ -365,7 +366,8 @@ impl OutboxStore for SqliteStore {
 
     async fn requeue(&self, id: &str, now: Millis, force: bool) -> Result<Requeue, StoreError> {
         let op = "requeue";
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.op(op)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.op(op)?;
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM outbox WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -406,7 +408,7 @@ impl OutboxStore for SqliteStore {
         )
         .bind(now)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await
         .op("requeue dead")?;
         Ok(done.rows_affected())
@@ -415,7 +417,7 @@ impl OutboxStore for SqliteStore {
     async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?")
             .bind(before)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await
             .op("purge")?;
         Ok(done.rows_affected())
@@ -424,7 +426,7 @@ impl OutboxStore for SqliteStore {
     async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM idempotency WHERE created_at < ?")
             .bind(before)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await
             .op("purge idempotency keys")?;
         Ok(done.rows_affected())
@@ -490,7 +492,7 @@ impl OutboxStore for SqliteStore {
         )
         .bind(now)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await
         .op("recover leases")?;
         Ok(done.rows_affected())

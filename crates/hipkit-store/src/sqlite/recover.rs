@@ -234,7 +234,7 @@ async fn copy(
     for chunk in rows.chunks(1000) {
         sqlx::query(sqlx::AssertSqlSafe(table.insert()))
             .bind(serde_json::Value::Array(chunk.to_vec()).to_string())
-            .execute(&to.writer)
+            .execute(&mut *to.writer.lock().await)
             .await
             .map_err(|source| StoreError::Database {
                 op: "recover",
