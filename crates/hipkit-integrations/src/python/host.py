@@ -22,7 +22,7 @@ _write_lock = threading.Lock()
 
 def send(message, flush=True):
     """Writes one message; `flush=False` leaves it buffered until the next flush()."""
-    line = json.dumps(message, default=_plain, ensure_ascii=False, allow_nan=False)
+    line = _encoder.encode(message)
     with _write_lock:
         _proto.write(line + "\n")
         if flush:
@@ -41,6 +41,12 @@ def _plain(value):
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError("%s is not JSON serialisable" % type(value).__name__)
+
+
+# One encoder and decoder for every message (json.dumps/loads with options build new ones).
+_encoder = json.JSONEncoder(default=_plain, ensure_ascii=False, allow_nan=False)
+_canonical = json.JSONEncoder(sort_keys=True, allow_nan=False)
+_decoder = json.JSONDecoder()
 
 
 # ---- storage: a dict whose changes are sent back when each call returns ----
@@ -77,7 +83,7 @@ def snapshot(value):
     anything else its canonical JSON (ValueError or TypeError when it is not JSON)."""
     if type(value) in _SCALARS:
         return (type(value), value)
-    return json.dumps(value, sort_keys=True, allow_nan=False)
+    return _canonical.encode(value)
 
 
 class Storage(dict):
@@ -187,17 +193,20 @@ def load(path, name):
     if not callable(run):
         raise AttributeError("%s defines no run_integration function" % path)
     params = inspect.signature(run).parameters
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        accepted = None
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()) or set(params) >= _ARGUMENTS:
+        accepted = None  # every argument is passed
     else:
         accepted = set(params)
     return run, accepted
 
 
+_ARGUMENTS = {"notification", "query", "all_tokens", "token", "storage", "log"}
+
+
 def call(run, accepted, storage, name, line):
     """Runs one call: `line` is the call's JSON, a tab, and the webhook payload's JSON."""
     head, _, payload = line.partition(b"\t")
-    request = json.loads(head)
+    request = _decoder.decode(head.decode("utf-8"))
     call_id = request["id"]
     _call.touched = set()
     result, error = None, None
