@@ -3,7 +3,7 @@
 //! beside `seed_baseline.py` (what the seed does per request) in the same run; an executable
 //! integration's rate; and the intake path (the built-in `/ping`) beside a bare hyper server.
 
-use crate::process::{Spawned, spawn_with_env};
+use crate::process::{Spawned, spawn_with_env, tree_cpu_seconds};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 8;
+/// Alternating spans per side-by-side comparison.
+const ROUNDS: usize = 5;
 
 const APPEND: &str = "def run_integration(notification, query, all_tokens, token, storage, log):\n    \
                       storage[len(storage)] = query\n";
@@ -35,64 +37,130 @@ fn webhook(message: &str) -> String {
     .to_string()
 }
 
-/// Rate (per second) and p99 (ms) of POSTing `body` to `url` from [`CLIENTS`] loops.
-async fn measure(
-    url: &str,
-    body: String,
+/// Spans of load against one server, summed: requests answered, time taken, each request's
+/// latency, and the CPU time the server's processes (with their children) used meanwhile.
+#[derive(Default)]
+struct Phase {
+    requests: usize,
     seconds: f64,
-    fresh_connections: bool,
-) -> Result<(f64, f64)> {
-    let mut builder = reqwest::Client::builder();
-    if fresh_connections {
-        // HTTP/1.0 servers close every connection; so does the load generator.
-        builder = builder.pool_max_idle_per_host(0);
+    latencies: Vec<Duration>,
+    cpu_seconds: f64,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
     }
-    let http = builder.build()?;
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let (http, url, body, latencies) = (
-            http.clone(),
-            url.to_owned(),
-            body.clone(),
-            latencies.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let resp = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                if !resp.status().is_success() {
-                    bail!("status {}", resp.status());
+
+    fn p99_ms(&mut self) -> f64 {
+        self.latencies.sort();
+        self.latencies
+            .get(self.latencies.len().saturating_sub(1) * 99 / 100)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN)
+    }
+
+    fn cpu_us_per_request(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.requests as f64
+    }
+
+    /// The table row: rate, p99, ratio to `baseline_rate`, CPU per request.
+    fn row(&mut self, what: &str, baseline_rate: f64, target: &str) -> String {
+        format!(
+            "| {what} | {:.0} | {:.1} ms | {:.2}x | {:.0} µs | {target} |\n",
+            self.rate(),
+            self.p99_ms(),
+            self.rate() / baseline_rate,
+            self.cpu_us_per_request()
+        )
+    }
+}
+
+/// A server under load: where to POST, whose CPU to count, and whether it closes every
+/// connection (HTTP/1.0 servers do; so does the load generator then).
+struct Target {
+    url: String,
+    pid: u32,
+    http: reqwest::Client,
+}
+
+impl Target {
+    fn new(url: String, pid: u32, fresh_connections: bool) -> Result<Self> {
+        let mut builder = reqwest::Client::builder();
+        if fresh_connections {
+            builder = builder.pool_max_idle_per_host(0);
+        }
+        Ok(Self {
+            url,
+            pid,
+            http: builder.build()?,
+        })
+    }
+
+    /// POSTs `body` from [`CLIENTS`] loops for `seconds` and adds the span to `phase`.
+    async fn measure(&self, body: &str, seconds: f64, phase: &mut Phase) -> Result<()> {
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        let cpu_before = tree_cpu_seconds(self.pid)?;
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs_f64(seconds);
+        let mut tasks = Vec::new();
+        for _ in 0..CLIENTS {
+            let (http, url, body, latencies) = (
+                self.http.clone(),
+                self.url.clone(),
+                body.to_owned(),
+                latencies.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let resp = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await?;
+                    if !resp.status().is_success() {
+                        bail!("status {}", resp.status());
+                    }
+                    resp.bytes().await?;
+                    mine.push(t.elapsed());
                 }
-                resp.bytes().await?;
-                mine.push(t.elapsed());
-            }
-            latencies
-                .lock()
-                .map_err(|_| anyhow!("poisoned"))?
-                .extend(mine);
-            Ok::<_, anyhow::Error>(())
-        }));
+                latencies
+                    .lock()
+                    .map_err(|_| anyhow!("poisoned"))?
+                    .extend(mine);
+                Ok::<_, anyhow::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        phase.seconds += started.elapsed().as_secs_f64();
+        phase.cpu_seconds += tree_cpu_seconds(self.pid)? - cpu_before;
+        let mine = std::mem::take(&mut *latencies.lock().map_err(|_| anyhow!("poisoned"))?);
+        phase.requests += mine.len();
+        phase.latencies.extend(mine);
+        Ok(())
     }
-    for t in tasks {
-        t.await??;
+}
+
+/// Measures `a` and `b` in [`ROUNDS`] alternating spans of `seconds / ROUNDS` each, so that a
+/// change in the machine's speed during the run (a shared VM) weighs on both alike.
+async fn side_by_side(
+    a: (&Target, &str),
+    b: (&Target, &str),
+    seconds: f64,
+) -> Result<(Phase, Phase)> {
+    let (mut phase_a, mut phase_b) = (Phase::default(), Phase::default());
+    for _ in 0..ROUNDS {
+        a.0.measure(a.1, seconds / ROUNDS as f64, &mut phase_a)
+            .await?;
+        b.0.measure(b.1, seconds / ROUNDS as f64, &mut phase_b)
+            .await?;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut all = std::mem::take(&mut *latencies.lock().map_err(|_| anyhow!("poisoned"))?);
-    all.sort();
-    let p99 = all
-        .get(all.len().saturating_sub(1) * 99 / 100)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(f64::NAN);
-    Ok((all.len() as f64 / elapsed, p99))
+    Ok((phase_a, phase_b))
 }
 
 /// A child killed on drop.
@@ -176,46 +244,74 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let query = webhook("/append bench query");
 
     let seed_log = tempfile::NamedTempFile::new()?;
-    let (_seed, seed_url) = seed_baseline(dir.path(), seed_log.path())?;
-    let (seed_rate, seed_p99) = measure(&seed_url, query.clone(), seconds, true).await?;
-    drop(_seed);
-
+    let (seed, seed_url) = seed_baseline(dir.path(), seed_log.path())?;
+    let seed = Target::new(seed_url, seed.0.id(), true).map(|t| (seed, t))?;
     // The store lives outside the watched folder, as a deployment keeps it (its writes
     // would otherwise wake the folder watcher at every commit).
     let data = tempfile::tempdir()?;
     let serve = integrations(hipkit, dir.path(), &data.path().join("bench.db"))?;
-    let hook = format!("{}/hooks/hipchat", serve.base);
+    let hook = Target::new(
+        format!("{}/hooks/hipchat", serve.base),
+        serve.child.id(),
+        false,
+    )?;
     // Warm the host (its first call starts Python).
-    measure(&hook, query.clone(), 0.2, false).await?;
-    let (py_rate, py_p99) = measure(&hook, query, seconds, false).await?;
-    measure(&hook, webhook("/noop"), 0.2, false).await?;
-    let (noop_rate, noop_p99) = measure(&hook, webhook("/noop"), seconds, false).await?;
-    let (sh_rate, sh_p99) = measure(&hook, webhook("/appendsh q"), seconds, false).await?;
-    let (ping_rate, ping_p99) = measure(&hook, webhook("/ping"), seconds, false).await?;
+    hook.measure(&query, 0.2, &mut Phase::default()).await?;
+    let (mut seed_phase, mut py) =
+        side_by_side((&seed.1, &query), (&hook, &query), seconds).await?;
+    drop(seed);
+    let noop_body = webhook("/noop");
+    hook.measure(&noop_body, 0.2, &mut Phase::default()).await?;
+    let mut noop = Phase::default();
+    hook.measure(&noop_body, seconds, &mut noop).await?;
+    let mut sh = Phase::default();
+    hook.measure(&webhook("/appendsh q"), seconds, &mut sh).await?;
+
+    let (hello, hello_url) = hello_server()?;
+    let hello = Target::new(hello_url, hello.0.id(), false).map(|t| (hello, t))?;
+    let ping_body = webhook("/ping");
+    let (mut bare, mut ping) =
+        side_by_side((&hello.1, &ping_body), (&hook, &ping_body), seconds).await?;
     drop(serve);
 
-    let (_hello, hello_url) = hello_server()?;
-    let (hello_rate, hello_p99) = measure(&hello_url, webhook("/ping"), seconds, false).await?;
-
+    let seed_rate = seed_phase.rate();
+    let hello_rate = bare.rate();
     Ok(format!(
         "## Slash-command integrations (issue 9)\n\n\
-         One run, {seconds} s per phase, {CLIENTS} clients over loopback, each sending \
-         `room_message` webhooks one after another. The Python integration appends the query \
-         to its storage (`storage[len(storage)] = query`); hipkit persists every call's change \
-         to SQLite before answering. The seed baseline is `bench/seed_baseline.py`: what the \
-         seed server does per request (single-threaded `http.server`, the integration file \
+         One run, {CLIENTS} clients over loopback, each sending `room_message` webhooks one \
+         after another. The Python integration appends the query to its storage \
+         (`storage[len(storage)] = query`); hipkit persists every call's change to SQLite \
+         before answering. The seed baseline is `bench/seed_baseline.py`: what the seed \
+         server does per request (single-threaded `http.server`, the integration file \
          re-imported per request, run in a new thread), answering 204 (the seed never \
-         answered); for reference, the seed itself ran 958 integrations/s on this machine.\n\n\
-         | measurement | requests/s | p99 | ratio | target |\n|---|---|---|---|---|\n\
-         | seed baseline, Python integration | {seed_rate:.0} | {seed_p99:.1} ms | 1.00x | — |\n\
-         | `hipkit integrations`, same Python integration (warm host) | {py_rate:.0} | {py_p99:.1} ms | {:.1}x | ≥ 10x, p99 ≤ 10 ms |\n\
-         | `hipkit integrations`, a Python integration that does nothing (no storage write) | {noop_rate:.0} | {noop_p99:.1} ms | {:.1}x | — |\n\
-         | `hipkit integrations`, executable integration (`/bin/sh`, a process per call) | {sh_rate:.0} | {sh_p99:.1} ms | {:.1}x | reported |\n\
-         | bare hyper hello-world server | {hello_rate:.0} | {hello_p99:.1} ms | 1.00x | — |\n\
-         | `hipkit integrations` intake, built-in `/ping` (parse, route, reply) | {ping_rate:.0} | {ping_p99:.1} ms | {:.2}x of hyper | ≥ 0.50x |\n",
-        py_rate / seed_rate,
-        noop_rate / seed_rate,
-        sh_rate / seed_rate,
-        ping_rate / hello_rate,
+         answered); for reference, the seed itself ran 958 integrations/s on this machine. \
+         Each pair compared (the baseline and hipkit's Python integration; hyper and hipkit's \
+         `/ping`) runs in {ROUNDS} alternating spans, {seconds} s in all per side; the other \
+         rows run {seconds} s each. CPU per request is user + system time of the server's \
+         processes (hipkit with its Python host) over requests answered.\n\n\
+         | measurement | requests/s | p99 | ratio | CPU per request | target |\n\
+         |---|---|---|---|---|---|\n{}{}{}{}{}{}",
+        seed_phase.row("seed baseline, Python integration", seed_rate, "—"),
+        py.row(
+            "`hipkit integrations`, same Python integration (warm host)",
+            seed_rate,
+            "≥ 10x, p99 ≤ 10 ms"
+        ),
+        noop.row(
+            "`hipkit integrations`, a Python integration that does nothing (no storage write)",
+            seed_rate,
+            "—"
+        ),
+        sh.row(
+            "`hipkit integrations`, executable integration (`/bin/sh`, a process per call)",
+            seed_rate,
+            "reported"
+        ),
+        bare.row("bare hyper hello-world server", hello_rate, "—"),
+        ping.row(
+            "`hipkit integrations` intake, built-in `/ping` (parse, route, reply), ratio to hyper",
+            hello_rate,
+            "≥ 0.50x"
+        ),
     ))
 }

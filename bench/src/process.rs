@@ -87,6 +87,21 @@ pub fn cpu_seconds(pid: &str) -> Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
+/// CPU time (user + system) of a process and every live descendant (from each thread's
+/// `children` list in /proc), in seconds.
+pub fn tree_cpu_seconds(pid: u32) -> Result<f64> {
+    let mut total = cpu_seconds(&pid.to_string())?;
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))?;
+    for task in tasks.flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            // A child that exited between the listing and the read has no CPU left to count.
+            total += tree_cpu_seconds(child).unwrap_or(0.0);
+        }
+    }
+    Ok(total)
+}
+
 /// The median of some durations, in milliseconds.
 pub fn median_ms(mut samples: Vec<Duration>) -> f64 {
     samples.sort();

@@ -9,11 +9,6 @@ mod logging;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: the servers allocate and free across tokio's
-/// worker threads, where glibc's malloc cost about a quarter of a request's CPU time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // Flushes the `[log]` room's pending records when main returns.
