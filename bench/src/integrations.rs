@@ -265,7 +265,8 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let mut noop = Phase::default();
     hook.measure(&noop_body, seconds, &mut noop).await?;
     let mut sh = Phase::default();
-    hook.measure(&webhook("/appendsh q"), seconds, &mut sh).await?;
+    hook.measure(&webhook("/appendsh q"), seconds, &mut sh)
+        .await?;
 
     let (hello, hello_url) = hello_server()?;
     let hello = Target::new(hello_url, hello.0.id(), false).map(|t| (hello, t))?;

@@ -62,3 +62,48 @@ async fn executables_reply_with_text_or_json_and_are_limited() {
     }
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_an_executable_starts_outlives_its_call() {
+    let emu = emulator().await;
+    let (dir, db, data) = folders();
+    let d = dir.path();
+    let (detached, held) = (data.path().join("detached"), data.path().join("held"));
+    // Answers at once, leaving a background process that no longer holds its output.
+    write(
+        d,
+        "detaches",
+        &format!(
+            "#!/bin/sh\nsleep 60 >/dev/null 2>&1 &\necho $! > {}\necho started\n",
+            detached.display()
+        ),
+        0o755,
+    );
+    // Hangs, with a child that holds its stdout open: killed at the timeout, child and all.
+    write(
+        d,
+        "holds",
+        &format!(
+            "#!/bin/sh\nsleep 60 &\necho $! > {}\nwait\n",
+            held.display()
+        ),
+        0o755,
+    );
+    let config = IntegrationsConfig {
+        timeout_secs: 1,
+        ..IntegrationsConfig::default()
+    };
+    let stack = Stack::start(d, &db, &emu, config).await;
+    assert_eq!(stack.reply_text(1, "/detaches").await, "started");
+    assert!(
+        ended(&detached).await,
+        "the background sleep survived its call"
+    );
+    let text = stack.reply_text(1, "/holds").await;
+    assert!(text.contains("did not finish within 1 s"), "{text}");
+    assert!(
+        ended(&held).await,
+        "the hanging script's child survived the kill"
+    );
+    stack.stop().await;
+}

@@ -367,3 +367,36 @@ async fn the_notification_is_the_seeds_attribute_tree_whenever_it_is_first_used(
     assert!(checked.starts_with("True Notification True"), "{checked}");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_hosts_subprocesses_die_with_it() {
+    let emu = emulator().await;
+    let (dir, db, data) = folders();
+    let d = dir.path();
+    let pid = data.path().join("child");
+    write(
+        d,
+        "spawns.py",
+        &format!(
+            "import subprocess, time\n\
+             def run_integration():\n    \
+             child = subprocess.Popen(['sleep', '60'])\n    \
+             open({:?}, 'w').write(str(child.pid))\n    \
+             time.sleep(60)\n",
+            pid.display().to_string()
+        ),
+        0o644,
+    );
+    let config = IntegrationsConfig {
+        timeout_secs: 1,
+        ..IntegrationsConfig::default()
+    };
+    let stack = Stack::start(d, &db, &emu, config).await;
+    let text = stack.reply_text(1, "/spawns").await;
+    assert!(text.contains("did not finish within 1 s"), "{text}");
+    assert!(
+        ended(&pid).await,
+        "the script's subprocess outlived its killed host"
+    );
+    stack.stop().await;
+}

@@ -5,7 +5,8 @@
 
 use super::output::{Line, read_line};
 use super::{
-    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, one_line,
+    CallError, FloodMeter, GroupGuard, Invocation, Limits, Returned, acquire, integration_command,
+    kill_group, one_line,
 };
 use hipkit_store::KvStore;
 use serde_json::{Map, json};
@@ -77,6 +78,7 @@ impl ExecRuntime {
         let mut child = integration_command(path)
             .spawn()
             .map_err(|e| CallError::Start(format!("cannot run it: {e}")))?;
+        let _group = GroupGuard(child.id());
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -110,6 +112,7 @@ impl ExecRuntime {
         let (out, status) = match outcome {
             Ok(done) => done,
             Err(e) => {
+                kill_group(child.id());
                 let _ = child.start_kill();
                 let _ = child.wait().await;
                 tracing::error!(integration = %inv.name, call = inv.id, "{e}; killed");

@@ -107,7 +107,8 @@ const PASSED_ENV: &[&str] = &[
 ];
 
 /// A command for an integration's process: only [`PASSED_ENV`] inherited, its stdio piped,
-/// killed when dropped.
+/// killed when dropped, and the leader of a new process group, so that [`kill_group`] reaches
+/// every process it starts.
 pub(crate) fn integration_command(program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
     use std::process::Stdio;
     let mut cmd = tokio::process::Command::new(program);
@@ -120,8 +121,32 @@ pub(crate) fn integration_command(program: impl AsRef<std::ffi::OsStr>) -> tokio
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        .process_group(0);
     cmd
+}
+
+/// Kills the process group an [`integration_command`] process leads: the process and every
+/// child it left behind (a shell's `sleep &`, a script's subprocess). Call it before the leader
+/// is waited for, or once it has been, while its group may still have members; a group that is
+/// gone is not an error.
+pub(crate) fn kill_group(leader: Option<u32>) {
+    let group = leader
+        .and_then(|pid| i32::try_from(pid).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+}
+
+/// Kills an executable's process group when a call ends, however it ends (answered, failed,
+/// timed out, or abandoned by a client that went away): nothing a call started outlives it.
+pub(crate) struct GroupGuard(pub(crate) Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
 }
 
 /// Makes text safe for one log line: control characters (newlines included) escaped, so an

@@ -7,7 +7,8 @@
 
 use super::output::{Line, read_line};
 use super::{
-    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, one_line,
+    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, kill_group,
+    one_line,
 };
 use hipkit_store::KvStore;
 use serde::Deserialize;
@@ -474,6 +475,7 @@ impl Host {
             .unwrap_or_else(|p| p.into_inner())
             .as_mut()
         {
+            kill_group(child.id());
             let _ = child.start_kill();
         }
     }
@@ -483,11 +485,14 @@ impl Host {
         self.dead.store(true, Ordering::Release);
         let child = self.child.lock().unwrap_or_else(|p| p.into_inner()).take();
         let status = match child {
-            Some(mut c) => c
-                .wait()
-                .await
-                .map(|s| s.to_string())
-                .unwrap_or_else(|e| e.to_string()),
+            Some(mut c) => {
+                // What the script started dies with its host, whose pid is still unwaited.
+                kill_group(c.id());
+                c.wait()
+                    .await
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            }
             None => "gone".into(),
         };
         let tail: Vec<String> = self

@@ -19,6 +19,31 @@ pub const TOKEN: &str = "integrations-test-token";
 /// The admin (API) token of the server.
 pub const ADMIN: &str = "integrations-admin-token";
 
+/// Whether the process whose pid `file` holds still runs (neither gone nor a zombie).
+pub fn runs(file: &Path) -> bool {
+    let Ok(pid) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            Some(!rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Waits until the process whose pid `file` holds has ended; false if it still runs after 10 s.
+pub async fn ended(file: &Path) -> bool {
+    for _ in 0..200 {
+        if !runs(file) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// Writes `text` to `dir/name` with `mode`.
 pub fn write(dir: &Path, name: &str, text: &str, mode: u32) {
     let path = dir.join(name);
