@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hipkit_server::{ApiError, RequestDeadline, Routes, TimedBody};
 use hipkit_store::KvStore;
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +62,7 @@ struct Inner {
     exec: ExecRuntime,
     next_call: AtomicU64,
     last_rescan: Mutex<Option<std::time::Instant>>,
+    scans: AtomicU64,
     watcher: Mutex<Option<RecommendedWatcher>>,
 }
 
@@ -119,6 +120,7 @@ impl Integrations {
             python,
             next_call: AtomicU64::new(1),
             last_rescan: Mutex::new(None),
+            scans: AtomicU64::new(0),
             watcher: Mutex::new(None),
             config,
         });
@@ -206,6 +208,12 @@ impl Integrations {
         }
     }
 
+    /// How many times the folder has been scanned since the start (folder events, unknown
+    /// commands and explicit rescans): a diagnostic that shows a quiet folder stays quiet.
+    pub fn scans(&self) -> u64 {
+        self.inner.scans.load(Ordering::Relaxed)
+    }
+
     /// Stops every Python host.
     pub async fn shutdown(&self) {
         self.inner.python.shutdown().await;
@@ -260,6 +268,7 @@ impl Inner {
     }
 
     async fn rescan(&self) -> Result<Vec<String>, registry::ScanError> {
+        self.scans.fetch_add(1, Ordering::Relaxed);
         let found = registry::scan(&self.dir)?;
         let changed = {
             let mut current = self.registry.write().unwrap_or_else(|p| p.into_inner());
@@ -388,7 +397,12 @@ fn watch(inner: Weak<Inner>) -> Result<RecommendedWatcher, IntegrationsError> {
         .map(|i| i.dir.clone())
         .ok_or(IntegrationsError::NoFolder)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut watcher = notify::recommended_watcher(move |_event| {
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Opening and reading files are events too, and a scan (or running an executable)
+        // does both: reacting to them would rescan forever. A watcher error rescans.
+        if event.is_ok_and(|e| matches!(e.kind, EventKind::Access(_))) {
+            return;
+        }
         let _ = tx.send(());
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;

@@ -105,5 +105,7 @@ async fn nothing_an_executable_starts_outlives_its_call() {
         ended(&held).await,
         "the hanging script's child survived the kill"
     );
+    // Running an executable opens its file in the watched folder: not a change.
+    assert_folder_stays_quiet(&stack.integrations).await;
     stack.stop().await;
 }

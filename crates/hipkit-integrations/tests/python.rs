@@ -247,6 +247,7 @@ async fn new_and_changed_integrations_are_picked_up_without_a_restart() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(stack.reply_text(1, "/fresh").await, "fresh");
+    assert_folder_stays_quiet(&stack.integrations).await;
     stack.stop().await;
 }
 

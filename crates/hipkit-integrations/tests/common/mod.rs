@@ -44,6 +44,20 @@ pub async fn ended(file: &Path) -> bool {
     false
 }
 
+/// Checks that the integrations folder, left alone, is not scanned again: scanning it and
+/// running its integrations read it, which must not count as a change.
+pub async fn assert_folder_stays_quiet(integrations: &Integrations) {
+    // Lets a burst of real changes (already being waited for) settle first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = integrations.scans();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        integrations.scans(),
+        before,
+        "a folder nobody changed was rescanned"
+    );
+}
+
 /// Writes `text` to `dir/name` with `mode`.
 pub fn write(dir: &Path, name: &str, text: &str, mode: u32) {
     let path = dir.join(name);
