@@ -3,7 +3,7 @@
 //! beside `seed_baseline.py` (what the seed does per request) in the same run; an executable
 //! integration's rate; and the intake path (the built-in `/ping`) beside a bare hyper server.
 
-use crate::process::{Spawned, spawn_with_env, tree_cpu_seconds};
+use crate::process::{Spawned, cpu_seconds, spawn_with_env, tree_cpu_seconds};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -45,6 +45,7 @@ struct Phase {
     seconds: f64,
     latencies: Vec<Duration>,
     cpu_seconds: f64,
+    load_cpu_seconds: f64,
 }
 
 impl Phase {
@@ -60,72 +61,98 @@ impl Phase {
             .unwrap_or(f64::NAN)
     }
 
-    fn cpu_us_per_request(&self) -> f64 {
-        self.cpu_seconds * 1e6 / self.requests as f64
+    fn per_request_us(&self, cpu_seconds: f64) -> f64 {
+        cpu_seconds * 1e6 / self.requests as f64
     }
 
     /// The table row: rate, p99, ratio to `baseline_rate`, CPU per request.
     fn row(&mut self, what: &str, baseline_rate: f64, target: &str) -> String {
         format!(
-            "| {what} | {:.0} | {:.1} ms | {:.2}x | {:.0} µs | {target} |\n",
+            "| {what} | {:.0} | {:.1} ms | {:.2}x | {:.0} µs | {:.0} µs | {target} |\n",
             self.rate(),
             self.p99_ms(),
             self.rate() / baseline_rate,
-            self.cpu_us_per_request()
+            self.per_request_us(self.cpu_seconds),
+            self.per_request_us(self.load_cpu_seconds)
         )
     }
 }
 
-/// A server under load: where to POST, whose CPU to count, and whether it closes every
-/// connection (HTTP/1.0 servers do; so does the load generator then).
+/// A server under load: its address and path, whose CPU to count, and whether it closes every
+/// connection (HTTP/1.0 servers do, so each request then opens its own).
 struct Target {
-    url: String,
+    addr: std::net::SocketAddr,
+    path: String,
     pid: u32,
-    http: reqwest::Client,
+    fresh_connections: bool,
 }
 
+/// One client's HTTP/1 connection.
+type Connection = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
 impl Target {
-    fn new(url: String, pid: u32, fresh_connections: bool) -> Result<Self> {
-        let mut builder = reqwest::Client::builder();
-        if fresh_connections {
-            builder = builder.pool_max_idle_per_host(0);
-        }
+    /// `url` is `http://IP:PORT/path`, as the servers print it.
+    fn new(url: &str, pid: u32, fresh_connections: bool) -> Result<Self> {
+        let rest = url
+            .strip_prefix("http://")
+            .with_context(|| format!("not an http:// URL: {url}"))?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         Ok(Self {
-            url,
+            addr: authority.parse().context("the server's address")?,
+            path: format!("/{path}"),
             pid,
-            http: builder.build()?,
+            fresh_connections,
         })
     }
 
-    /// POSTs `body` from [`CLIENTS`] loops for `seconds` and adds the span to `phase`.
+    async fn connect(addr: std::net::SocketAddr) -> Result<Connection> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    /// POSTs `body` from [`CLIENTS`] loops for `seconds` and adds the span to `phase`. Each
+    /// loop holds one connection (a new one per request for an HTTP/1.0 server) and sends a
+    /// prepared request with bare hyper, so the load generator takes as little of the shared
+    /// CPU as it can.
     async fn measure(&self, body: &str, seconds: f64, phase: &mut Phase) -> Result<()> {
         let latencies = Arc::new(Mutex::new(Vec::new()));
-        let cpu_before = tree_cpu_seconds(self.pid)?;
+        let cpu_before = (tree_cpu_seconds(self.pid)?, cpu_seconds("self")?);
         let started = Instant::now();
         let deadline = started + Duration::from_secs_f64(seconds);
+        let body = bytes::Bytes::copy_from_slice(body.as_bytes());
         let mut tasks = Vec::new();
         for _ in 0..CLIENTS {
-            let (http, url, body, latencies) = (
-                self.http.clone(),
-                self.url.clone(),
-                body.to_owned(),
+            let (addr, path, body, latencies, fresh) = (
+                self.addr,
+                self.path.clone(),
+                body.clone(),
                 latencies.clone(),
+                self.fresh_connections,
             );
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
+                let mut connection: Option<Connection> = None;
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    let resp = http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await?;
-                    if !resp.status().is_success() {
-                        bail!("status {}", resp.status());
+                    let mut sender = match connection.take() {
+                        Some(open) if !fresh && !open.is_closed() => open,
+                        _ => Self::connect(addr).await?,
+                    };
+                    let request = hyper::Request::post(path.as_str())
+                        .header(hyper::header::HOST, addr.to_string())
+                        .header(hyper::header::CONTENT_TYPE, "application/json")
+                        .body(http_body_util::Full::new(body.clone()))?;
+                    let response = sender.send_request(request).await?;
+                    if !response.status().is_success() {
+                        bail!("status {}", response.status());
                     }
-                    resp.bytes().await?;
+                    http_body_util::BodyExt::collect(response.into_body()).await?;
                     mine.push(t.elapsed());
+                    connection = Some(sender);
                 }
                 latencies
                     .lock()
@@ -138,7 +165,8 @@ impl Target {
             t.await??;
         }
         phase.seconds += started.elapsed().as_secs_f64();
-        phase.cpu_seconds += tree_cpu_seconds(self.pid)? - cpu_before;
+        phase.cpu_seconds += tree_cpu_seconds(self.pid)? - cpu_before.0;
+        phase.load_cpu_seconds += cpu_seconds("self")? - cpu_before.1;
         let mine = std::mem::take(&mut *latencies.lock().map_err(|_| anyhow!("poisoned"))?);
         phase.requests += mine.len();
         phase.latencies.extend(mine);
@@ -245,13 +273,13 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
 
     let seed_log = tempfile::NamedTempFile::new()?;
     let (seed, seed_url) = seed_baseline(dir.path(), seed_log.path())?;
-    let seed = Target::new(seed_url, seed.0.id(), true).map(|t| (seed, t))?;
+    let seed = Target::new(&seed_url, seed.0.id(), true).map(|t| (seed, t))?;
     // The store lives outside the watched folder, as a deployment keeps it (its writes
     // would otherwise wake the folder watcher at every commit).
     let data = tempfile::tempdir()?;
     let serve = integrations(hipkit, dir.path(), &data.path().join("bench.db"))?;
     let hook = Target::new(
-        format!("{}/hooks/hipchat", serve.base),
+        &format!("{}/hooks/hipchat", serve.base),
         serve.child.id(),
         false,
     )?;
@@ -269,7 +297,7 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
         .await?;
 
     let (hello, hello_url) = hello_server()?;
-    let hello = Target::new(hello_url, hello.0.id(), false).map(|t| (hello, t))?;
+    let hello = Target::new(&hello_url, hello.0.id(), false).map(|t| (hello, t))?;
     let ping_body = webhook("/ping");
     let (mut bare, mut ping) =
         side_by_side((&hello.1, &ping_body), (&hook, &ping_body), seconds).await?;
@@ -289,9 +317,11 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
          Each pair compared (the baseline and hipkit's Python integration; hyper and hipkit's \
          `/ping`) runs in {ROUNDS} alternating spans, {seconds} s in all per side; the other \
          rows run {seconds} s each. CPU per request is user + system time of the server's \
-         processes (hipkit with its Python host) over requests answered.\n\n\
-         | measurement | requests/s | p99 | ratio | CPU per request | target |\n\
-         |---|---|---|---|---|---|\n{}{}{}{}{}{}",
+         processes (hipkit with its Python host) and of the load generator (bare hyper, one \
+         connection per client, or one per request for the HTTP/1.0 baseline) over requests \
+         answered.\n\n\
+         | measurement | requests/s | p99 | ratio | CPU per request: server | load generator | target |\n\
+         |---|---|---|---|---|---|---|\n{}{}{}{}{}{}",
         seed_phase.row("seed baseline, Python integration", seed_rate, "—"),
         py.row(
             "`hipkit integrations`, same Python integration (warm host)",
