@@ -5,14 +5,13 @@
 
 use super::output::{Line, read_line};
 use super::{
-    CallError, FloodMeter, GroupGuard, Invocation, Limits, Returned, acquire, integration_command,
-    kill_group, one_line,
+    CallError, FloodMeter, GroupGuard, Invocation, Limits, PerName, Returned, acquire,
+    integration_command, kill_group, one_line,
 };
 use hipkit_store::KvStore;
 use serde_json::{Map, json};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
@@ -24,7 +23,7 @@ const MAX_STDERR_LINE: usize = 8 << 10;
 pub struct ExecRuntime {
     limits: Limits,
     store: Arc<dyn KvStore>,
-    permits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    permits: PerName<Semaphore>,
 }
 
 impl std::fmt::Debug for ExecRuntime {
@@ -41,15 +40,8 @@ impl ExecRuntime {
         Self {
             limits,
             store,
-            permits: Mutex::new(HashMap::new()),
+            permits: PerName::new(),
         }
-    }
-
-    fn permits(&self, name: &str) -> Arc<Semaphore> {
-        let mut all = self.permits.lock().unwrap_or_else(|p| p.into_inner());
-        all.entry(name.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.concurrency.max(1))))
-            .clone()
     }
 
     /// Runs the executable at `path` for `inv`: a slot is awaited until `deadline` (the
@@ -60,7 +52,9 @@ impl ExecRuntime {
         inv: &Invocation,
         deadline: Instant,
     ) -> Result<Returned, CallError> {
-        let permits = self.permits(&inv.name);
+        let permits = self
+            .permits
+            .get(&inv.name, || Semaphore::new(self.limits.concurrency.max(1)));
         let _permit = acquire(&permits, &self.limits, deadline).await?;
         let storage = self
             .store

@@ -101,6 +101,35 @@ pub(crate) async fn acquire<'a>(
         .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))
 }
 
+/// Per-integration state (permits, a host), made at an integration's first call and shared
+/// by its later ones.
+pub(crate) struct PerName<T>(
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<T>>>,
+);
+
+impl<T> PerName<T> {
+    pub(crate) fn new() -> Self {
+        Self(std::sync::Mutex::new(std::collections::HashMap::new()))
+    }
+
+    /// The state of `name`, made by `make` the first time (the name is copied only then).
+    pub(crate) fn get(&self, name: &str, make: impl FnOnce() -> T) -> std::sync::Arc<T> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = all.get(name) {
+            return found.clone();
+        }
+        let made = std::sync::Arc::new(make());
+        all.insert(name.to_owned(), made.clone());
+        made
+    }
+
+    /// Every state made so far.
+    pub(crate) fn all(&self) -> Vec<std::sync::Arc<T>> {
+        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.values().cloned().collect()
+    }
+}
+
 /// Environment variables a host or executable inherits (no tokens or secrets of hipkit's).
 const PASSED_ENV: &[&str] = &[
     "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER",

@@ -7,8 +7,8 @@
 
 use super::output::{Line, read_line};
 use super::{
-    CallError, FloodMeter, Invocation, Limits, Returned, acquire, integration_command, kill_group,
-    one_line,
+    CallError, FloodMeter, Invocation, Limits, PerName, Returned, acquire, integration_command,
+    kill_group, one_line,
 };
 use hipkit_store::KvStore;
 use serde::Deserialize;
@@ -126,7 +126,7 @@ pub struct PythonRuntime {
     target: HipChatTarget,
     limits: Limits,
     store: Arc<dyn KvStore>,
-    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    slots: PerName<Slot>,
 }
 
 impl std::fmt::Debug for PythonRuntime {
@@ -171,22 +171,16 @@ impl PythonRuntime {
             target,
             limits,
             store,
-            slots: Mutex::new(HashMap::new()),
+            slots: PerName::new(),
         })
     }
 
     fn slot(&self, name: &str) -> Arc<Slot> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Slot {
-                    permits: Semaphore::new(self.limits.concurrency.max(1)),
-                    host: tokio::sync::Mutex::new(None),
-                    storage: RwLock::new(()),
-                })
-            })
-            .clone()
+        self.slots.get(name, || Slot {
+            permits: Semaphore::new(self.limits.concurrency.max(1)),
+            host: tokio::sync::Mutex::new(None),
+            storage: RwLock::new(()),
+        })
     }
 
     /// Runs `inv` in the host of the script at `path`: a slot and a started host are awaited
@@ -362,11 +356,7 @@ impl PythonRuntime {
 
     /// Stops every host.
     pub async fn shutdown(&self) {
-        let slots: Vec<Arc<Slot>> = {
-            let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.values().cloned().collect()
-        };
-        for slot in slots {
+        for slot in self.slots.all() {
             if let Some(host) = slot.host.lock().await.take() {
                 host.kill(CallError::Crashed("hipkit is shutting down".into()));
             }
@@ -381,8 +371,7 @@ impl PythonRuntime {
 
 impl Drop for PythonRuntime {
     fn drop(&mut self) {
-        let slots = self.slots.get_mut().unwrap_or_else(|p| p.into_inner());
-        for slot in slots.values() {
+        for slot in self.slots.all() {
             if let Ok(mut host) = slot.host.try_lock()
                 && let Some(host) = host.take()
             {
