@@ -272,7 +272,11 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let query = webhook("/append bench query");
 
     let seed_log = tempfile::NamedTempFile::new()?;
-    let (seed, seed_url) = seed_baseline(dir.path(), seed_log.path())?;
+    // The baseline gets its own copy of the folder: it re-imports the file per request, and
+    // those reads would otherwise reach hipkit's folder watcher while both run side by side.
+    let seed_dir = tempfile::tempdir()?;
+    std::fs::write(seed_dir.path().join("append.py"), APPEND)?;
+    let (seed, seed_url) = seed_baseline(seed_dir.path(), seed_log.path())?;
     let seed = Target::new(&seed_url, seed.0.id(), true).map(|t| (seed, t))?;
     // The store lives outside the watched folder, as a deployment keeps it (its writes
     // would otherwise wake the folder watcher at every commit).
