@@ -302,14 +302,16 @@ async fn the_wal_is_truncated_after_a_burst() {
         store.enqueue(&batch).await.expect("enqueue");
     }
     let wal = || std::fs::metadata(with_suffix(&path, "-wal")).map_or(0, |m| m.len());
+    // A checkpoint that resets a WAL grown past the limit truncates it to exactly the limit,
+    // so a burst leaves at least that much (more when no reset came after the last growth).
     assert!(
-        wal() > JOURNAL_SIZE_LIMIT,
+        wal() >= JOURNAL_SIZE_LIMIT,
         "the burst grew the WAL: {}",
         wal()
     );
     let before = store.size_bytes().await.unwrap();
     store.compact().await.expect("checkpoint");
-    assert!(wal() <= JOURNAL_SIZE_LIMIT, "WAL is {} bytes", wal());
+    assert!(wal() < JOURNAL_SIZE_LIMIT, "WAL is {} bytes", wal());
     assert!(store.size_bytes().await.unwrap() < before);
     assert_eq!(store.counts().await.unwrap().queued, 20_000);
 }
