@@ -2,10 +2,12 @@
 //! leniently (extra keys, `from` as a string or an object, `webhook_id` as a string or a
 //! number, no `oauth_client_id`), with the event checked and every failure named precisely.
 
-use serde_json::Value;
+use crate::lenient::{Node, Scalar};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// A webhook the integrations can act on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Webhook {
     /// `room_message` or `room_notification`.
     pub event: String,
@@ -17,8 +19,8 @@ pub struct Webhook {
     pub sender: Option<String>,
     /// The OAuth client id of the installation, if sent.
     pub oauth_client_id: Option<String>,
-    /// The whole payload, as the integration receives it.
-    pub payload: Value,
+    /// The whole payload as the integration receives it: the body's JSON, on one line.
+    pub payload: Box<RawValue>,
 }
 
 /// The seed's raw-body admin commands, answered with the new way instead of run.
@@ -93,64 +95,117 @@ pub fn seed_command(body: &[u8]) -> Option<SeedCommand> {
     }
 }
 
-/// Parses a webhook body.
+/// The top level of a webhook: only what intake reads, the rest skipped without building it.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    event: Scalar<'a>,
+    #[serde(borrow, default)]
+    item: Node<'a, Item<'a>>,
+    #[serde(borrow, default)]
+    oauth_client_id: Scalar<'a>,
+}
+
+/// `item`.
+#[derive(Default, Deserialize)]
+struct Item<'a> {
+    #[serde(borrow, default)]
+    message: Node<'a, Message<'a>>,
+    #[serde(borrow, default)]
+    room: Node<'a, Room<'a>>,
+}
+
+/// `item.message`.
+#[derive(Default, Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    message: Scalar<'a>,
+    #[serde(borrow, default)]
+    from: Node<'a, Sender<'a>>,
+}
+
+/// `item.room`.
+#[derive(Default, Deserialize)]
+struct Room<'a> {
+    #[serde(borrow, default)]
+    id: Scalar<'a>,
+}
+
+/// `item.message.from` when it is an object.
+#[derive(Default, Deserialize)]
+struct Sender<'a> {
+    #[serde(borrow, default)]
+    name: Scalar<'a>,
+}
+
+/// Parses a webhook body in one pass over the fields intake needs; the payload is kept as
+/// the body's own JSON text (on one line) for the integration.
 pub fn parse(body: &[u8]) -> Result<Webhook, IntakeError> {
     if let Some(cmd) = seed_command(body) {
         return Err(IntakeError::SeedCommand(cmd));
     }
     let text = std::str::from_utf8(body).map_err(|e| IntakeError::NotUtf8(e.valid_up_to()))?;
-    let payload: Value = serde_json::from_str(text).map_err(IntakeError::Json)?;
+    let whole: &RawValue = serde_json::from_str(text).map_err(IntakeError::Json)?;
     let field = |field, problem| IntakeError::Field { field, problem };
-    if !payload.is_object() {
+    // Checked first: serde would read an array positionally into the struct.
+    if !whole.get().starts_with('{') {
         return Err(field("(body)", "must be a JSON object"));
     }
-    let event = match payload.get("event") {
-        Some(Value::String(e)) => e.clone(),
-        Some(_) => return Err(field("event", "must be a string")),
-        None => return Err(field("event", "is missing")),
+    let top: Envelope = serde_json::from_str(whole.get()).map_err(IntakeError::Json)?;
+    let event = match top.event {
+        Node::Str(e) => e.into_owned(),
+        Node::Absent => return Err(field("event", "is missing")),
+        _ => return Err(field("event", "must be a string")),
     };
     if event != "room_message" && event != "room_notification" {
         return Err(IntakeError::Event(event));
     }
-    let message = payload
-        .pointer("/item/message")
-        .ok_or(field("item.message", "is missing"))?;
-    let text = match message.get("message") {
-        Some(Value::String(m)) => m.clone(),
-        Some(_) => return Err(field("item.message.message", "must be a string")),
-        None => return Err(field("item.message.message", "is missing")),
+    // Through anything but an object, a field is as missing as a JSON pointer finds it.
+    let item = top.item.into_object().unwrap_or_default();
+    if !item.message.is_present() {
+        return Err(field("item.message", "is missing"));
+    }
+    let message = item.message.into_object().unwrap_or_default();
+    let text = match message.message {
+        Node::Str(m) => m.into_owned(),
+        Node::Absent => return Err(field("item.message.message", "is missing")),
+        _ => return Err(field("item.message.message", "must be a string")),
     };
-    let room_id = match payload.pointer("/item/room/id") {
-        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.clone()
-        }
-        Some(_) => return Err(field("item.room.id", "must be a room id (digits)")),
-        None => return Err(field("item.room.id", "is missing")),
+    let room_id = match item.room.into_object().unwrap_or_default().id {
+        Node::Whole(n) => n.to_string(),
+        Node::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.into_owned(),
+        Node::Absent => return Err(field("item.room.id", "is missing")),
+        _ => return Err(field("item.room.id", "must be a room id (digits)")),
     };
-    let sender = match message.get("from") {
-        Some(Value::String(label)) => Some(label.clone()),
-        Some(from) => from.get("name").and_then(Value::as_str).map(str::to_owned),
-        None => None,
+    let sender = match message.from {
+        Node::Str(label) => Some(label.into_owned()),
+        Node::Object(from) => from.name.into_string(),
+        _ => None,
     };
-    let oauth_client_id = payload
-        .get("oauth_client_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
     Ok(Webhook {
         event,
         message: text,
         room_id,
         sender,
-        oauth_client_id,
-        payload,
+        oauth_client_id: top.oauth_client_id.into_string(),
+        payload: flattened(whole)?,
     })
+}
+
+/// The same JSON on one line: line breaks and tabs can only be whitespace between tokens
+/// (inside strings JSON escapes them), so they become spaces.
+fn flattened(json: &RawValue) -> Result<Box<RawValue>, IntakeError> {
+    let text = json.get();
+    if !text.bytes().any(|b| matches!(b, b'\n' | b'\r' | b'\t')) {
+        return Ok(json.to_owned());
+    }
+    RawValue::from_string(text.replace(['\n', '\r', '\t'], " ")).map_err(IntakeError::Json)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn body(v: Value) -> Vec<u8> {
         serde_json::to_vec(&v).unwrap()
@@ -193,5 +248,47 @@ mod tests {
             ))
             .contains("item.room.id")
         );
+    }
+
+    #[test]
+    fn pretty_bodies_reach_the_integration_on_one_line_unchanged() {
+        let sent = json!({
+            "event": "room_message",
+            "item": {"message": {"message": "/x a\nb\t\u{e9} \"q\"", "from": 7},
+                     "room": {"id": 12345678901u64}},
+            "oauth_client_id": null
+        });
+        let pretty = serde_json::to_vec_pretty(&sent).unwrap();
+        assert!(pretty.contains(&b'\n'));
+        let hook = parse(&pretty).unwrap();
+        assert_eq!(hook.message, "/x a\nb\t\u{e9} \"q\"");
+        assert_eq!(hook.room_id, "12345678901");
+        assert_eq!(hook.sender, None);
+        assert_eq!(hook.oauth_client_id, None);
+        let line = hook.payload.get();
+        assert!(!line.contains(['\n', '\r', '\t']), "{line}");
+        assert_eq!(serde_json::from_str::<Value>(line).unwrap(), sent);
+    }
+
+    #[test]
+    fn present_but_wrong_fields_are_named() {
+        let err = |v: Value| parse(&body(v)).unwrap_err().to_string();
+        assert_eq!(err(json!({"event": null})), "`event` must be a string");
+        assert_eq!(
+            err(json!({"event": "room_message", "item": {"message": {"message": 5}}})),
+            "`item.message.message` must be a string"
+        );
+        assert_eq!(
+            err(json!({"event": "room_message", "item": [1]})),
+            "`item.message` is missing"
+        );
+        assert_eq!(
+            err(
+                json!({"event": "room_message", "item": {"message": {"message": "/a"},
+                       "room": {"id": -3}}})
+            ),
+            "`item.room.id` must be a room id (digits)"
+        );
+        assert!(parse(b"{\"event\": \"room_message\"} trailing").is_err());
     }
 }

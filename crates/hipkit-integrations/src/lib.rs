@@ -10,6 +10,7 @@ pub mod config;
 mod error;
 pub mod intake;
 pub mod jwt;
+mod lenient;
 pub mod registry;
 pub mod reply;
 pub mod runtime;

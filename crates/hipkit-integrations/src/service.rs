@@ -13,7 +13,7 @@ use crate::runtime::python::{HipChatTarget, PythonRuntime, check_python};
 use crate::runtime::{CallError, Invocation, Limits, Returned};
 use crate::tokens::{self, Tokens};
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -221,15 +221,15 @@ impl Integrations {
 }
 
 /// `POST /hooks/hipchat` (and `POST /`).
-async fn hook(
-    State(s): State<Integrations>,
-    RequestDeadline(deadline): RequestDeadline,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Result<TimedBody, ApiError>,
-) -> Response {
-    match body {
-        Ok(TimedBody(bytes)) => s.handle(&headers, query.as_deref(), &bytes, deadline).await,
+async fn hook(State(s): State<Integrations>, request: Request) -> Response {
+    // Taken apart here rather than by extractors: the headers and query are read in place.
+    let (parts, body) = request.into_parts();
+    let RequestDeadline(deadline) = RequestDeadline::of(&parts);
+    match TimedBody::read(&parts, body).await {
+        Ok(bytes) => {
+            s.handle(&parts.headers, parts.uri.query(), &bytes, deadline)
+                .await
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -2,9 +2,10 @@
 //! for handlers that answer by the deadline themselves.
 
 use crate::{ApiError, RequestDeadline};
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 
 /// The body limit `Server` stamps on every request (`[serve] max_body_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +19,17 @@ pub struct TimedBody(pub Bytes);
 impl<S: Send + Sync> FromRequest<S> for TimedBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let RequestDeadline(deadline) =
-            match RequestDeadline::from_request_parts(&mut parts, state).await {
-                Ok(d) => d,
-                Err(never) => match never {},
-            };
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        Self::read(&parts, body).await.map(Self)
+    }
+}
+
+impl TimedBody {
+    /// Reads `body` by the deadline and within the limit stamped in `parts`, for a handler
+    /// that takes the request apart itself (and keeps its headers without copying them).
+    pub async fn read(parts: &Parts, body: Body) -> Result<Bytes, ApiError> {
+        let RequestDeadline(deadline) = RequestDeadline::of(parts);
         let limit = parts
             .extensions
             .get::<BodyLimit>()
@@ -38,7 +43,7 @@ impl<S: Send + Sync> FromRequest<S> for TimedBody {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body is over {limit} bytes or could not be read: {e}"),
             )),
-            Ok(Ok(bytes)) => Ok(Self(bytes)),
+            Ok(Ok(bytes)) => Ok(bytes),
         }
     }
 }

@@ -47,14 +47,21 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestDeadline {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // Outside a `Server` (a router used on its own) there is no stamp: use the default.
-        Ok(parts
+        Ok(Self::of(parts))
+    }
+}
+
+impl RequestDeadline {
+    /// The deadline `Server` stamped on the request; outside a `Server` (a router used on its
+    /// own) there is no stamp, and the default timeout applies from now.
+    pub fn of(parts: &Parts) -> Self {
+        parts
             .extensions
             .get::<RequestDeadline>()
             .copied()
             .unwrap_or_else(|| {
                 RequestDeadline(Instant::now() + ServerConfig::default().request_timeout())
-            }))
+            })
     }
 }
 

@@ -9,7 +9,9 @@ use super::{
     integration_command, kill_group, one_line,
 };
 use hipkit_store::KvStore;
-use serde_json::{Map, json};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -18,6 +20,15 @@ use tokio::time::{Instant, timeout_at};
 
 /// Longest stderr line logged.
 const MAX_STDERR_LINE: usize = 8 << 10;
+
+/// What an executable reads on stdin (one line of JSON).
+#[derive(serde::Serialize)]
+struct ExecRequest<'a> {
+    notification: &'a RawValue,
+    query: &'a str,
+    storage: BTreeMap<String, Value>,
+    token: Option<&'a str>,
+}
 
 /// Runs executables with per-integration concurrency limits.
 pub struct ExecRuntime {
@@ -61,12 +72,12 @@ impl ExecRuntime {
             .export(&inv.name)
             .await
             .map_err(|e| CallError::Start(format!("cannot load its storage: {e}")))?;
-        let mut request = serde_json::to_vec(&json!({
-            "notification": inv.payload,
-            "query": inv.query,
-            "token": inv.token.as_ref().map(|t| t.expose()),
-            "storage": Map::from_iter(storage),
-        }))
+        let mut request = serde_json::to_vec(&ExecRequest {
+            notification: &inv.payload,
+            query: &inv.query,
+            storage,
+            token: inv.token.as_ref().map(|t| t.expose()),
+        })
         .map_err(|e| CallError::Start(e.to_string()))?;
         request.push(b'\n');
         let mut child = integration_command(path)

@@ -20,8 +20,8 @@ pub struct Invocation {
     pub id: u64,
     /// The integration's name.
     pub name: String,
-    /// The webhook payload (the seed's `notification`).
-    pub payload: Value,
+    /// The webhook payload (the seed's `notification`): JSON on one line.
+    pub payload: Box<serde_json::value::RawValue>,
     /// The text after `/name `.
     pub query: String,
     /// The token for this room and integration, if any.

@@ -12,6 +12,7 @@ use super::{
 };
 use hipkit_store::KvStore;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
@@ -382,8 +383,8 @@ impl Drop for PythonRuntime {
 }
 
 /// A call as the host reads it, borrowed from the [`Invocation`]. On the wire it is followed
-/// by a tab and the webhook payload, which the host parses only if the integration uses it
-/// (compact JSON has no raw tab, so the first one ends the call's part).
+/// by a tab and the webhook payload (already on one line), which the host parses only if the
+/// integration uses it (compact JSON has no raw tab, so the first one ends the call's part).
 #[derive(serde::Serialize)]
 struct CallRequest<'a> {
     id: u64,
@@ -407,26 +408,35 @@ struct Host {
     tail: Mutex<VecDeque<String>>,
 }
 
-/// A message from the host.
+/// What a line from the host is.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-enum FromHost {
-    Log {
-        id: Option<u64>,
-        level: String,
-        message: String,
-    },
-    Done {
-        id: u64,
-        #[serde(default)]
-        result: Value,
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        set: BTreeMap<String, Value>,
-        #[serde(default)]
-        del: Vec<String>,
-    },
+#[serde(rename_all = "snake_case")]
+enum Op {
+    /// A log record (`id`, `level`, `message`).
+    Log,
+    /// A finished call (`id`, `result` or `error`, storage changes `set` and `del`).
+    Done,
+}
+
+/// A line from the host. One flat struct rather than an enum tagged by `op`: serde reads a
+/// tagged enum by first copying the whole line into a tree of its own, on every call.
+#[derive(Debug, Deserialize)]
+struct FromHost {
+    op: Op,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    result: Value,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    set: BTreeMap<String, Value>,
+    #[serde(default)]
+    del: Vec<String>,
 }
 
 impl Host {
@@ -438,10 +448,12 @@ impl Host {
         self.dead.load(Ordering::Acquire)
     }
 
-    async fn send_call(&self, call: &CallRequest<'_>, payload: &Value) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(call)?;
+    async fn send_call(&self, call: &CallRequest<'_>, payload: &RawValue) -> std::io::Result<()> {
+        let payload = payload.get().as_bytes();
+        let mut line = Vec::with_capacity(payload.len() + 256);
+        serde_json::to_writer(&mut line, call)?;
         line.push(b'\t');
-        serde_json::to_writer(&mut line, payload)?;
+        line.extend_from_slice(payload);
         line.push(b'\n');
         let mut stdin = self.stdin.lock().await;
         let pipe = stdin
@@ -547,23 +559,24 @@ impl Host {
                 }
                 Ok(Line::Eof) | Err(_) => break,
             };
-            match serde_json::from_slice::<FromHost>(&line) {
-                Ok(FromHost::Log { id, level, message }) => {
-                    if !self.flood.add(message.len()) {
+            let m = match serde_json::from_slice::<FromHost>(&line) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.kill(CallError::Protocol(e.to_string()));
+                    break;
+                }
+            };
+            match (m.op, m.id) {
+                (Op::Log, id) => {
+                    if !self.flood.add(m.message.len()) {
                         self.flooded();
                         break;
                     }
-                    self.log(id, &level, &message);
+                    self.log(id, &m.level, &m.message);
                 }
-                Ok(FromHost::Done {
-                    id,
-                    result,
-                    error,
-                    set,
-                    del,
-                }) => batch.add(id, result, error, set, del),
-                Err(e) => {
-                    self.kill(CallError::Protocol(e.to_string()));
+                (Op::Done, Some(id)) => batch.add(id, m.result, m.error, m.set, m.del),
+                (Op::Done, None) => {
+                    self.kill(CallError::Protocol("a finished call without its id".into()));
                     break;
                 }
             }
