@@ -4,14 +4,17 @@
 //! `cargo bench -p hipkit-bench --bench log`; prints the ratios and the coalescing result
 //! after criterion's own report.
 
+mod common;
+
 use async_trait::async_trait;
+use common::mean_ns;
 use criterion::Criterion;
 use hipkit_log::{FilteredRoomLayer, LogGuard};
 use hipkit_transport::{
     Delivery, MemoryTransport, Message, NullTransport, Transport, TransportError,
 };
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Level;
@@ -104,13 +107,6 @@ fn benches(c: &mut Criterion) {
     );
     let report = guard.shutdown(Duration::ZERO);
     println!("full/room_layer accounting: {report:?}");
-}
-
-/// Criterion's mean for `name` in this run, in nanoseconds.
-fn mean_ns(dir: &Path, name: &str) -> Option<f64> {
-    let path = dir.join(name.replace('/', "_")).join("new/estimates.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["mean"]["point_estimate"].as_f64()
 }
 
 fn rss_kib() -> u64 {

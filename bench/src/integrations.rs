@@ -45,6 +45,8 @@ struct Phase {
     seconds: f64,
     latencies: Vec<Duration>,
     cpu_seconds: f64,
+    /// The server process's own share of `cpu_seconds` (without its Python host).
+    own_cpu_seconds: f64,
     load_cpu_seconds: f64,
 }
 
@@ -65,14 +67,16 @@ impl Phase {
         cpu_seconds * 1e6 / self.requests as f64
     }
 
-    /// The table row: rate, p99, ratio to `baseline_rate`, CPU per request.
+    /// The table row: rate, p99, ratio to `baseline_rate`, CPU per request (the server's
+    /// processes, of which its own process, and the load generator's).
     fn row(&mut self, what: &str, baseline_rate: f64, target: &str) -> String {
         format!(
-            "| {what} | {:.0} | {:.1} ms | {:.2}x | {:.0} µs | {:.0} µs | {target} |\n",
+            "| {what} | {:.0} | {:.1} ms | {:.2}x | {:.0} µs ({:.0} µs) | {:.0} µs | {target} |\n",
             self.rate(),
             self.p99_ms(),
             self.rate() / baseline_rate,
             self.per_request_us(self.cpu_seconds),
+            self.per_request_us(self.own_cpu_seconds),
             self.per_request_us(self.load_cpu_seconds)
         )
     }
@@ -120,7 +124,12 @@ impl Target {
     /// CPU as it can.
     async fn measure(&self, body: &str, seconds: f64, phase: &mut Phase) -> Result<()> {
         let latencies = Arc::new(Mutex::new(Vec::new()));
-        let cpu_before = (tree_cpu_seconds(self.pid)?, cpu_seconds("self")?);
+        let own = self.pid.to_string();
+        let cpu_before = (
+            tree_cpu_seconds(self.pid)?,
+            cpu_seconds(&own)?,
+            cpu_seconds("self")?,
+        );
         let started = Instant::now();
         let deadline = started + Duration::from_secs_f64(seconds);
         let body = bytes::Bytes::copy_from_slice(body.as_bytes());
@@ -166,7 +175,8 @@ impl Target {
         }
         phase.seconds += started.elapsed().as_secs_f64();
         phase.cpu_seconds += tree_cpu_seconds(self.pid)? - cpu_before.0;
-        phase.load_cpu_seconds += cpu_seconds("self")? - cpu_before.1;
+        phase.own_cpu_seconds += cpu_seconds(&own)? - cpu_before.1;
+        phase.load_cpu_seconds += cpu_seconds("self")? - cpu_before.2;
         let mine = std::mem::take(&mut *latencies.lock().map_err(|_| anyhow!("poisoned"))?);
         phase.requests += mine.len();
         phase.latencies.extend(mine);
@@ -321,10 +331,10 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
          Each pair compared (the baseline and hipkit's Python integration; hyper and hipkit's \
          `/ping`) runs in {ROUNDS} alternating spans, {seconds} s in all per side; the other \
          rows run {seconds} s each. CPU per request is user + system time of the server's \
-         processes (hipkit with its Python host) and of the load generator (bare hyper, one \
+         processes (hipkit with its Python host; in brackets the server's own process) and of the load generator (bare hyper, one \
          connection per client, or one per request for the HTTP/1.0 baseline) over requests \
          answered.\n\n\
-         | measurement | requests/s | p99 | ratio | CPU per request: server | load generator | target |\n\
+         | measurement | requests/s | p99 | ratio | CPU per request: server (its own process) | load generator | target |\n\
          |---|---|---|---|---|---|---|\n{}{}{}{}{}{}",
         seed_phase.row("seed baseline, Python integration", seed_rate, "—"),
         py.row(
@@ -348,5 +358,20 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
             hello_rate,
             "≥ 0.50x"
         ),
+    ))
+}
+
+/// `hipkit-bench hook URL PID MESSAGE`: one span of webhooks carrying `MESSAGE` against a
+/// server already running (process `PID`), for profiling it from outside.
+pub async fn load_only(url: &str, pid: u32, message: &str, seconds: f64) -> Result<String> {
+    let target = Target::new(url, pid, false)?;
+    let mut phase = Phase::default();
+    target
+        .measure(&webhook(message), seconds, &mut phase)
+        .await?;
+    Ok(format!(
+        "| measurement | requests/s | p99 | ratio | CPU per request: server (its own process) | load generator | target |\n\
+         |---|---|---|---|---|---|---|\n{}",
+        phase.row(message, phase.rate(), "—")
     ))
 }

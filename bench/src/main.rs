@@ -16,10 +16,14 @@ use std::path::PathBuf;
 async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "client".into());
-    let hipkit = args
-        .next()
-        .map(PathBuf::from)
-        .unwrap_or_else(default_binary);
+    // `hook` loads a server already running: it takes no binary.
+    let hipkit = if which == "hook" {
+        default_binary()
+    } else {
+        args.next()
+            .map(PathBuf::from)
+            .unwrap_or_else(default_binary)
+    };
     let seconds: f64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -48,6 +52,15 @@ async fn main() -> Result<()> {
             integrations::serve_hello().await?;
             return Ok(());
         }
+        "hook" => {
+            let [url, pid, message] = [args.next(), args.next(), args.next()];
+            let (Some(url), Some(pid), Some(message)) = (url, pid, message) else {
+                bail!("usage: hipkit-bench hook URL PID MESSAGE");
+            };
+            integrations::load_only(&url, pid.parse().context("PID")?, &message, seconds)
+                .await
+                .context("webhook load")?
+        }
         "drain" => {
             let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
             let count = std::env::var("BENCH_BACKLOG")
@@ -59,7 +72,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations or drain"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, hook or drain"
         ),
     };
     println!("{report}");
