@@ -206,9 +206,9 @@ _ARGUMENTS = {"notification", "query", "all_tokens", "token", "storage", "log"}
 def call(run, accepted, storage, name, line):
     """Runs one call: `line` is the call's JSON, a tab, and the webhook payload's JSON."""
     head, _, payload = line.partition(b"\t")
-    request = _decoder.decode(head.decode("utf-8"))
+    request = _decoder.raw_decode(head.decode("utf-8"))[0]  # compact JSON from hipkit
     call_id = request["id"]
-    _call.touched = set()
+    _call.touched = touched = set()
     result, error = None, None
     try:
         kwargs = {
@@ -226,7 +226,7 @@ def call(run, accepted, storage, name, line):
         error = "%s: %s" % (type(e).__name__, e)
         result = None
         send({"op": "log", "id": call_id, "level": "error", "message": traceback.format_exc()})
-    touched, _call.touched = _call.touched, None
+    _call.touched = None
     changed, deleted, errors = storage.changes(touched)
     if errors and error is None:
         error = "; ".join(errors)
