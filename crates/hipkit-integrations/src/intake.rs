@@ -69,6 +69,9 @@ pub enum IntakeError {
     /// The body is not JSON.
     #[error("the body is not JSON: {0}")]
     Json(#[source] serde_json::Error),
+    /// JSON, but not readable as a webhook (a key the webhook needs given twice).
+    #[error("the body is JSON but not a readable webhook: {0}")]
+    Shape(#[source] serde_json::Error),
     /// A field the webhook needs is missing or of the wrong type.
     #[error("`{field}` {problem}")]
     Field {
@@ -151,7 +154,8 @@ pub fn parse(body: &[u8]) -> Result<Webhook, IntakeError> {
     if !whole.get().starts_with('{') {
         return Err(field("(body)", "must be a JSON object"));
     }
-    let top: Envelope = serde_json::from_str(whole.get()).map_err(IntakeError::Json)?;
+    // The syntax is checked: what can fail here is a key given twice.
+    let top: Envelope = serde_json::from_str(whole.get()).map_err(IntakeError::Shape)?;
     let event = match top.event {
         Node::Str(e) => e.into_owned(),
         Node::Absent => return Err(field("event", "is missing")),
@@ -290,5 +294,10 @@ mod tests {
             "`item.room.id` must be a room id (digits)"
         );
         assert!(parse(b"{\"event\": \"room_message\"} trailing").is_err());
+        let twice = br#"{"event": "room_message", "event": "room_enter"}"#;
+        assert_eq!(
+            parse(twice).unwrap_err().to_string(),
+            "the body is JSON but not a readable webhook: duplicate field `event` at line 1 column 33"
+        );
     }
 }
