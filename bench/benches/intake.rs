@@ -7,22 +7,13 @@
 mod common;
 
 use common::mean_ns;
-use criterion::Criterion;
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::time::Duration;
 
 /// A `room_message` webhook as HipChat sends it (the integrations benchmark's body).
 const BODY: &str = r#"{"event":"room_message","item":{"message":{"date":"2026-12-02T10:11:12+00:00","id":"m","type":"message","message":"/append bench query","mentions":[],"from":{"id":1,"links":{},"mention_name":"bench","name":"Bench","version":"1"}},"room":{"id":1,"is_archived":false,"links":{},"name":"Bench","privacy":"public","version":"1"}},"oauth_client_id":"bench","webhook_id":1}"#;
 
 fn main() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion-intake");
-    let mut c = Criterion::default()
-        .output_directory(&dir)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30)
-        .configure_from_args();
+    let (mut c, dir) = common::criterion("intake");
     c.bench_function("intake/parse", |b| {
         b.iter(|| hipkit_integrations::intake::parse(black_box(BODY.as_bytes())))
     });

@@ -14,7 +14,6 @@ use hipkit_transport::{
     Delivery, MemoryTransport, Message, NullTransport, Transport, TransportError,
 };
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Level;
@@ -149,13 +148,7 @@ fn coalescing() {
 fn main() {
     // First, while the process is fresh, so its RSS says something.
     coalescing();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion-log");
-    let mut c = Criterion::default()
-        .output_directory(&dir)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30)
-        .configure_from_args();
+    let (mut c, dir) = common::criterion("log");
     benches(&mut c);
     c.final_summary();
 

@@ -156,11 +156,7 @@ pub fn parse(body: &[u8]) -> Result<Webhook, IntakeError> {
     }
     // The syntax is checked: what can fail here is a key given twice.
     let top: Envelope = serde_json::from_str(whole.get()).map_err(IntakeError::Shape)?;
-    let event = match top.event {
-        Node::Str(e) => e.into_owned(),
-        Node::Absent => return Err(field("event", "is missing")),
-        _ => return Err(field("event", "must be a string")),
-    };
+    let event = required_string(top.event, "event")?;
     if event != "room_message" && event != "room_notification" {
         return Err(IntakeError::Event(event));
     }
@@ -170,11 +166,7 @@ pub fn parse(body: &[u8]) -> Result<Webhook, IntakeError> {
         return Err(field("item.message", "is missing"));
     }
     let message = item.message.into_object().unwrap_or_default();
-    let text = match message.message {
-        Node::Str(m) => m.into_owned(),
-        Node::Absent => return Err(field("item.message.message", "is missing")),
-        _ => return Err(field("item.message.message", "must be a string")),
-    };
+    let text = required_string(message.message, "item.message.message")?;
     let room_id = match item.room.into_object().unwrap_or_default().id {
         Node::Whole(n) => n.to_string(),
         Node::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.into_owned(),
@@ -194,6 +186,16 @@ pub fn parse(body: &[u8]) -> Result<Webhook, IntakeError> {
         oauth_client_id: top.oauth_client_id.into_string(),
         payload: flattened(whole)?,
     })
+}
+
+/// The string at `field`, or an error naming the field.
+fn required_string<T>(node: Node<'_, T>, field: &'static str) -> Result<String, IntakeError> {
+    let problem = match node {
+        Node::Str(s) => return Ok(s.into_owned()),
+        Node::Absent => "is missing",
+        _ => "must be a string",
+    };
+    Err(IntakeError::Field { field, problem })
 }
 
 /// The same JSON on one line: line breaks and tabs can only be whitespace between tokens
