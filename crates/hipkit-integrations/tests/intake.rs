@@ -46,6 +46,11 @@ async fn bad_bodies_get_precise_errors() {
             "item.message",
         ),
         (vec![b' '; 100 * 1024], 413, "bytes"),
+        (
+            br#"{"event": "room_message", "event": "room_message"}"#.to_vec(),
+            400,
+            "duplicate field `event`",
+        ),
     ];
     for (body, status, text) in cases {
         let (got, reply) = stack.post_raw("/hooks/hipchat", body).await;
@@ -68,6 +73,13 @@ async fn bad_bodies_get_precise_errors() {
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["message"], "50% of\nline two from CI bot");
     assert_eq!(reply["message_format"], "text");
+    // A pretty-printed body (line breaks and tabs between tokens) reaches the host intact.
+    let pretty = serde_json::to_string_pretty(&hook)
+        .unwrap()
+        .replace("  ", "\t");
+    let (status, reply) = stack.post_raw("/", pretty.into_bytes()).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["message"], "50% of\nline two from CI bot");
     stack.stop().await;
 }
 
