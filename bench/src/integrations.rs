@@ -143,6 +143,7 @@ impl Target {
                 self.fresh_connections,
             );
             tasks.push(tokio::spawn(async move {
+                let host = hyper::header::HeaderValue::try_from(addr.to_string())?;
                 let mut mine = Vec::new();
                 let mut connection: Option<Connection> = None;
                 while Instant::now() < deadline {
@@ -152,7 +153,7 @@ impl Target {
                         _ => Self::connect(addr).await?,
                     };
                     let request = hyper::Request::post(path.as_str())
-                        .header(hyper::header::HOST, addr.to_string())
+                        .header(hyper::header::HOST, host.clone())
                         .header(hyper::header::CONTENT_TYPE, "application/json")
                         .body(http_body_util::Full::new(body.clone()))?;
                     let response = sender.send_request(request).await?;
