@@ -5,6 +5,7 @@
 //! ([`tokens`]) and its persistent storage ([`storage`]), and what it returns becomes the
 //! webhook's reply ([`reply`]). [`Integrations`] ties them together and hands out the routers.
 
+mod capability;
 pub mod command;
 pub mod config;
 mod error;

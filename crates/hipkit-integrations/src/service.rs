@@ -182,16 +182,12 @@ impl Integrations {
         crate::storage::router(self.clone())
     }
 
-    /// Mounts the webhook routes (`root`: also `POST /`) and, behind `server`'s admin token,
-    /// the storage admin routes; without a token those answer 403.
+    /// Mounts [`Integrations::routes`] on `server` (the admin routes behind its API token).
     pub fn mount(&self, server: hipkit_server::Server, root: bool) -> hipkit_server::Server {
         let with_token = server.config().api_token.is_some();
-        let server = server.mount(self.hook_routes(root));
-        if with_token {
-            server.merge_protected(self.admin_router())
-        } else {
-            server.merge(crate::storage::disabled_router())
-        }
+        self.routes(root, with_token)
+            .into_iter()
+            .fold(server, hipkit_server::Server::mount)
     }
 
     /// Handles one webhook body (the HTTP handler's work, without HTTP).

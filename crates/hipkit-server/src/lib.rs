@@ -5,6 +5,7 @@
 
 mod auth;
 mod body;
+mod capability;
 mod config;
 mod connections;
 mod error;
@@ -14,6 +15,7 @@ mod shutdown;
 
 pub use auth::require_token;
 pub use body::TimedBody;
+pub use capability::{Capability, CapabilityError, Context, Mounted, Task};
 pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};

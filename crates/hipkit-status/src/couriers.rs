@@ -94,4 +94,8 @@ impl Couriers for ReporterCouriers {
             }
         }
     }
+
+    fn carries(&self, via: &str) -> bool {
+        self.by_name.contains_key(via)
+    }
 }

@@ -4,6 +4,7 @@
 //! the reporters (HipChatStatusPush, HttpStatusPush) and the `POST /hooks/buildbot` relay.
 
 mod build;
+mod capability;
 pub mod config;
 mod couriers;
 mod event;
@@ -20,6 +21,7 @@ pub mod template;
 mod fixtures;
 
 pub use build::{Build, BuildError, PrevBuild, PrevBuildField};
+pub use capability::{HistoryMode, StatusError};
 pub use config::{CheckedReporters, ConfigError, ConfigProblem, RelayConfig, ReportersConfig};
 pub use couriers::ReporterCouriers;
 pub use event::{Event, UnknownEvent};

@@ -19,6 +19,7 @@ mod kv;
 mod last_build;
 mod outbox;
 mod record;
+mod shared;
 mod sqlite;
 
 #[cfg(feature = "contract")]
@@ -34,6 +35,7 @@ pub use outbox::OutboxStore;
 pub use record::{
     Claim, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, UnknownState,
 };
+pub use shared::{SharedStore, Store};
 pub use sqlite::{JOURNAL_SIZE_LIMIT, Recovery, SqliteStore, TableRecovery};
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.

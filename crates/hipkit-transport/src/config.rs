@@ -4,7 +4,7 @@ use crate::outbox::{DeliveryMetrics, Outbox, RetryPolicy, WorkerConfig, Workers}
 use crate::{
     BackendKind, FileTransport, MemoryTransport, NullTransport, Transport, TransportError,
 };
-use hipkit_store::{LastBuildStore, OutboxStore, StoreConfig, StoreError, now_millis};
+use hipkit_store::{OutboxStore, SharedStore, StoreError, now_millis};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,8 +65,6 @@ pub struct DeliveryBackend {
     pub outbox: Option<Arc<dyn OutboxStore>>,
     /// The outbox itself (`outbox` backend): it also queues parcels for couriers.
     pub queue: Option<Outbox>,
-    /// The same database's build reporter memory (`outbox` backend): one store, one pool.
-    pub last_builds: Option<Arc<dyn LastBuildStore>>,
     /// The workers to run until shutdown (`outbox` backend).
     pub workers: Option<Workers>,
     /// The same transport as `transport`, for reading what was sent (`memory` backend).
@@ -115,11 +113,11 @@ impl DeliveryConfig {
 
     /// Builds the configured backend. `inner` reaches HipChat (the `http` backend, and the
     /// outbox workers' destination); `request_timeout` is its timeout. The `outbox` backend
-    /// opens the store as its single writer and first recovers the leases a previous run
+    /// opens `store` (as its single writer) and first recovers the leases a previous run
     /// left behind.
     pub async fn build(
         &self,
-        store: &StoreConfig,
+        store: &SharedStore,
         inner: Arc<dyn Transport>,
         request_timeout: Duration,
         metrics: Arc<DeliveryMetrics>,
@@ -128,7 +126,6 @@ impl DeliveryConfig {
             transport,
             outbox: None,
             queue: None,
-            last_builds: None,
             workers: None,
             memory: None,
             label,
@@ -151,28 +148,26 @@ impl DeliveryConfig {
                 plain(Arc::new(file), label)
             }
             BackendKind::Outbox => {
-                let db = store.open_exclusive().await.map_err(BuildError::Store)?;
+                let opened = store.get().await.map_err(BuildError::Store)?;
+                let db = opened.outbox.clone();
                 let recovered = db
                     .recover_leases(now_millis())
                     .await
                     .map_err(BuildError::Store)?;
                 tracing::info!(
                     recovered,
-                    path = %store.path.display(),
+                    store = opened.label(),
                     "outbox opened; in-flight messages of a previous run queued again"
                 );
-                let last_builds: Arc<dyn LastBuildStore> = Arc::new(db.clone());
-                let db: Arc<dyn OutboxStore> = Arc::new(db);
                 let outbox = Outbox::new(db.clone());
                 let workers = outbox.workers(inner, self.worker_config(request_timeout), metrics);
                 DeliveryBackend {
                     transport: Arc::new(outbox.clone()),
                     outbox: Some(db),
                     queue: Some(outbox),
-                    last_builds: Some(last_builds),
                     workers: Some(workers),
                     memory: None,
-                    label: format!("outbox (SQLite {})", store.path.display()),
+                    label: format!("outbox ({})", opened.label()),
                 }
             }
         })

@@ -9,6 +9,7 @@ use crate::{Delivery, Message, TransportError};
 use async_trait::async_trait;
 use hipchat::{Validate, ValidationError};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Something to deliver through the courier named `via`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,52 @@ pub trait Couriers: Send + Sync {
     /// Delivers `parcel` once through the courier it names;
     /// [`TransportError::Undeliverable`] when no fitting courier is configured.
     async fn deliver(&self, parcel: &Parcel) -> Result<Delivery, TransportError>;
+
+    /// Whether a courier named `via` is among these, so a [`CourierSet`] can pick the member
+    /// that carries a parcel.
+    fn carries(&self, via: &str) -> bool;
+}
+
+/// The couriers of every capability of one process, each parcel handed to the member that
+/// carries its `via`.
+#[derive(Clone, Default)]
+pub struct CourierSet {
+    members: Vec<Arc<dyn Couriers>>,
+}
+
+impl std::fmt::Debug for CourierSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CourierSet")
+            .field("members", &self.members.len())
+            .finish()
+    }
+}
+
+impl CourierSet {
+    /// Adds a capability's couriers.
+    pub fn add(&mut self, couriers: Arc<dyn Couriers>) {
+        self.members.push(couriers);
+    }
+}
+
+#[async_trait]
+impl Couriers for CourierSet {
+    async fn deliver(&self, parcel: &Parcel) -> Result<Delivery, TransportError> {
+        match self.members.iter().find(|m| m.carries(&parcel.via)) {
+            Some(member) => member.deliver(parcel).await,
+            None => Err(TransportError::Undeliverable {
+                via: parcel.via.clone(),
+                reason: "no reporter of this name is configured any more, and its credentials \
+                         are never stored; add it back to hipkit.toml, restart, and run \
+                         `hipkit outbox retry`"
+                    .into(),
+            }),
+        }
+    }
+
+    fn carries(&self, via: &str) -> bool {
+        self.members.iter().any(|m| m.carries(via))
+    }
 }
 
 /// No couriers at all (a host that configures none): every parcel is undeliverable.
@@ -69,12 +116,71 @@ impl Couriers for NoCouriers {
                 .into(),
         })
     }
+
+    fn carries(&self, _: &str) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use hipchat::RoomNotification;
+
+    /// Couriers named `names`, answering every parcel delivered with a note of `tag`.
+    struct Named {
+        names: &'static [&'static str],
+        tag: &'static str,
+    }
+
+    #[async_trait]
+    impl Couriers for Named {
+        async fn deliver(&self, _: &Parcel) -> Result<Delivery, TransportError> {
+            Ok(Delivery {
+                id: self.tag.into(),
+                state: crate::DeliveryState::Delivered,
+            })
+        }
+
+        fn carries(&self, via: &str) -> bool {
+            self.names.contains(&via)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_set_hands_each_parcel_to_the_member_that_carries_it() {
+        let mut set = CourierSet::default();
+        set.add(Arc::new(Named {
+            names: &["hipchat-2", "http-1"],
+            tag: "reporters",
+        }));
+        set.add(Arc::new(Named {
+            names: &["ops-slack"],
+            tag: "bridge",
+        }));
+        let parcel = |via: &str| Parcel {
+            via: via.into(),
+            item: ParcelItem::Message(Box::new(Message::room("Ops", RoomNotification::new("hi")))),
+        };
+        let note = |d: Delivery| d.id;
+        assert_eq!(
+            set.deliver(&parcel("http-1")).await.map(note).unwrap(),
+            "reporters"
+        );
+        assert_eq!(
+            set.deliver(&parcel("ops-slack")).await.map(note).unwrap(),
+            "bridge"
+        );
+        assert!(set.carries("hipchat-2") && !set.carries("gone"));
+        match set.deliver(&parcel("gone")).await {
+            Err(TransportError::Undeliverable { via, reason }) => {
+                assert_eq!(via, "gone");
+                assert!(reason.contains("configured any more"), "{reason}");
+            }
+            other => panic!("a parcel nobody carries is undeliverable: {other:?}"),
+        }
+        assert!(!NoCouriers.carries("http-1"));
+    }
 
     #[test]
     fn parcels_round_trip_and_say_where_they_go() {

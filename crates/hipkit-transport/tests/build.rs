@@ -1,7 +1,9 @@
 //! `DeliveryConfig::build` for every backend, and the outbox's start-up recovery.
 
 use hipchat::RoomNotification;
-use hipkit_store::{NewRecord, OutboxStore, SqliteStore, State, StoreConfig, StoreError};
+use hipkit_store::{
+    NewRecord, OutboxStore, SharedStore, SqliteStore, State, StoreConfig, StoreError,
+};
 use hipkit_transport::outbox::DeliveryMetrics;
 use hipkit_transport::{
     BackendKind, BuildError, DeliveryConfig, DeliveryState, Message, StubTransport, Transport,
@@ -29,7 +31,12 @@ async fn build(
     let inner: Arc<dyn Transport> = Arc::new(inner.clone());
     let metrics = Arc::new(DeliveryMetrics::default());
     delivery
-        .build(store, inner, Duration::from_secs(30), metrics)
+        .build(
+            &SharedStore::new(store.clone()),
+            inner,
+            Duration::from_secs(30),
+            metrics,
+        )
         .await
 }
 

@@ -62,11 +62,25 @@ impl From<hipkit::Error> for Failure {
     }
 }
 
-impl From<hipkit::status::StatusError> for Failure {
-    fn from(e: hipkit::status::StatusError) -> Self {
+impl From<hipkit_status::StatusError> for Failure {
+    fn from(e: hipkit_status::StatusError) -> Self {
         match e {
-            hipkit::status::StatusError::Store(_) => Self::Runtime(e.to_string()),
+            hipkit_status::StatusError::Store(_) => Self::Runtime(e.to_string()),
             other => Self::Usage(other.to_string()),
+        }
+    }
+}
+
+impl From<hipkit::serve::ServeError> for Failure {
+    fn from(e: hipkit::serve::ServeError) -> Self {
+        use hipkit::serve::ServeError;
+        use hipkit_server::CapabilityError;
+        match e {
+            ServeError::HipChat(e) => e.into(),
+            ServeError::Config(_) | ServeError::Capability(CapabilityError::Config { .. }) => {
+                Self::Usage(e.to_string())
+            }
+            other => Self::Runtime(other.to_string()),
         }
     }
 }

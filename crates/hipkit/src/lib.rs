@@ -20,8 +20,8 @@
 mod entry;
 mod error;
 pub mod send_api;
+pub mod serve;
 mod settings;
-pub mod status;
 
 pub use entry::{Hipkit, SendOptions};
 pub use error::Error;

@@ -183,6 +183,11 @@ impl SqliteStore {
         })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.label
+    }
+
     /// A private database in a temporary folder, removed with the store's last clone (for
     /// tests).
     pub async fn temporary() -> Result<Self, StoreError> {

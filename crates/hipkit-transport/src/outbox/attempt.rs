@@ -345,6 +345,10 @@ mod tests {
                 .into(),
             })
         }
+
+        fn carries(&self, _: &str) -> bool {
+            true
+        }
     }
 
     fn with_couriers(

@@ -1,5 +1,5 @@
 //! `hipkit integrations`: the Python integrations server's command line, served by
-//! hipkit-integrations; and the `[integrations]` wiring `serve` shares.
+//! hipkit-integrations.
 
 use crate::cli::IntegrationsArgs;
 use crate::failure::Failure;
@@ -13,39 +13,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Starts the integrations of `[integrations]` (its `path` must be set), their storage in
-/// the `[store]` database, their helpers pointed at `[hipchat]`.
-pub(super) async fn start(settings: &Settings) -> Result<Integrations, Failure> {
+/// the `[store]` database (opened beside a `serve` that may hold it), their helpers pointed
+/// at `[hipchat]`.
+async fn start(settings: &Settings) -> Result<Integrations, Failure> {
     let store = settings
         .store
         .open()
         .await
         .map_err(|e| Failure::Runtime(format!("integration storage: {e}")))?;
-    let hipchat = HipChatTarget {
-        endpoint: settings.hipchat.endpoint_or_default().to_owned(),
-        insecure: settings.hipchat.accept_invalid_certs,
-        timeout_secs: settings.hipchat.timeout_secs,
-    };
     Integrations::start(Options {
         config: settings.integrations.clone(),
         store: Arc::new(store),
-        hipchat,
+        hipchat: HipChatTarget::from(&settings.hipchat),
     })
     .await
     .map_err(|e| Failure::Usage(e.to_string()))
-}
-
-/// Mounts `[integrations]` on `serve` when its `path` is set (`POST /hooks/hipchat`, and
-/// `POST /` with `root_hook`).
-pub(super) async fn mount_in_serve(
-    settings: &Settings,
-    server: Server,
-) -> Result<(Server, Option<Integrations>), Failure> {
-    if settings.integrations.path.is_none() {
-        return Ok((server, None));
-    }
-    let integrations = start(settings).await?;
-    let server = integrations.mount(server, settings.integrations.root_hook);
-    Ok((server, Some(integrations)))
 }
 
 /// The command-line token specs, each error naming its argument (never its token).
@@ -94,35 +76,12 @@ pub async fn run(args: &IntegrationsArgs, mut settings: Settings) -> Result<(), 
     let bound = server.bind().await.map_err(Failure::runtime)?;
     let addr = bound.local_addr();
     println!("hipkit integrations listening on http://{addr}");
-    banner(&integrations, &settings, &addr.to_string());
+    let base = format!("http://{addr}");
+    let lines = integrations.banner(settings.hipchat.endpoint_or_default());
+    for line in hipkit::serve::banner_lines(&base, &lines) {
+        println!("{line}");
+    }
     bound.serve(hipkit_server::shutdown_signal()).await;
     integrations.shutdown().await;
     Ok(())
-}
-
-/// The start-up lines after the first (shared with `serve`); tokens only as a count.
-pub(super) fn banner(integrations: &Integrations, settings: &Settings, addr: &str) {
-    let names: Vec<String> = integrations
-        .names()
-        .iter()
-        .map(|n| format!("/{n}"))
-        .collect();
-    println!(
-        "  integrations: {} from {} ({} tokens)",
-        if names.is_empty() {
-            "none yet".to_owned()
-        } else {
-            names.join(" ")
-        },
-        integrations.dir().display(),
-        integrations.token_count()
-    );
-    println!("  webhooks:  POST http://{addr}/hooks/hipchat");
-    println!(
-        "  storage:   GET/PUT/DELETE http://{addr}/admin/storage/{{integration}} (admin token)"
-    );
-    println!(
-        "  helpers:   HipChat at {}",
-        settings.hipchat.endpoint_or_default()
-    );
 }

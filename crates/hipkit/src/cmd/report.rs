@@ -5,9 +5,8 @@
 use crate::cli::ReportArgs;
 use crate::failure::Failure;
 use hipkit::Settings;
-use hipkit::status::{HistoryMode, reporters};
 use hipkit_status::report::send_with_retries;
-use hipkit_status::{Build, Outgoing, Prepared, ReportError, report::ReportErrorKind};
+use hipkit_status::{Build, HistoryMode, Outgoing, Prepared, ReportError, report::ReportErrorKind};
 use hipkit_transport::{HttpTransport, MemoryTransport, Transport};
 use std::io::Read;
 use std::sync::Arc;
@@ -90,7 +89,10 @@ pub async fn run(args: &ReportArgs, settings: Settings) -> Result<(), Failure> {
         let transport = client.map(|c| Arc::new(HttpTransport::new(c)) as Arc<dyn Transport>);
         (transport, HistoryMode::Record)
     };
-    let reporters = reporters(&settings, transport, history).await?;
+    let reporters = settings
+        .reporters
+        .one_shot(&settings.hipchat, &settings.store, transport, history)
+        .await?;
     if reporters.is_empty() {
         return Err(Failure::Usage(
             "no reporters configured: add [[reporters.hipchat]] or [[reporters.http]] to hipkit.toml".into(),

@@ -7,11 +7,13 @@ mod metrics;
 
 pub use metrics::SendMetrics;
 
+use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use hipkit_server::{Routes, Server};
+use hipkit_server::{Capability, CapabilityError, Context, Mounted, Routes};
 use hipkit_store::OutboxStore;
 use hipkit_transport::Transport;
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
 /// What the send API's handlers share.
@@ -34,14 +36,14 @@ impl SendApi {
         }
     }
 
-    /// Registers the routes (protected by the API token; the send route answers by the
-    /// request deadline itself), metrics and health check.
-    pub fn mount(self, mut server: Server) -> Server {
-        self.metrics.register(server.registry());
+    /// The routes, the outbox's health check and scrape hook, and the banner line, with the
+    /// metrics registered in `registry`.
+    fn mounted(self, registry: &mut Registry) -> Mounted {
+        self.metrics.register(registry);
+        let mut mounted = Mounted::default().banner("send API", "POST {base}/api/v1/messages");
         if self.outbox.is_some() {
-            server = server
-                .health_check("store", self.metrics.clone())
-                .on_scrape(self.metrics.clone());
+            mounted.health.push(("store".into(), self.metrics.clone()));
+            mounted.scrape.push(self.metrics.clone());
         }
         let intake = Router::new()
             .route("/api/v1/messages", post(handlers::send))
@@ -49,8 +51,26 @@ impl SendApi {
         let status = Router::new()
             .route("/api/v1/messages/{id}", get(handlers::status))
             .with_state(self);
-        server
-            .mount(Routes::protected(intake).timed_by_handler())
-            .merge_protected(status)
+        mounted
+            .routes
+            .push(Routes::protected(intake).timed_by_handler());
+        mounted.routes.push(Routes::protected(status));
+        mounted
+    }
+}
+
+/// The send API as a `serve` capability: always on, over the context's delivery backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendApiCapability;
+
+#[async_trait]
+impl Capability for SendApiCapability {
+    fn name(&self) -> &'static str {
+        "send API"
+    }
+
+    async fn build(&self, cx: &mut Context) -> Result<Option<Mounted>, CapabilityError> {
+        let api = SendApi::new(cx.delivery.transport.clone(), cx.delivery.outbox.clone());
+        Ok(Some(api.mounted(&mut cx.registry)))
     }
 }

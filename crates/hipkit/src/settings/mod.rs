@@ -61,15 +61,21 @@ impl Settings {
         Self::load(file.as_deref(), &Overrides::default())
     }
 
-    /// Builds the `[delivery]` backend on the `[store]` section, sending through `inner`
-    /// with the `[hipchat]` timeout (the outbox's leases outlast it).
+    /// Builds the `[delivery]` backend on the `[store]` database (opened only by the
+    /// `outbox` backend), sending through `inner` with the `[hipchat]` timeout (the outbox's
+    /// leases outlast it).
     pub async fn delivery_backend(
         &self,
         inner: Arc<dyn Transport>,
         metrics: Arc<DeliveryMetrics>,
     ) -> Result<DeliveryBackend, BuildError> {
         self.delivery
-            .build(&self.store, inner, self.hipchat.timeout(), metrics)
+            .build(
+                &hipkit_store::SharedStore::new(self.store.clone()),
+                inner,
+                self.hipchat.timeout(),
+                metrics,
+            )
             .await
     }
 

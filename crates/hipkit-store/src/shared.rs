@@ -1,0 +1,90 @@
+//! [`Store`]: one opened database behind every narrow trait, and [`SharedStore`], the
+//! `[store]` database a process opens once, at its first need, for everyone who asks.
+
+use crate::{KvStore, LastBuildStore, OutboxStore, SqliteStore, StoreConfig, StoreError};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// One opened database (one pool) seen through each trait a consumer may ask for.
+#[derive(Clone)]
+pub struct Store {
+    /// The durable outbox.
+    pub outbox: Arc<dyn OutboxStore>,
+    /// Integration key-value storage.
+    pub kv: Arc<dyn KvStore>,
+    /// The build reporters' previous results.
+    pub last_builds: Arc<dyn LastBuildStore>,
+    label: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Which backend and where, for banners and logs: `SQLite hipkit.db`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+impl From<SqliteStore> for Store {
+    fn from(db: SqliteStore) -> Self {
+        let label = format!("SQLite {}", db.path().display());
+        Self {
+            outbox: Arc::new(db.clone()),
+            kv: Arc::new(db.clone()),
+            last_builds: Arc::new(db),
+            label,
+        }
+    }
+}
+
+/// The `[store]` database, opened as its single writer at the first [`SharedStore::get`]
+/// and the same object for every later caller; a process that never asks never creates it.
+#[derive(Debug, Clone)]
+pub struct SharedStore {
+    config: StoreConfig,
+    opened: Arc<OnceCell<Store>>,
+}
+
+impl SharedStore {
+    /// The database `config` names, not opened yet.
+    pub fn new(config: StoreConfig) -> Self {
+        Self {
+            config,
+            opened: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// An already opened store (tests, embedders).
+    pub fn opened(config: StoreConfig, store: Store) -> Self {
+        Self {
+            config,
+            opened: Arc::new(OnceCell::new_with(Some(store))),
+        }
+    }
+
+    /// The section it opens.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The store, opened now if nobody has yet ([`StoreError::Locked`] while another
+    /// process holds it); a failed open is tried again by the next caller.
+    pub async fn get(&self) -> Result<Store, StoreError> {
+        self.opened
+            .get_or_try_init(|| async { self.config.open_exclusive().await.map(Store::from) })
+            .await
+            .cloned()
+    }
+
+    /// The store if some caller has opened it.
+    pub fn if_opened(&self) -> Option<&Store> {
+        self.opened.get()
+    }
+}

@@ -1,0 +1,274 @@
+//! `hipkit serve` as a list of capabilities: the settings resolved, one shared [`Context`]
+//! built once (the HipChat target, with the built-in emulator standing in when no endpoint
+//! is set; the one store; the delivery backend; the metrics registry), each capability of
+//! [`capabilities`] built from it and mounted on one listener, announced from what it
+//! returns, and shut down in reverse order.
+
+use crate::Settings;
+use crate::send_api::SendApiCapability;
+use futures_util::future::BoxFuture;
+use hipkit_emulator::{RunningEmulator, TokenSpec};
+use hipkit_server::{
+    BoundServer, Capability, CapabilityError, Context, Mounted, Server, ServerError, Task,
+};
+use hipkit_store::SharedStore;
+use hipkit_transport::outbox::{DeliveryMetrics, Workers};
+use hipkit_transport::{BuildError, CourierSet, HttpTransport, Transport};
+use prometheus_client::registry::Registry;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Every capability `serve` mounts, in order (shut down in reverse). A new capability is
+/// its crate, its section in [`Settings`], and one line here.
+pub fn capabilities(settings: &Settings) -> Vec<&dyn Capability> {
+    vec![
+        &SendApiCapability,
+        &settings.reporters,
+        &settings.integrations,
+    ]
+}
+
+/// Why `serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The `[serve]` section is unusable.
+    #[error(transparent)]
+    Config(#[from] hipkit_server::ConfigError),
+    /// The built-in emulator could not start.
+    #[error("built-in emulator: {0}")]
+    Emulator(#[source] hipkit_emulator::StartError),
+    /// The `[hipchat]` client could not be built.
+    #[error(transparent)]
+    HipChat(#[from] hipchat::Error),
+    /// The `[delivery]` backend could not be built.
+    #[error(transparent)]
+    Delivery(#[from] BuildError),
+    /// A capability could not be built.
+    #[error(transparent)]
+    Capability(#[from] CapabilityError),
+    /// The listener could not be bound.
+    #[error(transparent)]
+    Bind(#[from] ServerError),
+}
+
+/// A `serve` with its listener bound and every capability built, not yet serving.
+pub struct Started {
+    bound: BoundServer,
+    banner: Vec<String>,
+    tasks: Vec<Task>,
+    shutdowns: Vec<BoxFuture<'static, ()>>,
+    emulator: Option<RunningEmulator>,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("bound", &self.bound)
+            .field("banner", &self.banner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// With no `[hipchat] endpoint`, starts the built-in emulator (accepting the configured
+/// token, if any) and points the HipChat settings at it.
+async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmulator>, ServeError> {
+    if settings.hipchat.endpoint.is_some() {
+        return Ok(None);
+    }
+    let mut config = settings.emulator.clone();
+    if let Some(token) = &settings.hipchat.token {
+        config.tokens.push(TokenSpec::all_scopes(token.expose()));
+    }
+    // Webhooks registered on the built-in emulator are signed the way the integrations
+    // served beside it expect, unless the emulator has its own secret.
+    if config.webhook_secret.is_none() {
+        config.webhook_secret = settings.integrations.jwt_secret.clone();
+        if let Some(issuer) = &settings.integrations.jwt_issuer {
+            config.webhook_issuer = issuer.clone();
+        }
+    }
+    let emulator = hipkit_emulator::start(config)
+        .await
+        .map_err(ServeError::Emulator)?;
+    settings.hipchat.endpoint = Some(emulator.base_url.clone());
+    if settings.hipchat.token.is_none() {
+        let token = emulator.generated_token.clone().or_else(|| {
+            settings
+                .emulator
+                .tokens
+                .first()
+                .map(|t| t.token.expose().to_owned())
+        });
+        settings.hipchat.token = token.map(hipchat::Token::new);
+    }
+    Ok(Some(emulator))
+}
+
+/// The context every capability is built from, and the delivery workers `serve` runs.
+async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), ServeError> {
+    let client = settings.hipchat.build()?;
+    let inner: Arc<dyn Transport> = Arc::new(HttpTransport::new(client));
+    let mut registry = Registry::default();
+    let metrics = Arc::new(DeliveryMetrics::default());
+    metrics.register(&mut registry);
+    let store = SharedStore::new(settings.store.clone());
+    let mut delivery = settings
+        .delivery
+        .build(&store, inner, settings.hipchat.timeout(), metrics)
+        .await?;
+    let workers = delivery.workers.take();
+    let cx = Context {
+        serve: settings.serve.clone(),
+        hipchat: settings.hipchat.clone(),
+        store,
+        delivery,
+        registry,
+    };
+    Ok((cx, workers))
+}
+
+/// `label:` padded as the banner aligns it, then `text`.
+fn banner_line(label: &str, text: &str) -> String {
+    format!("  {:<10} {text}", format!("{label}:"))
+}
+
+/// A capability's start-up lines as printed, `{base}` replaced by the listener's `base` URL.
+pub fn banner_lines<'a>(
+    base: &'a str,
+    lines: &'a [(String, String)],
+) -> impl Iterator<Item = String> + 'a {
+    lines
+        .iter()
+        .map(move |(label, text)| banner_line(label, &text.replace("{base}", base)))
+}
+
+/// Resolves the HipChat target, builds the context and every capability of
+/// [`capabilities`], and binds the listener. Capabilities built before a failure are shut
+/// down again.
+pub async fn start(mut settings: Settings) -> Result<Started, ServeError> {
+    settings.serve.validate()?;
+    let emulator = built_in_emulator(&mut settings).await?;
+    let (mut cx, workers) = context(&settings).await?;
+    let mut built: Vec<Mounted> = Vec::new();
+    for capability in capabilities(&settings) {
+        match capability.build(&mut cx).await {
+            Ok(Some(mounted)) => built.push(mounted),
+            Ok(None) => {}
+            Err(e) => {
+                shut_down(built.into_iter().rev().filter_map(|m| m.shutdown)).await;
+                return Err(e.into());
+            }
+        }
+    }
+    let mut server = Server::new(cx.serve.clone());
+    *server.registry() = std::mem::take(&mut cx.registry);
+    let mut couriers = CourierSet::default();
+    let mut lines = Vec::new();
+    let mut tasks = Vec::new();
+    let mut shutdowns = Vec::new();
+    for mounted in built {
+        for routes in mounted.routes {
+            server = server.mount(routes);
+        }
+        for (name, check) in mounted.health {
+            server = server.health_check(name, check);
+        }
+        for hook in mounted.scrape {
+            server = server.on_scrape(hook);
+        }
+        if let Some(carried) = mounted.couriers {
+            couriers.add(carried);
+        }
+        lines.extend(mounted.banner);
+        tasks.extend(mounted.tasks);
+        shutdowns.extend(mounted.shutdown);
+    }
+    if let Some(workers) = workers {
+        let couriers = Arc::new(couriers);
+        tasks.push(Box::new(move |stop| {
+            Box::pin(workers.with_couriers(couriers).run(stop))
+        }));
+    }
+    let bound = server.bind().await?;
+    let banner = banner(&bound.local_addr(), &cx, &lines, emulator.as_ref());
+    Ok(Started {
+        bound,
+        banner,
+        tasks,
+        shutdowns,
+        emulator,
+    })
+}
+
+/// The start-up lines: where `serve` listens, each capability's lines, where messages go,
+/// and the built-in emulator (with its generated token: it is local and throwaway).
+fn banner(
+    addr: &SocketAddr,
+    cx: &Context,
+    lines: &[(String, String)],
+    emulator: Option<&RunningEmulator>,
+) -> Vec<String> {
+    let base = format!("http://{addr}");
+    let mut banner = vec![format!("hipkit serve listening on {base}")];
+    banner.extend(banner_lines(&base, lines));
+    let target = cx.hipchat.endpoint_or_default();
+    banner.push(banner_line(
+        "delivery",
+        &format!("{} -> {target}", cx.delivery.label),
+    ));
+    if let Some(emu) = emulator {
+        banner.push(banner_line(
+            "HipChat",
+            &format!(
+                "built-in emulator at {} (web UI: {}/)",
+                emu.base_url, emu.base_url
+            ),
+        ));
+        if let Some(token) = &emu.generated_token {
+            banner.push(format!("  emulator token (all scopes): {token}"));
+        }
+    }
+    banner
+}
+
+/// Runs each shutdown step in turn.
+async fn shut_down(steps: impl Iterator<Item = BoxFuture<'static, ()>>) {
+    for step in steps {
+        step.await;
+    }
+}
+
+impl Started {
+    /// The address the listener bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.bound.local_addr()
+    }
+
+    /// The start-up lines to print.
+    pub fn banner(&self) -> &[String] {
+        &self.banner
+    }
+
+    /// Serves until `shutdown` resolves: then stops intake, lets every background task
+    /// (the delivery workers: finishing or releasing deliveries in flight) end, shuts the
+    /// capabilities down in reverse order, and the built-in emulator last.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let (stop, stopped) = watch::channel(false);
+        let running: Vec<_> = self
+            .tasks
+            .into_iter()
+            .map(|task| tokio::spawn(task(stopped.clone())))
+            .collect();
+        self.bound.serve(shutdown).await;
+        let _ = stop.send(true);
+        for task in running {
+            let _ = task.await;
+        }
+        shut_down(self.shutdowns.into_iter().rev()).await;
+        if let Some(emu) = self.emulator {
+            emu.shutdown().await;
+        }
+    }
+}
