@@ -194,13 +194,17 @@ impl Error {
 }
 
 /// An error and its causes as one line, `a: b: c` (an HTTP client's own text alone says
-/// little, e.g. "error sending request").
+/// little, e.g. "error sending request"). A cause whose text an outer error already shows
+/// (many errors print their source) is not repeated.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         source = cause.source();
     }
     text
@@ -209,6 +213,21 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot open the store: {0}")]
+        struct Shows(#[source] std::io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot start")]
+        struct Hides(#[source] Shows);
+        let e = Hides(Shows(std::io::Error::other("disk full")));
+        assert_eq!(
+            error_chain(&e),
+            "cannot start: cannot open the store: disk full"
+        );
+    }
 
     #[test]
     fn forbidden_lists_the_required_scopes() {

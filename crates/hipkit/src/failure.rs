@@ -1,51 +1,60 @@
 //! How a command failed, and the exit code that tells scripts which kind of failure it was.
 
+use std::error::Error;
 use std::fmt;
 
-/// A failed command: usage/validation problems exit 2, everything else exits 1.
+/// A failure's cause: an error with its chain of sources, or a message written here.
+type Cause = Box<dyn Error + Send + Sync>;
+
+/// A failed command: usage/validation problems exit 2, everything else exits 1. The cause
+/// keeps its sources; the chain is rendered once, when the failure is shown.
 #[derive(Debug)]
-pub enum Failure {
-    /// Wrong arguments, bad configuration, or a message that breaks HipChat's limits.
-    Usage(String),
-    /// HipChat (or the network, or the store) refused or failed the request.
-    Runtime(String),
+pub struct Failure {
+    usage: bool,
+    cause: Cause,
 }
 
 impl Failure {
-    /// The process exit code.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Usage(_) => 2,
-            Self::Runtime(_) => 1,
+    /// Wrong arguments, bad configuration, or a message that breaks HipChat's limits.
+    pub fn usage(cause: impl Into<Cause>) -> Self {
+        Self {
+            usage: true,
+            cause: cause.into(),
         }
     }
 
-    /// A runtime failure from any error.
-    pub fn runtime(e: impl fmt::Display) -> Self {
-        Self::Runtime(e.to_string())
+    /// HipChat (or the network, or the store) refused or failed the request.
+    pub fn runtime(cause: impl Into<Cause>) -> Self {
+        Self {
+            usage: false,
+            cause: cause.into(),
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        if self.usage { 2 } else { 1 }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Usage(m) | Self::Runtime(m) => f.write_str(m),
-        }
+        f.write_str(&hipchat::error_chain(&*self.cause))
     }
 }
 
 impl From<hipchat::Error> for Failure {
     fn from(e: hipchat::Error) -> Self {
         match e {
-            hipchat::Error::Validation(_) | hipchat::Error::Config(_) => Self::Usage(e.to_string()),
-            other => Self::Runtime(other.to_string()),
+            hipchat::Error::Validation(_) | hipchat::Error::Config(_) => Self::usage(e),
+            other => Self::runtime(other),
         }
     }
 }
 
 impl From<hipkit::SettingsError> for Failure {
     fn from(e: hipkit::SettingsError) -> Self {
-        Self::Usage(e.to_string())
+        Self::usage(e)
     }
 }
 
@@ -55,9 +64,9 @@ impl From<hipkit::Error> for Failure {
             hipkit::Error::Settings(e) => e.into(),
             hipkit::Error::HipChat(e) => e.into(),
             hipkit::Error::Transport(hipkit_transport::TransportError::Invalid(v)) => {
-                Self::Usage(v.to_string())
+                Self::usage(v)
             }
-            other => Self::Runtime(other.to_string()),
+            other => Self::runtime(other),
         }
     }
 }
@@ -65,8 +74,8 @@ impl From<hipkit::Error> for Failure {
 impl From<hipkit_status::StatusError> for Failure {
     fn from(e: hipkit_status::StatusError) -> Self {
         match e {
-            hipkit_status::StatusError::Store(_) => Self::Runtime(e.to_string()),
-            other => Self::Usage(other.to_string()),
+            hipkit_status::StatusError::Store(_) => Self::runtime(e),
+            other => Self::usage(other),
         }
     }
 }
@@ -78,9 +87,9 @@ impl From<hipkit::serve::ServeError> for Failure {
         match e {
             ServeError::HipChat(e) => e.into(),
             ServeError::Config(_) | ServeError::Capability(CapabilityError::Config { .. }) => {
-                Self::Usage(e.to_string())
+                Self::usage(e)
             }
-            other => Self::Runtime(other.to_string()),
+            other => Self::runtime(other),
         }
     }
 }

@@ -31,7 +31,7 @@ pub fn init(cli: &Cli) -> Result<Option<LogGuard>, Failure> {
                     .append(true)
                     .open(path)
                     .map_err(|e| {
-                        Failure::Usage(format!("cannot open the log file {}: {e}", path.display()))
+                        Failure::usage(format!("cannot open the log file {}: {e}", path.display()))
                     })?,
             )),
             None => BoxMakeWriter::new(std::io::stderr),
@@ -71,8 +71,8 @@ where
     let client = settings
         .hipchat
         .build()
-        .map_err(|e| Failure::Usage(format!("[log] room is set, but {e}")))?;
+        .map_err(|e| Failure::usage(format!("[log] room is set, but {e}")))?;
     config
         .build(Arc::new(HttpTransport::new(client)))
-        .map_err(|e| Failure::Usage(e.to_string()))
+        .map_err(|e| Failure::usage(e.to_string()))
 }

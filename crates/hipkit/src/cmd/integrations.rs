@@ -20,14 +20,14 @@ async fn start(settings: &Settings) -> Result<Integrations, Failure> {
         .store
         .open()
         .await
-        .map_err(|e| Failure::Runtime(format!("integration storage: {e}")))?;
+        .map_err(|e| Failure::runtime(format!("integration storage: {e}")))?;
     Integrations::start(Options {
         config: settings.integrations.clone(),
         store: Arc::new(store),
         hipchat: HipChatTarget::from(&settings.hipchat),
     })
     .await
-    .map_err(|e| Failure::Usage(e.to_string()))
+    .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// The command-line token specs, each error naming its argument (never its token).
@@ -35,7 +35,7 @@ fn token_specs(args: &IntegrationsArgs) -> Result<Vec<TokenSpec>, Failure> {
     args.token_args()
         .map(|raw| {
             raw.parse::<TokenSpec>()
-                .map_err(|e| Failure::Usage(format!("invalid token argument: {e}")))
+                .map_err(|e| Failure::usage(format!("invalid token argument: {e}")))
         })
         .collect()
 }
@@ -48,7 +48,7 @@ fn listen(args: &IntegrationsArgs, configured: SocketAddr) -> Result<SocketAddr,
             addr = full;
         } else {
             let ip: IpAddr = raw.parse().map_err(|_| {
-                Failure::Usage(format!("--listen `{raw}` is neither an IP nor IP:PORT"))
+                Failure::usage(format!("--listen `{raw}` is neither an IP nor IP:PORT"))
             })?;
             addr.set_ip(ip);
         }
@@ -70,7 +70,7 @@ pub async fn run(args: &IntegrationsArgs, mut settings: Settings) -> Result<(), 
     settings
         .serve
         .validate()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let integrations = start(&settings).await?;
     let server = integrations.mount(Server::new(settings.serve.clone()), true);
     let bound = server.bind().await.map_err(Failure::runtime)?;

@@ -10,7 +10,7 @@ use std::path::Path;
 async fn open(settings: &Settings) -> Result<SqliteStore, Failure> {
     let path = &settings.store.path;
     if !path.exists() {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::usage(format!(
             "no outbox at {} (set --store or HIPKIT_STORE)",
             path.display()
         )));
@@ -57,7 +57,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                 .await
                 .map_err(Failure::runtime)?;
             if outcome != Requeue::Requeued {
-                return Err(Failure::Runtime(format!(
+                return Err(Failure::runtime(format!(
                     "message {}: {outcome}",
                     printable(&id)
                 )));
@@ -78,7 +78,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                 .and_then(|age| now_millis().checked_sub(age))
                 .filter(|cutoff| *cutoff >= 0)
                 .ok_or_else(|| {
-                    Failure::Usage(format!(
+                    Failure::usage(format!(
                         "--delivered-before {} reaches back before 1970: nothing that old exists",
                         humantime::format_duration(delivered_before)
                     ))
@@ -97,7 +97,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
 /// Salvages every readable row of `damaged` into the new database `new`.
 async fn recover(damaged: &Path, new: &Path) -> Result<(), Failure> {
     if !damaged.exists() {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::usage(format!(
             "no database at {}",
             damaged.display()
         )));

@@ -17,17 +17,17 @@ fn read_build(args: &ReportArgs) -> Result<Build, Failure> {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
-            .map_err(|e| Failure::Usage(format!("cannot read the build from stdin: {e}")))?;
+            .map_err(|e| Failure::usage(format!("cannot read the build from stdin: {e}")))?;
         buf
     } else {
         std::fs::read(&args.build).map_err(|e| {
-            Failure::Usage(format!(
+            Failure::usage(format!(
                 "cannot read the build {}: {e}",
                 args.build.display()
             ))
         })?
     };
-    Build::from_json(&bytes).map_err(|e| Failure::Usage(format!("bad build JSON: {e}")))
+    Build::from_json(&bytes).map_err(|e| Failure::usage(format!("bad build JSON: {e}")))
 }
 
 /// A reporter that could not prepare: a template or hook (exit 2) or the store (exit 1).
@@ -43,9 +43,9 @@ fn prepare_failure(failures: &[ReportError]) -> Option<Failure> {
         .iter()
         .all(|f| !matches!(f.kind, ReportErrorKind::History(_)))
     {
-        Some(Failure::Usage(text))
+        Some(Failure::usage(text))
     } else {
-        Some(Failure::Runtime(text))
+        Some(Failure::runtime(text))
     }
 }
 
@@ -75,7 +75,7 @@ async fn deliver(settings: &Settings, outgoing: &[Outgoing], verbose: bool) -> R
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Runtime(errors.join("\n")))
+        Err(Failure::runtime(errors.join("\n")))
     }
 }
 
@@ -94,8 +94,8 @@ pub async fn run(args: &ReportArgs, settings: Settings) -> Result<(), Failure> {
         .one_shot(&settings.hipchat, &settings.store, transport, history)
         .await?;
     if reporters.is_empty() {
-        return Err(Failure::Usage(
-            "no reporters configured: add [[reporters.hipchat]] or [[reporters.http]] to hipkit.toml".into(),
+        return Err(Failure::usage(
+            "no reporters configured: add [[reporters.hipchat]] or [[reporters.http]] to hipkit.toml",
         ));
     }
     let Prepared { outgoing, failures } = reporters.prepare(&build, args.event).await;

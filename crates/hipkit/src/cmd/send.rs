@@ -14,13 +14,13 @@ enum Target {
 
 fn target_and_text(args: &SendArgs) -> Result<(Target, Option<String>), Failure> {
     match (&args.user, &args.room, &args.message) {
-        (Some(_), _, Some(_)) => Err(Failure::Usage(
-            "with --user, give only the MESSAGE (no ROOM)".into(),
+        (Some(_), _, Some(_)) => Err(Failure::usage(
+            "with --user, give only the MESSAGE (no ROOM)",
         )),
         (Some(user), text, None) => Ok((Target::User(UserRef::parse(user)), text.clone())),
         (None, Some(room), text) => Ok((Target::Room(RoomRef::parse(room)), text.clone())),
-        (None, None, _) => Err(Failure::Usage(
-            "missing ROOM (or --user ID_OR_EMAIL): hipkit send ROOM MESSAGE".into(),
+        (None, None, _) => Err(Failure::usage(
+            "missing ROOM (or --user ID_OR_EMAIL): hipkit send ROOM MESSAGE",
         )),
     }
 }
@@ -31,7 +31,7 @@ fn read_text(text: Option<String>) -> Result<String, Failure> {
             let mut buf = String::new();
             std::io::stdin()
                 .read_to_string(&mut buf)
-                .map_err(|e| Failure::Usage(format!("cannot read the message from stdin: {e}")))?;
+                .map_err(|e| Failure::usage(format!("cannot read the message from stdin: {e}")))?;
             if buf.ends_with('\n') {
                 buf.pop();
                 if buf.ends_with('\r') {
@@ -48,8 +48,8 @@ fn read_text(text: Option<String>) -> Result<String, Failure> {
 pub async fn run(args: &SendArgs, settings: Settings) -> Result<(), Failure> {
     let (target, text) = target_and_text(args)?;
     if matches!(target, Target::User(_)) && args.color.is_some() {
-        return Err(Failure::Usage(
-            "--color applies to room notifications only, not private messages".into(),
+        return Err(Failure::usage(
+            "--color applies to room notifications only, not private messages",
         ));
     }
     let text = read_text(text)?;

@@ -11,8 +11,8 @@ use std::io::Read;
 /// Runs one storage action; exit 1 when the server refuses or cannot be reached.
 pub async fn run(args: &StorageArgs, settings: &Settings) -> Result<(), Failure> {
     let token = settings.serve.api_token.as_ref().ok_or_else(|| {
-        Failure::Usage(
-            "the admin token is needed: set [serve] api_token or HIPKIT_SERVE__API_TOKEN".into(),
+        Failure::usage(
+            "the admin token is needed: set [serve] api_token or HIPKIT_SERVE__API_TOKEN",
         )
     })?;
     let base = args
@@ -35,15 +35,15 @@ pub async fn run(args: &StorageArgs, settings: &Settings) -> Result<(), Failure>
         .bearer_auth(token.expose())
         .send()
         .await
-        .map_err(|e| Failure::Runtime(format!("cannot reach {base}: {e}")))?;
+        .map_err(|e| Failure::runtime(format!("cannot reach {base}: {e}")))?;
     let status = resp.status();
     let body: Value = resp
         .json()
         .await
-        .map_err(|e| Failure::Runtime(format!("{base} answered {status} without JSON: {e}")))?;
+        .map_err(|e| Failure::runtime(format!("{base} answered {status} without JSON: {e}")))?;
     if !status.is_success() {
         let why = body["error"]["message"].as_str().unwrap_or("no message");
-        return Err(Failure::Runtime(format!(
+        return Err(Failure::runtime(format!(
             "{base} refused ({status}): {why}"
         )));
     }
@@ -52,7 +52,7 @@ pub async fn run(args: &StorageArgs, settings: &Settings) -> Result<(), Failure>
         StorageAction::Export {
             output: Some(path), ..
         } => std::fs::write(path, text + "\n")
-            .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?,
+            .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?,
         _ => println!("{text}"),
     }
     Ok(())
@@ -64,18 +64,18 @@ fn read_import(file: &std::path::Path) -> Result<String, Failure> {
     if file.as_os_str() == "-" {
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| Failure::Usage(format!("cannot read standard input: {e}")))?;
+            .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
     } else {
         text = std::fs::read_to_string(file)
-            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", file.display())))?;
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
     }
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(_)) => Ok(text),
-        Ok(_) => Err(Failure::Usage(format!(
+        Ok(_) => Err(Failure::usage(format!(
             "{} must hold a JSON object (what export writes)",
             file.display()
         ))),
-        Err(e) => Err(Failure::Usage(format!(
+        Err(e) => Err(Failure::usage(format!(
             "{} is not JSON: {e}",
             file.display()
         ))),
