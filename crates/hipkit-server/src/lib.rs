@@ -9,6 +9,7 @@ mod config;
 mod connections;
 mod error;
 mod health;
+mod line;
 mod server;
 mod shutdown;
 
@@ -17,5 +18,6 @@ pub use body::TimedBody;
 pub use config::{ConfigError, ServerConfig};
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};
+pub use line::one_line;
 pub use server::{BoundServer, RequestDeadline, Routes, Server, ServerError};
 pub use shutdown::shutdown_signal;
