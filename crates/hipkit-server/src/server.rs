@@ -258,8 +258,12 @@ pub async fn stamp_deadline(
     mut req: Request,
     next: Next,
 ) -> Response {
-    req.extensions_mut()
-        .insert(RequestDeadline(Instant::now() + timeout));
+    let now = Instant::now();
+    // A timeout too large for the clock is no deadline: a year stands for it.
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
+    req.extensions_mut().insert(RequestDeadline(deadline));
     next.run(req).await
 }
 
