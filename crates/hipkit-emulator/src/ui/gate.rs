@@ -55,14 +55,12 @@ pub async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Re
             if basic_password(&request).is_some_and(|given| password.matches(&given)) {
                 return next.run(request).await;
             }
-            let mut refusal =
-                ApiError::new(StatusCode::UNAUTHORIZED, "the web UI needs its password")
-                    .into_response();
-            refusal.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"hipkit emulator\", charset=\"UTF-8\""),
-            );
-            refusal
+            ApiError::new(StatusCode::UNAUTHORIZED, "the web UI needs its password")
+                .with_header(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"hipkit emulator\", charset=\"UTF-8\""),
+                )
+                .into_response()
         }
         Rule::Closed => ApiError::new(
             StatusCode::FORBIDDEN,
