@@ -3,6 +3,7 @@
 //! `signed_request` query parameter. [`sign`] makes one (the emulator), [`verify`] checks one
 //! (integrations): signature, expiry and issuer.
 
+use crate::authorization::{Credentials, parse_authorization};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -167,9 +168,9 @@ pub fn token_from_request<'a>(
     authorization: Option<&'a str>,
     signed_request: Option<&'a str>,
 ) -> Result<&'a str, JwtError> {
-    let from_header = authorization.and_then(|value| {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("JWT").then(|| token.trim())
+    let from_header = authorization.and_then(|value| match parse_authorization(value)? {
+        Credentials::Jwt(token) => Some(token),
+        _ => None,
     });
     from_header
         .or(signed_request)

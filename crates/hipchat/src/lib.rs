@@ -1,6 +1,7 @@
 //! HipChat API v2: the model shared by the client and the emulator, validation to the
 //! documented limits, webhook payloads, and an async HTTP [`Client`].
 
+pub mod authorization;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod refs;
 pub mod secret;
 pub mod validate;
 
+pub use authorization::{Credentials, parse_authorization};
 pub use client::{
     AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response,
 };
@@ -19,5 +21,5 @@ pub use error::{ApiError, Error, error_chain};
 pub use model::*;
 pub use ratelimit::RateLimit;
 pub use refs::{RoomRef, UserRef};
-pub use secret::Token;
+pub use secret::{Token, same_secret};
 pub use validate::{Validate, ValidationError};

@@ -44,15 +44,20 @@ impl Token {
     /// Whether `given` is this token, compared without stopping at the first difference
     /// (so the time taken does not tell how much of a guess was right).
     pub fn matches(&self, given: &[u8]) -> bool {
-        let own = self.0.as_bytes();
-        own.len() == given.len()
-            && own.iter().zip(given).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        same_secret(self.0.as_bytes(), given)
     }
 
     /// A short, non-secret hint (length only) for diagnostics.
     pub fn redacted(&self) -> String {
         format!("<redacted token, {} chars>", self.0.chars().count())
     }
+}
+
+/// Whether two secrets are equal, compared in constant time (`subtle`): the time taken says
+/// nothing about how much of a guess was right (only, at most, whether its length was).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 impl fmt::Debug for Token {
@@ -70,6 +75,17 @@ impl fmt::Display for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_compare_whole_values() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(same_secret(b"", b""));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+        assert!(Token::new("abc").matches(b"abc"));
+        assert!(!Token::new("abc").matches(b"ab"));
+    }
 
     #[test]
     fn debug_and_display_hide_the_token() {

@@ -1,25 +1,33 @@
 //! The whole emulator app: `/v2`, the `/_emulator` control API and the web UI, under the
-//! JSON body limit, every error answered with HipChat's envelope.
+//! body limit and the body deadline, every error answered with HipChat's envelope (all
+//! three from `hipkit-server`, the plumbing `hipkit serve` uses too).
 
 use crate::config::EmulatorConfig;
-use crate::error::EmuError;
 use crate::state::Shared;
 use axum::extract::DefaultBodyLimit;
-use axum::{Router, middleware};
+use axum::{Extension, Router, middleware};
+use hipkit_server::{ApiError, BodyLimit, envelope_errors, stamp_deadline};
+use std::time::Duration;
 
 /// Every route, with `shared` as state.
 pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
+    let body_deadline = Duration::from_secs(config.body_read_timeout_secs);
     Router::new()
         .nest("/v2", crate::api::router(shared.clone(), config))
         .nest("/_emulator", crate::control::router())
         .merge(crate::ui::router(shared.clone(), config))
         .fallback(not_found)
-        .layer(middleware::from_fn(crate::envelope::ensure))
+        .layer(middleware::from_fn_with_state(
+            body_deadline,
+            stamp_deadline,
+        ))
+        .layer(Extension(BodyLimit(config.max_body)))
+        .layer(middleware::from_fn(envelope_errors))
         .layer(DefaultBodyLimit::max(config.max_body))
         .with_state(shared)
 }
 
 /// The envelope for any path nothing serves.
-pub async fn not_found() -> EmuError {
-    EmuError::not_found("Resource not found")
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("Resource not found")
 }

@@ -36,7 +36,7 @@ pub struct EmulatorConfig {
     /// Seconds a client has to send a request's headers (and finish a TLS handshake);
     /// an idle keep-alive connection is closed after as long.
     pub header_read_timeout_secs: u64,
-    /// Seconds a request's body has, once the handler starts reading it, to arrive in full
+    /// Seconds a request's body has, from when its headers were read, to arrive in full
     /// (408 otherwise).
     pub body_read_timeout_secs: u64,
     /// Connections open at once; further clients wait in the listen backlog.

@@ -3,7 +3,6 @@
 //! a token with the `admin_group` scope.
 
 use crate::auth::{Caller, query_pairs};
-use crate::error::EmuError;
 use crate::extract::{HipChatJson, JsonBody};
 use crate::faults::FaultRule;
 use crate::state::{LoggedRequest, Shared};
@@ -13,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hipchat::Scope;
+use hipkit_server::ApiError;
 use serde::Deserialize;
 
 /// What every control route but downloads requires.
@@ -36,8 +36,8 @@ impl JsonBody for FaultRule {
     const SCOPES: &'static [Scope] = ADMIN;
 
     /// A rule that cannot do what it says is refused by name.
-    fn check(&self) -> Result<(), EmuError> {
-        FaultRule::check(self).map_err(|e| EmuError::bad_request(e.to_string()))
+    fn check(&self) -> Result<(), ApiError> {
+        FaultRule::check(self).map_err(|e| ApiError::bad_request(e.to_string()))
     }
 }
 
@@ -53,15 +53,15 @@ struct NewToken {
 impl JsonBody for NewToken {
     const SCOPES: &'static [Scope] = ADMIN;
 
-    fn check(&self) -> Result<(), EmuError> {
+    fn check(&self) -> Result<(), ApiError> {
         if self.token.is_empty() || self.label.is_empty() {
-            return Err(EmuError::bad_request("token and label must not be empty"));
+            return Err(ApiError::bad_request("token and label must not be empty"));
         }
         Ok(())
     }
 }
 
-async fn list_faults(State(s): State<Shared>, c: Caller) -> Result<Json<Vec<FaultRule>>, EmuError> {
+async fn list_faults(State(s): State<Shared>, c: Caller) -> Result<Json<Vec<FaultRule>>, ApiError> {
     c.require(ADMIN)?;
     Ok(Json(s.world().faults().to_vec()))
 }
@@ -74,7 +74,7 @@ async fn add_fault(
     (StatusCode::CREATED, Json(rule)).into_response()
 }
 
-async fn clear_faults(State(s): State<Shared>, c: Caller) -> Result<StatusCode, EmuError> {
+async fn clear_faults(State(s): State<Shared>, c: Caller) -> Result<StatusCode, ApiError> {
     c.require(ADMIN)?;
     s.world().clear_faults();
     Ok(StatusCode::NO_CONTENT)
@@ -84,7 +84,7 @@ async fn requests(
     State(s): State<Shared>,
     c: Caller,
     uri: Uri,
-) -> Result<Json<Vec<LoggedRequest>>, EmuError> {
+) -> Result<Json<Vec<LoggedRequest>>, ApiError> {
     c.require(ADMIN)?;
     let query = query_pairs(uri.query());
     let since = query
@@ -111,7 +111,7 @@ async fn add_token(
     StatusCode::CREATED
 }
 
-async fn reset(State(s): State<Shared>, c: Caller) -> Result<StatusCode, EmuError> {
+async fn reset(State(s): State<Shared>, c: Caller) -> Result<StatusCode, ApiError> {
     c.require(ADMIN)?;
     s.world().reset();
     Ok(StatusCode::NO_CONTENT)

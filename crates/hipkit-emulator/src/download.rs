@@ -2,11 +2,11 @@
 //! them in the emulator's origin: always an attachment (named as uploaded, safely
 //! quoted and encoded), never sniffed, and sandboxed should it be rendered anyway.
 
-use crate::error::EmuError;
 use crate::state::Shared;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use hipkit_server::ApiError;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// RFC 8187 `attr-char`s are kept as-is in `filename*`; everything else is encoded.
@@ -31,11 +31,11 @@ const SANDBOX: &str = "default-src 'none'; sandbox";
 pub async fn download(
     State(s): State<Shared>,
     Path((id, _name)): Path<(String, String)>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let world = s.world();
     let file = world
         .file(&id)
-        .ok_or_else(|| EmuError::not_found("File not found"))?;
+        .ok_or_else(|| ApiError::not_found("File not found"))?;
     let content_type = HeaderValue::try_from(file.content_type.as_str())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((

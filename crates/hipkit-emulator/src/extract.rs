@@ -1,59 +1,18 @@
-//! Request bodies as HipChat reads them: the raw body within the size limit, then (for
-//! JSON endpoints) the caller's scope, `Content-Type: application/json`, parsing and
-//! validation, each failure answered with HipChat's error envelope.
+//! JSON request bodies as HipChat reads them: the body within the size limit and its
+//! deadline ([`TimedBody`], the one body reader), then the caller's scope,
+//! `Content-Type: application/json`, parsing and validation, each failure answered with
+//! HipChat's error envelope.
 
 use crate::auth::Caller;
-use crate::error::EmuError;
 use crate::state::Shared;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use hipchat::{
     CreateRoom, CreateUser, CreateWebhook, PrivateMessage, RoomMessage, RoomNotification, Scope,
     Validate,
 };
+use hipkit_server::{ApiError, TimedBody};
 use serde::de::DeserializeOwned;
-use std::time::Duration;
-
-/// The raw body; a too-large, unreadable or late body becomes an enveloped error (413 when
-/// too large, 408 with `Connection: close` when it does not arrive within the body read
-/// timeout).
-pub struct RawBody(pub Bytes);
-
-impl FromRequest<Shared> for RawBody {
-    type Rejection = EmuError;
-
-    async fn from_request(req: Request, s: &Shared) -> Result<Self, Self::Rejection> {
-        let limit = s.body_read_timeout;
-        let read = tokio::time::timeout(limit, Bytes::from_request(req, s))
-            .await
-            .map_err(|_| late_body(limit))?;
-        read.map(RawBody).map_err(|rejection| {
-            let status = rejection.status();
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "Request body is too large".to_owned()
-            } else {
-                rejection.body_text()
-            };
-            EmuError::new(status, message)
-        })
-    }
-}
-
-/// 408 for a body that did not arrive in time; the rest of it is never read, so the
-/// connection closes.
-fn late_body(limit: Duration) -> EmuError {
-    let mut err = EmuError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        format!(
-            "The request body did not arrive within {} s",
-            limit.as_secs()
-        ),
-    );
-    err.headers
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    err
-}
 
 /// A JSON request body: who may send it and what makes it acceptable.
 pub trait JsonBody: DeserializeOwned {
@@ -61,7 +20,7 @@ pub trait JsonBody: DeserializeOwned {
     const SCOPES: &'static [Scope];
 
     /// Checks the parsed body (HipChat's limits for API bodies); 400 on failure.
-    fn check(&self) -> Result<(), EmuError>;
+    fn check(&self) -> Result<(), ApiError>;
 }
 
 /// HipChat API bodies: validated by the `hipchat` crate's rules, the client's own.
@@ -70,7 +29,7 @@ macro_rules! hipchat_bodies {
         impl JsonBody for $body {
             const SCOPES: &'static [Scope] = &[Scope::$scope];
 
-            fn check(&self) -> Result<(), EmuError> {
+            fn check(&self) -> Result<(), ApiError> {
                 Ok(self.validate()?)
             }
         }
@@ -97,16 +56,15 @@ pub struct HipChatJson<T> {
 }
 
 impl<T: JsonBody> FromRequest<Shared> for HipChatJson<T> {
-    type Rejection = EmuError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, s: &Shared) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let caller = Caller::from_request_parts(&mut parts, s).await;
-        let headers = parts.headers.clone();
-        let RawBody(raw) = RawBody::from_request(Request::from_parts(parts, body), s).await?;
+        let raw = TimedBody::read(&parts, body).await?;
         let caller = caller?;
         caller.require(T::SCOPES)?;
-        let body: T = parse_json(&headers, &raw)?;
+        let body: T = parse_json(&parts.headers, &raw)?;
         body.check()?;
         Ok(Self { caller, body })
     }
@@ -124,9 +82,9 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a JSON body after checking the content type, as HipChat does.
-fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, EmuError> {
+fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     if !is_json(headers) {
-        return Err(EmuError::bad_request("Invalid content type"));
+        return Err(ApiError::bad_request("Invalid content type"));
     }
     serde_json::from_slice(body).map_err(|e| {
         let kind = if e.is_syntax() || e.is_eof() {
@@ -134,6 +92,6 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T
         } else {
             "Invalid request body"
         };
-        EmuError::bad_request(format!("{kind}: {e}"))
+        ApiError::bad_request(format!("{kind}: {e}"))
     })
 }

@@ -3,16 +3,12 @@
 //! files, webhooks, rate-limit headers and 429s, and fault injection under `/_emulator/`.
 //! Every change is published as an [`EmulatorEvent`] to subscribers ([`RunningEmulator::subscribe`]).
 
-mod accept;
 mod api;
 mod app;
 mod auth;
 pub mod config;
-mod conn;
 mod control;
 mod download;
-mod envelope;
-mod error;
 mod events;
 mod extract;
 mod faults;
@@ -24,7 +20,6 @@ mod wait;
 mod webhooks;
 
 pub use config::{ConfigError, EmulatorConfig, RateSpec, TokenSpec};
-pub use error::EmuError;
 pub use events::{EmulatorEvent, FiringOutcome, Recipient, RoomInfo};
 pub use faults::{FaultAction, FaultRule, FaultRuleError};
 pub use serve::{RunningEmulator, StartError, start};

@@ -1,11 +1,11 @@
 //! Starting and stopping: binding, plain HTTP or HTTPS (self-signed), the world, and the
-//! accept loop ([`crate::accept`]) in the background.
+//! accept loop (`hipkit_server::serve_connections`) in the background.
 
-use crate::accept::{ConnectionLimits, accept_loop};
 use crate::config::{ConfigError, EmulatorConfig};
 use crate::events::EmulatorEvent;
 use crate::state::Shared;
 use crate::webhooks;
+use hipkit_server::{Connections, serve_connections};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,8 +92,8 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     })?;
     let scheme = if config.tls { "https" } else { "http" };
     let base_url = format!("{scheme}://{local_addr}");
-    let (shared, generated_token) =
-        Shared::new(&config, base_url.clone()).map_err(|e| StartError::Seed(e.message))?;
+    let (shared, generated_token) = Shared::new(&config, base_url.clone())
+        .map_err(|e| StartError::Seed(e.message().to_owned()))?;
     let firing = start_firing(&shared, &config)?;
     let router = crate::app::router(shared.clone(), &config);
     let tls = if config.tls {
@@ -102,11 +102,16 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         None
     };
     let (stop_tx, stop_rx) = oneshot::channel();
-    let limits = ConnectionLimits {
+    let connections = Connections {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
         max_connections: config.max_connections,
+        tls,
     };
-    let task = tokio::spawn(accept_loop(listener, router, tls, limits, stop_rx));
+    // A dropped sender (the `RunningEmulator` dropped) stops serving too.
+    let stop = async {
+        let _ = stop_rx.await;
+    };
+    let task = tokio::spawn(serve_connections(listener, router, connections, stop));
     Ok(RunningEmulator {
         base_url,
         local_addr,

@@ -5,13 +5,13 @@
 //! no items. Needs a token with `view_messages` (or `admin_group`).
 
 use crate::auth::{Caller, query_pairs};
-use crate::error::EmuError;
 use crate::events::{EmulatorEvent, Recipient};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use hipchat::{HistoryItem, RoomRef, Scope};
+use hipkit_server::ApiError;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -48,12 +48,12 @@ impl Wanted {
 }
 
 /// `5s`, `500ms`, `2m`, or bare seconds (`5`), at most [`MAX_WAIT`].
-pub fn parse_wait(raw: &str) -> Result<Duration, EmuError> {
+pub fn parse_wait(raw: &str) -> Result<Duration, ApiError> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (number, unit) = raw.split_at(split);
     let bad = || {
-        EmuError::bad_request(format!(
+        ApiError::bad_request(format!(
             "wait: `{raw}` is not a duration like 5s, 500ms or 2m"
         ))
     };
@@ -65,7 +65,7 @@ pub fn parse_wait(raw: &str) -> Result<Duration, EmuError> {
         _ => return Err(bad()),
     };
     if wait > MAX_WAIT {
-        return Err(EmuError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "wait: at most {} s",
             MAX_WAIT.as_secs()
         )));
@@ -83,7 +83,7 @@ pub async fn messages(
     c: Caller,
     Path(room): Path<String>,
     uri: Uri,
-) -> Result<Json<Value>, EmuError> {
+) -> Result<Json<Value>, ApiError> {
     c.require(&[Scope::ViewMessages, Scope::AdminGroup])?;
     let query = query_pairs(uri.query());
     let param = |name: &str| {
@@ -106,7 +106,7 @@ pub async fn messages(
                 .iter()
                 .position(|m| m.id == id)
                 .map(|p| p + 1)
-                .ok_or_else(|| EmuError::bad_request(format!("since: unknown message id {id}")))?,
+                .ok_or_else(|| ApiError::bad_request(format!("since: unknown message id {id}")))?,
             None => 0,
         };
         let stored: Vec<HistoryItem> = rec
@@ -140,7 +140,7 @@ pub async fn messages(
     };
     match found {
         Some(item) => Ok(answer(vec![item])),
-        None => Err(EmuError::new(
+        None => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             format!(
                 "No matching message arrived in room {room} within {} ms",

@@ -4,15 +4,19 @@
 use crate::{ApiError, RequestDeadline};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-/// The body limit `Server` stamps on every request (`[serve] max_body_bytes`).
+/// The largest body [`TimedBody`] reads. `Server` stamps `[serve] max_body_bytes` on every
+/// request; a router served on its own stamps its own (`.layer(Extension(BodyLimit(n)))`,
+/// per route for a larger limit on some).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BodyLimit(pub usize);
+pub struct BodyLimit(pub usize);
 
 /// The whole body, read by the [`RequestDeadline`]: a body that has not arrived by then is a
-/// 408 (nothing was done), one over the limit a 413.
+/// 408 with `Connection: close` (nothing was done; the rest of the body is never read), one
+/// over the [`BodyLimit`] a 413, one that breaks off a 400.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimedBody(pub Bytes);
 
@@ -34,16 +38,21 @@ impl TimedBody {
             .extensions
             .get::<BodyLimit>()
             .map_or(crate::ServerConfig::default().max_body_bytes, |l| l.0);
-        match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, limit)).await {
+        let read = Limited::new(body, limit).collect();
+        match tokio::time::timeout_at(deadline, read).await {
             Err(_) => Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive in time; nothing was done",
-            )),
-            Ok(Err(e)) => Err(ApiError::new(
+                "The request body did not arrive in time; nothing was done",
+            )
+            .with_header(header::CONNECTION, HeaderValue::from_static("close"))),
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is over {limit} bytes or could not be read: {e}"),
+                format!("Request body is too large (over {limit} bytes)"),
             )),
-            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => Err(ApiError::bad_request(format!(
+                "The request body could not be read: {e}"
+            ))),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
         }
     }
 }

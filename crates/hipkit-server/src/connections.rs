@@ -1,42 +1,90 @@
 //! Accepting connections under limits a slow, idle or hostile client cannot exhaust: a cap
-//! on open connections, and a deadline for each request's headers that also closes idle
-//! keep-alive connections.
+//! on open connections, one deadline for an optional TLS handshake and for each request's
+//! headers (which also closes idle keep-alive connections), graceful shutdown, and a
+//! [`CloseConnection`] handle in every request to drop its connection unanswered.
 
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 /// How long requests in progress may take to finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// The limits every connection is held to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ConnectionLimits {
-    /// Headers must arrive within this; an idle keep-alive connection is closed after it.
+/// How long to pause after a failed accept (out of file descriptors and the like), so the
+/// loop does not spin while nothing can be accepted.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// How connections are accepted and what every one is held to.
+#[derive(Clone)]
+pub struct Connections {
+    /// The TLS handshake and each request's headers must arrive within this; an idle
+    /// keep-alive connection is closed after it.
     pub header_read_timeout: Duration,
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Serve HTTPS with this acceptor; `None`: plain HTTP.
+    pub tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// In every request's extensions: closes the request's connection without an answer (the
+/// emulator's connection-drop fault). The request's handler is dropped with it.
+#[derive(Debug, Clone, Default)]
+pub struct CloseConnection(Arc<Notify>);
+
+impl CloseConnection {
+    /// Closes the connection now, unanswered.
+    pub fn close(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// What every connection task needs.
+#[derive(Clone)]
+struct Serving {
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    http: http1::Builder,
+    handshake_timeout: Duration,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests in progress
-/// finish (up to a grace period).
-pub(crate) async fn serve_connections(
+/// finish (up to 10 s).
+pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
-    limits: ConnectionLimits,
+    connections: Connections,
     shutdown: impl Future<Output = ()>,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let permits = Arc::new(Semaphore::new(connections.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
+    let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(connections.header_read_timeout);
+    let serving = Serving {
+        app,
+        tls: connections.tls,
+        http,
+        handshake_timeout: connections.header_read_timeout,
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -51,22 +99,63 @@ pub(crate) async fn serve_connections(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {
-                    // Out of file descriptors and the like: pause instead of spinning.
                     tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
                     continue;
                 }
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // A client that vanishes or breaks HTTP mid-request is its own problem.
-            let _ = connection.await;
-            drop(permit);
-        });
+        tokio::spawn(serve_connection(
+            stream,
+            serving.clone(),
+            graceful.watcher(),
+            permit,
+        ));
     }
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+/// Serves one connection (after its TLS handshake, within the header deadline); the permit
+/// is held until it ends.
+async fn serve_connection(
+    stream: TcpStream,
+    serving: Serving,
+    watcher: Watcher,
+    _permit: OwnedSemaphorePermit,
+) {
+    match serving.tls.clone() {
+        None => serve_io(TokioIo::new(stream), serving, watcher).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(serving.handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => serve_io(TokioIo::new(tls_stream), serving, watcher).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn serve_io<I>(io: I, serving: Serving, watcher: Watcher)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let close = CloseConnection::default();
+    let closed = close.0.clone();
+    let app = serving.app;
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(close.clone());
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let connection = watcher.watch(serving.http.serve_connection(io, service));
+    tokio::select! {
+        // A client that vanishes or breaks HTTP mid-request is its own problem.
+        result = connection => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = closed.notified() => {}
+    }
 }

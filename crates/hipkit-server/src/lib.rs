@@ -2,22 +2,32 @@
 //! `Router` with its own state (public, or behind the API token), registers its metrics in
 //! the shared registry and its health checks; the server wraps them all in one JSON error
 //! envelope, one body limit, one request timeout, and serves them until shutdown.
+//!
+//! The pieces are public for a router served on its own (the HipChat emulator): the
+//! connection layer ([`serve_connections`], with optional TLS and [`CloseConnection`]), the
+//! envelope middleware ([`envelope_errors`]), the error answer ([`ApiError`]) and the body
+//! reader ([`TimedBody`], with [`stamp_deadline`] and [`BodyLimit`]).
 
 mod auth;
 mod body;
 mod capability;
 mod config;
 mod connections;
+mod envelope;
 mod error;
 mod health;
+mod line;
 mod server;
 mod shutdown;
 
 pub use auth::require_token;
-pub use body::TimedBody;
+pub use body::{BodyLimit, TimedBody};
 pub use capability::{Capability, CapabilityError, Context, Mounted, Task};
 pub use config::{ConfigError, ServerConfig};
+pub use connections::{CloseConnection, Connections, serve_connections};
+pub use envelope::envelope_errors;
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};
-pub use server::{BoundServer, RequestDeadline, Routes, Server, ServerError};
+pub use line::one_line;
+pub use server::{BoundServer, RequestDeadline, Routes, Server, ServerError, stamp_deadline};
 pub use shutdown::shutdown_signal;

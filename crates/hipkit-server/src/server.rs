@@ -1,16 +1,17 @@
 //! [`Server`]: capabilities' routers merged behind the shared limits, `/healthz`,
 //! `/metrics`, the JSON error envelope for every unmatched route, and graceful shutdown.
 
-use crate::body::BodyLimit;
-use crate::connections::{ConnectionLimits, serve_connections};
-use crate::{ApiError, HealthCheck, ScrapeHook, ServerConfig, require_token};
-use axum::Router;
+use crate::{
+    ApiError, BodyLimit, Connections, HealthCheck, ScrapeHook, ServerConfig, envelope_errors,
+    require_token, serve_connections,
+};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use prometheus_client::registry::Registry;
 use std::convert::Infallible;
 use std::future::Future;
@@ -198,16 +199,8 @@ impl Server {
         self.routes
             .merge(builtin.layer(middleware::from_fn(time_limit)))
             .fallback(|| async { ApiError::not_found("no such endpoint") })
-            .method_not_allowed_fallback(|| async {
-                ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "this endpoint does not take that method",
-                )
-            })
-            .layer(middleware::from_fn_with_state(
-                (timeout, BodyLimit(self.config.max_body_bytes)),
-                stamp_deadline,
-            ))
+            .layer(middleware::from_fn_with_state(timeout, stamp_deadline))
+            .layer(Extension(BodyLimit(self.config.max_body_bytes)))
             .layer(DefaultBodyLimit::max(self.config.max_body_bytes))
             .layer(middleware::from_fn(envelope_errors))
     }
@@ -222,14 +215,15 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let limits = ConnectionLimits {
+        let connections = Connections {
             header_read_timeout: self.config.header_read_timeout(),
             max_connections: self.config.max_connections,
+            tls: None,
         };
         Ok(BoundServer {
             listener,
             local_addr,
-            limits,
+            connections,
             app: self.into_router(),
         })
     }
@@ -240,7 +234,7 @@ impl Server {
 pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
-    limits: ConnectionLimits,
+    connections: Connections,
     app: Router,
 }
 
@@ -252,19 +246,24 @@ impl BoundServer {
 
     /// Serves until `shutdown` resolves, then lets requests in progress finish (up to 10 s).
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
-        serve_connections(self.listener, self.app, self.limits, shutdown).await;
+        serve_connections(self.listener, self.app, self.connections, shutdown).await;
     }
 }
 
-/// Puts the request's [`RequestDeadline`] and the body limit into its extensions.
-async fn stamp_deadline(
-    State((limit, body_limit)): State<(Duration, BodyLimit)>,
+/// Middleware (`axum::middleware::from_fn_with_state(timeout, stamp_deadline)`): puts a
+/// [`RequestDeadline`] `timeout` from now into the request's extensions. `Server` stamps
+/// `request_timeout_secs` on every request; a router served on its own stamps its own.
+pub async fn stamp_deadline(
+    State(timeout): State<Duration>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    req.extensions_mut()
-        .insert(RequestDeadline(Instant::now() + limit));
-    req.extensions_mut().insert(body_limit);
+    let now = Instant::now();
+    // A timeout too large for the clock is no deadline: a year stands for it.
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
+    req.extensions_mut().insert(RequestDeadline(deadline));
     next.run(req).await
 }
 
@@ -278,36 +277,6 @@ async fn time_limit(
         Ok(resp) => resp,
         Err(_) => ApiError::unavailable("the request timed out").into_response(),
     }
-}
-
-/// Turns an error answered in plain text (an extractor's rejection, say) into the JSON
-/// envelope, keeping its status and its text.
-async fn envelope_errors(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
-    let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return resp;
-    }
-    let allow = resp.headers().get(header::ALLOW).cloned();
-    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
-        .await
-        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-        .unwrap_or_default();
-    let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("error").to_owned()
-    } else {
-        text
-    };
-    let mut enveloped = ApiError::new(status, message).into_response();
-    if let Some(allow) = allow {
-        enveloped.headers_mut().insert(header::ALLOW, allow);
-    }
-    enveloped
 }
 
 /// `GET /healthz`: 200 `{"status": "ok"}`, or 503 naming the failing checks.

@@ -3,14 +3,13 @@
 use super::messages::{item, room_recipient, user_recipient};
 use super::sender;
 use crate::auth::Caller;
-use crate::error::EmuError;
-use crate::extract::RawBody;
 use crate::state::{FileTarget, Shared, StoredFile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hipchat::{FileInfo, MessageType, Scope};
+use hipkit_server::{ApiError, TimedBody};
 
 /// What a share request carried.
 struct Upload {
@@ -18,7 +17,7 @@ struct Upload {
     file: StoredFile,
 }
 
-fn boundary(headers: &HeaderMap) -> Result<String, EmuError> {
+fn boundary(headers: &HeaderMap) -> Result<String, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -26,21 +25,21 @@ fn boundary(headers: &HeaderMap) -> Result<String, EmuError> {
     let mut parts = ct.split(';');
     let kind = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     if kind != "multipart/related" && kind != "multipart/form-data" {
-        return Err(EmuError::bad_request("Invalid content type"));
+        return Err(ApiError::bad_request("Invalid content type"));
     }
     parts
         .filter_map(|p| p.trim().split_once('='))
         .find(|(k, _)| k.eq_ignore_ascii_case("boundary"))
         .map(|(_, v)| v.trim_matches('"').to_owned())
         .filter(|b| !b.is_empty())
-        .ok_or_else(|| EmuError::bad_request("Multipart boundary missing"))
+        .ok_or_else(|| ApiError::bad_request("Multipart boundary missing"))
 }
 
-async fn read_upload(headers: &HeaderMap, body: Bytes) -> Result<Upload, EmuError> {
+async fn read_upload(headers: &HeaderMap, body: Bytes) -> Result<Upload, ApiError> {
     let boundary = boundary(headers)?;
     let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
-    let bad = |e: multer::Error| EmuError::bad_request(format!("Malformed multipart body: {e}"));
+    let bad = |e: multer::Error| ApiError::bad_request(format!("Malformed multipart body: {e}"));
     let mut message = String::new();
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
@@ -48,7 +47,7 @@ async fn read_upload(headers: &HeaderMap, body: Bytes) -> Result<Upload, EmuErro
             Some("metadata") => {
                 let raw = field.bytes().await.map_err(bad)?;
                 let meta: serde_json::Value = serde_json::from_slice(&raw)
-                    .map_err(|e| EmuError::bad_request(format!("metadata part: {e}")))?;
+                    .map_err(|e| ApiError::bad_request(format!("metadata part: {e}")))?;
                 message = meta["message"].as_str().unwrap_or("").to_owned();
             }
             Some("file") => {
@@ -67,12 +66,12 @@ async fn read_upload(headers: &HeaderMap, body: Bytes) -> Result<Upload, EmuErro
             _ => {}
         }
     }
-    let file = file.ok_or_else(|| EmuError::bad_request("Multipart body has no 'file' part"))?;
+    let file = file.ok_or_else(|| ApiError::bad_request("Multipart body has no 'file' part"))?;
     Ok(Upload { message, file })
 }
 
 /// Stores the file and posts the history item pointing at it to `target`.
-fn store(s: &Shared, c: &Caller, upload: Upload, target: FileTarget) -> Result<(), EmuError> {
+fn store(s: &Shared, c: &Caller, upload: Upload, target: FileTarget) -> Result<(), ApiError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let name = upload.file.name.clone();
     let url = format!(
@@ -98,8 +97,8 @@ pub async fn share_with_room(
     c: Caller,
     Path(room): Path<String>,
     headers: HeaderMap,
-    RawBody(body): RawBody,
-) -> Result<Response, EmuError> {
+    TimedBody(body): TimedBody,
+) -> Result<Response, ApiError> {
     c.require(&[Scope::SendMessage])?;
     let upload = read_upload(&headers, body).await?;
     let (room, flood_headers) = room_recipient(&s, &room)?;
@@ -113,8 +112,8 @@ pub async fn share_with_user(
     c: Caller,
     Path(user): Path<String>,
     headers: HeaderMap,
-    RawBody(body): RawBody,
-) -> Result<Response, EmuError> {
+    TimedBody(body): TimedBody,
+) -> Result<Response, ApiError> {
     c.require(&[Scope::SendMessage])?;
     let upload = read_upload(&headers, body).await?;
     let (target, flood_headers) = user_recipient(&s, &user)?;

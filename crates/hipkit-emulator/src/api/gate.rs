@@ -2,8 +2,6 @@
 //! token's rate limit, `X-Ratelimit-*` headers and the request log.
 
 use crate::auth::{identify, query_pairs, raw_token};
-use crate::conn::ConnectionKill;
-use crate::error::EmuError;
 use crate::faults::{FaultAction, is_bodyless};
 use crate::state::{LoggedRequest, Shared};
 use axum::Json;
@@ -11,6 +9,7 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hipkit_server::ApiError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The rate-limit key of requests without a valid token.
@@ -49,7 +48,7 @@ fn injected(
             .unwrap_or("Injected fault")
             .to_owned()
     });
-    EmuError::new(status, message).into_response()
+    ApiError::new(status, message).into_response()
 }
 
 /// Authenticates, applies faults and the token's rate limit, runs the handler, adds the
@@ -83,8 +82,8 @@ pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Resp
     match fault {
         Some(FaultAction::Drop) => {
             s.world().log_request(log(0));
-            if let Some(kill) = req.extensions().get::<ConnectionKill>() {
-                kill.0.notify_one();
+            if let Some(connection) = req.extensions().get::<hipkit_server::CloseConnection>() {
+                connection.close();
             }
             return std::future::pending().await;
         }
@@ -102,7 +101,7 @@ pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Resp
     let mut response = match (early, who) {
         (Some(resp), _) => resp,
         (None, Err(unauthenticated)) => unauthenticated.into_response(),
-        (None, Ok(_)) if counted.exceeded => EmuError::new(
+        (None, Ok(_)) if counted.exceeded => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "You have exceeded the rate limit. Please wait before making further requests.",
         )

@@ -2,23 +2,23 @@
 
 use super::paging::{PageParams, flag, number, param, self_link};
 use crate::auth::{Caller, query_pairs};
-use crate::error::EmuError;
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Uri;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use hipchat::{HistoryItem, Links, Page, RoomRef, Scope, UserRef};
+use hipkit_server::ApiError;
 
 /// How many messages `date=recent` and `history/latest` return by default.
 const RECENT: usize = 75;
 
-fn parse_date(key: &str, raw: &str) -> Result<DateTime<FixedOffset>, EmuError> {
+fn parse_date(key: &str, raw: &str) -> Result<DateTime<FixedOffset>, ApiError> {
     DateTime::parse_from_rfc3339(raw)
         .or_else(|_| {
             NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc().into())
         })
-        .map_err(|_| EmuError::bad_request(format!("{key} must be an ISO-8601 date or 'recent'")))
+        .map_err(|_| ApiError::bad_request(format!("{key} must be an ISO-8601 date or 'recent'")))
 }
 
 fn item_date(item: &HistoryItem) -> Option<DateTime<FixedOffset>> {
@@ -31,7 +31,7 @@ pub async fn room(
     c: Caller,
     Path(room): Path<String>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<Page<HistoryItem>>, EmuError> {
+) -> Result<Json<Page<HistoryItem>>, ApiError> {
     c.require(&[Scope::ViewMessages])?;
     let query = query_pairs(uri.query());
     let all = s.world().room(&RoomRef::parse(&room))?.history.to_vec();
@@ -63,7 +63,7 @@ pub async fn room_latest(
     c: Caller,
     Path(room): Path<String>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<Page<HistoryItem>>, EmuError> {
+) -> Result<Json<Page<HistoryItem>>, ApiError> {
     c.require(&[Scope::ViewMessages])?;
     let all = s.world().room(&RoomRef::parse(&room))?.history.to_vec();
     latest(&s, &uri, all).map(Json)
@@ -75,7 +75,7 @@ pub async fn private_latest(
     c: Caller,
     Path(user): Path<String>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<Page<HistoryItem>>, EmuError> {
+) -> Result<Json<Page<HistoryItem>>, ApiError> {
     c.require(&[Scope::ViewMessages])?;
     let all = {
         let world = s.world();
@@ -86,11 +86,11 @@ pub async fn private_latest(
 }
 
 /// The newest `max-results` messages, oldest first, none older than `not-before`.
-fn latest(s: &Shared, uri: &Uri, all: Vec<HistoryItem>) -> Result<Page<HistoryItem>, EmuError> {
+fn latest(s: &Shared, uri: &Uri, all: Vec<HistoryItem>) -> Result<Page<HistoryItem>, ApiError> {
     let query = query_pairs(uri.query());
     let max = number(&query, "max-results")?.unwrap_or(RECENT);
     if max > 1000 {
-        return Err(EmuError::bad_request(
+        return Err(ApiError::bad_request(
             "max-results must be between 0 and 1000",
         ));
     }
@@ -99,7 +99,7 @@ fn latest(s: &Shared, uri: &Uri, all: Vec<HistoryItem>) -> Result<Page<HistoryIt
         let pos = all
             .iter()
             .position(|m| m.id == id)
-            .ok_or_else(|| EmuError::bad_request(format!("not-before: unknown message id {id}")))?;
+            .ok_or_else(|| ApiError::bad_request(format!("not-before: unknown message id {id}")))?;
         all.drain(..pos);
     }
     let mut page = unpaged(s, uri, tail(all, max));

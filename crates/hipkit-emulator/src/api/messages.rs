@@ -1,7 +1,6 @@
 //! Sending: room notifications, room messages, private messages (with flood control).
 
 use super::{created, sender};
-use crate::error::EmuError;
 use crate::extract::HipChatJson;
 use crate::state::Shared;
 use axum::extract::{Path, State};
@@ -11,35 +10,36 @@ use hipchat::{
     Color, HistoryFrom, HistoryItem, MessageFormat, MessageType, PrivateMessage, RoomMessage,
     RoomNotification, RoomRef, UserRef,
 };
+use hipkit_server::ApiError;
 
 /// Counts a message to `recipient`; 429 when flood control is enforced and exhausted.
-fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, EmuError> {
+fn flood(s: &Shared, recipient: &str) -> Result<HeaderMap, ApiError> {
     let count = s.limiter.count_recipient(recipient);
     let mut headers = HeaderMap::new();
     count.write_headers("floodcontrol", &mut headers);
     if count.exceeded {
-        let mut err = EmuError::new(
+        let mut err = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
                 "You have exceeded the flood control limit of {} messages. Please wait before sending more.",
                 count.limit
             ),
         );
-        err.headers = Box::new(headers);
+        *err.headers_mut() = headers;
         return Err(err);
     }
     Ok(headers)
 }
 
 /// Resolves a room to its id and counts one message against its flood budget.
-pub fn room_recipient(s: &Shared, room: &str) -> Result<(u64, HeaderMap), EmuError> {
+pub fn room_recipient(s: &Shared, room: &str) -> Result<(u64, HeaderMap), ApiError> {
     let id = s.world().room(&RoomRef::parse(room))?.id;
     let headers = flood(s, &format!("room:{id}"))?;
     Ok((id, headers))
 }
 
 /// Resolves a user to its id and counts one message against their flood budget.
-pub fn user_recipient(s: &Shared, user: &str) -> Result<(u64, HeaderMap), EmuError> {
+pub fn user_recipient(s: &Shared, user: &str) -> Result<(u64, HeaderMap), ApiError> {
     let id = s.world().find_user(&UserRef::parse(user))?.id;
     let headers = flood(s, &format!("user:{id}"))?;
     Ok((id, headers))
@@ -90,7 +90,7 @@ pub async fn notification(
     State(s): State<Shared>,
     Path(room): Path<String>,
     HipChatJson { body: n, .. }: HipChatJson<RoomNotification>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let (room, flood_headers) = room_recipient(&s, &room)?;
     s.world().post_notification(room, notification_item(n))?;
     Ok((StatusCode::NO_CONTENT, flood_headers).into_response())
@@ -101,7 +101,7 @@ pub async fn room_message(
     State(s): State<Shared>,
     Path(room): Path<String>,
     HipChatJson { caller, body: m }: HipChatJson<RoomMessage>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let (room, flood_headers) = room_recipient(&s, &room)?;
     let mut world = s.world();
     let mut entry = item(sender(&s, &world, &caller), m.message, MessageType::Message);
@@ -119,7 +119,7 @@ pub async fn private_message(
     State(s): State<Shared>,
     Path(user): Path<String>,
     HipChatJson { caller, body: m }: HipChatJson<PrivateMessage>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let (target, flood_headers) = user_recipient(&s, &user)?;
     let mut world = s.world();
     let mut entry = item(sender(&s, &world, &caller), m.message, MessageType::Message);

@@ -15,16 +15,21 @@ use crate::app::not_found;
 use crate::auth::Caller;
 use crate::config::EmulatorConfig;
 use crate::state::{Shared, World};
+use axum::Extension;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hipkit_server::BodyLimit;
 
 /// The `/v2` routes; `/capabilities` is the only one outside the gate.
 pub fn router(shared: Shared, config: &EmulatorConfig) -> Router<Shared> {
-    let file_limit = DefaultBodyLimit::max(config.max_file);
+    let file_limit = (
+        DefaultBodyLimit::max(config.max_file),
+        Extension(BodyLimit(config.max_file)),
+    );
     Router::new()
         .route("/room", get(rooms::list).post(rooms::create))
         .route("/room/{room}", get(rooms::get_one).delete(rooms::delete))

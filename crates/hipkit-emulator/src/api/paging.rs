@@ -1,10 +1,10 @@
 //! Query parameters and paging: `start-index` / `max-results`, flags, and page links.
 
 use crate::auth::query_pairs;
-use crate::error::EmuError;
 use crate::state::Shared;
 use axum::http::Uri;
 use hipchat::{Links, Page};
+use hipkit_server::ApiError;
 
 /// `start-index` / `max-results` as given, checked against HipChat's ranges.
 #[derive(Debug, Clone, Copy)]
@@ -14,24 +14,24 @@ pub struct PageParams {
 }
 
 /// Reads a numeric query parameter.
-pub fn number(query: &[(String, String)], key: &str) -> Result<Option<usize>, EmuError> {
+pub fn number(query: &[(String, String)], key: &str) -> Result<Option<usize>, ApiError> {
     match query.iter().find(|(k, _)| k == key) {
         None => Ok(None),
         Some((_, v)) => v
             .parse()
             .map(Some)
-            .map_err(|_| EmuError::bad_request(format!("{key} must be a non-negative integer"))),
+            .map_err(|_| ApiError::bad_request(format!("{key} must be a non-negative integer"))),
     }
 }
 
 /// Reads a boolean query parameter.
-pub fn flag(query: &[(String, String)], key: &str, default: bool) -> Result<bool, EmuError> {
+pub fn flag(query: &[(String, String)], key: &str, default: bool) -> Result<bool, ApiError> {
     match query.iter().find(|(k, _)| k == key) {
         None => Ok(default),
         Some((_, v)) => match v.to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(true),
             "false" | "0" => Ok(false),
-            _ => Err(EmuError::bad_request(format!(
+            _ => Err(ApiError::bad_request(format!(
                 "{key} must be true or false"
             ))),
         },
@@ -48,11 +48,11 @@ pub fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 impl PageParams {
     /// Parses paging with a default page size.
-    pub fn parse(query: &[(String, String)], default_max: usize) -> Result<Self, EmuError> {
+    pub fn parse(query: &[(String, String)], default_max: usize) -> Result<Self, ApiError> {
         let start = number(query, "start-index")?.unwrap_or(0);
         let max = number(query, "max-results")?.unwrap_or(default_max);
         if max > 1000 {
-            return Err(EmuError::bad_request(
+            return Err(ApiError::bad_request(
                 "max-results must be between 0 and 1000",
             ));
         }

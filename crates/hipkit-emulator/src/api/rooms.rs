@@ -3,7 +3,6 @@
 use super::created;
 use super::paging::{PageParams, flag};
 use crate::auth::{Caller, query_pairs};
-use crate::error::EmuError;
 use crate::extract::HipChatJson;
 use crate::state::{ADMIN_USER_ID, NewRoom, Shared, version_tag};
 use axum::Json;
@@ -11,13 +10,14 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hipchat::{CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, UserRef};
+use hipkit_server::ApiError;
 
 /// `GET /v2/room`.
 pub async fn list(
     State(s): State<Shared>,
     c: Caller,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     c.require(&[Scope::ViewGroup, Scope::ViewRoom])?;
     let query = query_pairs(uri.query());
     let paging = PageParams::parse(&query, 100)?;
@@ -50,7 +50,7 @@ pub async fn get_one(
     State(s): State<Shared>,
     c: Caller,
     Path(room): Path<String>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     c.require(&[Scope::ViewGroup, Scope::ViewRoom])?;
     let world = s.world();
     let rec = world.room(&RoomRef::parse(&room))?;
@@ -61,13 +61,13 @@ pub async fn get_one(
 pub async fn create(
     State(s): State<Shared>,
     HipChatJson { caller, body: req }: HipChatJson<CreateRoom>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let mut world = s.world();
     let owner = match req.owner_user_id.as_deref() {
         Some(o) => {
             world
                 .find_user(&UserRef::parse(o))
-                .map_err(|_| EmuError::bad_request(format!("Unknown owner_user_id {o}")))?
+                .map_err(|_| ApiError::bad_request(format!("Unknown owner_user_id {o}")))?
                 .id
         }
         None => caller.user_id.max(ADMIN_USER_ID),
@@ -91,7 +91,7 @@ pub async fn delete(
     State(s): State<Shared>,
     c: Caller,
     Path(room): Path<String>,
-) -> Result<StatusCode, EmuError> {
+) -> Result<StatusCode, ApiError> {
     c.require(&[Scope::ManageRooms])?;
     s.world().delete_room(&RoomRef::parse(&room))?;
     Ok(StatusCode::NO_CONTENT)
@@ -102,7 +102,7 @@ pub async fn statistics(
     State(s): State<Shared>,
     c: Caller,
     Path(room): Path<String>,
-) -> Result<Json<RoomStatistics>, EmuError> {
+) -> Result<Json<RoomStatistics>, ApiError> {
     c.require(&[Scope::ViewGroup])?;
     let world = s.world();
     let rec = world.room(&RoomRef::parse(&room))?;

@@ -3,20 +3,20 @@
 use super::created;
 use super::paging::PageParams;
 use crate::auth::{Caller, query_pairs};
-use crate::error::EmuError;
 use crate::extract::HipChatJson;
 use crate::state::{NewUser, Shared};
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use hipchat::{CreateUser, Scope, User, UserRef};
+use hipkit_server::ApiError;
 
 /// `GET /v2/user`.
 pub async fn list(
     State(s): State<Shared>,
     c: Caller,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     c.require(&[Scope::ViewGroup])?;
     let paging = PageParams::parse(&query_pairs(uri.query()), 100)?;
     let users: Vec<User> = s
@@ -46,7 +46,7 @@ pub async fn get_one(
     State(s): State<Shared>,
     c: Caller,
     Path(user): Path<String>,
-) -> Result<Json<User>, EmuError> {
+) -> Result<Json<User>, ApiError> {
     c.require(&[Scope::ViewGroup])?;
     let world = s.world();
     let rec = world.find_user(&UserRef::parse(&user))?;
@@ -57,7 +57,7 @@ pub async fn get_one(
 pub async fn create(
     State(s): State<Shared>,
     HipChatJson { body: req, .. }: HipChatJson<CreateUser>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let mention = req
         .mention_name
         .clone()

@@ -3,7 +3,6 @@
 use super::created;
 use super::paging::PageParams;
 use crate::auth::{Caller, query_pairs};
-use crate::error::EmuError;
 use crate::extract::HipChatJson;
 use crate::state::Shared;
 use axum::Json;
@@ -11,13 +10,14 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hipchat::{CreateWebhook, Links, RoomRef, Scope, Webhook};
+use hipkit_server::ApiError;
 
 /// `POST /v2/room/{room}/webhook` → 201.
 pub async fn create(
     State(s): State<Shared>,
     Path(room): Path<String>,
     HipChatJson { body: req, .. }: HipChatJson<CreateWebhook>,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     let hook = register(&s, &RoomRef::parse(&room), req)?;
     Ok(created(
         serde_json::json!({"id": hook.id, "links": {"self": hook.links.self_}}),
@@ -25,7 +25,7 @@ pub async fn create(
 }
 
 /// Registers a (validated) webhook on a room: the API's and the web UI's one way in.
-pub fn register(s: &Shared, room: &RoomRef, req: CreateWebhook) -> Result<Webhook, EmuError> {
+pub fn register(s: &Shared, room: &RoomRef, req: CreateWebhook) -> Result<Webhook, ApiError> {
     s.world().register_webhook(room, |id, room_id| Webhook {
         id,
         url: req.url,
@@ -46,7 +46,7 @@ pub async fn list(
     c: Caller,
     Path(room): Path<String>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Response, EmuError> {
+) -> Result<Response, ApiError> {
     c.require(&[Scope::AdminRoom])?;
     let paging = PageParams::parse(&query_pairs(uri.query()), 100)?;
     let hooks: Vec<Webhook> = s
@@ -64,7 +64,7 @@ pub async fn get_one(
     State(s): State<Shared>,
     c: Caller,
     Path((room, id)): Path<(String, u64)>,
-) -> Result<Json<Webhook>, EmuError> {
+) -> Result<Json<Webhook>, ApiError> {
     c.require(&[Scope::AdminRoom])?;
     s.world()
         .room(&RoomRef::parse(&room))?
@@ -72,7 +72,7 @@ pub async fn get_one(
         .get(&id)
         .cloned()
         .map(Json)
-        .ok_or_else(|| EmuError::not_found("Webhook not found"))
+        .ok_or_else(|| ApiError::not_found("Webhook not found"))
 }
 
 /// `DELETE /v2/room/{room}/webhook/{id}` → 204.
@@ -80,7 +80,7 @@ pub async fn delete(
     State(s): State<Shared>,
     c: Caller,
     Path((room, id)): Path<(String, u64)>,
-) -> Result<StatusCode, EmuError> {
+) -> Result<StatusCode, ApiError> {
     c.require(&[Scope::AdminRoom])?;
     s.world().delete_webhook(&RoomRef::parse(&room), id)?;
     Ok(StatusCode::NO_CONTENT)

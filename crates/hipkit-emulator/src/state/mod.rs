@@ -8,12 +8,11 @@ pub use records::{LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, UserRec}
 pub use world::{ADMIN_USER_ID, FileTarget, World};
 
 use crate::config::{EmulatorConfig, TokenSpec};
-use crate::error::EmuError;
 use crate::events::{EmulatorEvent, Events};
 use crate::limits::Limiter;
 use hipchat::{Links, Privacy, Room, User, UserLink};
+use hipkit_server::ApiError;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
 /// Shared state behind every handler.
@@ -25,15 +24,13 @@ pub struct Shared {
     events: Events,
     /// Request and flood limits.
     pub limiter: Arc<Limiter>,
-    /// How long a request's body may take to arrive once a handler reads it.
-    pub body_read_timeout: Duration,
     /// Set when shutdown begins, so endless answers (the UI's event stream) end.
     closing: Arc<watch::Sender<bool>>,
 }
 
 impl Shared {
     /// Builds the world from the config; returns it and the generated token, if any.
-    pub fn new(config: &EmulatorConfig, base: String) -> Result<(Self, Option<String>), EmuError> {
+    pub fn new(config: &EmulatorConfig, base: String) -> Result<(Self, Option<String>), ApiError> {
         let events = Events::new(config.event_capacity);
         let mut world = World::new(events.clone(), config.retention);
         world.add_user(NewUser::plain(
@@ -75,7 +72,6 @@ impl Shared {
             inner: Arc::new(Mutex::new(world)),
             events,
             limiter: Arc::new(Limiter::new(config.rate_limit, config.flood_limit)),
-            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
             closing: Arc::new(watch::channel(false).0),
         };
         Ok((shared, generated))

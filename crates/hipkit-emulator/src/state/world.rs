@@ -5,11 +5,11 @@
 use super::records::{
     History, LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, TokenRec, UserRec,
 };
-use crate::error::EmuError;
 use crate::events::{EmulatorEvent, Events, Recipient, RoomInfo};
 use crate::faults::{FaultAction, FaultRule};
 use crate::webhooks::{FiringJob, Hooks};
 use hipchat::{HistoryItem, RoomRef, Scope, UserRef, Webhook, WebhookEvent};
+use hipkit_server::ApiError;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -48,7 +48,7 @@ fn room_info(r: &RoomRec) -> RoomInfo {
 /// Refuses a room name or user email that a path cannot name: `.` and `..` are dot
 /// segments a URL normalises away (`/v2/room/../notification` is `/v2/notification`), and
 /// only digits read as an id. Everything else percent-encodes into one segment (`/` as `%2F`).
-fn addressable(what: &str, name: &str) -> Result<(), EmuError> {
+fn addressable(what: &str, name: &str) -> Result<(), ApiError> {
     let problem = match name {
         "" => "is empty",
         "." | ".." => "is a dot segment that URL paths normalise away",
@@ -57,7 +57,7 @@ fn addressable(what: &str, name: &str) -> Result<(), EmuError> {
         }
         _ => return Ok(()),
     };
-    Err(EmuError::bad_request(format!(
+    Err(ApiError::bad_request(format!(
         "{what} `{name}` cannot be used: it {problem}"
     )))
 }
@@ -99,7 +99,7 @@ impl World {
     }
 
     /// Finds a room by id or (case-insensitive) name.
-    pub fn room(&self, room: &RoomRef) -> Result<&RoomRec, EmuError> {
+    pub fn room(&self, room: &RoomRef) -> Result<&RoomRec, ApiError> {
         let found = match room {
             RoomRef::Id(id) => self.rooms.get(id),
             RoomRef::Name(name) => self
@@ -107,7 +107,7 @@ impl World {
                 .values()
                 .find(|r| r.name.eq_ignore_ascii_case(name)),
         };
-        found.ok_or_else(|| EmuError::not_found("Room not found"))
+        found.ok_or_else(|| ApiError::not_found("Room not found"))
     }
 
     /// Every user, by id.
@@ -121,7 +121,7 @@ impl World {
     }
 
     /// Finds a user by id, email or mention name.
-    pub fn find_user(&self, user: &UserRef) -> Result<&UserRec, EmuError> {
+    pub fn find_user(&self, user: &UserRef) -> Result<&UserRec, ApiError> {
         let found = match user {
             UserRef::Id(id) => self.users.get(id),
             UserRef::Email(email) => self
@@ -133,7 +133,7 @@ impl World {
                 .values()
                 .find(|u| u.mention_name.eq_ignore_ascii_case(m)),
         };
-        found.ok_or_else(|| EmuError::not_found("User not found"))
+        found.ok_or_else(|| ApiError::not_found("User not found"))
     }
 
     /// The private chat between two users, oldest first.
@@ -158,10 +158,10 @@ impl World {
 
     // ---- changes ----
 
-    fn room_entry(&mut self, id: u64) -> Result<&mut RoomRec, EmuError> {
+    fn room_entry(&mut self, id: u64) -> Result<&mut RoomRec, ApiError> {
         self.rooms
             .get_mut(&id)
-            .ok_or_else(|| EmuError::not_found("Room not found"))
+            .ok_or_else(|| ApiError::not_found("Room not found"))
     }
 
     /// Adds (or replaces) a token acting as the admin user.
@@ -182,14 +182,14 @@ impl World {
 
     /// Adds a user; the email must be addressable in a path, and it and the mention name
     /// unique.
-    pub fn add_user(&mut self, new: NewUser<'_>) -> Result<u64, EmuError> {
+    pub fn add_user(&mut self, new: NewUser<'_>) -> Result<u64, ApiError> {
         addressable("User email", new.email)?;
         if self
             .users
             .values()
             .any(|u| u.email.eq_ignore_ascii_case(new.email))
         {
-            return Err(EmuError::bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "A user with email {} already exists",
                 new.email
             )));
@@ -199,7 +199,7 @@ impl World {
             .values()
             .any(|u| u.mention_name.eq_ignore_ascii_case(new.mention))
         {
-            return Err(EmuError::bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "The mention name {} is already taken",
                 new.mention
             )));
@@ -228,14 +228,14 @@ impl World {
     }
 
     /// Adds a room; names are addressable in a path and unique (case-insensitively).
-    pub fn add_room(&mut self, new: NewRoom<'_>) -> Result<u64, EmuError> {
+    pub fn add_room(&mut self, new: NewRoom<'_>) -> Result<u64, ApiError> {
         addressable("Room name", new.name)?;
         if self
             .rooms
             .values()
             .any(|r| r.name.eq_ignore_ascii_case(new.name))
         {
-            return Err(EmuError::bad_request("Another room exists with that name."));
+            return Err(ApiError::bad_request("Another room exists with that name."));
         }
         let id = self.next_room;
         self.next_room += 1;
@@ -261,12 +261,12 @@ impl World {
     }
 
     /// Deletes a room with its history and webhooks.
-    pub fn delete_room(&mut self, room: &RoomRef) -> Result<(), EmuError> {
+    pub fn delete_room(&mut self, room: &RoomRef) -> Result<(), ApiError> {
         let id = self.room(room)?.id;
         let rec = self
             .rooms
             .remove(&id)
-            .ok_or_else(|| EmuError::not_found("Room not found"))?;
+            .ok_or_else(|| ApiError::not_found("Room not found"))?;
         for webhook_id in rec.webhooks.keys() {
             self.hooks.remove(*webhook_id);
         }
@@ -278,19 +278,19 @@ impl World {
 
     /// Appends a notification to room `id`'s history and fires matching
     /// `room_notification` webhooks.
-    pub fn post_notification(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
+    pub fn post_notification(&mut self, id: u64, item: HistoryItem) -> Result<(), ApiError> {
         self.post_to_room(id, item, Some(WebhookEvent::RoomNotification))
     }
 
     /// Appends a user's message to room `id`'s history and fires matching `room_message`
     /// webhooks.
-    pub fn post_room_message(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
+    pub fn post_room_message(&mut self, id: u64, item: HistoryItem) -> Result<(), ApiError> {
         self.post_to_room(id, item, Some(WebhookEvent::RoomMessage))
     }
 
     /// Appends a webhook's reply (a notification) to room `id`'s history. It fires no
     /// webhook, so an integration answering its own pattern cannot loop.
-    pub fn post_reply(&mut self, id: u64, item: HistoryItem) -> Result<(), EmuError> {
+    pub fn post_reply(&mut self, id: u64, item: HistoryItem) -> Result<(), ApiError> {
         self.post_to_room(id, item, None)
     }
 
@@ -300,11 +300,11 @@ impl World {
         id: u64,
         item: HistoryItem,
         fires: Option<WebhookEvent>,
-    ) -> Result<(), EmuError> {
+    ) -> Result<(), ApiError> {
         let room = self
             .rooms
             .get_mut(&id)
-            .ok_or_else(|| EmuError::not_found("Room not found"))?;
+            .ok_or_else(|| ApiError::not_found("Room not found"))?;
         room.history.push(item.clone());
         let info = room_info(room);
         if let Some(event) = fires {
@@ -347,7 +347,7 @@ impl World {
         file_id: String,
         file: StoredFile,
         item: HistoryItem,
-    ) -> Result<(), EmuError> {
+    ) -> Result<(), ApiError> {
         let recipient = match recipient {
             FileTarget::Room(id) => {
                 let room = self.room_entry(id)?;
@@ -373,12 +373,12 @@ impl World {
         &mut self,
         room: &RoomRef,
         build: impl FnOnce(u64, u64) -> Webhook,
-    ) -> Result<Webhook, EmuError> {
+    ) -> Result<Webhook, ApiError> {
         let room_id = self.room(room)?.id;
         let id = self.next_webhook;
         let hook = build(id, room_id);
         let pattern = Hooks::compile(hook.pattern.as_deref())
-            .map_err(|e| EmuError::bad_request(e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         self.hooks.insert(id, pattern);
         let rec = self.room_entry(room_id)?;
         rec.webhooks.insert(id, hook.clone());
@@ -392,12 +392,12 @@ impl World {
     }
 
     /// Removes a webhook from a room.
-    pub fn delete_webhook(&mut self, room: &RoomRef, webhook_id: u64) -> Result<(), EmuError> {
+    pub fn delete_webhook(&mut self, room: &RoomRef, webhook_id: u64) -> Result<(), ApiError> {
         let room_id = self.room(room)?.id;
         let rec = self.room_entry(room_id)?;
         rec.webhooks
             .remove(&webhook_id)
-            .ok_or_else(|| EmuError::not_found("Webhook not found"))?;
+            .ok_or_else(|| ApiError::not_found("Webhook not found"))?;
         let info = room_info(rec);
         self.hooks.remove(webhook_id);
         self.events.publish(EmulatorEvent::WebhookDeleted {
@@ -486,7 +486,7 @@ impl World {
     }
 
     /// Removes every message of a room; returns how many there were.
-    pub fn clear_room(&mut self, room: &RoomRef) -> Result<usize, EmuError> {
+    pub fn clear_room(&mut self, room: &RoomRef) -> Result<usize, ApiError> {
         let id = self.room(room)?.id;
         let rec = self.room_entry(id)?;
         let removed = rec.history.clear();
@@ -499,11 +499,11 @@ impl World {
     }
 
     /// Removes one message from a room's history (404 for an unknown room or message).
-    pub fn delete_message(&mut self, room: &RoomRef, message_id: &str) -> Result<(), EmuError> {
+    pub fn delete_message(&mut self, room: &RoomRef, message_id: &str) -> Result<(), ApiError> {
         let id = self.room(room)?.id;
         let rec = self.room_entry(id)?;
         if !rec.history.remove(message_id) {
-            return Err(EmuError::not_found("Message not found"));
+            return Err(ApiError::not_found("Message not found"));
         }
         let info = room_info(rec);
         self.events.publish(EmulatorEvent::MessageDeleted {

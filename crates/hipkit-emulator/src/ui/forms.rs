@@ -7,7 +7,6 @@
 use super::admin::tokens_page;
 use super::pages::{mark_read as mark, room_id};
 use super::{Ui, UiError};
-use crate::error::EmuError;
 use crate::faults::{FaultAction, FaultRule};
 use crate::state::random_token;
 use axum::body::Bytes;
@@ -18,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hipchat::{
     CreateWebhook, HistoryFrom, MessageFormat, MessageType, RoomMessage, RoomRef, Scope, Validate,
 };
+use hipkit_server::ApiError;
 
 /// A submitted form's fields, in order.
 pub struct Form(Vec<(String, String)>);
@@ -36,16 +36,16 @@ impl Form {
             .filter(|v| !v.is_empty())
     }
 
-    fn required(&self, name: &str) -> Result<&str, EmuError> {
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name)
-            .ok_or_else(|| EmuError::bad_request(format!("`{name}` is required")))
+            .ok_or_else(|| ApiError::bad_request(format!("`{name}` is required")))
     }
 
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, EmuError> {
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
         self.get(name)
             .map(|v| {
                 v.parse().map_err(|_| {
-                    EmuError::bad_request(format!("`{name}` must be a number, not `{v}`"))
+                    ApiError::bad_request(format!("`{name}` must be a number, not `{v}`"))
                 })
             })
             .transpose()
@@ -61,9 +61,9 @@ impl Form {
 
 /// Refuses a form posted from another site: the UI has no login, so a page elsewhere must
 /// not be able to drive it from the user's browser.
-fn same_origin(headers: &HeaderMap) -> Result<(), EmuError> {
+fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let forbidden = || {
-        EmuError::new(
+        ApiError::new(
             StatusCode::FORBIDDEN,
             "Forms are accepted from this emulator's own pages only",
         )
@@ -93,7 +93,7 @@ impl FromRequest<Ui> for Posted {
         same_origin(req.headers())?;
         let body = Bytes::from_request(req, ui)
             .await
-            .map_err(|r| EmuError::new(r.status(), r.body_text()))?;
+            .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
         Ok(Posted(Form::parse(&body)))
     }
 }
@@ -127,13 +127,13 @@ pub async fn compose(
     message.validate()?;
     let user: u64 = form
         .number("user")?
-        .ok_or_else(|| EmuError::bad_request("`user` is required"))?;
+        .ok_or_else(|| ApiError::bad_request("`user` is required"))?;
     let mut world = ui.shared.world();
     let room = room_id(&world, &id)?;
     let sender = world
         .user(user)
         .map(|u| ui.shared.user_link(u))
-        .ok_or_else(|| EmuError::bad_request(format!("no user with id {user}")))?;
+        .ok_or_else(|| ApiError::bad_request(format!("no user with id {user}")))?;
     let mut entry = crate::api::messages::item(
         HistoryFrom::User(sender),
         message.message,
@@ -149,7 +149,7 @@ pub async fn compose(
 fn change_room(
     ui: &Ui,
     id: &str,
-    change: impl FnOnce(&mut crate::state::World, u64) -> Result<(), EmuError>,
+    change: impl FnOnce(&mut crate::state::World, u64) -> Result<(), ApiError>,
 ) -> Result<Response, UiError> {
     let room = {
         let mut world = ui.shared.world();
@@ -197,20 +197,20 @@ pub async fn mark_read(
 pub async fn add_token(State(ui): State<Ui>, Posted(form): Posted) -> Result<Response, UiError> {
     let label = form.required("label")?.to_owned();
     if label.chars().count() > 100 {
-        return Err(EmuError::bad_request("`label` must be at most 100 characters").into());
+        return Err(ApiError::bad_request("`label` must be at most 100 characters").into());
     }
     let scopes = form
         .all("scope")
         .map(|s| s.parse::<Scope>())
         .collect::<Result<Vec<_>, _>>()?;
     if scopes.is_empty() {
-        return Err(EmuError::bad_request("choose at least one scope").into());
+        return Err(ApiError::bad_request("choose at least one scope").into());
     }
     let token = random_token();
     {
         let mut world = ui.shared.world();
         if world.has_token_label(&label) {
-            return Err(EmuError::bad_request(format!("a token labelled `{label}` exists")).into());
+            return Err(ApiError::bad_request(format!("a token labelled `{label}` exists")).into());
         }
         world.add_token(&token, &label, &scopes);
     }
@@ -221,9 +221,9 @@ pub async fn add_token(State(ui): State<Ui>, Posted(form): Posted) -> Result<Res
 pub async fn add_webhook(State(ui): State<Ui>, Posted(form): Posted) -> Result<Response, UiError> {
     let room: u64 = form
         .number("room")?
-        .ok_or_else(|| EmuError::bad_request("`room` is required"))?;
+        .ok_or_else(|| ApiError::bad_request("`room` is required"))?;
     let event = serde_json::from_value(serde_json::Value::from(form.required("event")?))
-        .map_err(|_| EmuError::bad_request("`event` is not a webhook event"))?;
+        .map_err(|_| ApiError::bad_request("`event` is not a webhook event"))?;
     let req = CreateWebhook {
         url: form.required("url")?.to_owned(),
         event,
@@ -252,18 +252,18 @@ pub async fn add_fault(State(ui): State<Ui>, Posted(form): Posted) -> Result<Res
         "status" => FaultAction::Status {
             status: form
                 .number("status")?
-                .ok_or_else(|| EmuError::bad_request("`status` is required for a status fault"))?,
+                .ok_or_else(|| ApiError::bad_request("`status` is required for a status fault"))?,
             message: form.get("message").map(str::to_owned),
             reset_in: form.number("reset_in")?,
         },
         "delay" => FaultAction::Delay {
             delay_ms: form
                 .number("delay_ms")?
-                .ok_or_else(|| EmuError::bad_request("`delay_ms` is required for a delay"))?,
+                .ok_or_else(|| ApiError::bad_request("`delay_ms` is required for a delay"))?,
         },
         "drop" => FaultAction::Drop,
         other => {
-            return Err(EmuError::bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "`action` must be status, delay or drop, not `{other}`"
             ))
             .into());
@@ -277,7 +277,7 @@ pub async fn add_fault(State(ui): State<Ui>, Posted(form): Posted) -> Result<Res
         action,
     };
     rule.check()
-        .map_err(|e| EmuError::bad_request(e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     ui.shared.world().add_fault(rule);
     Ok(back("/faults".into()))
 }

@@ -2,14 +2,12 @@
 //! it needs a password (HTTP basic auth, any user name); on loopback a password is optional.
 
 use crate::EmulatorConfig;
-use crate::error::EmuError;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hipchat::Token;
+use hipkit_server::ApiError;
 use std::sync::Arc;
 
 /// The UI's access rule, from the emulator's config.
@@ -36,17 +34,17 @@ impl Gate {
     }
 }
 
-/// The password given in an `Authorization: Basic` header, if any.
+/// The password given in an `Authorization: Basic` header (any user name), if any.
 fn basic_password(request: &Request) -> Option<Vec<u8>> {
-    let encoded = request
+    let value = request
         .headers()
         .get(header::AUTHORIZATION)?
         .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = STANDARD.decode(encoded.trim()).ok()?;
-    let colon = decoded.iter().position(|b| *b == b':')?;
-    Some(decoded[colon + 1..].to_vec())
+        .ok()?;
+    match hipchat::parse_authorization(value)? {
+        hipchat::Credentials::Basic { password, .. } => Some(password),
+        _ => None,
+    }
 }
 
 /// Lets the request through, or answers 401 (asking for the password) or 403.
@@ -57,16 +55,14 @@ pub async fn check(State(gate): State<Gate>, request: Request, next: Next) -> Re
             if basic_password(&request).is_some_and(|given| password.matches(&given)) {
                 return next.run(request).await;
             }
-            let mut refusal =
-                EmuError::new(StatusCode::UNAUTHORIZED, "the web UI needs its password")
-                    .into_response();
-            refusal.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"hipkit emulator\", charset=\"UTF-8\""),
-            );
-            refusal
+            ApiError::new(StatusCode::UNAUTHORIZED, "the web UI needs its password")
+                .with_header(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"hipkit emulator\", charset=\"UTF-8\""),
+                )
+                .into_response()
         }
-        Rule::Closed => EmuError::new(
+        Rule::Closed => ApiError::new(
             StatusCode::FORBIDDEN,
             "the web UI is served beyond loopback only with a password: set `ui_password` in \
              [emulator] (or HIPKIT_EMULATOR_UI_PASSWORD)",

@@ -144,15 +144,15 @@ impl Ui {
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
     /// An API-level error (unknown room, bad form value): answered with HipChat's envelope.
-    #[error("{}", .0.message)]
-    Emu(crate::error::EmuError),
+    #[error("{}", .0.message())]
+    Emu(hipkit_server::ApiError),
     /// A template did not render.
     #[error("template {0}")]
     Template(String),
 }
 
-impl From<crate::error::EmuError> for UiError {
-    fn from(e: crate::error::EmuError) -> Self {
+impl From<hipkit_server::ApiError> for UiError {
+    fn from(e: hipkit_server::ApiError) -> Self {
         UiError::Emu(e)
     }
 }
@@ -169,7 +169,7 @@ impl IntoResponse for UiError {
             UiError::Emu(e) => e.into_response(),
             UiError::Template(what) => {
                 tracing::error!(template = %what, "UI template failed");
-                crate::error::EmuError::new(
+                hipkit_server::ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("the page could not be rendered ({what})"),
                 )

@@ -4,12 +4,12 @@ use super::render::{MessageView, message_view};
 use super::search::{FILTERS, Query};
 use super::{Ui, UiError, ser};
 use crate::auth::query_pairs;
-use crate::error::EmuError;
 use crate::state::{RoomRec, World};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use hipchat::{HistoryFrom, HistoryItem, MessageFormat, RoomRef};
+use hipkit_server::ApiError;
 use minijinja::context;
 use serde::Serialize;
 
@@ -141,7 +141,7 @@ pub async fn rooms_fragment(State(ui): State<Ui>) -> Result<Html<String>, UiErro
 }
 
 /// The room with this id, or 404.
-pub fn room_id(world: &World, id: &str) -> Result<u64, EmuError> {
+pub fn room_id(world: &World, id: &str) -> Result<u64, ApiError> {
     Ok(world.room(&RoomRef::parse(id))?.id)
 }
 
@@ -279,13 +279,13 @@ fn find(ui: &Ui, q: &Query) -> Vec<Hit> {
 
 /// The messages of the private chat of users `a` and `b`, and the chat's title; 404 for an
 /// unknown user.
-fn chat(ui: &Ui, a: u64, b: u64) -> Result<(String, Vec<MessageView>), EmuError> {
+fn chat(ui: &Ui, a: u64, b: u64) -> Result<(String, Vec<MessageView>), ApiError> {
     let world = ui.shared.world();
     let name = |id: u64| {
         world
             .user(id)
             .map(|u| u.name.clone())
-            .ok_or_else(|| EmuError::not_found("User not found"))
+            .ok_or_else(|| ApiError::not_found("User not found"))
     };
     let title = format!("{} ↔ {}", name(a)?, name(b)?);
     let messages = world

@@ -101,7 +101,7 @@ async fn fire(
         }
         if let Err(e) = world.post_reply(job.room_id, item) {
             outcome = FiringOutcome::Rejected {
-                reason: format!("reply could not be posted: {}", e.message),
+                reason: format!("reply could not be posted: {}", e.message()),
             };
         }
     }

@@ -7,6 +7,7 @@ pub mod exec;
 mod output;
 pub mod python;
 
+pub use hipkit_server::one_line;
 pub use output::FloodMeter;
 
 use hipchat::Token;
@@ -175,27 +176,5 @@ pub(crate) struct GroupGuard(pub(crate) Option<u32>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         kill_group(self.0);
-    }
-}
-
-/// Makes text safe for one log line: control characters (newlines included) escaped, so an
-/// integration cannot forge log lines.
-pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn one_line_escapes_controls() {
-        assert_eq!(super::one_line("a\nb\t%s\u{1b}"), "a\\nb\\t%s\\u{1b}");
     }
 }

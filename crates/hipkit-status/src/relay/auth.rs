@@ -4,9 +4,7 @@
 use crate::config::RelayConfig;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hipchat::Token;
+use hipchat::{Credentials, Token, parse_authorization, same_secret};
 
 /// The relay's checks, from `[reporters.relay]`.
 #[derive(Debug, Clone, Default)]
@@ -36,13 +34,19 @@ impl RelayAuth {
             }
         }
         if let Some((user, password)) = &self.basic {
-            let expected = Token::new(format!("{user}:{}", password.expose()));
             let given = headers
                 .get(AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Basic "))
-                .and_then(|b| STANDARD.decode(b.trim()).ok());
-            if !given.is_some_and(|g| expected.matches(&g)) {
+                .and_then(parse_authorization);
+            let right = match given {
+                // Both compared, always, so the time taken does not tell which was wrong.
+                Some(Credentials::Basic {
+                    user: given_user,
+                    password: given_password,
+                }) => same_secret(&given_user, user.as_bytes()) & password.matches(&given_password),
+                _ => false,
+            };
+            if !right {
                 return Some("basic auth is missing or wrong");
             }
         }
@@ -53,6 +57,8 @@ impl RelayAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -86,6 +92,15 @@ mod tests {
         assert!(
             auth.refuse(&headers(&[("x-hipkit-secret", "s3")]))
                 .is_some()
+        );
+        let lower = format!("basic {}", STANDARD.encode("bb:pw"));
+        assert_eq!(
+            auth.refuse(&headers(&[
+                ("x-hipkit-secret", "s3"),
+                ("authorization", &lower)
+            ])),
+            None,
+            "the scheme is case-insensitive"
         );
         let wrong = format!("Basic {}", STANDARD.encode("bb:nope"));
         assert!(

@@ -3,6 +3,7 @@
 use crate::cli::OutboxAction;
 use crate::failure::Failure;
 use hipkit::Settings;
+use hipkit_server::one_line;
 use hipkit_store::{OutboxStore, Requeue, SqliteStore, now_millis};
 use std::path::Path;
 
@@ -37,11 +38,11 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                 for r in &records {
                     println!(
                         "{:<36}  {:<9}  {:>8}  {:<24}  {}",
-                        printable(&r.id),
+                        one_line(&r.id),
                         r.state,
                         r.attempts,
-                        printable(&r.destination),
-                        printable(r.last_error.as_deref().unwrap_or("-"))
+                        one_line(&r.destination),
+                        one_line(r.last_error.as_deref().unwrap_or("-"))
                     );
                 }
             }
@@ -59,7 +60,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             if outcome != Requeue::Requeued {
                 return Err(Failure::runtime(format!(
                     "message {}: {outcome}",
-                    printable(&id)
+                    one_line(&id)
                 )));
             }
             println!("queued {id} again");
@@ -127,38 +128,4 @@ async fn recover(damaged: &Path, new: &Path) -> Result<(), Failure> {
         new.display()
     );
     Ok(())
-}
-
-/// Stored text made safe for a terminal: control characters (which could retitle or clear
-/// it) and bidirectional overrides (which reorder what is shown) are printed escaped.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn control_and_bidi_characters_are_escaped() {
-        assert_eq!(printable("room:Build Room"), "room:Build Room");
-        assert_eq!(
-            printable("room:\u{1b}]0;pwned\u{7}"),
-            "room:\\u{1b}]0;pwned\\u{7}"
-        );
-        assert_eq!(
-            printable("a\u{0}b\u{202e}c\u{9b}"),
-            "a\\u{0}b\\u{202e}c\\u{9b}"
-        );
-        assert_eq!(printable("Zürich ☃"), "Zürich ☃");
-    }
 }
