@@ -11,7 +11,7 @@ async fn stack_with_echo() -> (
     Stack,
     tempfile::TempDir,
     tempfile::TempDir,
-    hipkit_emulator::RunningEmulator,
+    hipkit_testkit::Emulator,
 ) {
     let emu = emulator().await;
     let (dir, db, data) = folders();
