@@ -153,3 +153,40 @@ impl Drop for Proc {
         self.kill();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hipchat_and_hipkit_variables_are_cleared_and_nothing_else() {
+        for name in [
+            "HIPCHAT_API_TOKEN",
+            "HIPCHAT_ENDPOINT",
+            "HIPKIT_CONFIG",
+            "HIPKIT_LOG__ROOM",
+        ] {
+            assert!(is_cleared(name), "{name}");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "HIPCHAT",
+            "MY_HIPKIT_CONFIG",
+            "hipkit_store",
+        ] {
+            assert!(!is_cleared(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_command_keeps_what_the_test_sets_after_clearing() {
+        let mut cmd = Hipkit::at("/bin/true").command(&["x"], &[("HIPKIT_STORE", "/tmp/s.db")]);
+        let set: Vec<_> = cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_str()?, v?.to_str()?)))
+            .collect();
+        assert!(set.contains(&("HIPKIT_STORE", "/tmp/s.db")), "{set:?}");
+        assert!(cmd.status().expect("spawn /bin/true").success());
+    }
+}
