@@ -8,8 +8,9 @@ use std::time::Duration;
 /// An answer: status, headers, and the body as JSON (`Null` when empty or not JSON).
 pub type Reply = (u16, HeaderMap, Value);
 
-/// Requests to one base URL, with a bearer token when it has one.
-#[derive(Clone, Debug)]
+/// Requests to one base URL, with a bearer token when it has one (no `Debug`: it holds the
+/// token).
+#[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
     base: String,

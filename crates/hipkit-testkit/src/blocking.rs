@@ -9,7 +9,6 @@ use std::future::Future;
 use tokio::runtime::Runtime;
 
 /// [`Api`] whose calls block; not for use inside an async runtime.
-#[derive(Debug)]
 pub struct BlockingApi {
     api: Api,
     runtime: Runtime,

@@ -12,7 +12,6 @@ pub fn emulator() -> EmulatorBuilder {
 }
 
 /// What the emulator starts with.
-#[derive(Debug)]
 pub struct EmulatorBuilder {
     config: EmulatorConfig,
     token: String,
