@@ -6,52 +6,29 @@ use hipchat::{
     MessageType, PrivateMessage, RoomMessage, RoomNotification, RoomRef, Scope, Token, UserRef,
     WebhookEvent,
 };
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
+use hipkit_emulator::{RunningEmulator, TokenSpec};
+use hipkit_testkit::{Emulator, EmulatorBuilder};
 use std::time::Duration;
 
 const ADMIN: &str = "admin-token-0123456789";
 
-async fn emulator(extra: Vec<TokenSpec>, rooms: &[&str]) -> RunningEmulator {
-    let mut tokens = vec![TokenSpec::all_scopes(ADMIN)];
-    tokens.extend(extra);
-    hipkit_emulator::start(EmulatorConfig {
-        tokens,
-        rooms: rooms.iter().map(|r| r.to_string()).collect(),
-        users: vec!["bob@example.com".into()],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .expect("emulator starts")
+/// An emulator with `rooms`, the user bob, the all-scopes `ADMIN` token and `extra` tokens.
+async fn emulator(extra: Vec<TokenSpec>, rooms: &[&str]) -> Emulator {
+    let builder = hipkit_testkit::emulator()
+        .token(ADMIN)
+        .rooms(rooms)
+        .users(&["bob@example.com"]);
+    extra
+        .into_iter()
+        .fold(builder, EmulatorBuilder::also_token)
+        .start()
+        .await
 }
 
 fn client(emu: &RunningEmulator, token: &str) -> Client {
     Client::builder(&emu.base_url, Token::new(token))
         .build()
         .expect("client builds")
-}
-
-/// Requests the emulator saw, via its control API.
-async fn request_log(emu: &RunningEmulator) -> Vec<serde_json::Value> {
-    reqwest::Client::new()
-        .get(format!("{}/_emulator/requests", emu.base_url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn add_fault(emu: &RunningEmulator, rule: serde_json::Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/_emulator/faults", emu.base_url))
-        .bearer_auth(ADMIN)
-        .json(&rule)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "fault accepted");
 }
 
 #[tokio::test]
@@ -135,7 +112,9 @@ async fn room_names_with_spaces_and_symbols_are_percent_encoded() {
     c.send_notification(&RoomRef::parse(name), &RoomNotification::new("x"))
         .await
         .unwrap();
-    let paths: Vec<String> = request_log(&emu)
+    let paths: Vec<String> = emu
+        .api()
+        .request_log()
         .await
         .iter()
         .map(|r| r["path"].as_str().unwrap().to_owned())
@@ -145,13 +124,11 @@ async fn room_names_with_spaces_and_symbols_are_percent_encoded() {
         "{paths:?}"
     );
     // A `+` for a space is a different room name, as on HipChat.
-    let plus = reqwest::Client::new()
-        .get(format!("{}/v2/room/Build+Room", emu.base_url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(plus.status(), 404);
+    let (plus, _, _) = emu
+        .api()
+        .call(reqwest::Method::GET, "/v2/room/Build+Room", None)
+        .await;
+    assert_eq!(plus, 404);
     emu.shutdown().await;
 }
 
@@ -527,7 +504,7 @@ async fn validation_failures_never_reach_the_server() {
         )
         .await;
     assert!(matches!(long_msg, Err(Error::Validation(_))));
-    assert!(request_log(&emu).await.is_empty(), "nothing was sent");
+    assert!(emu.api().request_log().await.is_empty(), "nothing was sent");
     emu.shutdown().await;
 }
 
@@ -539,27 +516,27 @@ async fn injected_faults_map_to_typed_errors() {
     let note = RoomNotification::new("x");
     let send = || c.send_notification(&room, &note);
 
-    add_fault(&emu, serde_json::json!({"path": "/v2/room/F/notification", "action": {"status": {"status": 503}}})).await;
+    emu.api().add_fault(&serde_json::json!({"path": "/v2/room/F/notification", "action": {"status": {"status": 503}}})).await;
     let err = send().await.unwrap_err();
     assert!(matches!(err, Error::Server(ref e) if e.code == 503));
     assert!(err.is_retryable());
 
-    add_fault(&emu, serde_json::json!({"method": "POST", "action": {"status": {"status": 400, "message": "nope"}}})).await;
+    emu.api().add_fault(&serde_json::json!({"method": "POST", "action": {"status": {"status": 400, "message": "nope"}}})).await;
     let err = send().await.unwrap_err();
     assert!(matches!(err, Error::BadRequest(ref e) if e.message == "nope"));
     assert!(!err.is_retryable());
 
-    add_fault(&emu, serde_json::json!({"action": "drop"})).await;
+    emu.api()
+        .add_fault(&serde_json::json!({"action": "drop"}))
+        .await;
     assert!(matches!(
         send().await.unwrap_err(),
         Error::Network { timeout: false, .. }
     ));
 
-    add_fault(
-        &emu,
-        serde_json::json!({"action": {"delay": {"delay_ms": 2000}}}),
-    )
-    .await;
+    emu.api()
+        .add_fault(&serde_json::json!({"action": {"delay": {"delay_ms": 2000}}}))
+        .await;
     let impatient = Client::builder(&emu.base_url, Token::new(ADMIN))
         .timeout(Duration::from_millis(200))
         .build()
@@ -583,11 +560,9 @@ async fn rate_limited_answers_carry_the_reset_and_hold_until_it() {
     let emu = emulator(vec![], &["R"]).await;
     let c = client(&emu, ADMIN);
     let room = RoomRef::parse("R");
-    add_fault(
-        &emu,
-        serde_json::json!({"action": {"status": {"status": 429, "reset_in": 30}}}),
-    )
-    .await;
+    emu.api()
+        .add_fault(&serde_json::json!({"action": {"status": {"status": 429, "reset_in": 30}}}))
+        .await;
     let before = std::time::SystemTime::now();
     let err = c
         .send_notification(&room, &RoomNotification::new("x"))
@@ -611,14 +586,12 @@ async fn rate_limited_answers_carry_the_reset_and_hold_until_it() {
 
 #[tokio::test]
 async fn enforced_rate_limit_answers_429_after_n_requests() {
-    let emu = hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(ADMIN)],
-        rooms: vec!["L".into()],
-        rate_limit: Some("3/3600".parse().unwrap()),
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap();
+    let emu = hipkit_testkit::emulator()
+        .token(ADMIN)
+        .rooms(&["L"])
+        .with(|c| c.rate_limit = Some("3/3600".parse().unwrap()))
+        .start()
+        .await;
     let c = client(&emu, ADMIN);
     let room = RoomRef::parse("L");
     for _ in 0..3 {
@@ -636,14 +609,12 @@ async fn enforced_rate_limit_answers_429_after_n_requests() {
 
 #[tokio::test]
 async fn tls_is_verified_unless_explicitly_disabled() {
-    let emu = hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(ADMIN)],
-        rooms: vec!["T".into()],
-        tls: true,
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap();
+    let emu = hipkit_testkit::emulator()
+        .token(ADMIN)
+        .rooms(&["T"])
+        .with(|c| c.tls = true)
+        .start()
+        .await;
     assert!(emu.base_url.starts_with("https://"));
     let verifying = client(&emu, ADMIN);
     assert!(matches!(

@@ -2,9 +2,8 @@
 //! with a token; a subscriber that falls behind does not hold the emulator up.
 
 use hipchat::{Color, HistoryFrom, MessageType, Scope};
-use hipkit_emulator::{
-    EmulatorConfig, EmulatorEvent, FaultAction, Recipient, RunningEmulator, TokenSpec,
-};
+use hipkit_emulator::{EmulatorConfig, EmulatorEvent, FaultAction, Recipient};
+use hipkit_testkit::{Api, Emulator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -14,37 +13,17 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 const TOKEN: &str = "events-test-token-0123";
 const ADDED: &str = "added-token-should-stay-secret";
 
-async fn emulator(config: EmulatorConfig) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Ops".into()],
-        users: vec!["bob@example.com".into()],
-        ..config
-    })
-    .await
-    .unwrap()
-}
-
-/// Sends an authenticated request with an optional JSON body; returns status and body.
-async fn call(
-    emu: &RunningEmulator,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+async fn emulator(config: EmulatorConfig) -> Emulator {
+    hipkit_testkit::EmulatorBuilder::from_config(config)
+        .token(TOKEN)
+        .rooms(&["Ops"])
+        .users(&["bob@example.com"])
+        .start()
+        .await
 }
 
 /// Shares `data` as `name` with a `multipart/related` body, as HipChat expects.
-async fn share_file(emu: &RunningEmulator, path: &str, name: &str, data: &str) -> u16 {
+async fn share_file(emu: &Emulator, path: &str, name: &str, data: &str) -> u16 {
     let body = format!(
         "--b0undary\r\nContent-Type: application/json; charset=UTF-8\r\n\
          Content-Disposition: attachment; name=\"metadata\"\r\n\r\n{{\"message\":\"see file\"}}\r\n\
@@ -52,16 +31,12 @@ async fn share_file(emu: &RunningEmulator, path: &str, name: &str, data: &str) -
          Content-Disposition: attachment; name=\"file\"; filename=\"{name}\"\r\n\r\n{data}\r\n\
          --b0undary--\r\n"
     );
-    reqwest::Client::new()
-        .post(format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN)
+    let req = emu
+        .api()
+        .request(Method::POST, path)
         .header("content-type", "multipart/related; boundary=b0undary")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .body(body);
+    Api::send(req).await.0
 }
 
 /// The next event; the timeout only turns a missing event into a failure instead of a hang.
@@ -89,69 +64,50 @@ async fn every_change_is_published_in_order_with_its_content() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
     let mut rx = emu.subscribe();
     let ops = "/v2/room/Ops";
+    let api = emu.api();
 
     let notification = json!({"message": "build 7 passed", "color": "green", "from": "CI"});
-    let (s, _) = call(
-        &emu,
-        Method::POST,
-        &format!("{ops}/notification"),
-        Some(notification),
-    )
-    .await;
+    let note = "/v2/room/Ops/notification";
+    let (s, _, _) = api.call(Method::POST, note, Some(notification)).await;
     assert_eq!(s, 204);
-    let (s, answer) = call(
-        &emu,
-        Method::POST,
-        &format!("{ops}/message"),
-        Some(json!({"message": "hi all"})),
-    )
-    .await;
+    let hi = json!({"message": "hi all"});
+    let (s, _, answer) = api
+        .call(Method::POST, "/v2/room/Ops/message", Some(hi))
+        .await;
     assert_eq!(s, 201);
-    let (s, _) = call(
-        &emu,
-        Method::POST,
-        "/v2/user/@bob/message",
-        Some(json!({"message": "psst"})),
-    )
-    .await;
+    let psst = json!({"message": "psst"});
+    let (s, _, _) = api
+        .call(Method::POST, "/v2/user/@bob/message", Some(psst))
+        .await;
     assert_eq!(s, 204);
     assert_eq!(
         share_file(&emu, &format!("{ops}/share/file"), "log.txt", "line 1").await,
         204
     );
-    let (s, room) = call(
-        &emu,
-        Method::POST,
-        "/v2/room",
-        Some(json!({"name": "Temp"})),
-    )
-    .await;
+    let (s, _, room) = api
+        .call(Method::POST, "/v2/room", Some(json!({"name": "Temp"})))
+        .await;
     assert_eq!(s, 201);
-    let (s, _) = call(&emu, Method::DELETE, "/v2/room/Temp", None).await;
+    let (s, _, _) = api.call(Method::DELETE, "/v2/room/Temp", None).await;
     assert_eq!(s, 204);
     let hook =
         json!({"url": "http://127.0.0.1:9/hook", "event": "room_message", "pattern": "^/go"});
-    let (s, created) = call(&emu, Method::POST, &format!("{ops}/webhook"), Some(hook)).await;
+    let (s, _, created) = api
+        .call(Method::POST, "/v2/room/Ops/webhook", Some(hook))
+        .await;
     assert_eq!(s, 201);
     let hook_id = created["id"].as_u64().unwrap();
-    let (s, _) = call(
-        &emu,
-        Method::DELETE,
-        &format!("{ops}/webhook/{hook_id}"),
-        None,
-    )
-    .await;
+    let (s, _, _) = api
+        .call(Method::DELETE, &format!("{ops}/webhook/{hook_id}"), None)
+        .await;
     assert_eq!(s, 204);
     let rule = json!({"path": "/v2/room/Ops/notification", "action": {"status": {"status": 503}}});
-    let (s, _) = call(&emu, Method::POST, "/_emulator/faults", Some(rule)).await;
+    let (s, _, _) = api
+        .call(Method::POST, "/_emulator/faults", Some(rule))
+        .await;
     assert_eq!(s, 201);
-    let (s, _) = call(
-        &emu,
-        Method::POST,
-        &format!("{ops}/notification"),
-        Some(json!({"message": "x"})),
-    )
-    .await;
+    let x = json!({"message": "x"});
+    let (s, _, _) = api.call(Method::POST, note, Some(x)).await;
     assert_eq!(s, 503, "the fault answers");
 
     match next(&mut rx).await {
@@ -248,7 +204,8 @@ async fn control_changes_are_published_and_events_are_tagged_json_without_tokens
     let mut rx = emu.subscribe();
     let token = json!({"token": ADDED, "label": "ci-bot", "scopes": ["send_notification"]});
     assert_eq!(
-        call(&emu, Method::POST, "/_emulator/tokens", Some(token))
+        emu.api()
+            .call(Method::POST, "/_emulator/tokens", Some(token))
             .await
             .0,
         201
@@ -256,7 +213,8 @@ async fn control_changes_are_published_and_events_are_tagged_json_without_tokens
     // A token in the query string, and a fault hit on that request.
     let rule = json!({"path": "/v2/room", "action": {"delay": {"delay_ms": 0}}});
     assert_eq!(
-        call(&emu, Method::POST, "/_emulator/faults", Some(rule))
+        emu.api()
+            .call(Method::POST, "/_emulator/faults", Some(rule))
             .await
             .0,
         201
@@ -272,13 +230,17 @@ async fn control_changes_are_published_and_events_are_tagged_json_without_tokens
         .unwrap();
     assert_eq!(by_query.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        call(&emu, Method::DELETE, "/_emulator/faults", None)
+        emu.api()
+            .call(Method::DELETE, "/_emulator/faults", None)
             .await
             .0,
         204
     );
     assert_eq!(
-        call(&emu, Method::POST, "/_emulator/reset", None).await.0,
+        emu.api()
+            .call(Method::POST, "/_emulator/reset", None)
+            .await
+            .0,
         204
     );
 
@@ -327,16 +289,20 @@ async fn a_lagging_subscriber_neither_blocks_nor_breaks_the_emulator() {
     let mut stalled = emu.subscribe();
     for i in 0..40 {
         let body = json!({"message": format!("n{i}")});
-        let (s, _) = call(&emu, Method::POST, "/v2/room/Ops/notification", Some(body)).await;
+        let (s, _, _) = emu
+            .api()
+            .call(Method::POST, "/v2/room/Ops/notification", Some(body))
+            .await;
         assert_eq!(s, 204, "answers while a subscriber is {i} events behind");
     }
-    let (s, history) = call(
-        &emu,
-        Method::GET,
-        "/v2/room/Ops/history/latest?max-results=1000",
-        None,
-    )
-    .await;
+    let (s, _, history) = emu
+        .api()
+        .call(
+            Method::GET,
+            "/v2/room/Ops/history/latest?max-results=1000",
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(
         history["items"].as_array().unwrap().len(),
@@ -357,13 +323,13 @@ async fn a_lagging_subscriber_neither_blocks_nor_breaks_the_emulator() {
         "after a lag it resumes with the newest events"
     );
     let mut fresh = emu.subscribe();
-    call(
-        &emu,
-        Method::POST,
-        "/v2/room/Ops/notification",
-        Some(json!({"message": "later"})),
-    )
-    .await;
+    emu.api()
+        .call(
+            Method::POST,
+            "/v2/room/Ops/notification",
+            Some(json!({"message": "later"})),
+        )
+        .await;
     assert!(
         matches!(next(&mut fresh).await, EmulatorEvent::RoomNotification { item, .. } if item.message == "later")
     );

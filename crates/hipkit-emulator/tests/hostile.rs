@@ -2,56 +2,19 @@
 //! errors that must all be envelopes, fault rules that must say what they do, and shared
 //! files that must not run in the emulator's origin.
 
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, StartError, TokenSpec};
+use hipkit_emulator::{EmulatorConfig, StartError};
+use hipkit_testkit::{Api, Emulator, assert_envelope};
 use reqwest::Method;
-use reqwest::header::HeaderMap;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TOKEN: &str = "hostile-test-token";
 
-async fn emulator() -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Wire".into()],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap()
-}
-
-/// An authenticated request with an optional JSON body: status, headers and the body as
-/// JSON (`Null` when it is not JSON).
-async fn call(
-    emu: &RunningEmulator,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, HeaderMap, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    )
-}
-
-fn assert_envelope(body: &Value, code: u16, message_part: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    let msg = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        msg.contains(message_part),
-        "{msg:?} should contain {message_part:?}"
-    );
-    assert!(body["error"]["type"].is_string(), "{body}");
+async fn emulator() -> Emulator {
+    hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Wire"])
+        .start()
+        .await
 }
 
 #[tokio::test]
@@ -63,15 +26,20 @@ async fn rooms_that_a_path_cannot_name_are_refused() {
         ("42", "only digits"),
         ("", "`name`"),
     ] {
-        let (status, _, body) =
-            call(&emu, Method::POST, "/v2/room", Some(json!({"name": name}))).await;
+        let (status, _, body) = emu
+            .api()
+            .call(Method::POST, "/v2/room", Some(json!({"name": name})))
+            .await;
         assert_eq!(status, 400, "{name:?}: {body}");
         assert_envelope(&body, 400, part);
     }
     // A slash is addressable: percent-encoded, it stays one path segment.
-    let (status, _, _) = call(&emu, Method::POST, "/v2/room", Some(json!({"name": "a/b"}))).await;
+    let (status, _, _) = emu
+        .api()
+        .call(Method::POST, "/v2/room", Some(json!({"name": "a/b"})))
+        .await;
     assert_eq!(status, 201);
-    let (status, _, room) = call(&emu, Method::GET, "/v2/room/a%2Fb", None).await;
+    let (status, _, room) = emu.api().call(Method::GET, "/v2/room/a%2Fb", None).await;
     assert_eq!((status, room["name"].as_str()), (200, Some("a/b")));
     emu.shutdown().await;
 
@@ -94,10 +62,9 @@ async fn a_forced_rate_limit_reset_far_in_the_future_keeps_holding() {
     let emu = emulator().await;
     let rule =
         json!({"path": "/v2/room", "action": {"status": {"status": 429, "reset_in": u64::MAX}}});
-    let (status, _, _) = call(&emu, Method::POST, "/_emulator/faults", Some(rule)).await;
-    assert_eq!(status, 201);
+    emu.api().add_fault(&rule).await;
     for attempt in 0..3 {
-        let (status, headers, body) = call(&emu, Method::GET, "/v2/room", None).await;
+        let (status, headers, body) = emu.api().call(Method::GET, "/v2/room", None).await;
         assert_eq!(status, 429, "attempt {attempt}: {body}");
         assert_envelope(&body, 429, "");
         assert_eq!(headers["x-ratelimit-remaining"], "0");
@@ -110,35 +77,41 @@ async fn history_paging_at_the_edges_never_links_back_to_the_start() {
     let emu = emulator().await;
     for n in 0..3 {
         let note = json!({"message": format!("note {n}")});
-        let (status, _, _) =
-            call(&emu, Method::POST, "/v2/room/Wire/notification", Some(note)).await;
+        let (status, _, _) = emu
+            .api()
+            .call(Method::POST, "/v2/room/Wire/notification", Some(note))
+            .await;
         assert_eq!(status, 204);
     }
     let history = "/v2/room/Wire/history?date=2999-01-01T00:00:00Z";
-    let (status, _, page) = call(
-        &emu,
-        Method::GET,
-        &format!("{history}&start-index={}&max-results=1", usize::MAX),
-        None,
-    )
-    .await;
+    let (status, _, page) = emu
+        .api()
+        .call(
+            Method::GET,
+            &format!("{history}&start-index={}&max-results=1", usize::MAX),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"], json!([]));
     assert!(page["links"].get("next").is_none(), "{page}");
-    let (status, _, page) =
-        call(&emu, Method::GET, &format!("{history}&max-results=0"), None).await;
+    let (status, _, page) = emu
+        .api()
+        .call(Method::GET, &format!("{history}&max-results=0"), None)
+        .await;
     assert_eq!(status, 200, "{page}");
     assert!(
         page["links"].get("next").is_none(),
         "an empty page cannot link to itself as the next one: {page}"
     );
-    let (status, _, body) = call(
-        &emu,
-        Method::GET,
-        &format!("{history}&start-index=18446744073709551616"),
-        None,
-    )
-    .await;
+    let (status, _, body) = emu
+        .api()
+        .call(
+            Method::GET,
+            &format!("{history}&start-index=18446744073709551616"),
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
     assert_envelope(&body, 400, "start-index");
     emu.shutdown().await;
@@ -155,7 +128,7 @@ async fn wrong_methods_bad_path_parameters_and_unknown_paths_get_envelopes() {
         (Method::GET, "/_emulator/reset", "POST"),
         (Method::POST, "/", "GET"),
     ] {
-        let (status, headers, body) = call(&emu, method.clone(), path, None).await;
+        let (status, headers, body) = emu.api().call(method.clone(), path, None).await;
         assert_eq!(status, 405, "{method} {path}: {body}");
         assert_envelope(&body, 405, "Method not allowed");
         let allow = headers
@@ -170,7 +143,7 @@ async fn wrong_methods_bad_path_parameters_and_unknown_paths_get_envelopes() {
         "/v2/room/Wire/webhook/abc",
         "/v2/room/Wire/webhook/99999999999999999999999",
     ] {
-        let (status, _, body) = call(&emu, Method::GET, path, None).await;
+        let (status, _, body) = emu.api().call(Method::GET, path, None).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert_envelope(&body, 400, "Invalid URL");
     }
@@ -180,7 +153,7 @@ async fn wrong_methods_bad_path_parameters_and_unknown_paths_get_envelopes() {
         "/nothing/at/all",
         "/_emulator/files/nope/x.txt",
     ] {
-        let (status, _, body) = call(&emu, Method::GET, path, None).await;
+        let (status, _, body) = emu.api().call(Method::GET, path, None).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert_envelope(&body, 404, "not found");
     }
@@ -208,12 +181,14 @@ async fn fault_rules_that_cannot_do_what_they_say_are_refused_by_name() {
             "`jitter`",
         ),
     ] {
-        let (status, _, body) =
-            call(&emu, Method::POST, "/_emulator/faults", Some(rule.clone())).await;
+        let (status, _, body) = emu
+            .api()
+            .call(Method::POST, "/_emulator/faults", Some(rule.clone()))
+            .await;
         assert_eq!(status, 400, "{rule}: {body}");
         assert_envelope(&body, 400, part);
     }
-    let (_, _, rules) = call(&emu, Method::GET, "/_emulator/faults", None).await;
+    let (_, _, rules) = emu.api().call(Method::GET, "/_emulator/faults", None).await;
     assert_eq!(rules, json!([]), "nothing refused was stored");
     emu.shutdown().await;
 }
@@ -223,24 +198,19 @@ async fn faults_with_statuses_that_carry_no_body_send_none() {
     let emu = emulator().await;
     for code in [204u16, 205, 304] {
         let rule = json!({"path": "/v2/room", "action": {"status": {"status": code}}});
-        let (status, _, _) = call(&emu, Method::POST, "/_emulator/faults", Some(rule)).await;
-        assert_eq!(status, 201);
-        let resp = reqwest::Client::new()
-            .get(format!("{}/v2/room", emu.base_url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), code);
-        let length = resp.headers().get("content-length").cloned();
+        emu.api().add_fault(&rule).await;
+        let req = emu.api().request(Method::GET, "/v2/room");
+        let (status, headers, body) = Api::send_text(req).await;
+        assert_eq!(status, code);
+        let length = headers.get("content-length").cloned();
         assert!(
             length.is_none() || (code == 205 && length.as_ref().is_some_and(|l| l == "0")),
             "{code}: content-length {length:?}"
         );
-        assert!(resp.headers().get("content-type").is_none(), "{code}");
-        assert_eq!(resp.bytes().await.unwrap().len(), 0);
+        assert!(headers.get("content-type").is_none(), "{code}");
+        assert_eq!(body.len(), 0);
     }
-    let (status, _, _) = call(&emu, Method::GET, "/v2/room", None).await;
+    let (status, _, _) = emu.api().call(Method::GET, "/v2/room", None).await;
     assert_eq!(
         status, 200,
         "the connection and the server are fine afterwards"
@@ -265,7 +235,10 @@ async fn shared_files_download_as_attachments_that_browsers_do_not_sniff() {
         .await
         .unwrap();
     assert_eq!(shared.status(), 204);
-    let (_, _, history) = call(&emu, Method::GET, "/v2/room/Wire/history", None).await;
+    let (_, _, history) = emu
+        .api()
+        .call(Method::GET, "/v2/room/Wire/history", None)
+        .await;
     let url = history["items"][0]["file"]["url"]
         .as_str()
         .unwrap()

@@ -3,7 +3,7 @@
 //! No test measures time: the small limits only keep the run short, and `GUARD` only turns
 //! a connection the server never closes into a failure instead of a hang.
 
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
+use hipkit_testkit::Emulator;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,18 +12,18 @@ use tokio::net::TcpStream;
 const TOKEN: &str = "slow-clients-token";
 const GUARD: Duration = Duration::from_secs(60);
 
-async fn emulator(tls: bool) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Slow".into()],
-        tls,
-        header_read_timeout_secs: 1,
-        body_read_timeout_secs: 1,
-        max_connections: 2,
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap()
+async fn emulator(tls: bool) -> Emulator {
+    hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Slow"])
+        .with(|c| {
+            c.tls = tls;
+            c.header_read_timeout_secs = 1;
+            c.body_read_timeout_secs = 1;
+            c.max_connections = 2;
+        })
+        .start()
+        .await
 }
 
 /// Everything the server sends until it closes the connection (a reset counts as closed).
@@ -102,14 +102,11 @@ async fn a_body_that_stalls_midway_is_answered_408() {
     assert_eq!(envelope["error"]["code"], 408, "{envelope}");
     assert_eq!(envelope["error"]["type"], "Request Timeout");
 
-    let history = reqwest::Client::new()
-        .get(format!("{}/v2/room/Slow/history", emu.base_url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(history.status(), 200, "the server keeps serving");
-    let page: Value = history.json().await.unwrap();
+    let (status, _, page) = emu
+        .api()
+        .call(reqwest::Method::GET, "/v2/room/Slow/history", None)
+        .await;
+    assert_eq!(status, 200, "the server keeps serving");
     assert_eq!(
         page["items"],
         serde_json::json!([]),

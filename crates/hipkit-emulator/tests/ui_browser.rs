@@ -10,10 +10,10 @@ use hipkit_browser::fantoccini::key::Key;
 mod ui_common;
 
 use hipkit_emulator::{EmulatorConfig, RunningEmulator};
+use hipkit_testkit::{Emulator, TOKEN};
 use serde_json::{Value, json};
-use ui_common::TOKEN;
 
-async fn emulator() -> RunningEmulator {
+async fn emulator() -> Emulator {
     ui_common::emulator(EmulatorConfig::ephemeral()).await
 }
 
@@ -22,10 +22,6 @@ async fn browser() -> Browser {
         Ok(b) => b,
         Err(e) => panic!("{e}"),
     }
-}
-
-async fn notify(emu: &RunningEmulator, body: Value) {
-    ui_common::notify(emu, "Ops", body).await;
 }
 
 /// Opens `path` of the emulator in the browser.
@@ -37,11 +33,8 @@ async fn open(b: &Browser, emu: &RunningEmulator, path: &str) {
 }
 
 /// Registers a webhook on Ops.
-async fn register(emu: &RunningEmulator, hook: Value) {
-    assert_eq!(
-        ui_common::post(emu, "/v2/room/Ops/webhook", &hook).await,
-        201
-    );
+async fn register(emu: &Emulator, hook: Value) {
+    assert_eq!(emu.api().post("/v2/room/Ops/webhook", &hook).await, 201);
 }
 
 /// Waits until the page's live stream is connected (its status says `live`).
@@ -56,22 +49,22 @@ async fn a_notification_appears_live_in_the_open_room_with_its_colour_and_no_rel
     open(&b, &emu, "/").await;
     live(&b).await;
     // A new room appears live in the room list.
-    let created = ui_common::post(&emu, "/v2/room", &json!({"name": "Fresh"})).await;
+    let created = emu.api().post("/v2/room", &json!({"name": "Fresh"})).await;
     assert_eq!(created, 201);
     b.xpath("//li[@class='room-row']/a[text()='Fresh']").await;
-    notify(
-        &emu,
-        json!({"message": "first, seen on the room list", "color": "yellow"}),
-    )
-    .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "first, seen on the room list", "color": "yellow"}),
+        )
+        .await;
     b.xpath("//li[@data-room='1']//span[contains(@class,'unread')][text()='1']")
         .await;
     b.element("a.room-link").await.click().await.unwrap();
     live(&b).await;
     b.script("window.__sameDocument = true; return null;").await;
-    notify(
-        &emu,
-        json!({"message": "Build <b>#42</b> passed", "color": "green", "notify": true, "from": "CI"}),
+    emu.api().notify(
+        "Ops", json!({"message": "Build <b>#42</b> passed", "color": "green", "notify": true, "from": "CI"}),
     )
     .await;
     let msg = b
@@ -86,36 +79,38 @@ async fn a_notification_appears_live_in_the_open_room_with_its_colour_and_no_rel
         "the page was not reloaded"
     );
     for n in 0..3 {
-        notify(
-            &emu,
-            json!({"message": format!("more {n}"), "color": "purple"}),
-        )
-        .await;
+        emu.api()
+            .notify(
+                "Ops",
+                json!({"message": format!("more {n}"), "color": "purple"}),
+            )
+            .await;
     }
     b.xpath("//li[contains(@class,'c-purple')][contains(., 'more 2')]")
         .await;
     // A representative room for the screenshot (the README shows it).
-    notify(
-        &emu,
-        json!({"message": "Deploy api to staging", "color": "purple", "from": "Deploy bot",
+    emu.api().notify(
+        "Ops", json!({"message": "Deploy api to staging", "color": "purple", "from": "Deploy bot",
             "card": {"style": "application", "format": "medium", "title": "api #318 deployed to staging",
             "url": "https://ci.example/318", "description": {"value": "commit <b>4f0c2e1</b> by alice", "format": "html"},
             "attributes": [{"label": "env", "value": {"label": "staging", "style": "lozenge-current"}},
                            {"label": "checks", "value": {"label": "passed", "style": "lozenge-success"}}]}}),
     )
     .await;
-    notify(
-        &emu,
-        json!({"message": "@bob the nightly is red again, log: https://ci.example/nightly/77",
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "@bob the nightly is red again, log: https://ci.example/nightly/77",
             "message_format": "text", "color": "red", "notify": true, "from": "Nightly"}),
-    )
-    .await;
-    notify(
-        &emu,
-        json!({"message": "<p>Coverage <b>81%</b></p><script>track()</script>", "color": "gray",
+        )
+        .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "<p>Coverage <b>81%</b></p><script>track()</script>", "color": "gray",
             "from": "Coverage"}),
-    )
-    .await;
+        )
+        .await;
     b.xpath("//li[contains(@class,'c-gray')][contains(., 'Coverage')]")
         .await;
     b.client.set_window_size(1100, 1250).await.unwrap();
@@ -129,15 +124,18 @@ async fn bold_renders_while_script_and_onerror_stay_inert_and_cards_render() {
     let emu = emulator().await;
     let hostile = "<b>bold</b><script>window.__pwned = 'script'</script>\
         <img src=\"/nope.png\" onerror=\"window.__pwned = 'onerror'\">";
-    notify(&emu, json!({"message": hostile, "color": "red"})).await;
+    emu.api()
+        .notify("Ops", json!({"message": hostile, "color": "red"}))
+        .await;
     let b = browser().await;
     open(&b, &emu, "/rooms/1").await;
     live(&b).await;
     // The same message again, inserted live rather than with the page.
-    notify(&emu, json!({"message": hostile, "color": "gray"})).await;
-    notify(
-        &emu,
-        json!({"message": "Build 7", "card": {"style": "application", "format": "medium",
+    emu.api()
+        .notify("Ops", json!({"message": hostile, "color": "gray"}))
+        .await;
+    emu.api().notify(
+        "Ops", json!({"message": "Build 7", "card": {"style": "application", "format": "medium",
             "title": "Build 7 passed", "url": "https://ci.example/7",
             "description": {"value": "on <b>main</b>", "format": "html"},
             "attributes": [{"label": "state", "value": {"label": "passed", "style": "lozenge-success"}}]}}),
@@ -184,11 +182,12 @@ async fn bold_renders_while_script_and_onerror_stay_inert_and_cards_render() {
 #[tokio::test]
 async fn the_composer_posts_by_keyboard_and_the_page_fits_375_px() {
     let emu = emulator().await;
-    notify(
-        &emu,
-        json!({"message": "a long line ".repeat(40), "color": "yellow"}),
-    )
-    .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "a long line ".repeat(40), "color": "yellow"}),
+        )
+        .await;
     let b = browser().await;
     b.client.set_window_size(375, 812).await.unwrap();
     open(&b, &emu, "/rooms/1").await;
@@ -292,10 +291,7 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
     open(&b, &emu, "/webhooks").await;
     live(&b).await;
     let command = json!({"message": "/hello api"});
-    assert_eq!(
-        ui_common::post(&emu, "/v2/room/Ops/message", &command).await,
-        201
-    );
+    assert_eq!(emu.api().post("/v2/room/Ops/message", &command).await, 201);
     let row = b
         .element("#firings tr.o-replied")
         .await
@@ -329,7 +325,9 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
 async fn the_room_page_reconnects_after_an_emulator_restart_and_can_poll_instead() {
     let emu = emulator().await;
     let addr = emu.local_addr;
-    notify(&emu, json!({"message": "before the restart"})).await;
+    emu.api()
+        .notify("Ops", json!({"message": "before the restart"}))
+        .await;
     let b = browser().await;
     open(&b, &emu, "/rooms/1").await;
     live(&b).await;
@@ -342,11 +340,12 @@ async fn the_room_page_reconnects_after_an_emulator_restart_and_can_poll_instead
     })
     .await;
     live(&b).await;
-    notify(
-        &emu,
-        json!({"message": "after the restart", "color": "green"}),
-    )
-    .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "after the restart", "color": "green"}),
+        )
+        .await;
     b.xpath("//li[contains(@class,'c-green')][contains(., 'after the restart')]")
         .await;
     b.until("return !document.body.textContent.includes('before the restart');")
@@ -355,11 +354,12 @@ async fn the_room_page_reconnects_after_an_emulator_restart_and_can_poll_instead
     open(&b, &emu, "/rooms/1?live=poll").await;
     b.xpath("//span[@id='live-status'][starts-with(text(),'polling')]")
         .await;
-    notify(
-        &emu,
-        json!({"message": "seen by polling", "color": "purple"}),
-    )
-    .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "seen by polling", "color": "purple"}),
+        )
+        .await;
     b.xpath("//li[contains(@class,'c-purple')][contains(., 'seen by polling')]")
         .await;
     b.close().await;

@@ -5,10 +5,11 @@
 mod ui_common;
 
 use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator};
+use hipkit_testkit::TOKEN;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use ui_common::{TOKEN, emulator, notify};
+use ui_common::emulator;
 
 async fn page(emu: &RunningEmulator, path: &str) -> (StatusCode, String) {
     let resp = reqwest::get(format!("{}{path}", emu.base_url))
@@ -36,26 +37,16 @@ async fn form(emu: &RunningEmulator, path: &str, fields: &[(&str, &str)]) -> req
         .unwrap()
 }
 
-async fn history(emu: &RunningEmulator, room: &str) -> Vec<Value> {
-    let path = format!("/v2/room/{room}/history/latest?max-results=1000");
-    ui_common::get(emu, &path).await["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test]
 async fn the_room_page_renders_html_cards_mentions_and_the_render_check() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
-    notify(
-        &emu,
+    emu.api().notify(
         "Ops",
         json!({"message": "<b>bold</b><script>alert(1)</script><img src=x onerror=\"alert(2)\"> hi @bob",
                "color": "red", "notify": true, "from": "CI"}),
     )
     .await;
-    notify(
-        &emu,
+    emu.api().notify(
         "Ops",
         json!({"message": "Build #42", "color": "green", "card": {
             "style": "application", "title": "Build #42 passed", "url": "https://ci.example/42",
@@ -63,12 +54,12 @@ async fn the_room_page_renders_html_cards_mentions_and_the_render_check() {
             "attributes": [{"label": "branch", "value": {"label": "main", "style": "lozenge-success"}}]}}),
     )
     .await;
-    notify(
-        &emu,
-        "Ops",
-        json!({"message": "see https://example.com/x and @bob <u>", "message_format": "text"}),
-    )
-    .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "see https://example.com/x and @bob <u>", "message_format": "text"}),
+        )
+        .await;
     let (status, html) = page(&emu, "/rooms/1").await;
     assert_eq!(status, 200);
     assert!(html.contains("<b>bold</b>"), "{html}");
@@ -105,7 +96,9 @@ async fn the_room_page_renders_html_cards_mentions_and_the_render_check() {
 async fn the_room_list_counts_unread_messages_until_the_room_is_opened() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
     for n in 0..3 {
-        notify(&emu, "Ops", json!({"message": format!("note {n}")})).await;
+        emu.api()
+            .notify("Ops", json!({"message": format!("note {n}")}))
+            .await;
     }
     let (_, index) = page(&emu, "/").await;
     assert!(
@@ -121,18 +114,18 @@ async fn the_room_list_counts_unread_messages_until_the_room_is_opened() {
 #[tokio::test]
 async fn search_combines_filters_and_words_across_rooms() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
-    notify(
-        &emu,
-        "Ops",
-        json!({"message": "deploy api failed", "color": "red", "from": "CD"}),
-    )
-    .await;
-    notify(
-        &emu,
-        "Build Room",
-        json!({"message": "deploy web passed", "color": "green", "from": "CI"}),
-    )
-    .await;
+    emu.api()
+        .notify(
+            "Ops",
+            json!({"message": "deploy api failed", "color": "red", "from": "CD"}),
+        )
+        .await;
+    emu.api()
+        .notify(
+            "Build Room",
+            json!({"message": "deploy web passed", "color": "green", "from": "CI"}),
+        )
+        .await;
     let search = |q: &'static str| {
         let emu = &emu;
         async move {
@@ -159,9 +152,11 @@ async fn clearing_a_room_and_deleting_a_message_publish_events_and_refuse_other_
     let emu = emulator(EmulatorConfig::ephemeral()).await;
     let mut rx = emu.subscribe();
     for n in 0..3 {
-        notify(&emu, "Ops", json!({"message": format!("m{n}")})).await;
+        emu.api()
+            .notify("Ops", json!({"message": format!("m{n}")}))
+            .await;
     }
-    let first = history(&emu, "Ops").await[0]["id"]
+    let first = emu.api().history("Ops").await[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -172,18 +167,18 @@ async fn clearing_a_room_and_deleting_a_message_publish_events_and_refuse_other_
         .await
         .unwrap();
     assert_eq!(cross_site.status(), 403);
-    assert_eq!(history(&emu, "Ops").await.len(), 3);
+    assert_eq!(emu.api().history("Ops").await.len(), 3);
 
     let resp = form(&emu, &format!("/rooms/1/messages/{first}/delete"), &[]).await;
     assert_eq!(resp.status(), 303);
-    let left = history(&emu, "Ops").await;
+    let left = emu.api().history("Ops").await;
     assert_eq!(left.len(), 2);
     assert!(left.iter().all(|m| m["id"] != first.as_str()));
     let again = form(&emu, &format!("/rooms/1/messages/{first}/delete"), &[]).await;
     assert_eq!(again.status(), 404);
 
     assert_eq!(form(&emu, "/rooms/1/clear", &[]).await.status(), 303);
-    assert!(history(&emu, "Ops").await.is_empty());
+    assert!(emu.api().history("Ops").await.is_empty());
     let mut seen = Vec::new();
     while let Ok(e) = rx.try_recv() {
         seen.push(e);
@@ -216,7 +211,11 @@ async fn the_token_page_shows_labels_and_a_new_token_only_once() {
     let (_, later) = page(&emu, "/tokens").await;
     assert!(later.contains("robot") && !later.contains(token));
     let robot = json!({"message": "from the robot"});
-    let sent = ui_common::post_as(&emu, token, "/v2/room/Ops/notification", &robot).await;
+    let sent = emu
+        .api()
+        .with_token(token)
+        .post("/v2/room/Ops/notification", &robot)
+        .await;
     assert_eq!(sent, 204, "the new token works with its scope");
     let duplicate = form(
         &emu,
@@ -232,7 +231,7 @@ async fn the_token_page_shows_labels_and_a_new_token_only_once() {
 #[tokio::test]
 async fn admin_pages_render_and_their_forms_change_the_world() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
-    notify(&emu, "Ops", json!({"message": "counted"})).await;
+    emu.api().notify("Ops", json!({"message": "counted"})).await;
     for path in ["/webhooks", "/rates", "/faults", "/requests", "/search"] {
         let (status, body) = page(&emu, path).await;
         assert_eq!(status, 200, "{path}: {body}");
@@ -277,8 +276,10 @@ async fn admin_pages_render_and_their_forms_change_the_world() {
     assert_eq!(form(&emu, "/faults", &fault).await.status(), 303);
     let (_, faults) = page(&emu, "/faults").await;
     assert!(faults.contains("503"));
-    let refused =
-        ui_common::post(&emu, "/v2/room/Ops/notification", &json!({"message": "x"})).await;
+    let refused = emu
+        .api()
+        .post("/v2/room/Ops/notification", &json!({"message": "x"}))
+        .await;
     assert_eq!(refused, 503, "the rule added in the page applies");
     let bad = form(&emu, "/faults", &[("action", "status"), ("status", "99")]).await;
     assert_eq!(bad.status(), 400);
@@ -309,13 +310,12 @@ async fn the_event_stream_says_hello_then_sends_rendered_messages_of_its_room() 
     );
     let mut seen = String::new();
     read_until(&mut stream, &mut seen, "event: hello").await;
-    notify(&emu, "Build Room", json!({"message": "other room"})).await;
-    notify(
-        &emu,
-        "Ops",
-        json!({"message": "<b>live</b>", "color": "purple"}),
-    )
-    .await;
+    emu.api()
+        .notify("Build Room", json!({"message": "other room"}))
+        .await;
+    emu.api()
+        .notify("Ops", json!({"message": "<b>live</b>", "color": "purple"}))
+        .await;
     read_until(&mut stream, &mut seen, "event: message").await;
     read_until(&mut stream, &mut seen, "live").await;
     assert!(
@@ -338,7 +338,9 @@ async fn wait_answers_a_stored_or_arriving_match_and_408_after_the_wait() {
         .bearer_auth(TOKEN)
         .send()
     };
-    notify(&emu, "Ops", json!({"message": "build 1 passed"})).await;
+    emu.api()
+        .notify("Ops", json!({"message": "build 1 passed"}))
+        .await;
     let stored: Value = get("wait=5s&match=passed")
         .await
         .unwrap()
@@ -350,8 +352,12 @@ async fn wait_answers_a_stored_or_arriving_match_and_408_after_the_wait() {
     let since = stored["items"][0]["id"].as_str().unwrap().to_owned();
     let waiting = get(&format!("wait=30s&match=deployed&since={since}"));
     let (answer, ()) = tokio::join!(waiting, async {
-        notify(&emu, "Ops", json!({"message": "not this one"})).await;
-        notify(&emu, "Ops", json!({"message": "api deployed"})).await;
+        emu.api()
+            .notify("Ops", json!({"message": "not this one"}))
+            .await;
+        emu.api()
+            .notify("Ops", json!({"message": "api deployed"}))
+            .await;
     });
     let arrived: Value = answer.unwrap().json().await.unwrap();
     assert_eq!(arrived["items"].as_array().unwrap().len(), 1);
@@ -379,15 +385,19 @@ async fn history_keeps_only_the_newest_messages_up_to_the_retention() {
     })
     .await;
     for n in 0..8 {
-        notify(&emu, "Ops", json!({"message": format!("n{n}")})).await;
+        emu.api()
+            .notify("Ops", json!({"message": format!("n{n}")}))
+            .await;
     }
-    let kept: Vec<String> = history(&emu, "Ops")
+    let kept: Vec<String> = emu
+        .api()
+        .history("Ops")
         .await
         .iter()
         .map(|m| m["message"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(kept, ["n3", "n4", "n5", "n6", "n7"]);
-    let stats = ui_common::get(&emu, "/v2/room/Ops/statistics").await;
+    let stats = emu.api().get("/v2/room/Ops/statistics").await;
     assert_eq!(
         stats["messages_sent"], 8,
         "dropped messages still count as sent"
@@ -405,9 +415,11 @@ async fn history_keeps_only_the_newest_messages_up_to_the_retention() {
 async fn the_room_fragment_sends_what_follows_a_message_or_everything_to_replace() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
     for n in 0..3 {
-        notify(&emu, "Ops", json!({"message": format!("f{n}")})).await;
+        emu.api()
+            .notify("Ops", json!({"message": format!("f{n}")}))
+            .await;
     }
-    let first = history(&emu, "Ops").await[0]["id"]
+    let first = emu.api().history("Ops").await[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -431,10 +443,7 @@ async fn the_room_fragment_sends_what_follows_a_message_or_everything_to_replace
 async fn private_chats_are_listed_and_open_as_a_page() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
     let psst = json!({"message": "psst <b>bob</b>"});
-    assert_eq!(
-        ui_common::post(&emu, "/v2/user/@bob/message", &psst).await,
-        204
-    );
+    assert_eq!(emu.api().post("/v2/user/@bob/message", &psst).await, 204);
     let (_, index) = page(&emu, "/").await;
     assert!(index.contains("href=\"/chats/1/2\""), "{index}");
     assert!(index.contains("HipKit Admin ↔ bob"));
@@ -488,7 +497,9 @@ async fn a_ui_password_is_asked_for_and_beyond_loopback_the_ui_needs_one() {
         .unwrap();
     assert_eq!(right.status(), StatusCode::OK);
     // The API keeps its own tokens.
-    notify(&emu, "Ops", json!({"message": "still served"})).await;
+    emu.api()
+        .notify("Ops", json!({"message": "still served"}))
+        .await;
     emu.shutdown().await;
 
     let exposed = hipkit_emulator::start(EmulatorConfig {

@@ -8,12 +8,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hipchat::jwt::{JwtSecret, verify};
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, FiringOutcome, RunningEmulator};
+use hipkit_emulator::{EmulatorConfig, EmulatorEvent, FiringOutcome};
+use hipkit_testkit::Emulator;
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::mpsc;
-use ui_common::{TOKEN, get};
 
 mod ui_common;
 
@@ -69,7 +70,7 @@ async fn receiver(answer: Answer) -> (String, mpsc::UnboundedReceiver<Seen>) {
 }
 
 /// The shared test emulator (rooms Ops = 1 and Build Room) with `config`'s webhook settings.
-async fn emulator(config: EmulatorConfig) -> RunningEmulator {
+async fn emulator(config: EmulatorConfig) -> Emulator {
     ui_common::emulator(EmulatorConfig {
         listen: EmulatorConfig::ephemeral().listen,
         ..config
@@ -77,19 +78,13 @@ async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     .await
 }
 
-async fn call(emu: &RunningEmulator, path: &str, body: Value) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+/// POSTs `body` to `path`: the status and the JSON answer.
+async fn call(emu: &Emulator, path: &str, body: Value) -> (u16, Value) {
+    let (status, _, answer) = emu.api().call(Method::POST, path, Some(body)).await;
+    (status, answer)
 }
 
-async fn register(emu: &RunningEmulator, hook: Value) -> u64 {
+async fn register(emu: &Emulator, hook: Value) -> u64 {
     let (status, body) = call(emu, "/v2/room/Ops/webhook", hook).await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_u64().unwrap()
@@ -114,13 +109,6 @@ fn outcome(fired: &EmulatorEvent) -> &FiringOutcome {
         EmulatorEvent::WebhookFired { outcome, .. } => outcome,
         _ => unreachable!(),
     }
-}
-
-async fn history_messages(emu: &RunningEmulator) -> Vec<Value> {
-    get(emu, "/v2/room/Ops/history?date=recent").await["items"]
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 #[tokio::test]
@@ -193,14 +181,14 @@ async fn a_matching_message_fires_and_the_reply_lands_in_the_room() {
         "the unanchored mention must not fire"
     );
 
-    let items = history_messages(&emu).await;
+    let items = emu.api().history("Ops").await;
     let last = items.last().unwrap();
     assert_eq!(last["message"], "pong");
     assert_eq!(last["type"], "notification");
     assert_eq!(last["color"], "green");
     assert_eq!(last["from"], "Echo");
 
-    let log = get(&emu, "/_emulator/requests").await;
+    let log = emu.api().get("/_emulator/requests").await;
     let outgoing: Vec<&Value> = log
         .as_array()
         .unwrap()
@@ -239,7 +227,7 @@ async fn jwt_webhooks_are_signed_with_the_configured_secret() {
     assert_eq!(payload["oauth_client_id"], "client-42");
     assert!(verify(&token, &JwtSecret::new("wrong"), None).is_err());
     // An empty answer posts nothing: the history holds only the message.
-    assert_eq!(history_messages(&emu).await.len(), 1);
+    assert_eq!(emu.api().history("Ops").await.len(), 1);
     emu.shutdown().await;
 }
 
@@ -301,7 +289,7 @@ async fn errors_hangs_and_dead_receivers_are_reported_and_post_nothing() {
         assert_eq!(got["kind"], want, "{message}: {got}");
     }
     assert_eq!(
-        history_messages(&emu).await.len(),
+        emu.api().history("Ops").await.len(),
         4,
         "only the four messages"
     );

@@ -1,61 +1,43 @@
 //! Bad input on the wire: every case gets HipChat's status and error envelope, and the
 //! server keeps serving.
 
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
+use hipkit_emulator::EmulatorConfig;
+use hipkit_testkit::{Api, Emulator, assert_envelope};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "wire-test-token";
 
-async fn emulator(config: EmulatorConfig) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![
-            TokenSpec::all_scopes(TOKEN),
-            "viewer:view_group".parse().unwrap(),
-        ],
-        rooms: vec!["Wire".into()],
-        ..config
-    })
-    .await
-    .unwrap()
+async fn emulator(config: EmulatorConfig) -> Emulator {
+    hipkit_testkit::EmulatorBuilder::from_config(config)
+        .token(TOKEN)
+        .also_token("viewer:view_group".parse().unwrap())
+        .rooms(&["Wire"])
+        .start()
+        .await
 }
 
 /// Sends a raw request; returns status, rate-limit header presence and the JSON body.
 async fn raw(
-    emu: &RunningEmulator,
+    emu: &Emulator,
     method: reqwest::Method,
     path: &str,
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, bool, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}{path}", emu.base_url))
-        .bearer_auth(TOKEN)
-        .body(body);
+    let mut req = emu.api().request(method, path).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
+    let (status, headers, body) = Api::send(req).await;
     let has_headers = [
         "x-ratelimit-limit",
         "x-ratelimit-remaining",
         "x-ratelimit-reset",
     ]
     .iter()
-    .all(|h| resp.headers().contains_key(*h));
-    let body = resp.json().await.unwrap_or(Value::Null);
-    (status, has_headers, body)
-}
-
-fn assert_envelope(body: &Value, code: u16, message_part: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    let msg = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        msg.contains(message_part),
-        "{msg:?} should contain {message_part:?}"
-    );
-    assert!(body["error"]["type"].is_string());
+    .all(|h| headers.contains_key(*h));
+    (StatusCode::from_u16(status).unwrap(), has_headers, body)
 }
 
 #[tokio::test]
@@ -346,7 +328,7 @@ async fn every_json_endpoint_answers_bad_bodies_alike() {
 
 /// Sends `body` as `token` (or without one) and returns the status.
 async fn status_as(
-    emu: &RunningEmulator,
+    emu: &Emulator,
     token: Option<&str>,
     path: &str,
     ct: &str,

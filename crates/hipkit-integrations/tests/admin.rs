@@ -38,7 +38,7 @@ async fn export_import_erase_need_the_admin_token() {
         assert_eq!(resp.status(), 401, "{method}");
     }
     assert_eq!(
-        call_json(reqwest::Method::GET, &url, ADMIN).await,
+        stack.admin().get("/admin/storage/keep").await,
         json!({"#0": "first"})
     );
     let resp = http
@@ -53,12 +53,7 @@ async fn export_import_erase_need_the_admin_token() {
         stack.reply_text(1, "/keep next").await,
         "[(0, 'imported'), (2, 'next'), ('name', {'nested': [1, 2]})]"
     );
-    let listed = call_json(
-        reqwest::Method::GET,
-        &format!("{}/admin/storage", stack.base),
-        ADMIN,
-    )
-    .await;
+    let listed = stack.admin().get("/admin/storage").await;
     assert_eq!(
         listed["integrations"][0],
         json!({"name": "keep", "keys": 3})
@@ -82,7 +77,11 @@ async fn export_import_erase_need_the_admin_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    let erased = call_json(reqwest::Method::DELETE, &url, ADMIN).await;
+    let erased = stack
+        .admin()
+        .call(reqwest::Method::DELETE, "/admin/storage/keep", None)
+        .await
+        .2;
     assert_eq!(erased, json!({"integration": "keep", "erased": 3}));
     assert_eq!(stack.reply_text(1, "/keep again").await, "[(0, 'again')]");
     stack.stop().await;

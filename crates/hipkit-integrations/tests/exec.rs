@@ -95,16 +95,10 @@ async fn nothing_an_executable_starts_outlives_its_call() {
     };
     let stack = Stack::start(d, &db, &emu, config).await;
     assert_eq!(stack.reply_text(1, "/detaches").await, "started");
-    assert!(
-        ended(&detached).await,
-        "the background sleep survived its call"
-    );
+    wait_ended(&detached, "the background sleep survived its call").await;
     let text = stack.reply_text(1, "/holds").await;
     assert!(text.contains("did not finish within 1 s"), "{text}");
-    assert!(
-        ended(&held).await,
-        "the hanging script's child survived the kill"
-    );
+    wait_ended(&held, "the hanging script's child survived the kill").await;
     // Running an executable opens its file in the watched folder: not a change.
     assert_folder_stays_quiet(&stack.integrations).await;
     stack.stop().await;

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use hipchat::jwt::{JwtSecret, WebhookClaims};
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, TokenSpec};
+use hipkit_emulator::EmulatorEvent;
 use hipkit_integrations::IntegrationsConfig;
 use serde_json::json;
 
@@ -22,14 +22,10 @@ fn signed_config() -> IntegrationsConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_fired_by_the_emulator_runs_the_script_and_lands_in_the_room() {
-    let emu = hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Build Room".into()],
-        webhook_secret: Some(JwtSecret::new(SECRET)),
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap();
+    let emu = emulator_builder()
+        .with(|c| c.webhook_secret = Some(JwtSecret::new(SECRET)))
+        .start()
+        .await;
     let room = room_id(&emu).await;
     let (dir, db, _data) = folders();
     write(
@@ -77,7 +73,9 @@ async fn a_webhook_fired_by_the_emulator_runs_the_script_and_lands_in_the_room()
             _ => {}
         }
     }
-    let texts: Vec<String> = history(&emu)
+    let texts: Vec<String> = emu
+        .api()
+        .history("Build Room")
         .await
         .iter()
         .map(|i| i["message"].as_str().unwrap().to_owned())

@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use hipkit_integrations::IntegrationsConfig;
+use hipkit_testkit::wait_until_async;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 #[path = "fixtures/seed_example.rs"]
 mod seed_example;
@@ -32,7 +34,7 @@ async fn the_seed_example_does_its_four_effects() {
     let stack = Stack::start(dir.path(), &db, &emu, config).await;
     let (status, body) = stack.command(room, "/example hello 50% world").await;
     assert_eq!(status, 204, "{body}");
-    let items = history(&emu).await;
+    let items = emu.api().history("Build Room").await;
     let shown: Vec<(String, String)> = items
         .iter()
         .map(|i| {
@@ -237,15 +239,13 @@ async fn new_and_changed_integrations_are_picked_up_without_a_restart() {
         "def run_integration():\n    return 'fresh'\n",
         0o644,
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let reply = stack.reply_text(1, "/v").await;
-        if reply == "two, longer" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "still {reply}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let stack_ref = &stack;
+    wait_until_async(
+        "the changed script's reply",
+        Duration::from_secs(10),
+        move || async move { stack_ref.reply_text(1, "/v").await == "two, longer" },
+    )
+    .await;
     assert_eq!(stack.reply_text(1, "/fresh").await, "fresh");
     assert_folder_stays_quiet(&stack.integrations).await;
     stack.stop().await;
@@ -316,15 +316,13 @@ def run_integration():
 ",
         0o644,
     );
-    let mut counts = Vec::new();
-    for _ in 0..100 {
-        counts.push(stack.reply_text(1, "/threads").await);
-        if counts.last().map(String::as_str) == Some("2") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(counts.last().map(String::as_str), Some("2"), "{counts:?}");
+    let stack_ref = &stack;
+    wait_until_async(
+        "two threads in the host",
+        Duration::from_secs(10),
+        move || async move { stack_ref.reply_text(1, "/threads").await == "2" },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,9 +393,6 @@ async fn a_killed_hosts_subprocesses_die_with_it() {
     let stack = Stack::start(d, &db, &emu, config).await;
     let text = stack.reply_text(1, "/spawns").await;
     assert!(text.contains("did not finish within 1 s"), "{text}");
-    assert!(
-        ended(&pid).await,
-        "the script's subprocess outlived its killed host"
-    );
+    wait_ended(&pid, "the script's subprocess outlived its killed host").await;
     stack.stop().await;
 }

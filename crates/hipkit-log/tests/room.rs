@@ -1,8 +1,9 @@
 //! The layer and the bridge against the real emulator over loopback: what reaches the room.
 
 use hipchat::{Client, Color, HistoryItem, LatestQuery, MessageFormat, RoomRef, Token};
-use hipkit_emulator::{EmulatorConfig, RateSpec, RunningEmulator, TokenSpec};
+use hipkit_emulator::{RateSpec, RunningEmulator};
 use hipkit_log::{Builder, FilteredRoomLayer, LogGuard, ShutdownReport};
+use hipkit_testkit::Emulator;
 use std::time::Duration;
 use tracing::Level;
 use tracing_subscriber::Registry;
@@ -11,14 +12,12 @@ use tracing_subscriber::prelude::*;
 const TOKEN: &str = "log-test-token";
 const ROOM: &str = "Build Room";
 
-async fn emulator(flood_limit: Option<RateSpec>) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        flood_limit,
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .expect("emulator")
+async fn emulator(flood_limit: Option<RateSpec>) -> Emulator {
+    hipkit_testkit::emulator()
+        .token(TOKEN)
+        .with(|c| c.flood_limit = flood_limit)
+        .start()
+        .await
 }
 
 fn builder(emu: &RunningEmulator) -> Builder {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use hipkit_server::{
-    HealthCheck, RequestDeadline, Routes, ScrapeHook, Server, ServerConfig, TimedBody,
+    BoundServer, HealthCheck, RequestDeadline, Routes, ScrapeHook, Server, ServerConfig, TimedBody,
 };
 use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
@@ -82,6 +82,11 @@ async fn start(healthy: Arc<Switch>) -> String {
         .bind()
         .await
         .expect("bind");
+    serve_forever(bound)
+}
+
+/// Serves `bound` until the test ends; its base URL.
+fn serve_forever(bound: BoundServer) -> String {
     let base = format!("http://{}", bound.local_addr());
     tokio::spawn(bound.serve(std::future::pending()));
     base
@@ -235,9 +240,7 @@ async fn start_strict() -> String {
         .bind()
         .await
         .expect("bind");
-    let base = format!("http://{}", bound.local_addr());
-    tokio::spawn(bound.serve(std::future::pending()));
-    base
+    serve_forever(bound)
 }
 
 #[tokio::test]
@@ -280,19 +283,19 @@ async fn settings_that_switch_protections_off_are_refused() {
         listen: ([127, 0, 0, 1], 0).into(),
         ..ServerConfig::default()
     };
-    let err = Server::new(empty_token)
-        .bind()
-        .await
-        .expect_err("empty token accepted");
-    assert!(err.to_string().contains("api_token is empty"), "{err}");
     let zero = ServerConfig {
         request_timeout_secs: 0,
         listen: ([127, 0, 0, 1], 0).into(),
         ..ServerConfig::default()
     };
-    let err = Server::new(zero)
-        .bind()
-        .await
-        .expect_err("zero timeout accepted");
-    assert!(err.to_string().contains("request_timeout_secs"), "{err}");
+    for (config, named) in [
+        (empty_token, "api_token is empty"),
+        (zero, "request_timeout_secs"),
+    ] {
+        let err = Server::new(config)
+            .bind()
+            .await
+            .expect_err("a setting that switches a protection off was accepted");
+        assert!(err.to_string().contains(named), "{err}");
+    }
 }

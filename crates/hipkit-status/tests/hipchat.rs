@@ -1,8 +1,9 @@
 //! The HipChat reporter against the emulator over loopback: what arrives where, in order.
 
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator, TokenSpec};
+use hipkit_emulator::{EmulatorEvent, RunningEmulator};
 use hipkit_status::hipchat::{HipChatConfig, HipChatReporter};
 use hipkit_status::{Build, Event, HipChatRoute, History, Reporters};
+use hipkit_testkit::Emulator;
 use hipkit_transport::{HttpTransport, SendOptions, Transport};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -11,15 +12,13 @@ use tokio::sync::broadcast;
 
 const TOKEN: &str = "status-test-token";
 
-async fn emulator() -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Build Room".into()],
-        users: vec!["dev@example.com".into()],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .expect("emulator")
+async fn emulator() -> Emulator {
+    hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Build Room"])
+        .users(&["dev@example.com"])
+        .start()
+        .await
 }
 
 fn transport(emu: &RunningEmulator) -> Arc<dyn Transport> {

@@ -8,12 +8,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator, TokenSpec};
+use hipkit_emulator::EmulatorEvent;
 use hipkit_status::config::ReportersConfig;
 use hipkit_status::http::{HttpConfig, HttpReporter};
 use hipkit_status::report::ReporterDeps;
 use hipkit_status::{Build, Event, History, Relay, RelayAuth, Reporters};
 use hipkit_store::{OutboxRecord, OutboxStore, SqliteStore, State as RecordState};
+use hipkit_testkit::Emulator;
 use hipkit_transport::outbox::{DeliveryMetrics, Outbox, RetryPolicy, WorkerConfig};
 use hipkit_transport::{HttpTransport, NullTransport, SendOptions, Transport};
 use serde_json::{Value, json};
@@ -332,14 +333,12 @@ async fn a_report_whose_reporter_is_gone_is_a_dead_letter_that_says_so() {
 }
 
 /// An emulator accepting only `token`, with the room `Builds`.
-async fn emulator(token: &str) -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(token)],
-        rooms: vec!["Builds".into()],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap()
+async fn emulator(token: &str) -> Emulator {
+    hipkit_testkit::emulator()
+        .token(token)
+        .rooms(&["Builds"])
+        .start()
+        .await
 }
 
 /// The next room notification's text.
@@ -490,14 +489,12 @@ async fn the_relay_answers_once_every_report_is_queued() {
 #[tokio::test]
 async fn verify_applies_when_a_queued_push_leaves() {
     // The emulator over HTTPS with a self-signed certificate is a real TLS receiver.
-    let emu = hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes("tls-token")],
-        rooms: vec!["Builds".into()],
-        tls: true,
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap();
+    let emu = hipkit_testkit::emulator()
+        .token("tls-token")
+        .rooms(&["Builds"])
+        .with(|c| c.tls = true)
+        .start()
+        .await;
     assert!(emu.base_url.starts_with("https://"), "{}", emu.base_url);
     let mut events = emu.subscribe();
     let push = |name: &str, verify: bool| {

@@ -1,8 +1,9 @@
 //! Every transport, and the outbox workers against the real emulator over loopback.
 
 use hipchat::{Client, Color, RoomNotification, Token};
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
+use hipkit_emulator::RunningEmulator;
 use hipkit_store::{OutboxStore, SqliteStore, State};
+use hipkit_testkit::{Emulator, wait_until_async};
 use hipkit_transport::outbox::{DeliveryMetrics, Outbox, RetryPolicy, WorkerConfig};
 use hipkit_transport::{
     DeliveryState, FileTransport, HttpTransport, MemoryTransport, Message, NullTransport,
@@ -14,15 +15,13 @@ use tokio::sync::watch;
 
 const TOKEN: &str = "transport-test-token";
 
-async fn emulator() -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Ops".into()],
-        users: vec!["bob@example.com".into()],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .unwrap()
+async fn emulator() -> Emulator {
+    hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Ops"])
+        .users(&["bob@example.com"])
+        .start()
+        .await
 }
 
 fn http(emu: &RunningEmulator, token: &str) -> Arc<dyn Transport> {
@@ -31,22 +30,6 @@ fn http(emu: &RunningEmulator, token: &str) -> Arc<dyn Transport> {
         .build()
         .unwrap();
     Arc::new(HttpTransport::new(client))
-}
-
-async fn history(emu: &RunningEmulator) -> Vec<serde_json::Value> {
-    let page: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v2/room/Ops/history/latest?max-results=1000",
-            emu.base_url
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["items"].as_array().unwrap().clone()
 }
 
 fn note(text: &str) -> Message {
@@ -104,7 +87,7 @@ async fn http_transport_sends_rooms_and_users() {
     ))
     .await
     .unwrap();
-    assert_eq!(history(&emu).await[0]["message"], "over http");
+    assert_eq!(emu.api().history("Ops").await[0]["message"], "over http");
     let unknown = t
         .send(&Message::room("Nope", RoomNotification::new("x")))
         .await
@@ -153,16 +136,11 @@ async fn outbox_to(inner: Arc<dyn Transport>, concurrency: usize) -> Running {
 }
 
 async fn wait_for(store: &Arc<dyn OutboxStore>, state: State, n: u64) {
-    for _ in 0..600 {
-        if store.counts().await.unwrap().get(state) >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "never reached {n} {state}: {:?}",
-        store.counts().await.unwrap()
-    );
+    let what = format!("{n} {state}");
+    wait_until_async(&what, Duration::from_secs(15), || async {
+        store.counts().await.unwrap().get(state) >= n
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -214,7 +192,9 @@ async fn transient_failures_are_retried_to_success() {
         "two 503s, a timeout and a dropped connection, then success"
     );
     assert_eq!(run.metrics.retries.get(), 4);
-    let texts: Vec<String> = history(&emu)
+    let texts: Vec<String> = emu
+        .api()
+        .history("Ops")
         .await
         .iter()
         .map(|m| m["message"].to_string())

@@ -1,11 +1,8 @@
 //! `hipkit send` and `hipkit emulator` end to end: spawned binaries, exit codes, stdin, config.
 
-mod common;
-
-use common::{Proc, TOKEN};
+use hipkit_testkit::{Hipkit, Proc, TOKEN, hipkit_bin};
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// A spawned `hipkit emulator` on a free port.
 struct Emulator(Proc);
@@ -21,11 +18,11 @@ impl Emulator {
     fn start(extra: &[&str]) -> Self {
         let mut args = vec!["emulator", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        Self(Proc::spawn(&args, &[], "web UI:"))
+        Self(hipkit_bin!().spawn(&args, &[], "web UI:"))
     }
 
     fn get(&self, path: &str) -> Value {
-        common::get(&self.base, path)
+        self.api().get(path)
     }
 }
 
@@ -40,25 +37,9 @@ fn send(base: &str, args: &[&str], stdin: Option<&str>) -> Output {
 
 fn send_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hipkit"));
-    cmd.arg("send")
-        .args(args)
-        .current_dir(dir.path())
-        .env_remove("HIPCHAT_ENDPOINT")
-        .env_remove("HIPCHAT_API_TOKEN")
-        .env_remove("HIPCHAT_DEFAULT_SENDER")
-        .env_remove("HIPKIT_CONFIG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        pipe.write_all(text.as_bytes()).unwrap();
-    }
-    drop(pipe);
-    child.wait_with_output().unwrap()
+    let mut cmd = hipkit_bin!().command(&["send"], env);
+    cmd.args(args).current_dir(dir.path());
+    Hipkit::run_with_stdin(cmd, stdin.unwrap_or_default().as_bytes())
 }
 
 fn stderr(out: &Output) -> String {
@@ -295,9 +276,8 @@ fn tls_emulator_needs_insecure_to_be_trusted() {
 #[test]
 fn bad_emulator_flags_exit_2() {
     for args in [["--token", "t:not_a_scope"], ["--rate-limit", "lots"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-            .arg("emulator")
-            .args(["--listen", "127.0.0.1:0"])
+        let out = hipkit_bin!()
+            .command(&["emulator", "--listen", "127.0.0.1:0"], &[])
             .args(args)
             .output()
             .unwrap();
@@ -329,7 +309,7 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         ("HIPCHAT_ENDPOINT", "http://user:hunter2@127.0.0.1:9"),
         ("HIPCHAT_API_TOKEN", TOKEN),
     ];
-    let out = common::run(&["send", "Ops", "hi"], &secret_endpoint);
+    let out = hipkit_bin!().run(&["send", "Ops", "hi"], &secret_endpoint);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("user name or password"),
@@ -338,7 +318,7 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
     );
     assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
 
-    let out = common::run(
+    let out = hipkit_bin!().run(
         &["send", "Ops", "hi", "--timeout", "0"],
         &[("HIPCHAT_API_TOKEN", TOKEN)],
     );
@@ -349,12 +329,12 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         stderr(&out)
     );
 
-    let out = common::run(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
+    let out = hipkit_bin!().run(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("HIPKIT_LISTEN"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("hipkit.toml"), "{}", stderr(&out));
 
-    let out = common::run(
+    let out = hipkit_bin!().run(
         &["serve", "--listen", "127.0.0.1:0"],
         &[("HIPKIT_SERVE__API_TOKEN", "")],
     );
@@ -364,4 +344,11 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn every_documented_variable_is_kept_from_spawned_binaries() {
+    for (name, _) in hipkit::ENV_ALIASES {
+        assert!(hipkit_testkit::is_cleared(name), "{name} reaches tests");
+    }
 }

@@ -2,9 +2,8 @@
 //! seed's command lines, its example integration, tokens, storage across a restart, the
 //! admin CLI, and `serve` mounting the hooks.
 
-mod common;
-
-use common::{Proc, TOKEN, get, http, run, wait_until};
+use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin, wait_until};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -37,27 +36,15 @@ fn webhook(room: u64, message: &str) -> Value {
 
 /// POSTs a webhook to `url`: (status, JSON body or null).
 fn post_hook(url: &str, room: u64, message: &str) -> (u16, Value) {
-    let resp = http()
-        .post(url)
-        .json(&webhook(room, message))
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let (status, _, answer) =
+        BlockingApi::anonymous(url).call(Method::POST, "", Some(webhook(room, message)));
+    (status, answer)
 }
 
 fn room_id(emu: &Proc) -> u64 {
-    get(&emu.base, "/v2/room/Build%20Room")["id"]
+    emu.api().get("/v2/room/Build%20Room")["id"]
         .as_u64()
         .unwrap()
-}
-
-fn history(emu: &Proc) -> Vec<Value> {
-    get(&emu.base, "/v2/room/Build%20Room/history?date=recent")["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// `hipkit integrations ARGS` against `emu`, storage in `db`.
@@ -69,7 +56,7 @@ fn integrations(args: &[&str], emu: &Proc, db: &Path, extra: &[(&str, &str)]) ->
         ("HIPKIT_STORE", db.to_str().unwrap()),
     ];
     env.extend_from_slice(extra);
-    Proc::spawn(&all, &env, "helpers:")
+    hipkit_bin!().spawn(&all, &env, "helpers:")
 }
 
 /// `hipkit integrations` in the seed's positional form with the example (and `extra`
@@ -100,14 +87,14 @@ fn seed_example_server(
 
 #[test]
 fn the_seed_command_line_runs_the_seed_example() {
-    let emu = Proc::emulator(&[]);
+    let emu = hipkit_bin!().emulator(&[]);
     let room = room_id(&emu);
     let (srv, _dir) = seed_example_server(&emu, room, &[], &[]);
     assert!(srv.lines[1].contains("/example"), "{:?}", srv.lines);
     assert!(!srv.lines.concat().contains(TOKEN));
     let (status, body) = post_hook(&srv.base, room, "/example from the seed");
     assert_eq!(status, 204, "{body}");
-    let items = history(&emu);
+    let items = emu.api().history("Build Room");
     assert_eq!(items.len(), 4, "{items:?}");
     assert!(
         items[0]["file"]["name"]
@@ -122,7 +109,7 @@ fn the_seed_command_line_runs_the_seed_example() {
 
 #[test]
 fn the_flag_form_logs_to_a_file_and_storage_survives_a_kill() {
-    let emu = Proc::emulator(&[]);
+    let emu = hipkit_bin!().emulator(&[]);
     let dir = tempfile::tempdir().unwrap();
     let scripts = dir.path().join("scripts");
     std::fs::create_dir(&scripts).unwrap();
@@ -187,7 +174,7 @@ fn bad_arguments_are_usage_errors_that_name_the_problem() {
             "/nonexistent/dir",
         ),
     ] {
-        let out = run(&args, &[("HIPKIT_STORE", &format!("{d}/s.db"))]);
+        let out = hipkit_bin!().run(&args, &[("HIPKIT_STORE", &format!("{d}/s.db"))]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -200,7 +187,7 @@ fn bad_arguments_are_usage_errors_that_name_the_problem() {
 
 #[test]
 fn hipkit_storage_exports_imports_and_erases_with_the_admin_token() {
-    let emu = Proc::emulator(&[]);
+    let emu = hipkit_bin!().emulator(&[]);
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -223,7 +210,7 @@ fn hipkit_storage_exports_imports_and_erases_with_the_admin_token() {
         let env: Vec<(&str, &str)> = token
             .map(|t| vec![("HIPKIT_SERVE__API_TOKEN", t)])
             .unwrap_or_default();
-        run(&all, &env)
+        hipkit_bin!().run(&all, &env)
     };
     let out = storage(
         &["export", "keep", "-o", file.to_str().unwrap()],
@@ -257,7 +244,7 @@ fn serve_mounts_the_hooks_when_a_folder_is_configured() {
         "def run_integration(query):\n    return {'message': 'pong ' + query, 'color': 'green'}\n",
     );
     let db = dir.path().join("serve.db");
-    let srv = Proc::spawn(
+    let srv = hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPKIT_STORE", db.to_str().unwrap()),
@@ -273,17 +260,15 @@ fn serve_mounts_the_hooks_when_a_folder_is_configured() {
         assert_eq!(body["message"], "pong x");
     }
     // No admin token configured: the storage endpoints refuse instead of being open.
-    let resp = http()
-        .get(format!("{}/admin/storage/ping", srv.base))
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 403);
+    let (status, _, _) =
+        BlockingApi::anonymous(&srv.base).call(Method::GET, "/admin/storage/ping", None);
+    assert_eq!(status, 403);
 }
 
 #[test]
 fn a_webhook_fired_by_the_emulator_runs_the_seed_example_end_to_end() {
     let secret = "e2e-webhook-secret";
-    let emu = Proc::spawn(
+    let emu = hipkit_bin!().spawn(
         &["emulator", "--listen", "127.0.0.1:0", "--token", TOKEN],
         &[("HIPKIT_EMULATOR_WEBHOOK_SECRET", secret)],
         "web UI:",
@@ -301,17 +286,16 @@ fn a_webhook_fired_by_the_emulator_runs_the_seed_example_end_to_end() {
         ],
     );
     for name in ["example", "greet"] {
-        let status = common::post(
-            &emu.base,
+        let status = emu.api().post(
             &format!("/v2/room/{room}/webhook"),
             &json!({"url": format!("{}/hooks/hipchat", srv.base), "event": "room_message",
                     "pattern": format!("^/{name}"), "name": name, "authentication": "jwt"}),
         );
         assert_eq!(status, 201);
     }
+    let emulator = emu.api();
     let say = |text: &str| {
-        common::post(
-            &emu.base,
+        emulator.post(
             &format!("/v2/room/{room}/message"),
             &json!({"message": text}),
         )
@@ -320,13 +304,13 @@ fn a_webhook_fired_by_the_emulator_runs_the_seed_example_end_to_end() {
     wait_until(
         "the example's four effects",
         Duration::from_secs(20),
-        || history(&emu).len() == 5,
+        || emu.api().history("Build Room").len() == 5,
     );
     assert_eq!(say("/greet world"), 201);
     wait_until("the reply", Duration::from_secs(20), || {
-        history(&emu).len() == 7
+        emu.api().history("Build Room").len() == 7
     });
-    let items = history(&emu);
+    let items = emu.api().history("Build Room");
     let texts: Vec<&str> = items
         .iter()
         .map(|i| i["message"].as_str().unwrap_or(""))

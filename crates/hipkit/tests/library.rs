@@ -3,7 +3,7 @@
 
 use hipchat::{Color, MessageFormat, Token};
 use hipkit::{Error, Hipkit, SendOptions, Settings, StubError, StubTransport, TransportError};
-use hipkit_emulator::{EmulatorConfig, EmulatorEvent, TokenSpec};
+use hipkit_emulator::EmulatorEvent;
 use hipkit_transport::{BackendKind, Destination};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,12 +45,7 @@ async fn the_memory_backend_records_what_was_sent_without_a_token() {
 
 #[tokio::test]
 async fn the_outbox_backend_delivers_to_the_configured_hipchat() {
-    let emulator = hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes("lib-token")],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .expect("emulator");
+    let emulator = hipkit_testkit::emulator().token("lib-token").start().await;
     let mut events = emulator.subscribe();
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();

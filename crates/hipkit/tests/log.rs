@@ -1,22 +1,21 @@
 //! `[log]` for hipkit's own binary: `hipkit serve` posts its warnings to the ops room named
 //! by `HIPKIT_LOG__ROOM`, through real `hipkit emulator` and `hipkit serve` processes.
 
-mod common;
-
-use common::{Proc, TOKEN, get, http, post, wait_until};
+use hipkit_testkit::{BlockingApi, TOKEN, hipkit_bin, wait_until};
+use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 
 #[test]
 fn serve_posts_its_warnings_to_the_log_room() {
-    let emu = Proc::emulator(&["--room", "Build Room", "--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Build Room", "--room", "Ops"]);
     // HipChat refuses the first delivery with 429: the outbox warns that it is holding sends.
     let fault = json!({"method": "POST", "path": "/v2/room/Build%20Room/notification",
         "times": 1, "action": {"status": {"status": 429}}});
-    assert_eq!(post(&emu.base, "/_emulator/faults", &fault), 201);
+    emu.api().add_fault(&fault);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("outbox.db");
-    let serve = Proc::spawn(
+    let serve = hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPCHAT_ENDPOINT", emu.base.as_str()),
@@ -27,15 +26,13 @@ fn serve_posts_its_warnings_to_the_log_room() {
         ],
         "delivery:",
     );
-    let status = http()
-        .post(format!("{}/api/v1/messages", serve.base))
-        .json(&json!({"room": "Build Room", "message": "deploy finished"}))
-        .send()
-        .expect("POST message")
-        .status();
-    assert!(status.is_success(), "{status}");
+    let body = json!({"room": "Build Room", "message": "deploy finished"});
+    let (status, _, answer) =
+        BlockingApi::anonymous(&serve.base).call(Method::POST, "/api/v1/messages", Some(body));
+    assert!((200..300).contains(&status), "{status}: {answer}");
 
-    let ops = || get(&emu.base, "/v2/room/Ops/history/latest")["items"].clone();
+    let emulator = emu.api();
+    let ops = || emulator.get("/v2/room/Ops/history/latest")["items"].clone();
     wait_until("the warning in Ops", Duration::from_secs(30), || {
         ops().as_array().is_some_and(|items| !items.is_empty())
     });
@@ -64,12 +61,14 @@ fn serve_posts_its_warnings_to_the_log_room() {
 
 #[test]
 fn a_log_room_without_a_token_is_a_configuration_error() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("HIPCHAT_API_TOKEN")
-        .env_remove("HIPKIT_CONFIG")
-        .env("HIPCHAT_ENDPOINT", "http://127.0.0.1:9")
-        .env("HIPKIT_LOG__ROOM", "Ops")
+    let output = hipkit_bin!()
+        .command(
+            &["serve", "--listen", "127.0.0.1:0"],
+            &[
+                ("HIPCHAT_ENDPOINT", "http://127.0.0.1:9"),
+                ("HIPKIT_LOG__ROOM", "Ops"),
+            ],
+        )
         .current_dir(tempfile::tempdir().expect("tempdir").path())
         .output()
         .expect("run hipkit");

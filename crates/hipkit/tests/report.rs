@@ -1,13 +1,11 @@
 //! Build status end to end: Buildbot-shaped JSON into `POST /hooks/buildbot` of a real
 //! `hipkit serve` (and into `hipkit report`), out as messages in a real `hipkit emulator`.
 
-mod common;
-
-use common::{Proc, TOKEN, get, http, wait_until};
+use hipkit_testkit::{BlockingApi, Hipkit, Proc, TOKEN, hipkit_bin, wait_until};
+use reqwest::Method;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 const URL: &str = "http://buildbot:8010/#/builders/79/builds/7";
@@ -42,20 +40,16 @@ fn config(dir: &Path, body: &str) -> String {
 }
 
 fn emulator() -> Proc {
-    Proc::emulator(&["--room", "Builds", "--user", "dev@example.com"])
+    hipkit_bin!().emulator(&["--room", "Builds", "--user", "dev@example.com"])
 }
 
 /// The message texts of a history answer at `path`.
 fn texts(emulator: &str, path: &str) -> Vec<String> {
-    get(emulator, path)["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|i| i["message"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    BlockingApi::at(emulator)
+        .items(path)
+        .iter()
+        .map(|i| i["message"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 /// Message texts in a room (HipChat's `recent`: enough for a handful).
@@ -69,16 +63,16 @@ fn private(emulator: &str, user: &str) -> Vec<String> {
 }
 
 fn relay(serve: &str, body: &[u8], secret: Option<&str>) -> (u16, Value) {
-    let mut req = http()
-        .post(format!("{serve}/hooks/buildbot"))
+    let api = BlockingApi::anonymous(serve);
+    let mut req = api
+        .request(Method::POST, "/hooks/buildbot")
         .header("Content-Type", "application/json")
         .body(body.to_vec());
     if let Some(s) = secret {
         req = req.header("X-Hipkit-Secret", s);
     }
-    let resp = req.send().expect("POST /hooks/buildbot");
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap_or(Value::Null))
+    let (status, _, answer) = api.send(req);
+    (status, answer)
 }
 
 #[test]
@@ -87,7 +81,7 @@ fn the_relay_turns_buildbot_json_into_room_and_user_messages() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), REPORTERS);
     let store = dir.path().join("hipkit.db");
-    let serve = Proc::spawn(
+    let serve = hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPKIT_CONFIG", cfg.as_str()),
@@ -164,25 +158,18 @@ fn the_relay_turns_buildbot_json_into_room_and_user_messages() {
 
 /// Runs `hipkit report ARGS` in `dir` against `emulator`, with `stdin`.
 fn report(dir: &Path, emulator: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .arg("report")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("HIPKIT_CONFIG")
-        .env("HIPCHAT_ENDPOINT", emulator)
-        .env("HIPCHAT_API_TOKEN", TOKEN)
-        .env("HIPKIT_DELIVERY__MAX_ATTEMPTS", "2")
-        .env("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "10")
-        .env("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "20")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hipkit report");
-    let mut pipe = child.stdin.take().expect("stdin");
-    pipe.write_all(stdin).expect("write stdin");
-    drop(pipe);
-    child.wait_with_output().expect("wait")
+    let mut cmd = hipkit_bin!().command(
+        &["report"],
+        &[
+            ("HIPCHAT_ENDPOINT", emulator),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_DELIVERY__MAX_ATTEMPTS", "2"),
+            ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "10"),
+            ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "20"),
+        ],
+    );
+    cmd.args(args).current_dir(dir);
+    Hipkit::run_with_stdin(cmd, stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

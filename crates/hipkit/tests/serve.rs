@@ -1,9 +1,8 @@
 //! `hipkit serve` end to end: a real SQLite file, real `hipkit emulator` and `hipkit serve`
 //! processes over loopback, crashes by SIGKILL.
 
-mod common;
-
-use common::{Proc, TOKEN, get, http, post, wait_until};
+use hipkit_testkit::{Api, BlockingApi, Proc, TOKEN, assert_envelope, hipkit_bin, wait_until};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,7 +20,7 @@ fn serve(emulator: &str, token: &str, store: &Path, extra_env: &[(&str, &str)]) 
         ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
     ];
     env.extend_from_slice(extra_env);
-    Proc::spawn(
+    hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0", "--timeout", "1"],
         &env,
         "delivery:",
@@ -29,35 +28,30 @@ fn serve(emulator: &str, token: &str, store: &Path, extra_env: &[(&str, &str)]) 
 }
 
 fn fault(emulator: &str, rule: Value) {
-    assert_eq!(post(emulator, "/_emulator/faults", &rule), 201);
+    BlockingApi::at(emulator).add_fault(&rule);
 }
 
 fn send(serve: &str, body: &Value) -> (u16, Value) {
-    let resp = http()
-        .post(format!("{serve}/api/v1/messages"))
-        .json(body)
-        .send()
-        .expect("POST message");
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap_or(Value::Null))
+    let (status, _, answer) =
+        BlockingApi::anonymous(serve).call(Method::POST, "/api/v1/messages", Some(body.clone()));
+    (status, answer)
 }
 
 fn message(serve: &str, id: &str) -> Value {
-    http()
-        .get(format!("{serve}/api/v1/messages/{id}"))
-        .send()
-        .expect("GET message")
-        .json()
-        .expect("JSON")
+    BlockingApi::anonymous(serve).get(&format!("/api/v1/messages/{id}"))
+}
+
+/// The text of `serve`'s `/metrics` (empty when it does not answer).
+fn metrics(serve: &str) -> String {
+    let api = BlockingApi::anonymous(serve);
+    api.try_send_text(api.request(Method::GET, "/metrics"))
+        .map(|(_, _, text)| text)
+        .unwrap_or_default()
 }
 
 /// `hipkit_outbox_messages{state="..."}` from `/metrics`.
 fn outbox_gauge(serve: &str, state: &str) -> u64 {
-    let text = http()
-        .get(format!("{serve}/metrics"))
-        .send()
-        .and_then(|r| r.text())
-        .unwrap_or_default();
+    let text = metrics(serve);
     let prefix = format!("hipkit_outbox_messages{{state=\"{state}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
@@ -66,7 +60,7 @@ fn outbox_gauge(serve: &str, state: &str) -> u64 {
 }
 
 fn room_count(emulator: &str, room: &str) -> u64 {
-    get(emulator, &format!("/v2/room/{room}/statistics"))["messages_sent"]
+    BlockingApi::at(emulator).get(&format!("/v2/room/{room}/statistics"))["messages_sent"]
         .as_u64()
         .unwrap_or(0)
 }
@@ -74,17 +68,14 @@ fn room_count(emulator: &str, room: &str) -> u64 {
 /// Every message text in a room, paging through history by date.
 fn room_messages(emulator: &str, room: &str) -> Vec<String> {
     let now = "2999-01-01T00:00:00+00:00";
+    let api = BlockingApi::at(emulator);
     let mut all = Vec::new();
     loop {
-        let page = get(
-            emulator,
-            &format!(
-                "/v2/room/{room}/history?date={}&max-results=1000&start-index={}",
-                now.replace('+', "%2B"),
-                all.len()
-            ),
-        );
-        let items = page["items"].as_array().cloned().unwrap_or_default();
+        let items = api.items(&format!(
+            "/v2/room/{room}/history?date={}&max-results=1000&start-index={}",
+            now.replace('+', "%2B"),
+            all.len()
+        ));
         if items.is_empty() {
             return all;
         }
@@ -101,7 +92,7 @@ fn ten_thousand_messages_survive_two_kill_9s_at_least_once() {
     const TOTAL: usize = 10_000;
     const CONCURRENCY: u64 = 4;
     // Every message is read back from history: keep more than the default 1,000 per room.
-    let emu = Proc::emulator(&["--room", "Crash", "--retention", "100000"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Crash", "--retention", "100000"]);
     // Slow delivery a little so the kills land mid-delivery.
     fault(
         &emu.base,
@@ -121,14 +112,12 @@ fn ten_thousand_messages_survive_two_kill_9s_at_least_once() {
         .map(|t| {
             let base = base.clone();
             std::thread::spawn(move || {
-                let client = http();
+                let api = BlockingApi::anonymous(&base);
                 for i in (t..TOTAL).step_by(16) {
-                    let resp = client
-                        .post(format!("{base}/api/v1/messages"))
-                        .json(&json!({"room": "Crash", "message": format!("crash-{i}")}))
-                        .send()
-                        .expect("accepted");
-                    assert_eq!(resp.status(), 202);
+                    let body = json!({"room": "Crash", "message": format!("crash-{i}")});
+                    let (status, _, answer) =
+                        api.call(Method::POST, "/api/v1/messages", Some(body));
+                    assert_eq!(status, 202, "{answer}");
                 }
             })
         })
@@ -182,7 +171,7 @@ fn ten_thousand_messages_survive_two_kill_9s_at_least_once() {
 
 #[test]
 fn rate_limit_reset_is_respected_by_the_token() {
-    let emu = Proc::emulator(&["--room", "Limits"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Limits"]);
     fault(
         &emu.base,
         json!({"method": "POST", "path": "/v2/room/Limits/notification",
@@ -213,9 +202,9 @@ fn rate_limit_reset_is_respected_by_the_token() {
                 .all(|id| message(&server.base, id)["state"] == "delivered")
         },
     );
-    let log: Vec<Value> = get(&emu.base, "/_emulator/requests")
-        .as_array()
-        .unwrap()
+    let log: Vec<Value> = emu
+        .api()
+        .request_log()
         .iter()
         .filter(|r| r["path"] == "/v2/room/Limits/notification")
         .cloned()
@@ -236,7 +225,7 @@ fn rate_limit_reset_is_respected_by_the_token() {
 
 #[test]
 fn transient_failures_are_retried_to_success() {
-    let emu = Proc::emulator(&["--room", "Flaky"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Flaky"]);
     let path = "/v2/room/Flaky/notification";
     fault(
         &emu.base,
@@ -268,7 +257,7 @@ fn transient_failures_are_retried_to_success() {
 
 #[test]
 fn bad_token_goes_dead_with_hipchats_error_and_can_be_retried() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     let server = serve(&emu.base, "not-the-token", &store, &[]);
@@ -286,10 +275,9 @@ fn bad_token_goes_dead_with_hipchats_error_and_can_be_retried() {
             .contains("Invalid OAuth session")
     );
     let outbox = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-            .arg("outbox")
+        let out = hipkit_bin!()
+            .command(&["outbox"], &[("HIPKIT_STORE", store.to_str().unwrap())])
             .args(args)
-            .env("HIPKIT_STORE", &store)
             .output()
             .unwrap();
         assert!(
@@ -320,19 +308,17 @@ fn bad_token_goes_dead_with_hipchats_error_and_can_be_retried() {
 
 #[test]
 fn bad_requests_get_json_errors_and_store_nothing() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let server = serve(&emu.base, TOKEN, &dir.path().join("o.db"), &[]);
+    let api = BlockingApi::anonymous(&server.base);
     let raw = |ct: Option<&str>, body: Vec<u8>| {
-        let mut req = http()
-            .post(format!("{}/api/v1/messages", server.base))
-            .body(body);
+        let mut req = api.request(Method::POST, "/api/v1/messages").body(body);
         if let Some(ct) = ct {
             req = req.header("content-type", ct);
         }
-        let resp = req.send().unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json::<Value>().unwrap_or(Value::Null))
+        let (status, _, answer) = api.send(req);
+        (status, answer)
     };
     let json_ct = Some("application/json");
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
@@ -386,22 +372,15 @@ fn bad_requests_get_json_errors_and_store_nothing() {
     for (ct, body, code, part) in cases {
         let (status, answer) = raw(ct, body);
         assert_eq!(status, code, "{answer}");
-        assert_eq!(answer["error"]["code"], code, "{answer}");
-        assert!(
-            answer["error"]["message"].as_str().unwrap().contains(part),
-            "{answer}"
-        );
+        assert_envelope(&answer, code, part);
     }
     assert_eq!(
         raw(json_ct, br#"{"room":"Ops","message":"fine"}"#.to_vec()).0,
         202,
         "still serving"
     );
-    let missing = http()
-        .get(format!("{}/api/v1/messages/nope", server.base))
-        .send()
-        .unwrap();
-    assert_eq!(missing.status(), 404);
+    let (missing, _, _) = api.call(Method::GET, "/api/v1/messages/nope", None);
+    assert_eq!(missing, 404);
     wait_until(
         "only the valid message stored",
         Duration::from_secs(10),
@@ -410,19 +389,12 @@ fn bad_requests_get_json_errors_and_store_nothing() {
     for state in ["queued", "in_flight", "dead"] {
         assert_eq!(outbox_gauge(&server.base, state), 0);
     }
-    assert_eq!(
-        http()
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(api.call(Method::GET, "/healthz", None).0, 200);
 }
 
 #[test]
 fn api_token_guards_the_send_api() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let server = serve(
         &emu.base,
@@ -434,20 +406,19 @@ fn api_token_guards_the_send_api() {
     let (status, answer) = send(&server.base, &body);
     assert_eq!(status, 401);
     assert_eq!(answer["error"]["code"], 401);
-    let ok = http()
-        .post(format!("{}/api/v1/messages", server.base))
-        .bearer_auth("api-secret")
-        .json(&body)
-        .send()
-        .unwrap();
-    assert_eq!(ok.status(), 202);
+    let (ok, _, _) = BlockingApi::new(Api::new(&server.base, "api-secret")).call(
+        Method::POST,
+        "/api/v1/messages",
+        Some(body),
+    );
+    assert_eq!(ok, 202);
 }
 
 #[test]
 fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
-    let mut server = Proc::spawn(
+    let mut server = hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPKIT_STORE", store.to_str().unwrap()),
@@ -482,13 +453,8 @@ fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
         "delivered to the built-in emulator",
         Duration::from_secs(10),
         || {
-            let page: Value = http()
-                .get(format!("{emulator}/v2/room/Build%20Room/history"))
-                .bearer_auth(&token)
-                .send()
-                .unwrap()
-                .json()
-                .unwrap();
+            let page =
+                BlockingApi::new(Api::new(&emulator, &token)).get("/v2/room/Build%20Room/history");
             page["items"].as_array().is_some_and(|i| i.len() == 1)
         },
     );
@@ -503,7 +469,7 @@ fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
 
 #[test]
 fn django_backend_paths_and_the_file_backend_are_honoured() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     let body = json!({"room": "Ops", "message": "kept in memory"});
@@ -525,15 +491,9 @@ fn django_backend_paths_and_the_file_backend_are_honoured() {
     let (status, answer) = send(&memory.base, &body);
     assert_eq!(status, 200, "memory delivers at once: {answer}");
     assert_eq!(answer["state"], "delivered");
-    let tracked = http()
-        .get(format!(
-            "{}/api/v1/messages/{}",
-            memory.base,
-            answer["id"].as_str().unwrap()
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(tracked.status(), 404, "tracking needs the outbox");
+    let tracked = format!("/api/v1/messages/{}", answer["id"].as_str().unwrap());
+    let (tracked, _, _) = BlockingApi::anonymous(&memory.base).call(Method::GET, &tracked, None);
+    assert_eq!(tracked, 404, "tracking needs the outbox");
     assert_eq!(room_count(&emu.base, "Ops"), 0, "nothing reached HipChat");
 
     let lines = dir.path().join("sent.jsonl");
@@ -559,9 +519,11 @@ fn django_backend_paths_and_the_file_backend_are_honoured() {
     assert_eq!(written["to"]["user"], "@admin");
     assert_eq!(written["message"], "to a file");
 
-    let unknown = Command::new(env!("CARGO_BIN_EXE_hipkit"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--backend", "smtp"])
-        .env("HIPKIT_STORE", &store)
+    let unknown = hipkit_bin!()
+        .command(
+            &["serve", "--listen", "127.0.0.1:0", "--backend", "smtp"],
+            &[("HIPKIT_STORE", store.to_str().unwrap())],
+        )
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
@@ -572,7 +534,7 @@ fn django_backend_paths_and_the_file_backend_are_honoured() {
 fn after_a_kill_9_the_restarted_serve_takes_back_the_dead_leases_at_once() {
     const TOTAL: usize = 2_000;
     // Every message is read back from history: keep more than the default 1,000 per room.
-    let emu = Proc::emulator(&["--room", "Restart", "--retention", "100000"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Restart", "--retention", "100000"]);
     fault(
         &emu.base,
         json!({"method": "POST", "path": "/v2/room/Restart/notification", "times": 1_000_000,
@@ -619,14 +581,14 @@ fn after_a_kill_9_the_restarted_serve_takes_back_the_dead_leases_at_once() {
 
 #[test]
 fn a_second_serve_on_the_same_store_is_refused_and_outbox_still_reads_it() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     let first = serve(&emu.base, TOKEN, &store, &[]);
     let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "one"}));
     assert_eq!(status, 202);
     let store_env = ("HIPKIT_STORE", store.to_str().unwrap());
-    let second = common::run(
+    let second = hipkit_bin!().run(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPCHAT_ENDPOINT", &emu.base),
@@ -637,7 +599,7 @@ fn a_second_serve_on_the_same_store_is_refused_and_outbox_still_reads_it() {
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("another") && err.contains("o.db"), "{err}");
-    let listed = common::run(&["outbox", "list"], &[store_env]);
+    let listed = hipkit_bin!().run(&["outbox", "list"], &[store_env]);
     assert!(listed.status.success());
     assert!(String::from_utf8_lossy(&listed.stdout).contains("room:Ops"));
     let (status, _) = send(&first.base, &json!({"room": "Ops", "message": "two"}));
@@ -646,7 +608,7 @@ fn a_second_serve_on_the_same_store_is_refused_and_outbox_still_reads_it() {
 
 #[test]
 fn outbox_list_escapes_terminal_controls_and_purge_refuses_impossible_ages() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     let server = serve(&emu.base, TOKEN, &store, &[]);
@@ -660,7 +622,7 @@ fn outbox_list_escapes_terminal_controls_and_purge_refuses_impossible_ages() {
     });
     let outbox = |args: &[&str]| {
         let args: Vec<&str> = ["outbox"].iter().chain(args).copied().collect();
-        common::run(&args, &[("HIPKIT_STORE", store.to_str().unwrap())])
+        hipkit_bin!().run(&args, &[("HIPKIT_STORE", store.to_str().unwrap())])
     };
     let listed = outbox(&["list"]);
     assert!(listed.status.success());
@@ -680,20 +642,18 @@ fn outbox_list_escapes_terminal_controls_and_purge_refuses_impossible_ages() {
 
 /// POSTs a message with an `Idempotency-Key`; returns status, body and the replay header.
 fn send_keyed(serve: &str, key: &str, body: &Value) -> (u16, Value, bool) {
-    let resp = http()
-        .post(format!("{serve}/api/v1/messages"))
+    let api = BlockingApi::anonymous(serve);
+    let req = api
+        .request(Method::POST, "/api/v1/messages")
         .header("Idempotency-Key", key)
-        .json(body)
-        .send()
-        .expect("POST message");
-    let status = resp.status().as_u16();
-    let replayed = resp.headers().get("idempotent-replayed").is_some();
-    (status, resp.json().unwrap_or(Value::Null), replayed)
+        .json(body);
+    let (status, headers, answer) = api.send(req);
+    (status, answer, headers.contains_key("idempotent-replayed"))
 }
 
 #[test]
 fn a_retried_request_with_the_same_idempotency_key_stores_nothing_new() {
-    let emu = Proc::emulator(&["--room", "Once"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Once"]);
     let dir = tempfile::tempdir().unwrap();
     let server = serve(&emu.base, TOKEN, &dir.path().join("o.db"), &[]);
     let body = json!({"room": "Once", "message": "exactly once"});
@@ -724,7 +684,7 @@ fn a_retried_request_with_the_same_idempotency_key_stores_nothing_new() {
 
 #[test]
 fn answers_tell_the_truth_while_another_process_holds_the_write_lock() {
-    let emu = Proc::emulator(&["--room", "Truth"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Truth"]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     let server = serve(
@@ -805,7 +765,7 @@ fn answers_tell_the_truth_while_another_process_holds_the_write_lock() {
 
 #[test]
 fn retrying_a_message_in_flight_is_refused_unless_forced() {
-    let emu = Proc::emulator(&["--room", "Slow"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Slow"]);
     fault(
         &emu.base,
         json!({"path": "/v2/room/Slow/notification", "action": {"delay": {"delay_ms": 20_000}}}),
@@ -813,7 +773,7 @@ fn retrying_a_message_in_flight_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     // HipChat's answer takes 20 s and the client waits 60 s: the message stays in flight.
-    let server = Proc::spawn(
+    let server = hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0", "--timeout", "60"],
         &[
             ("HIPCHAT_ENDPOINT", emu.base.as_str()),
@@ -833,7 +793,7 @@ fn retrying_a_message_in_flight_is_refused_unless_forced() {
             .chain(extra)
             .copied()
             .collect();
-        common::run(&args, &[("HIPKIT_STORE", store.to_str().unwrap())])
+        hipkit_bin!().run(&args, &[("HIPKIT_STORE", store.to_str().unwrap())])
     };
     let refused = retry(&[]);
     assert_eq!(refused.status.code(), Some(1));
@@ -848,18 +808,13 @@ fn retrying_a_message_in_flight_is_refused_unless_forced() {
 
 #[test]
 fn a_deleted_database_refuses_intake_and_health_says_so() {
-    let emu = Proc::emulator(&["--room", "Ops"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Ops"]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     let server = serve(&emu.base, TOKEN, &store, &[]);
     let (status, _) = send(&server.base, &json!({"room": "Ops", "message": "kept"}));
     assert_eq!(status, 202);
-    let size = http()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let size = metrics(&server.base);
     let bytes: u64 = size
         .lines()
         .find_map(|l| l.strip_prefix("hipkit_store_size_bytes "))
@@ -874,12 +829,9 @@ fn a_deleted_database_refuses_intake_and_health_says_so() {
         status, 503,
         "a message for a deleted database was accepted: {body}"
     );
-    let health = http()
-        .get(format!("{}/healthz", server.base))
-        .send()
-        .unwrap();
-    assert_eq!(health.status(), 503);
-    let text = health.text().unwrap();
+    let api = BlockingApi::anonymous(&server.base);
+    let (health, _, text) = api.send_text(api.request(Method::GET, "/healthz"));
+    assert_eq!(health, 503);
     assert!(text.contains("store"), "{text}");
 }
 
@@ -888,7 +840,7 @@ fn a_damaged_database_is_refused_at_start_with_the_way_out() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("o.db");
     std::fs::write(&store, vec![0x5a; 8192]).unwrap();
-    let out = common::run(
+    let out = hipkit_bin!().run(
         &["serve", "--listen", "127.0.0.1:0", "--backend", "outbox"],
         &[
             ("HIPKIT_STORE", store.to_str().unwrap()),

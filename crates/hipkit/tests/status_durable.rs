@@ -3,9 +3,8 @@
 //! secret), survive a restart while the receiver is down, and reach it afterwards; a report
 //! whose reporter left the configuration is a dead letter that `hipkit outbox list` explains.
 
-mod common;
-
-use common::{Proc, TOKEN, get, http, run, wait_until};
+use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin, wait_until};
+use reqwest::Method;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -64,7 +63,7 @@ fn serve(dir: &Path, config: &str, emulator: &str, log: &Path) -> Proc {
         .append(true)
         .open(log)
         .expect("log file");
-    Proc::spawn_logging(
+    hipkit_bin!().spawn_logging(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPKIT_CONFIG", cfg.to_str().expect("utf-8")),
@@ -84,7 +83,7 @@ fn serve(dir: &Path, config: &str, emulator: &str, log: &Path) -> Proc {
 /// The outbox as `hipkit outbox list --json` prints it.
 fn outbox(dir: &Path) -> Vec<Value> {
     let store = dir.join("hipkit.db");
-    let out = run(
+    let out = hipkit_bin!().run(
         &["outbox", "list", "--json"],
         &[("HIPKIT_STORE", store.to_str().expect("utf-8"))],
     );
@@ -135,14 +134,14 @@ fn receiver(addr: SocketAddr) -> Arc<Mutex<Vec<Vec<u8>>>> {
 }
 
 fn relay(serve: &str, body: &str) -> Value {
-    let resp = http()
-        .post(format!("{serve}/hooks/buildbot"))
+    let api = BlockingApi::anonymous(serve);
+    let req = api
+        .request(Method::POST, "/hooks/buildbot")
         .header("X-Hipkit-Secret", RELAY_SECRET)
-        .body(body.to_owned())
-        .send()
-        .expect("POST /hooks/buildbot");
-    assert_eq!(resp.status().as_u16(), 202);
-    resp.json().expect("answer")
+        .body(body.to_owned());
+    let (status, _, answer) = api.send(req);
+    assert_eq!(status, 202, "{answer}");
+    answer
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -153,7 +152,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[test]
 fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
-    let emu = Proc::emulator(&["--room", "Builds", "--token", OWN_TOKEN]);
+    let emu = hipkit_bin!().emulator(&["--room", "Builds", "--token", OWN_TOKEN]);
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("serve.log");
     // A port with nobody listening: the receiver is down.
@@ -182,7 +181,7 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
         "{failing}"
     );
     wait_until("the own-token message", Duration::from_secs(20), || {
-        get(&emu.base, "/v2/room/Builds/history")["items"]
+        emu.api().get("/v2/room/Builds/history")["items"]
             .as_array()
             .is_some_and(|items| items.len() == 1)
     });
@@ -215,7 +214,7 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
         record(dir.path(), "/legacy via legacy")["state"] == "dead"
     });
     let store = dir.path().join("hipkit.db");
-    let listed = run(
+    let listed = hipkit_bin!().run(
         &["outbox", "list", "--state", "dead"],
         &[("HIPKIT_STORE", store.to_str().expect("utf-8"))],
     );

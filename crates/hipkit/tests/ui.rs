@@ -2,11 +2,9 @@
 //! in a room's composer fires the webhook registered on the built-in emulator, `serve` runs
 //! the Python integration (JWT-checked), and its reply appears in the open page.
 
-mod common;
-
-use common::{Proc, TOKEN};
 use hipkit_browser::Browser;
 use hipkit_browser::fantoccini::key::Key;
+use hipkit_testkit::{Api, Proc, TOKEN, hipkit_bin};
 use serde_json::json;
 
 const SECRET: &str = "ui-webhook-secret";
@@ -33,7 +31,7 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
     )
     .unwrap();
     let db = dir.path().join("serve.db");
-    let serve = Proc::spawn(
+    let serve = hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
             ("HIPKIT_STORE", db.to_str().unwrap()),
@@ -46,17 +44,12 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
         "HipChat:",
     );
     let emulator = emulator_url(&serve);
-    let registered = reqwest::Client::new()
-        .post(format!("{emulator}/v2/room/Build%20Room/webhook"))
-        .bearer_auth(TOKEN)
-        .json(
-            &json!({"url": format!("{}/hooks/hipchat", serve.base), "event": "room_message",
-                      "pattern": "^/hello", "name": "hello", "authentication": "jwt"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status().as_u16(), 201);
+    let hook = json!({"url": format!("{}/hooks/hipchat", serve.base), "event": "room_message",
+                      "pattern": "^/hello", "name": "hello", "authentication": "jwt"});
+    let registered = Api::new(&emulator, TOKEN)
+        .post("/v2/room/Build%20Room/webhook", &hook)
+        .await;
+    assert_eq!(registered, 201);
 
     let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     browser

@@ -3,15 +3,16 @@
 //! and the admin storage routes.
 #![allow(dead_code)]
 
-use hipkit_emulator::{EmulatorConfig, RunningEmulator, TokenSpec};
 use hipkit_integrations::runtime::python::HipChatTarget;
 use hipkit_integrations::{Integrations, IntegrationsConfig, Options};
 use hipkit_server::{Server, ServerConfig};
 use hipkit_store::SqliteStore;
+use hipkit_testkit::{Api, Emulator, EmulatorBuilder, wait_until_async};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// The emulator's all-scopes token (also the integrations' HipChat token).
@@ -33,15 +34,10 @@ pub fn runs(file: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Waits until the process whose pid `file` holds has ended; false if it still runs after 10 s.
-pub async fn ended(file: &Path) -> bool {
-    for _ in 0..200 {
-        if !runs(file) {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    false
+/// Waits until the process whose pid `file` holds has ended; panics with `what` if it still
+/// runs after 10 s.
+pub async fn wait_ended(file: &Path, what: &str) {
+    wait_until_async(what, Duration::from_secs(10), || async { !runs(file) }).await;
 }
 
 /// Checks that the integrations folder, left alone, is not scanned again: scanning it and
@@ -65,34 +61,21 @@ pub fn write(dir: &Path, name: &str, text: &str, mode: u32) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// The emulator with one room.
-pub async fn emulator() -> RunningEmulator {
-    hipkit_emulator::start(EmulatorConfig {
-        tokens: vec![TokenSpec::all_scopes(TOKEN)],
-        rooms: vec!["Build Room".into()],
-        ..EmulatorConfig::ephemeral()
-    })
-    .await
-    .expect("emulator")
+/// The emulator with the room Build Room and the all-scopes [`TOKEN`].
+pub fn emulator_builder() -> EmulatorBuilder {
+    hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Build Room"])
 }
 
-/// `method url` with `token`, answered as JSON.
-pub async fn call_json(method: reqwest::Method, url: &str, token: &str) -> Value {
-    reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+/// [`emulator_builder`], started.
+pub async fn emulator() -> Emulator {
+    emulator_builder().start().await
 }
 
 /// The id of the emulator's `Build Room`.
-pub async fn room_id(emu: &RunningEmulator) -> u64 {
-    let url = format!("{}/v2/room/Build%20Room", emu.base_url);
-    let room = call_json(reqwest::Method::GET, &url, TOKEN).await;
+pub async fn room_id(emu: &Emulator) -> u64 {
+    let room = emu.api().get("/v2/room/Build%20Room").await;
     room["id"].as_u64().expect("room id")
 }
 
@@ -112,7 +95,7 @@ impl Stack {
     pub async fn start(
         dir: &Path,
         db: &Path,
-        emu: &RunningEmulator,
+        emu: &Emulator,
         mut config: IntegrationsConfig,
     ) -> Self {
         Self::try_start(dir, db, emu, {
@@ -127,7 +110,7 @@ impl Stack {
     pub async fn try_start(
         dir: &Path,
         db: &Path,
-        emu: &RunningEmulator,
+        emu: &Emulator,
         mut config: IntegrationsConfig,
     ) -> Result<Self, hipkit_integrations::IntegrationsError> {
         config.path.get_or_insert_with(|| dir.to_path_buf());
@@ -179,17 +162,19 @@ impl Stack {
         self.integrations.shutdown().await;
     }
 
-    /// POSTs `body` to `path`; returns the status and the JSON body (null when empty).
+    /// A client for the server sending the admin token.
+    pub fn admin(&self) -> Api {
+        Api::new(&self.base, ADMIN)
+    }
+
+    /// POSTs `body` to `path`; returns the status and the JSON body (null when empty, a
+    /// string when it is not JSON).
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let resp = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
+        let req = Api::anonymous(&self.base)
+            .request(reqwest::Method::POST, path)
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
+            .body(body);
+        let (status, _, text) = Api::send_text(req).await;
         let json = if text.is_empty() {
             Value::Null
         } else {
@@ -243,11 +228,4 @@ pub fn folders() -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let db = data.path().join("hipkit.db");
     (scripts, db, data)
-}
-
-/// Room history items of `Build Room`, oldest first.
-pub async fn history(emu: &RunningEmulator) -> Vec<Value> {
-    let url = format!("{}/v2/room/Build%20Room/history?date=recent", emu.base_url);
-    let page = call_json(reqwest::Method::GET, &url, TOKEN).await;
-    page["items"].as_array().cloned().unwrap_or_default()
 }
