@@ -2,7 +2,6 @@
 //! JSON body limit, every error answered with HipChat's envelope.
 
 use crate::config::EmulatorConfig;
-use crate::error::EmuError;
 use crate::state::Shared;
 use axum::extract::DefaultBodyLimit;
 use axum::{Router, middleware};
@@ -13,13 +12,8 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
         .nest("/v2", crate::api::router(shared.clone(), config))
         .nest("/_emulator", crate::control::router())
         .merge(crate::ui::router(shared.clone(), config))
-        .fallback(not_found)
+        .fallback(crate::api::not_found)
         .layer(middleware::from_fn(crate::envelope::ensure))
         .layer(DefaultBodyLimit::max(config.max_body))
         .with_state(shared)
-}
-
-/// The envelope for any path nothing serves.
-pub async fn not_found() -> EmuError {
-    EmuError::not_found("Resource not found")
 }

@@ -11,9 +11,9 @@ pub(crate) mod webhooks;
 
 pub use messages::notification_item;
 
-use crate::app::not_found;
 use crate::auth::Caller;
 use crate::config::EmulatorConfig;
+use crate::error::EmuError;
 use crate::state::{Shared, World};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -56,6 +56,11 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router<Shared> {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared, gate::gate))
         .route("/capabilities", get(gate::capabilities))
+}
+
+/// HipChat's envelope for any path nothing serves (the whole app answers unknown paths so).
+pub async fn not_found() -> EmuError {
+    EmuError::not_found("Resource not found")
 }
 
 /// 201 with a JSON body.

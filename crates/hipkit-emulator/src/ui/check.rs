@@ -2,7 +2,7 @@
 //! in a stored message (tags and attributes outside its allow-list, bodies over the length
 //! limit, @mentions in `html` messages, card fields over their limits).
 
-use super::render::{CARD_TAGS, MESSAGE_TAGS, STYLE_PROPERTIES};
+use super::allow::{CARD_TAGS, MESSAGE_TAGS, STYLE_PROPERTIES};
 use hipchat::{Card, HistoryItem, MessageFormat, MessageType, Validate};
 use std::collections::BTreeSet;
 

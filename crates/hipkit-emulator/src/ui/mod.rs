@@ -5,6 +5,7 @@
 //! binary.
 
 mod admin;
+mod allow;
 mod assets;
 mod check;
 mod feed;
