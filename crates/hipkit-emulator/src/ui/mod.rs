@@ -150,6 +150,9 @@ pub enum UiError {
     /// A template did not render.
     #[error("template {0}")]
     Template(String),
+    /// No token could be minted.
+    #[error(transparent)]
+    Random(#[from] crate::state::RandomSourceError),
 }
 
 impl From<crate::error::EmuError> for UiError {
@@ -175,6 +178,10 @@ impl IntoResponse for UiError {
                     format!("the page could not be rendered ({what})"),
                 )
                 .into_response()
+            }
+            UiError::Random(e) => {
+                tracing::error!(error = %hipchat::error_chain(&e), "no token was minted");
+                crate::error::EmuError::from(e).into_response()
             }
         }
     }
