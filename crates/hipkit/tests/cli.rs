@@ -348,6 +348,18 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         "{}",
         stderr(&out)
     );
+    for args in [
+        &["send", "Ops", "hi", "--timeout", "soon"][..],
+        &["outbox", "purge", "--delivered-before", "soon"],
+    ] {
+        let out = common::run(args, &[("HIPCHAT_API_TOKEN", TOKEN)]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("`soon` is not a duration like 30, 500ms, 1m30s or 7d"),
+            "one duration syntax: {}",
+            stderr(&out)
+        );
+    }
 
     let out = common::run(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
     assert_eq!(out.status.code(), Some(2));
