@@ -2,6 +2,12 @@
 //! counts, search, clearing and deleting, the forms' same-origin rule, the token page, the
 //! SSE stream, the wait endpoint and the retention cap.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod ui_common;
 
 use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator};

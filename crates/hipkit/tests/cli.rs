@@ -1,5 +1,11 @@
 //! `hipkit send` and `hipkit emulator` end to end: spawned binaries, exit codes, stdin, config.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::{Proc, TOKEN};

@@ -2,6 +2,12 @@
 //! seed's command lines, its example integration, tokens, storage across a restart, the
 //! admin CLI, and `serve` mounting the hooks.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::{Proc, TOKEN, get, http, run, wait_until};
