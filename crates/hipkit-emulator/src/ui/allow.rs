@@ -1,6 +1,6 @@
 //! HipChat's HTML allow-list: the tags, attributes and style properties it kept. The
-//! sanitiser ([`super::render`]) applies it; the render check ([`super::check`]) reports what
-//! falls outside it.
+//! sanitiser (`render.rs`) applies it; the render check (`check.rs`) reports what falls
+//! outside it. It depends on neither.
 
 /// Tags HipChat kept in `html` messages, each with the attributes it kept.
 pub const MESSAGE_TAGS: &[(&str, &[&str])] = &[
