@@ -4,6 +4,12 @@
 //! `cargo bench -p hipkit-bench --bench log`; prints the ratios and the coalescing result
 //! after criterion's own report.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark: a failed setup ends the run"
+)]
+
 mod common;
 
 use async_trait::async_trait;

@@ -4,6 +4,7 @@
 pub mod authorization;
 pub mod client;
 pub mod config;
+pub mod duration;
 pub mod error;
 pub mod jwt;
 pub mod model;
@@ -17,6 +18,7 @@ pub use client::{
     AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response,
 };
 pub use config::{ClientConfig, DEFAULT_ENDPOINT};
+pub use duration::{DurationError, parse_duration};
 pub use error::{ApiError, Error, error_chain};
 pub use model::*;
 pub use ratelimit::RateLimit;

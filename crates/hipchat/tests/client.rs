@@ -1,5 +1,11 @@
 //! The client against the real emulator over loopback HTTP: every method, every error class.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipchat::client::{AuthProbe, FileShare, HistoryQuery, LatestQuery, Paging};
 use hipchat::{
     Client, Color, CreateRoom, CreateUser, CreateWebhook, Error, HistoryFrom, MessageFormat,

@@ -6,7 +6,7 @@ use crate::config::EmulatorConfig;
 use crate::state::Shared;
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router, middleware};
-use hipkit_server::{ApiError, BodyLimit, envelope_errors, stamp_deadline};
+use hipkit_server::{BodyLimit, envelope_errors, stamp_deadline};
 use std::time::Duration;
 
 /// Every route, with `shared` as state.
@@ -16,7 +16,7 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
         .nest("/v2", crate::api::router(shared.clone(), config))
         .nest("/_emulator", crate::control::router())
         .merge(crate::ui::router(shared.clone(), config))
-        .fallback(not_found)
+        .fallback(crate::api::not_found)
         .layer(middleware::from_fn_with_state(
             body_deadline,
             stamp_deadline,
@@ -25,9 +25,4 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
         .layer(middleware::from_fn(envelope_errors))
         .layer(DefaultBodyLimit::max(config.max_body))
         .with_state(shared)
-}
-
-/// The envelope for any path nothing serves.
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("Resource not found")
 }

@@ -47,23 +47,11 @@ impl Wanted {
     }
 }
 
-/// `5s`, `500ms`, `2m`, or bare seconds (`5`), at most [`MAX_WAIT`].
+/// A wait in hipkit's duration syntax ([`hipchat::duration`]: `5`, `500ms`, `5s`, `1m30s`),
+/// at most [`MAX_WAIT`].
 pub fn parse_wait(raw: &str) -> Result<Duration, ApiError> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (number, unit) = raw.split_at(split);
-    let bad = || {
-        ApiError::bad_request(format!(
-            "wait: `{raw}` is not a duration like 5s, 500ms or 2m"
-        ))
-    };
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let wait = match unit {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        _ => return Err(bad()),
-    };
+    let wait =
+        hipchat::parse_duration(raw).map_err(|e| ApiError::bad_request(format!("wait: {e}")))?;
     if wait > MAX_WAIT {
         return Err(ApiError::bad_request(format!(
             "wait: at most {} s",
@@ -155,13 +143,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn waits_parse_with_units_and_are_bounded() {
-        assert_eq!(parse_wait("5s").unwrap(), Duration::from_secs(5));
+    fn waits_use_hipkits_duration_syntax_and_are_bounded() {
         assert_eq!(parse_wait("5").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_wait("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_wait("2m").unwrap(), Duration::from_secs(120));
-        assert!(parse_wait("10m").is_err());
-        assert!(parse_wait("soon").is_err());
-        assert!(parse_wait("5h").is_err());
+        assert_eq!(parse_wait("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("5m").unwrap(), MAX_WAIT);
+        assert!(
+            parse_wait("5m1s")
+                .unwrap_err()
+                .message()
+                .contains("at most 300 s")
+        );
+        let bad = parse_wait("soon").unwrap_err();
+        assert!(
+            bad.message().starts_with("wait: `soon` is not a duration"),
+            "{bad:?}"
+        );
     }
 }

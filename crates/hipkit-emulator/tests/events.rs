@@ -1,6 +1,12 @@
 //! The event stream: every change arrives once, in commit order, with its content, never
 //! with a token; a subscriber that falls behind does not hold the emulator up.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipchat::{Color, HistoryFrom, MessageType, Scope};
 use hipkit_emulator::{EmulatorConfig, EmulatorEvent, FaultAction, Recipient};
 use hipkit_testkit::{Api, Emulator};

@@ -2,6 +2,12 @@
 //! errors that must all be envelopes, fault rules that must say what they do, and shared
 //! files that must not run in the emulator's origin.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_emulator::{EmulatorConfig, StartError};
 use hipkit_testkit::{Api, Emulator, assert_envelope};
 use reqwest::Method;

@@ -3,6 +3,12 @@
 //! No test measures time: the small limits only keep the run short, and `GUARD` only turns
 //! a connection the server never closes into a failure instead of a hang.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::Emulator;
 use serde_json::Value;
 use std::time::Duration;

@@ -4,6 +4,12 @@
 //! inert; a card renders; the composer posts by keyboard; the token page never shows a full
 //! token; the pages work at 375 px. Screenshots go to `target/ui-artifacts/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_browser::Browser;
 use hipkit_browser::fantoccini::Locator;
 use hipkit_browser::fantoccini::key::Key;

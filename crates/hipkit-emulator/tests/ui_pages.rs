@@ -2,6 +2,12 @@
 //! counts, search, clearing and deleting, the forms' same-origin rule, the token page, the
 //! SSE stream, the wait endpoint and the retention cap.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod ui_common;
 
 use hipkit_emulator::{EmulatorConfig, EmulatorEvent, RunningEmulator};
@@ -348,6 +354,8 @@ async fn wait_answers_a_stored_or_arriving_match_and_408_after_the_wait() {
         .await
         .unwrap();
     assert_eq!(stored["items"][0]["message"], "build 1 passed");
+    let combined = get("wait=1m30s&match=passed").await.unwrap();
+    assert_eq!(combined.status(), 200, "hipkit's duration syntax");
 
     let since = stored["items"][0]["id"].as_str().unwrap().to_owned();
     let waiting = get(&format!("wait=30s&match=deployed&since={since}"));

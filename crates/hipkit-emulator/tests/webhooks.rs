@@ -2,6 +2,12 @@
 //! receiver on loopback), JWT-signed when asked, and the receiver's JSON reply lands in the
 //! room as a notification; every outcome is an event and a request-log line.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

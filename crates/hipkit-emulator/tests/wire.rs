@@ -1,6 +1,12 @@
 //! Bad input on the wire: every case gets HipChat's status and error envelope, and the
 //! server keeps serving.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_emulator::EmulatorConfig;
 use hipkit_testkit::{Api, Emulator, assert_envelope};
 use reqwest::StatusCode;

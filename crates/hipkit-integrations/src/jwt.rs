@@ -6,12 +6,11 @@
 use axum::http::HeaderMap;
 use hipchat::jwt::{JwtError, JwtSecret};
 
-/// The `signed_request` query parameter, if any.
-fn signed_request(query: Option<&str>) -> Option<&str> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == "signed_request").then_some(v)
-    })
+/// The `signed_request` query parameter, if any, percent-decoded.
+fn signed_request(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "signed_request")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Checks the webhook's JWT against `secret` (and `issuer`, when given).
@@ -24,7 +23,8 @@ pub fn check(
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let token = hipchat::jwt::token_from_request(authorization, signed_request(query))?;
+    let signed_request = signed_request(query);
+    let token = hipchat::jwt::token_from_request(authorization, signed_request.as_deref())?;
     hipchat::jwt::verify(token, secret, issuer).map(|_| ())
 }
 
@@ -44,6 +44,8 @@ mod tests {
         ));
         let query = format!("a=1&signed_request={good}");
         assert!(check(&headers, Some(&query), &secret, Some("me")).is_ok());
+        let encoded = format!("signed_request={}&b=2", good.replace('.', "%2E"));
+        assert!(check(&headers, Some(&encoded), &secret, Some("me")).is_ok());
         headers.insert("authorization", format!("JWT {good}").parse().unwrap());
         assert!(check(&headers, None, &secret, Some("me")).is_ok());
         assert!(matches!(

@@ -1,6 +1,12 @@
 //! The admin storage endpoints: export, import and erase behind the admin token, and a
 //! running integration sees the new storage at its next call.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::*;

@@ -1,5 +1,11 @@
 //! Executable integrations: the request on stdin, the reply on stdout; limits enforced.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,12 @@
 //! Webhook intake over loopback: bad bodies get precise errors, routing refuses what is not
 //! an integration of the folder, the seed's admin text commands are answered with the new way.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::*;

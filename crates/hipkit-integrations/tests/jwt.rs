@@ -2,6 +2,12 @@
 //! and its reply and helper calls land in the room; forged, expired, foreign and missing
 //! tokens are refused with 401.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,12 @@
 //! Python integrations over loopback: the seed example unchanged, tokens, storage across a
 //! restart, replies, failures (timeout, crash, flood, exceptions) and reloading.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod common;
 
 use common::*;

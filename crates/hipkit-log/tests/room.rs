@@ -1,5 +1,11 @@
 //! The layer and the bridge against the real emulator over loopback: what reaches the room.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipchat::{Client, Color, HistoryItem, LatestQuery, MessageFormat, RoomRef, Token};
 use hipkit_emulator::{RateSpec, RunningEmulator};
 use hipkit_log::{Builder, FilteredRoomLayer, LogGuard, ShutdownReport};

@@ -2,6 +2,12 @@
 //! scheme in any case, the envelope keeping an error's headers and naming a refused method,
 //! the 408 that closes its connection, and a handler closing its connection unanswered.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Extension, Router};

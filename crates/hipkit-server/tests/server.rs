@@ -1,6 +1,12 @@
 //! The shared plumbing over loopback: capabilities' routers merged, token auth, envelopes for
 //! every error, body limit, request timeout, health checks and metrics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};

@@ -1,5 +1,11 @@
 //! The HipChat reporter against the emulator over loopback: what arrives where, in order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_emulator::{EmulatorEvent, RunningEmulator};
 use hipkit_status::hipchat::{HipChatConfig, HipChatReporter};
 use hipkit_status::{Build, Event, HipChatRoute, History, Reporters};

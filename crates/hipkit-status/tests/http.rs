@@ -2,6 +2,12 @@
 //! and the relay, against a local receiver (a tiny axum server) and the emulator, over
 //! loopback.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;

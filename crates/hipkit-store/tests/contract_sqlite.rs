@@ -1,5 +1,11 @@
 //! The store contract against a fresh file-backed [`SqliteStore`] per scenario.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_store::SqliteStore;
 
 async fn fresh() -> (tempfile::TempDir, SqliteStore) {

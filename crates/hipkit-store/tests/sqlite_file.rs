@@ -1,6 +1,12 @@
 //! SQLite-specific behaviour: the single-writer lock, crash recovery across processes'
 //! lifetimes (store instances), reopening.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_store::{
     JOURNAL_SIZE_LIMIT, KvStore, LastBuild, LastBuildStore, NewRecord, OutboxStore, SqliteStore,
     State, StoreConfig, StoreError, lock_path,

@@ -7,6 +7,12 @@
 //!
 //! A dev-dependency only: no library crate depends on it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test-only crate: its helpers fail the calling test by panicking, as assertions do"
+)]
+
 mod api;
 mod blocking;
 mod emulator;

@@ -1,5 +1,11 @@
 //! A failing store is not hammered: the workers back off their claims.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod support;
 
 use hipkit_transport::MemoryTransport;

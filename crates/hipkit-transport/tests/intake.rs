@@ -1,5 +1,11 @@
 //! The outbox's intake: deadlines that tell the truth, and idempotency keys.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 mod support;
 
 use hipchat::RoomNotification;

@@ -1,5 +1,11 @@
 //! Every transport, and the outbox workers against the real emulator over loopback.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipchat::{Client, Color, RoomNotification, Token};
 use hipkit_emulator::RunningEmulator;
 use hipkit_store::{OutboxStore, SqliteStore, State};

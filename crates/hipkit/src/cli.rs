@@ -226,7 +226,7 @@ pub enum OutboxAction {
     /// Delete delivered messages older than a duration (e.g. 7d, 12h, 30m).
     Purge {
         /// Age of the oldest delivered message to keep.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_duration)]
         delivered_before: Duration,
     },
 }
@@ -311,12 +311,14 @@ pub struct EmulatorArgs {
     pub retention: Option<usize>,
 }
 
-/// Seconds (`30`) or a humantime duration (`1m30s`); zero is refused.
+/// A duration in hipkit's one syntax ([`hipchat::duration`]: `30`, `1m30s`, `7d`).
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    hipchat::parse_duration(raw).map_err(|e| hipchat::error_chain(&e))
+}
+
+/// A duration of at least one second.
 fn parse_timeout(raw: &str) -> Result<Duration, String> {
-    let duration = match raw.trim().parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => humantime::parse_duration(raw).map_err(|e| e.to_string())?,
-    };
+    let duration = parse_duration(raw)?;
     if duration < Duration::from_secs(1) {
         return Err("the timeout must be at least 1 second".into());
     }
@@ -458,8 +460,18 @@ impl EmulatorArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_timeout;
+    use super::{parse_duration, parse_timeout};
     use std::time::Duration;
+
+    #[test]
+    fn durations_share_one_syntax() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        let bad = parse_duration("soon").unwrap_err();
+        assert!(bad.contains("is not a duration like 30"), "{bad}");
+    }
 
     #[test]
     fn timeouts() {

@@ -1,5 +1,11 @@
 //! `hipkit send` and `hipkit emulator` end to end: spawned binaries, exit codes, stdin, config.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::{Hipkit, Proc, TOKEN, hipkit_bin};
 use serde_json::Value;
 use std::process::Output;
@@ -328,6 +334,18 @@ fn configuration_that_bites_is_a_usage_error_naming_its_source() {
         "{}",
         stderr(&out)
     );
+    for args in [
+        &["send", "Ops", "hi", "--timeout", "soon"][..],
+        &["outbox", "purge", "--delivered-before", "soon"],
+    ] {
+        let out = hipkit_bin!().run(args, &[("HIPCHAT_API_TOKEN", TOKEN)]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("`soon` is not a duration like 30, 500ms, 1m30s or 7d"),
+            "one duration syntax: {}",
+            stderr(&out)
+        );
+    }
 
     let out = hipkit_bin!().run(&["serve"], &[("HIPKIT_LISTEN", "not-an-address")]);
     assert_eq!(out.status.code(), Some(2));

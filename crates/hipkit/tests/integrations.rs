@@ -2,6 +2,12 @@
 //! seed's command lines, its example integration, tokens, storage across a restart, the
 //! admin CLI, and `serve` mounting the hooks.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,6 +1,12 @@
 //! `[log]` for hipkit's own binary: `hipkit serve` posts its warnings to the ops room named
 //! by `HIPKIT_LOG__ROOM`, through real `hipkit emulator` and `hipkit serve` processes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::{BlockingApi, TOKEN, hipkit_bin, wait_until};
 use reqwest::Method;
 use serde_json::json;

@@ -1,6 +1,12 @@
 //! Build status end to end: Buildbot-shaped JSON into `POST /hooks/buildbot` of a real
 //! `hipkit serve` (and into `hipkit report`), out as messages in a real `hipkit emulator`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::{BlockingApi, Hipkit, Proc, TOKEN, hipkit_bin, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,6 +1,12 @@
 //! `hipkit serve` end to end: a real SQLite file, real `hipkit emulator` and `hipkit serve`
 //! processes over loopback, crashes by SIGKILL.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::{Api, BlockingApi, Proc, TOKEN, assert_envelope, hipkit_bin, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};

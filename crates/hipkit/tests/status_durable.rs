@@ -3,6 +3,12 @@
 //! secret), survive a restart while the receiver is down, and reach it afterwards; a report
 //! whose reporter left the configuration is a dead letter that `hipkit outbox list` explains.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin, wait_until};
 use reqwest::Method;
 use serde_json::Value;

@@ -2,6 +2,12 @@
 //! in a room's composer fires the webhook registered on the built-in emulator, `serve` runs
 //! the Python integration (JWT-checked), and its reply appears in the open page.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
 use hipkit_browser::Browser;
 use hipkit_browser::fantoccini::key::Key;
 use hipkit_testkit::{Api, Proc, TOKEN, hipkit_bin};

@@ -11,7 +11,6 @@ pub(crate) mod webhooks;
 
 pub use messages::notification_item;
 
-use crate::app::not_found;
 use crate::auth::Caller;
 use crate::config::EmulatorConfig;
 use crate::state::{Shared, World};
@@ -22,6 +21,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hipkit_server::ApiError;
 use hipkit_server::BodyLimit;
 
 /// The `/v2` routes; `/capabilities` is the only one outside the gate.
@@ -61,6 +61,11 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router<Shared> {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared, gate::gate))
         .route("/capabilities", get(gate::capabilities))
+}
+
+/// HipChat's envelope for any path nothing serves (the whole app answers unknown paths so).
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("Resource not found")
 }
 
 /// 201 with a JSON body.

@@ -2,9 +2,11 @@
 //! tokens, history, webhooks and files, plus the event channel and the limiter.
 
 mod records;
+mod token;
 mod world;
 
 pub use records::{LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, UserRec};
+pub use token::{RandomSourceError, random_token};
 pub use world::{ADMIN_USER_ID, FileTarget, World};
 
 use crate::config::{EmulatorConfig, TokenSpec};
@@ -54,7 +56,7 @@ impl Shared {
         }
         let mut generated = None;
         let specs = if config.tokens.is_empty() {
-            let raw = random_token();
+            let raw = random_token()?;
             generated = Some(raw.clone());
             vec![TokenSpec::all_scopes(raw)]
         } else {
@@ -168,13 +170,6 @@ impl Shared {
             presence: None,
         }
     }
-}
-
-/// A new random 40-character token value.
-pub fn random_token() -> String {
-    std::iter::repeat_with(fastrand::alphanumeric)
-        .take(40)
-        .collect()
 }
 
 /// An eight-hex-digit version tag derived from an id.

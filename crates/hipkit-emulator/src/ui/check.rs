@@ -2,8 +2,14 @@
 //! in a stored message (tags and attributes outside its allow-list, bodies over the length
 //! limit, @mentions in `html` messages, card fields over their limits).
 
-use super::render::{CARD_TAGS, MESSAGE_TAGS, STYLE_PROPERTIES};
+use super::allow::{CARD_TAGS, MESSAGE_TAGS, STYLE_PROPERTIES};
 use hipchat::{Card, HistoryItem, MessageFormat, MessageType, Validate};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 /// Longest notification or private message HipChat accepted.
@@ -25,8 +31,9 @@ pub fn check(item: &HistoryItem, format: MessageFormat) -> Vec<String> {
         ));
     }
     if format == MessageFormat::Html {
-        out.extend(html_findings(&item.message, MESSAGE_TAGS, "message"));
-        if has_mention(&item.message) {
+        let fragment = read_html(&item.message);
+        out.extend(html_findings(&fragment, MESSAGE_TAGS, "message"));
+        if has_mention(&fragment.text) {
             out.push(
                 "@mention in an html message: HipChat does not expand mentions in html format"
                     .to_owned(),
@@ -55,13 +62,17 @@ fn card_findings(card: &serde_json::Value) -> Vec<String> {
         .and_then(|d| d.get("value"))
         .and_then(|v| v.as_str());
     if let Some(html) = description {
-        out.extend(html_findings(html, CARD_TAGS, "card description"));
+        out.extend(html_findings(
+            &read_html(html),
+            CARD_TAGS,
+            "card description",
+        ));
     }
     out
 }
 
-fn has_mention(html: &str) -> bool {
-    let text = strip_tags(html);
+/// Whether the text has an `@name` that does not follow a letter or digit.
+fn has_mention(text: &str) -> bool {
     let mut prev = ' ';
     for (i, c) in text.char_indices() {
         if c == '@'
@@ -78,41 +89,84 @@ fn has_mention(html: &str) -> bool {
     false
 }
 
-fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// One start tag as written: its name and attribute names (with their values for `style`).
+/// One start tag as written: its name and attributes (lowercased names, decoded values).
 #[derive(Debug, PartialEq)]
 struct StartTag {
     name: String,
     attributes: Vec<(String, String)>,
 }
 
+/// An HTML fragment as the sanitiser's parser reads it: its start tags and its text.
+#[derive(Debug, Default)]
+struct Fragment {
+    start_tags: Vec<StartTag>,
+    text: String,
+}
+
+/// Collects what the tokenizer reads, and switches it to raw text after the elements whose
+/// content is not markup, as the sanitiser's tree builder (html5ever, scripting enabled) does.
+#[derive(Default)]
+struct Collector(RefCell<Fragment>);
+
+impl TokenSink for Collector {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        let mut fragment = self.0.borrow_mut();
+        match token {
+            Token::TagToken(tag) if tag.kind == TagKind::StartTag => {
+                let name: &str = &tag.name;
+                let switch = match name {
+                    "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
+                    "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
+                        TokenSinkResult::RawData(RawKind::Rawtext)
+                    }
+                    "script" => TokenSinkResult::RawData(RawKind::ScriptData),
+                    "plaintext" => TokenSinkResult::Plaintext,
+                    _ => TokenSinkResult::Continue,
+                };
+                fragment.start_tags.push(StartTag {
+                    name: name.to_owned(),
+                    attributes: tag
+                        .attrs
+                        .iter()
+                        .map(|a| (a.name.local.to_string(), a.value.to_string()))
+                        .collect(),
+                });
+                return switch;
+            }
+            Token::CharacterTokens(text) => fragment.text.push_str(&text),
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Tokenizes `html` with html5ever's tokenizer, the one ammonia's parser uses.
+fn read_html(html: &str) -> Fragment {
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let tokenizer = Tokenizer::new(Collector::default(), TokenizerOpts::default());
+    // The sink never asks for a script to run, so one feed reads everything.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.0.take()
+}
+
 /// Tags and attributes HipChat would drop, each named once.
-fn html_findings(html: &str, allowed: &[(&str, &[&str])], what: &str) -> Vec<String> {
+fn html_findings(html: &Fragment, allowed: &[(&str, &[&str])], what: &str) -> Vec<String> {
     let mut tags = BTreeSet::new();
     let mut attrs = BTreeSet::new();
     let mut styles = BTreeSet::new();
-    for tag in start_tags(html) {
+    for tag in &html.start_tags {
         let Some((_, allowed_attrs)) = allowed.iter().find(|(t, _)| *t == tag.name) else {
-            tags.insert(tag.name);
+            tags.insert(tag.name.as_str());
             continue;
         };
-        for (attr, value) in tag.attributes {
+        for (attr, value) in &tag.attributes {
             if !allowed_attrs.contains(&attr.as_str()) {
                 attrs.insert(format!("{attr} on <{}>", tag.name));
-            } else if attr == "style" {
+            } else if attr.as_str() == "style" {
                 styles.extend(
                     value
                         .split(';')
@@ -148,89 +202,6 @@ fn html_findings(html: &str, allowed: &[(&str, &[&str])], what: &str) -> Vec<Str
     out
 }
 
-/// The start tags of an HTML fragment, read leniently (comments skipped, names lowercased).
-fn start_tags(html: &str) -> Vec<StartTag> {
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(pos) = rest.find('<') {
-        rest = &rest[pos + 1..];
-        if let Some(after) = rest.strip_prefix("!--") {
-            rest = after.find("-->").map_or("", |end| &after[end + 3..]);
-            continue;
-        }
-        let name_len = rest
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(rest.len());
-        if name_len == 0 || !rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            continue;
-        }
-        let name = rest[..name_len].to_ascii_lowercase();
-        let (attributes, consumed) = read_attributes(&rest[name_len..]);
-        rest = &rest[name_len + consumed..];
-        out.push(StartTag { name, attributes });
-    }
-    out
-}
-
-/// Attributes up to the tag's `>`; returns them and the bytes read.
-fn read_attributes(s: &str) -> (Vec<(String, String)>, usize) {
-    let bytes = s.as_bytes();
-    let mut attrs = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'>' {
-            return (attrs, i + 1);
-        }
-        if c.is_ascii_whitespace() || c == b'/' {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len()
-            && !matches!(bytes[i], b'=' | b'>' | b'/')
-            && !bytes[i].is_ascii_whitespace()
-        {
-            i += 1;
-        }
-        let name = s[start..i].to_ascii_lowercase();
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let mut value = String::new();
-        if i < bytes.len() && bytes[i] == b'=' {
-            i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let (v, used) = read_value(&s[i..]);
-            value = v;
-            i += used;
-        }
-        attrs.push((name, value));
-    }
-    (attrs, bytes.len())
-}
-
-/// One attribute value, quoted or not; returns it and the bytes read.
-fn read_value(s: &str) -> (String, usize) {
-    match s.as_bytes().first() {
-        Some(&q @ (b'"' | b'\'')) => {
-            let body = &s[1..];
-            match body.find(q as char) {
-                Some(end) => (body[..end].to_owned(), end + 2),
-                None => (body.to_owned(), s.len()),
-            }
-        }
-        _ => {
-            let end = s
-                .find(|c: char| c.is_ascii_whitespace() || c == '>')
-                .unwrap_or(s.len());
-            (s[..end].to_owned(), end)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +230,31 @@ mod tests {
         assert!(all.contains("position"), "{all}");
         assert!(all.contains("@mention"), "{all}");
         assert!(!all.contains("<b>"), "{all}");
+    }
+
+    #[test]
+    fn reads_html_as_the_sanitiser_does() {
+        let quoted = check(
+            &html_item("<a title=\"x>@bob\">link</a>"),
+            MessageFormat::Html,
+        );
+        let all = quoted.join("\n");
+        assert!(
+            !all.contains("@mention"),
+            "a `>` inside a quoted value ends no tag: {all}"
+        );
+        assert!(all.contains("title on <a>"), "{all}");
+        let raw = check(
+            &html_item("<b>x</b><textarea><iframe></textarea> &#64;bob"),
+            MessageFormat::Html,
+        )
+        .join("\n");
+        assert!(raw.contains("<textarea>"), "{raw}");
+        assert!(!raw.contains("<iframe>"), "textarea content is text: {raw}");
+        assert!(
+            raw.contains("@mention"),
+            "character references are decoded: {raw}"
+        );
     }
 
     #[test]

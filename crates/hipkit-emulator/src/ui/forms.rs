@@ -206,7 +206,7 @@ pub async fn add_token(State(ui): State<Ui>, Posted(form): Posted) -> Result<Res
     if scopes.is_empty() {
         return Err(ApiError::bad_request("choose at least one scope").into());
     }
-    let token = random_token();
+    let token = random_token()?;
     {
         let mut world = ui.shared.world();
         if world.has_token_label(&label) {

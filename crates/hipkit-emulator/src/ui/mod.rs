@@ -5,6 +5,7 @@
 //! binary.
 
 mod admin;
+mod allow;
 mod assets;
 mod check;
 mod feed;
@@ -149,6 +150,9 @@ pub enum UiError {
     /// A template did not render.
     #[error("template {0}")]
     Template(String),
+    /// No token could be minted.
+    #[error(transparent)]
+    Random(#[from] crate::state::RandomSourceError),
 }
 
 impl From<hipkit_server::ApiError> for UiError {
@@ -174,6 +178,10 @@ impl IntoResponse for UiError {
                     format!("the page could not be rendered ({what})"),
                 )
                 .into_response()
+            }
+            UiError::Random(e) => {
+                tracing::error!(error = %hipchat::error_chain(&e), "no token was minted");
+                hipkit_server::ApiError::from(e).into_response()
             }
         }
     }

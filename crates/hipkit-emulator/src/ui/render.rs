@@ -1,48 +1,13 @@
 //! How HipChat showed a message: HTML bodies through HipChat's allow-list (ammonia), text
 //! bodies with links and @mentions highlighted, cards, shared files, colour, notify, time.
 
+use super::allow::{CARD_TAGS, MESSAGE_TAGS, STYLE_PROPERTIES};
 use super::check;
 use ammonia::Builder;
 use hipchat::{HistoryFrom, HistoryItem, MessageFormat, MessageType};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashSet;
-
-/// Tags HipChat kept in `html` messages, each with the attributes it kept.
-pub const MESSAGE_TAGS: &[(&str, &[&str])] = &[
-    ("a", &["href", "data-target", "data-target-options"]),
-    ("b", &[]),
-    ("i", &[]),
-    ("strong", &[]),
-    ("em", &[]),
-    ("br", &[]),
-    ("img", &["src", "alt", "width", "height", "align", "style"]),
-    ("pre", &[]),
-    ("code", &[]),
-    ("ul", &[]),
-    ("ol", &[]),
-    ("li", &[]),
-    ("table", &[]),
-    ("thead", &[]),
-    ("tbody", &[]),
-    ("tr", &["valign"]),
-    ("td", &["colspan", "rowspan", "valign"]),
-    ("th", &["colspan", "rowspan", "valign"]),
-    ("span", &["style"]),
-];
-
-/// Tags HipChat kept in a card's HTML fields (description, activity).
-pub const CARD_TAGS: &[(&str, &[&str])] = &[
-    ("a", &["href"]),
-    ("b", &[]),
-    ("i", &[]),
-    ("strong", &[]),
-    ("span", &["style"]),
-];
-
-/// CSS properties HipChat kept in a `style` attribute.
-pub const STYLE_PROPERTIES: &[&str] =
-    &["font-weight", "color", "text-decoration", "height", "width"];
 
 /// Lozenge styles of card attributes HipChat drew.
 const LOZENGES: &[&str] = &[

@@ -13,6 +13,12 @@
 //! Only built with the `contract` feature (test support: it panics instead of returning
 //! errors).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a scenario fails its test by panicking, as a #[test] does"
+)]
+
 pub mod kv;
 pub mod last_build;
 pub mod outbox;

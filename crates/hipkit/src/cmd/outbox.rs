@@ -81,7 +81,7 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
                 .ok_or_else(|| {
                     Failure::usage(format!(
                         "--delivered-before {} reaches back before 1970: nothing that old exists",
-                        humantime::format_duration(delivered_before)
+                        hipchat::duration::format_duration(delivered_before)
                     ))
                 })?;
             let n = open(settings)
