@@ -375,7 +375,7 @@ impl Inner {
                 Returned::Value(v) => Reply::from_value(v),
                 Returned::Stdout(out) => Reply::from_stdout(&out),
             }
-            .map_err(|e| CallError::Failed(e.to_string()))
+            .map_err(|e| CallError::Reply(std::sync::Arc::new(e)))
         });
         match converted {
             Ok(reply) => {
@@ -383,8 +383,9 @@ impl Inner {
                 reply
             }
             Err(e) => {
-                tracing::error!(integration = %inv.name, call = inv.id, "{e}");
-                Reply::error(format!("/{} {e}", inv.name))
+                let why = hipchat::error_chain(&e);
+                tracing::error!(integration = %inv.name, call = inv.id, "{why}");
+                Reply::error(format!("/{} {why}", inv.name))
             }
         }
     }

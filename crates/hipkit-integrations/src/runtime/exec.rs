@@ -71,23 +71,23 @@ impl ExecRuntime {
             .store
             .export(&inv.name)
             .await
-            .map_err(|e| CallError::Start(format!("cannot load its storage: {e}")))?;
+            .map_err(|e| CallError::start_by("cannot load its storage", e))?;
         let mut request = serde_json::to_vec(&ExecRequest {
             notification: &inv.payload,
             query: &inv.query,
             storage,
             token: inv.token.as_ref().map(|t| t.expose()),
         })
-        .map_err(|e| CallError::Start(e.to_string()))?;
+        .map_err(|e| CallError::start_by("cannot write its request", e))?;
         request.push(b'\n');
         let mut child = integration_command(path)
             .spawn()
-            .map_err(|e| CallError::Start(format!("cannot run it: {e}")))?;
+            .map_err(|e| CallError::start_by("cannot run it", e))?;
         let _group = GroupGuard(child.id());
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err(CallError::Start("no pipes to the executable".into()));
+            return Err(CallError::start("no pipes to the executable"));
         };
         // Written beside the reads, so a child that does not read stdin cannot block us.
         tokio::spawn(async move {
@@ -102,11 +102,11 @@ impl ExecRuntime {
             if out.len() > budget || !meter.add(out.len()) {
                 return Err(CallError::Flood(budget));
             }
-            read.map_err(|e| CallError::Crashed(format!("reading its output: {e}")))?;
+            read.map_err(|e| CallError::crashed_by("reading its output", e))?;
             let status = child
                 .wait()
                 .await
-                .map_err(|e| CallError::Crashed(e.to_string()))?;
+                .map_err(|e| CallError::crashed_by("waiting for it to exit", e))?;
             Ok((out, status))
         };
         let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
@@ -120,7 +120,7 @@ impl ExecRuntime {
                 kill_group(child.id());
                 let _ = child.start_kill();
                 let _ = child.wait().await;
-                tracing::error!(integration = %inv.name, call = inv.id, "{e}; killed");
+                tracing::error!(integration = %inv.name, call = inv.id, "{}; killed", hipchat::error_chain(&e));
                 return Err(e);
             }
         };

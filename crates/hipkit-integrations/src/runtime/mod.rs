@@ -9,8 +9,11 @@ pub mod python;
 
 pub use output::FloodMeter;
 
+use crate::reply::ReplyError;
 use hipchat::Token;
+use hipkit_store::StoreError;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One call of an integration.
@@ -40,33 +43,117 @@ impl std::fmt::Debug for Invocation {
     }
 }
 
-/// How a call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A cause kept with a [`CallError`]: shared, so that the error stays `Clone` (a host's death
+/// is told to every call waiting on it).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+/// How a call failed. Its causes are kept as sources: show it with [`hipchat::error_chain`].
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     /// It ran past the time limit and was killed.
     #[error("did not finish within {} s and was stopped", .0.as_secs_f64())]
     Timeout(Duration),
     /// Its process died.
-    #[error("crashed: {0}")]
-    Crashed(String),
+    #[error("crashed: {what}")]
+    Crashed {
+        /// What happened.
+        what: String,
+        /// The error behind it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
     /// It wrote more than its output budget and was killed.
     #[error("flooded its output (over {0} bytes per second) and was stopped")]
     Flood(usize),
-    /// It raised an exception (or exited non-zero).
+    /// It raised an exception (or exited non-zero): the integration's own account.
     #[error("failed: {0}")]
     Failed(String),
+    /// What it returned cannot be a reply.
+    #[error("failed")]
+    Reply(#[source] Arc<ReplyError>),
     /// Every slot stayed busy until the deadline.
     #[error("is busy ({0} calls running) and this call waited past its deadline")]
     Busy(usize),
     /// It could not be started (Python missing, a syntax error, no `run_integration`).
-    #[error("could not start: {0}")]
-    Start(String),
+    #[error("could not start: {what}")]
+    Start {
+        /// What could not be done (or the integration's own account of its failure).
+        what: String,
+        /// The error behind it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
     /// Its storage changes could not be saved.
-    #[error("ran, but its storage could not be saved: {0}")]
-    Storage(String),
+    #[error("ran, but its storage could not be saved")]
+    Storage(#[source] Arc<StoreError>),
     /// It answered something the protocol does not allow.
-    #[error("broke the host protocol: {0}")]
-    Protocol(String),
+    #[error("broke the host protocol: {what}")]
+    Protocol {
+        /// What was wrong.
+        what: String,
+        /// The error behind it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl CallError {
+    /// [`CallError::Crashed`] with no further cause.
+    pub(crate) fn crashed(what: impl Into<String>) -> Self {
+        Self::Crashed {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// [`CallError::Crashed`] because of `source`.
+    pub(crate) fn crashed_by(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Crashed {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// [`CallError::Start`] with no further cause.
+    pub(crate) fn start(what: impl Into<String>) -> Self {
+        Self::Start {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// [`CallError::Start`] because of `source`.
+    pub(crate) fn start_by(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Start {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// [`CallError::Protocol`] with no further cause.
+    pub(crate) fn protocol(what: impl Into<String>) -> Self {
+        Self::Protocol {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// [`CallError::Protocol`] because of `source`.
+    pub(crate) fn protocol_by(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Protocol {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
 }
 
 /// What a successful call returned (Python: the return value; executables: stdout as text).
@@ -98,7 +185,7 @@ pub(crate) async fn acquire<'a>(
     tokio::time::timeout_at(deadline, permits.acquire())
         .await
         .map_err(|_| CallError::Busy(limits.concurrency))?
-        .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))
+        .map_err(|_| CallError::crashed("the runtime is shutting down"))
 }
 
 /// Per-integration state (permits, a host), made at an integration's first call and shared
