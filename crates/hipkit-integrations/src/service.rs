@@ -354,17 +354,18 @@ impl Inner {
         };
         let inv = Invocation {
             id: self.next_call.fetch_add(1, Ordering::Relaxed),
+            path: entry.path.clone(),
+            deadline: deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline),
             token: self.tokens.token_for(&hook.room_id, &name).cloned(),
             all_tokens: self.tokens.all_tokens(&name, self.config.scoped_tokens),
             name,
             query: text,
             payload: hook.payload,
         };
-        let deadline = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
         tracing::info!(integration = %inv.name, call = inv.id, room = %hook.room_id, event = %hook.event, "running");
         let outcome = match entry.kind {
-            Kind::Python => self.python.call(&entry.path, &inv, deadline).await,
-            Kind::Executable => self.exec.call(&entry.path, &inv, deadline).await,
+            Kind::Python => self.python.call(&inv).await,
+            Kind::Executable => self.exec.call(&inv).await,
         };
         Ok(self.reply(&inv, outcome))
     }

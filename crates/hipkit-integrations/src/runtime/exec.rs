@@ -5,14 +5,13 @@
 
 use super::output::{Line, read_line};
 use super::{
-    CallError, FloodMeter, GroupGuard, Invocation, Limits, PerName, Returned, acquire,
+    Base, CallError, FloodMeter, GroupGuard, Invocation, Limits, Returned, acquire,
     integration_command, kill_group, one_line,
 };
 use hipkit_store::KvStore;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Semaphore;
@@ -31,43 +30,27 @@ struct ExecRequest<'a> {
 }
 
 /// Runs executables with per-integration concurrency limits.
+#[derive(Debug)]
 pub struct ExecRuntime {
-    limits: Limits,
-    store: Arc<dyn KvStore>,
-    permits: PerName<Semaphore>,
-}
-
-impl std::fmt::Debug for ExecRuntime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecRuntime")
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
+    base: Base<Semaphore>,
 }
 
 impl ExecRuntime {
     /// A runtime with these limits, reading storage snapshots from `store`.
     pub fn new(limits: Limits, store: Arc<dyn KvStore>) -> Self {
         Self {
-            limits,
-            store,
-            permits: PerName::new(),
+            base: Base::new(limits, store),
         }
     }
 
-    /// Runs the executable at `path` for `inv`: a slot is awaited until `deadline` (the
-    /// request's), the process gets the timeout (within `deadline`).
-    pub async fn call(
-        &self,
-        path: &Path,
-        inv: &Invocation,
-        deadline: Instant,
-    ) -> Result<Returned, CallError> {
-        let permits = self
-            .permits
-            .get(&inv.name, || Semaphore::new(self.limits.concurrency.max(1)));
-        let _permit = acquire(&permits, &self.limits, deadline).await?;
+    /// Runs the executable `inv.path` for `inv`: a slot is awaited until the call's deadline,
+    /// the process gets the timeout (within the deadline).
+    pub async fn call(&self, inv: &Invocation) -> Result<Returned, CallError> {
+        let deadline = inv.deadline;
+        let permits = self.base.per_name.get(&inv.name, || self.base.permits());
+        let _permit = acquire(&permits, &self.base.limits, deadline).await?;
         let storage = self
+            .base
             .store
             .export(&inv.name)
             .await
@@ -80,7 +63,7 @@ impl ExecRuntime {
         })
         .map_err(|e| CallError::start_by("cannot write its request", e))?;
         request.push(b'\n');
-        let mut child = integration_command(path)
+        let mut child = integration_command(&inv.path)
             .spawn()
             .map_err(|e| CallError::start_by("cannot run it", e))?;
         let _group = GroupGuard(child.id());
@@ -93,9 +76,9 @@ impl ExecRuntime {
         tokio::spawn(async move {
             let _ = stdin.write_all(&request).await;
         });
-        let meter = Arc::new(FloodMeter::new(self.limits.max_output_bytes));
+        let meter = Arc::new(FloodMeter::new(self.base.limits.max_output_bytes));
         let stderr_task = tokio::spawn(log_stderr(inv.name.clone(), stderr, meter.clone()));
-        let budget = self.limits.max_output_bytes;
+        let budget = self.base.limits.max_output_bytes;
         let run = async {
             let mut out = Vec::new();
             let read = stdout.take(budget as u64 + 1).read_to_end(&mut out).await;
@@ -109,9 +92,9 @@ impl ExecRuntime {
                 .map_err(|e| CallError::crashed_by("waiting for it to exit", e))?;
             Ok((out, status))
         };
-        let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
+        let run_deadline = deadline.min(Instant::now() + self.base.limits.timeout);
         let outcome = match timeout_at(run_deadline, run).await {
-            Err(_) => Err(CallError::Timeout(self.limits.timeout)),
+            Err(_) => Err(CallError::Timeout(self.base.limits.timeout)),
             Ok(result) => result,
         };
         let (out, status) = match outcome {

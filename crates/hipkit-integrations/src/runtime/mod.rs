@@ -21,6 +21,11 @@ use std::time::Duration;
 pub struct Invocation {
     /// The call's id (in logs: the seed's "ref").
     pub id: u64,
+    /// The integration's file.
+    pub path: std::path::PathBuf,
+    /// When the answer is due: waiting for a slot or a host ends then, and the call's own
+    /// timeout ends by then.
+    pub deadline: tokio::time::Instant,
     /// The integration's name.
     pub name: String,
     /// The webhook payload (the seed's `notification`): JSON on one line.
@@ -186,6 +191,41 @@ pub(crate) async fn acquire<'a>(
         .await
         .map_err(|_| CallError::Busy(limits.concurrency))?
         .map_err(|_| CallError::crashed("the runtime is shutting down"))
+}
+
+/// What every runtime holds: its limits, the store of its integrations' storage, and each
+/// integration's state.
+pub(crate) struct Base<T> {
+    /// The limits every call gets.
+    pub(crate) limits: Limits,
+    /// Where integrations' storage lives.
+    pub(crate) store: std::sync::Arc<dyn hipkit_store::KvStore>,
+    /// Per-integration state.
+    pub(crate) per_name: PerName<T>,
+}
+
+impl<T> Base<T> {
+    /// A runtime's base with no integration state yet.
+    pub(crate) fn new(limits: Limits, store: std::sync::Arc<dyn hipkit_store::KvStore>) -> Self {
+        Self {
+            limits,
+            store,
+            per_name: PerName::new(),
+        }
+    }
+
+    /// A semaphore of the configured concurrency (at least one call at a time).
+    pub(crate) fn permits(&self) -> tokio::sync::Semaphore {
+        tokio::sync::Semaphore::new(self.limits.concurrency.max(1))
+    }
+}
+
+impl<T> std::fmt::Debug for Base<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Base")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Per-integration state (permits, a host), made at an integration's first call and shared

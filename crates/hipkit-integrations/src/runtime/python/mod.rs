@@ -17,7 +17,7 @@ mod wire;
 
 pub use interpreter::check_python;
 
-use super::{CallError, Invocation, Limits, PerName, Returned, acquire};
+use super::{Base, CallError, Invocation, Limits, Returned, acquire};
 use hipkit_store::KvStore;
 use host::Host;
 use std::path::Path;
@@ -73,22 +73,12 @@ pub struct HipChatTarget {
 }
 
 /// The Python runtime: one [`Slot`] per integration.
+#[derive(Debug)]
 pub struct PythonRuntime {
     support: tempfile::TempDir,
     python: String,
     target: HipChatTarget,
-    limits: Limits,
-    store: Arc<dyn KvStore>,
-    slots: PerName<Slot>,
-}
-
-impl std::fmt::Debug for PythonRuntime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PythonRuntime")
-            .field("python", &self.python)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
+    base: Base<Slot>,
 }
 
 /// One integration's host, its concurrency permits and its storage lock.
@@ -111,34 +101,28 @@ impl PythonRuntime {
             support: support::write().map_err(PythonError::Support)?,
             python: python.to_owned(),
             target,
-            limits,
-            store,
-            slots: PerName::new(),
+            base: Base::new(limits, store),
         })
     }
 
     fn slot(&self, name: &str) -> Arc<Slot> {
-        self.slots.get(name, || Slot {
-            permits: Semaphore::new(self.limits.concurrency.max(1)),
+        self.base.per_name.get(name, || Slot {
+            permits: self.base.permits(),
             host: tokio::sync::Mutex::new(None),
             storage: RwLock::new(()),
         })
     }
 
-    /// Runs `inv` in the host of the script at `path`: a slot and a started host are awaited
-    /// until `deadline` (the request's), the call itself gets the timeout (within `deadline`).
-    pub async fn call(
-        &self,
-        path: &Path,
-        inv: &Invocation,
-        deadline: Instant,
-    ) -> Result<Returned, CallError> {
+    /// Runs `inv` in the host of the script `inv.path`: a slot and a started host are awaited
+    /// until the call's deadline, the call itself gets the timeout (within the deadline).
+    pub async fn call(&self, inv: &Invocation) -> Result<Returned, CallError> {
+        let deadline = inv.deadline;
         let slot = self.slot(&inv.name);
-        let _permit = acquire(&slot.permits, &self.limits, deadline).await?;
+        let _permit = acquire(&slot.permits, &self.base.limits, deadline).await?;
         let _storage = timeout_at(deadline, slot.storage.read())
             .await
-            .map_err(|_| CallError::Timeout(self.limits.timeout))?;
-        let host = self.host(&slot, path, &inv.name, deadline).await?;
+            .map_err(|_| CallError::Timeout(self.base.limits.timeout))?;
+        let host = self.host(&slot, &inv.path, &inv.name, deadline).await?;
         let (tx, rx) = oneshot::channel();
         host.pending().insert(inv.id, tx);
         let request = CallRequest {
@@ -153,7 +137,7 @@ impl PythonRuntime {
             host.kill(err.clone());
             return Err(err);
         }
-        let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
+        let run_deadline = deadline.min(Instant::now() + self.base.limits.timeout);
         match timeout_at(run_deadline, rx).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(CallError::crashed("its host went away")),
@@ -164,7 +148,7 @@ impl PythonRuntime {
                     inv.id
                 )));
                 tracing::warn!(integration = %inv.name, call = inv.id, "timed out; host killed");
-                Err(CallError::Timeout(self.limits.timeout))
+                Err(CallError::Timeout(self.base.limits.timeout))
             }
         }
     }
@@ -179,11 +163,12 @@ impl PythonRuntime {
     ) -> Result<Arc<Host>, CallError> {
         let mut current = timeout_at(deadline, slot.host.lock())
             .await
-            .map_err(|_| CallError::Timeout(self.limits.timeout))?;
+            .map_err(|_| CallError::Timeout(self.base.limits.timeout))?;
         if let Some(host) = current.as_ref().filter(|h| !h.is_dead()) {
             return Ok(host.clone());
         }
         let storage = self
+            .base
             .store
             .export(name)
             .await
@@ -194,7 +179,7 @@ impl PythonRuntime {
             endpoint: &self.target.endpoint,
             insecure: self.target.insecure,
             http_timeout: self.target.timeout_secs,
-            concurrency: self.limits.concurrency.max(1),
+            concurrency: self.base.limits.concurrency.max(1),
             storage,
         };
         let program = self.support.path().join(support::HOST_PROGRAM);
@@ -202,12 +187,12 @@ impl PythonRuntime {
             &self.python,
             &program,
             &init,
-            self.limits.max_output_bytes,
-            self.store.clone(),
+            self.base.limits.max_output_bytes,
+            self.base.store.clone(),
         );
         let started = timeout_at(deadline, start)
             .await
-            .map_err(|_| CallError::Timeout(self.limits.timeout))??;
+            .map_err(|_| CallError::Timeout(self.base.limits.timeout))??;
         *current = Some(started.clone());
         Ok(started)
     }
@@ -238,7 +223,7 @@ impl PythonRuntime {
 
     /// Stops every host.
     pub async fn shutdown(&self) {
-        for slot in self.slots.all() {
+        for slot in self.base.per_name.all() {
             if let Some(host) = slot.host.lock().await.take() {
                 host.kill(CallError::crashed("hipkit is shutting down"));
             }
@@ -253,7 +238,7 @@ impl PythonRuntime {
 
 impl Drop for PythonRuntime {
     fn drop(&mut self) {
-        for slot in self.slots.all() {
+        for slot in self.base.per_name.all() {
             if let Ok(mut host) = slot.host.try_lock()
                 && let Some(host) = host.take()
             {
