@@ -15,7 +15,7 @@ pub use client::{
     AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response,
 };
 pub use config::{ClientConfig, DEFAULT_ENDPOINT};
-pub use error::{ApiError, Error, error_chain};
+pub use error::{ApiError, ConfigError, Error, error_chain};
 pub use model::*;
 pub use ratelimit::RateLimit;
 pub use refs::{RoomRef, UserRef};
