@@ -376,7 +376,7 @@ impl Inner {
                 Returned::Value(v) => Reply::from_value(v),
                 Returned::Stdout(out) => Reply::from_stdout(&out),
             }
-            .map_err(|e| CallError::Reply(std::sync::Arc::new(e)))
+            .map_err(CallError::Reply)
         });
         match converted {
             Ok(reply) => {

@@ -75,7 +75,7 @@ pub enum CallError {
     Failed(String),
     /// What it returned cannot be a reply.
     #[error("failed")]
-    Reply(#[source] Arc<ReplyError>),
+    Reply(#[source] ReplyError),
     /// Every slot stayed busy until the deadline.
     #[error("is busy ({0} calls running) and this call waited past its deadline")]
     Busy(usize),
