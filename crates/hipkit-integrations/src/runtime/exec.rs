@@ -54,18 +54,18 @@ impl ExecRuntime {
             .store
             .export(&inv.name)
             .await
-            .map_err(|e| CallError::start_by("cannot load its storage", e))?;
+            .map_err(|e| CallError::start("cannot load its storage").by(e))?;
         let mut request = serde_json::to_vec(&ExecRequest {
             notification: &inv.payload,
             query: &inv.query,
             storage,
             token: inv.token.as_ref().map(|t| t.expose()),
         })
-        .map_err(|e| CallError::start_by("cannot write its request", e))?;
+        .map_err(|e| CallError::start("cannot write its request").by(e))?;
         request.push(b'\n');
         let mut child = integration_command(&inv.path)
             .spawn()
-            .map_err(|e| CallError::start_by("cannot run it", e))?;
+            .map_err(|e| CallError::start("cannot run it").by(e))?;
         let _group = GroupGuard(child.id());
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
@@ -85,11 +85,11 @@ impl ExecRuntime {
             if out.len() > budget || !meter.add(out.len()) {
                 return Err(CallError::Flood(budget));
             }
-            read.map_err(|e| CallError::crashed_by("reading its output", e))?;
+            read.map_err(|e| CallError::crashed("reading its output").by(e))?;
             let status = child
                 .wait()
                 .await
-                .map_err(|e| CallError::crashed_by("waiting for it to exit", e))?;
+                .map_err(|e| CallError::crashed("waiting for it to exit").by(e))?;
             Ok((out, status))
         };
         let run_deadline = deadline.min(Instant::now() + self.base.limits.timeout);

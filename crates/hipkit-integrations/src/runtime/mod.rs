@@ -103,61 +103,33 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// [`CallError::Crashed`] with no further cause.
+    /// [`CallError::Crashed`], with no cause yet (see [`CallError::by`]).
     pub(crate) fn crashed(what: impl Into<String>) -> Self {
-        Self::Crashed {
-            what: what.into(),
-            source: None,
-        }
+        let what = what.into();
+        Self::Crashed { what, source: None }
     }
 
-    /// [`CallError::Crashed`] because of `source`.
-    pub(crate) fn crashed_by(
-        what: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self::Crashed {
-            what: what.into(),
-            source: Some(Arc::new(source)),
-        }
-    }
-
-    /// [`CallError::Start`] with no further cause.
+    /// [`CallError::Start`], with no cause yet.
     pub(crate) fn start(what: impl Into<String>) -> Self {
-        Self::Start {
-            what: what.into(),
-            source: None,
-        }
+        let what = what.into();
+        Self::Start { what, source: None }
     }
 
-    /// [`CallError::Start`] because of `source`.
-    pub(crate) fn start_by(
-        what: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self::Start {
-            what: what.into(),
-            source: Some(Arc::new(source)),
-        }
-    }
-
-    /// [`CallError::Protocol`] with no further cause.
+    /// [`CallError::Protocol`], with no cause yet.
     pub(crate) fn protocol(what: impl Into<String>) -> Self {
-        Self::Protocol {
-            what: what.into(),
-            source: None,
-        }
+        let what = what.into();
+        Self::Protocol { what, source: None }
     }
 
-    /// [`CallError::Protocol`] because of `source`.
-    pub(crate) fn protocol_by(
-        what: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self::Protocol {
-            what: what.into(),
-            source: Some(Arc::new(source)),
+    /// The same error, caused by `cause` (for the variants that keep a cause).
+    pub(crate) fn by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        if let Self::Crashed { source, .. }
+        | Self::Start { source, .. }
+        | Self::Protocol { source, .. } = &mut self
+        {
+            *source = Some(Arc::new(cause));
         }
+        self
     }
 }
 
@@ -321,6 +293,21 @@ pub fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn call_errors_keep_their_cause_and_show_it_once() {
+        let cause = std::io::Error::other("disk on fire");
+        let e = super::CallError::start("cannot load its storage").by(cause);
+        assert_eq!(e.to_string(), "could not start: cannot load its storage");
+        assert_eq!(
+            hipchat::error_chain(&e),
+            "could not start: cannot load its storage: disk on fire"
+        );
+        let source = std::error::Error::source(&e).expect("a source");
+        assert_eq!(source.to_string(), "disk on fire");
+        let copy = e.clone();
+        assert_eq!(hipchat::error_chain(&copy), hipchat::error_chain(&e));
+    }
+
     #[test]
     fn one_line_escapes_controls() {
         assert_eq!(super::one_line("a\nb\t%s\u{1b}"), "a\\nb\\t%s\\u{1b}");

@@ -57,7 +57,7 @@ impl Host {
             .arg(program)
             .env("PYTHONIOENCODING", "utf-8");
         let mut child = cmd.spawn().map_err(|e| {
-            CallError::start_by(format!("cannot run `{python}` (Python 3 is needed)"), e)
+            CallError::start(format!("cannot run `{python}` (Python 3 is needed)")).by(e)
         })?;
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
@@ -65,12 +65,12 @@ impl Host {
             return Err(CallError::start("no pipes to the Python host"));
         };
         let mut line = serde_json::to_vec(init)
-            .map_err(|e| CallError::start_by("cannot write the Python host's settings", e))?;
+            .map_err(|e| CallError::start("cannot write the Python host's settings").by(e))?;
         line.push(b'\n');
         stdin
             .write_all(&line)
             .await
-            .map_err(|e| CallError::start_by("cannot start the Python host", e))?;
+            .map_err(|e| CallError::start("cannot start the Python host").by(e))?;
         let host = Arc::new(Host {
             name: name.to_owned(),
             stdin: tokio::sync::Mutex::new(Some(stdin)),
@@ -252,7 +252,7 @@ impl Host {
             let m = match serde_json::from_slice::<FromHost>(&line) {
                 Ok(m) => m,
                 Err(e) => {
-                    self.kill(CallError::protocol_by("an unreadable line", e));
+                    self.kill(CallError::protocol("an unreadable line").by(e));
                     break;
                 }
             };

@@ -133,7 +133,7 @@ impl PythonRuntime {
         };
         if let Err(e) = host.send_call(&request, &inv.payload).await {
             host.pending().remove(&inv.id);
-            let err = CallError::crashed_by("cannot send the call to its host", e);
+            let err = CallError::crashed("cannot send the call to its host").by(e);
             host.kill(err.clone());
             return Err(err);
         }
@@ -172,7 +172,7 @@ impl PythonRuntime {
             .store
             .export(name)
             .await
-            .map_err(|e| CallError::start_by("cannot load its storage", e))?;
+            .map_err(|e| CallError::start("cannot load its storage").by(e))?;
         let init = Init {
             name,
             path,
