@@ -1,6 +1,6 @@
 //! The async HipChat API v2 client.
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::model::{
     CreateRoom, CreateUser, CreateWebhook, Created, HistoryItem, Page, PrivateMessage, Room,
     RoomMessage, RoomMessageCreated, RoomNotification, User, Webhook,
@@ -142,8 +142,12 @@ impl ClientBuilder {
     /// Builds the client (one connection pool, reused by every call and every clone).
     pub fn build(self) -> Result<Client, Error> {
         let base = normalize_base(&self.base_url)?;
-        let base_url = url::Url::parse(&base)
-            .map_err(|e| Error::Config(format!("base URL `{}`: {e}", self.base_url)))?;
+        let base_url = url::Url::parse(&base).map_err(|e| {
+            Error::Config(ConfigError::because(
+                format!("base URL `{}`", self.base_url),
+                e,
+            ))
+        })?;
         let mut authorization =
             reqwest::header::HeaderValue::try_from(format!("Bearer {}", self.token.expose()))
                 .map_err(|_| {
@@ -159,7 +163,12 @@ impl ClientBuilder {
             .tls_danger_accept_invalid_certs(self.accept_invalid_certs)
             .user_agent(concat!("hipkit/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Config(e.without_url().to_string()))?;
+            .map_err(|e| {
+                Error::Config(ConfigError::because(
+                    "cannot set up the HTTP client",
+                    e.without_url(),
+                ))
+            })?;
         Ok(Client {
             http,
             api_path: format!("{}/v2/", base_url.path().trim_end_matches('/')),
@@ -179,7 +188,7 @@ fn normalize_base(raw: &str) -> Result<String, Error> {
         raw
     };
     let url = url::Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("base URL `{shown}`: {e}")))?;
+        .map_err(|e| Error::Config(ConfigError::because(format!("base URL `{shown}`"), e)))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::Config(
             "the base URL must not contain a user name or password (`user:pass@host`); \
@@ -188,9 +197,9 @@ fn normalize_base(raw: &str) -> Result<String, Error> {
         ));
     }
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
-            "base URL `{raw}` must start with http:// or https://"
-        )));
+        return Err(Error::Config(
+            format!("base URL `{raw}` must start with http:// or https://").into(),
+        ));
     }
     let s = url.as_str().trim_end_matches('/');
     Ok(s.strip_suffix("/v2").unwrap_or(s).to_owned())

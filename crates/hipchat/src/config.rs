@@ -101,12 +101,12 @@ mod tests {
         let config = ClientConfig::default();
         assert_eq!(config.endpoint_or_default(), DEFAULT_ENDPOINT);
         assert_eq!(config.timeout(), DEFAULT_TIMEOUT);
-        assert!(matches!(config.build(), Err(Error::Config(m)) if m.contains("no API token")));
+        assert!(matches!(config.build(), Err(Error::Config(m)) if m.what.contains("no API token")));
         let zero = ClientConfig {
             token: Some(Token::new("t")),
             timeout_secs: 0,
             ..ClientConfig::default()
         };
-        assert!(matches!(zero.build(), Err(Error::Config(m)) if m.contains("timeout")));
+        assert!(matches!(zero.build(), Err(Error::Config(m)) if m.what.contains("timeout")));
     }
 }

@@ -139,7 +139,44 @@ pub enum Error {
     },
     /// The client was configured wrongly (bad base URL ...).
     #[error("invalid client configuration: {0}")]
-    Config(String),
+    Config(#[source] ConfigError),
+}
+
+/// What is wrong with a client's configuration, and the error another library gave, if one
+/// did (its text is part of this one's, as in the rest of hipkit's errors).
+#[derive(Debug, Error)]
+#[error("{what}{}", .source.as_ref().map(|e| format!(": {}", error_chain(e.as_ref()))).unwrap_or_default())]
+pub struct ConfigError {
+    /// What is wrong.
+    pub what: String,
+    /// The error behind it.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ConfigError {
+    /// `what` is wrong because of `source`.
+    pub fn because(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            what: what.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+impl From<String> for ConfigError {
+    fn from(what: String) -> Self {
+        Self { what, source: None }
+    }
+}
+
+impl From<&str> for ConfigError {
+    fn from(what: &str) -> Self {
+        what.to_owned().into()
+    }
 }
 
 impl Error {

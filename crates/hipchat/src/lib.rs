@@ -19,7 +19,7 @@ pub use client::{
 };
 pub use config::{ClientConfig, DEFAULT_ENDPOINT};
 pub use duration::{DurationError, parse_duration};
-pub use error::{ApiError, Error, error_chain};
+pub use error::{ApiError, ConfigError, Error, error_chain};
 pub use model::*;
 pub use ratelimit::RateLimit;
 pub use refs::{RoomRef, UserRef};

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hipchat::{Color, MessageFormat, RoomNotification, Validate};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Fields an integration's reply may carry (the send-room-notification request's).
 const REPLY_FIELDS: &[&str] = &[
@@ -28,10 +29,40 @@ pub enum Reply {
     Notification(Box<RoomNotification>),
 }
 
-/// Why a returned value cannot be a reply.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the reply {0}")]
-pub struct ReplyError(String);
+/// Why a returned value cannot be a reply. The causes are sources: show it with
+/// [`hipchat::error_chain`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReplyError {
+    /// A dict with a field a notification does not have.
+    #[error("the reply has an unknown field `{0}` (allowed: {allowed})", allowed = REPLY_FIELDS.join(", "))]
+    UnknownField(String),
+    /// A dict that does not read as a notification.
+    #[error("the reply is not a notification")]
+    NotANotification(#[source] Arc<serde_json::Error>),
+    /// A notification that breaks HipChat's limits.
+    #[error("the reply is not a valid notification")]
+    Invalid(#[source] hipchat::ValidationError),
+    /// Neither None, a string nor a dict.
+    #[error("the reply must be None, a string or a dict, not {0}")]
+    WrongType(&'static str),
+}
+
+impl PartialEq for ReplyError {
+    /// The same variant saying the same (a parser's error is compared by its text).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::UnknownField(a), Self::UnknownField(b)) => a == b,
+            (Self::NotANotification(a), Self::NotANotification(b)) => {
+                a.to_string() == b.to_string()
+            }
+            (Self::Invalid(a), Self::Invalid(b)) => a == b,
+            (Self::WrongType(a), Self::WrongType(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ReplyError {}
 
 impl Reply {
     /// A plain-text notification.
@@ -58,19 +89,13 @@ impl Reply {
             Value::String(s) => checked(Self::text(s)),
             Value::Object(map) => {
                 if let Some(unknown) = map.keys().find(|k| !REPLY_FIELDS.contains(&k.as_str())) {
-                    return Err(ReplyError(format!(
-                        "has an unknown field `{unknown}` (allowed: {})",
-                        REPLY_FIELDS.join(", ")
-                    )));
+                    return Err(ReplyError::UnknownField(unknown.clone()));
                 }
                 let n: RoomNotification = serde_json::from_value(Value::Object(map))
-                    .map_err(|e| ReplyError(format!("is not a notification: {e}")))?;
+                    .map_err(|e| ReplyError::NotANotification(Arc::new(e)))?;
                 checked(Self::Notification(Box::new(n)))
             }
-            other => Err(ReplyError(format!(
-                "must be None, a string or a dict, not {}",
-                kind(&other)
-            ))),
+            other => Err(ReplyError::WrongType(kind(&other))),
         }
     }
 
@@ -89,7 +114,7 @@ impl Reply {
 
 fn checked(reply: Reply) -> Result<Reply, ReplyError> {
     if let Reply::Notification(n) = &reply {
-        n.validate().map_err(|e| ReplyError(e.to_string()))?;
+        n.validate().map_err(ReplyError::Invalid)?;
     }
     Ok(reply)
 }

@@ -350,17 +350,18 @@ impl Inner {
         };
         let inv = Invocation {
             id: self.next_call.fetch_add(1, Ordering::Relaxed),
+            path: entry.path.clone(),
+            deadline: deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline),
             token: self.tokens.token_for(&hook.room_id, &name).cloned(),
             all_tokens: self.tokens.all_tokens(&name, self.config.scoped_tokens),
             name,
             query: text,
             payload: hook.payload,
         };
-        let deadline = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
         tracing::info!(integration = %inv.name, call = inv.id, room = %hook.room_id, event = %hook.event, "running");
         let outcome = match entry.kind {
-            Kind::Python => self.python.call(&entry.path, &inv, deadline).await,
-            Kind::Executable => self.exec.call(&entry.path, &inv, deadline).await,
+            Kind::Python => self.python.call(&inv).await,
+            Kind::Executable => self.exec.call(&inv).await,
         };
         Ok(self.reply(&inv, outcome))
     }
@@ -371,7 +372,7 @@ impl Inner {
                 Returned::Value(v) => Reply::from_value(v),
                 Returned::Stdout(out) => Reply::from_stdout(&out),
             }
-            .map_err(|e| CallError::Failed(e.to_string()))
+            .map_err(CallError::Reply)
         });
         match converted {
             Ok(reply) => {
@@ -379,8 +380,9 @@ impl Inner {
                 reply
             }
             Err(e) => {
-                tracing::error!(integration = %inv.name, call = inv.id, "{e}");
-                Reply::error(format!("/{} {e}", inv.name))
+                let why = hipchat::error_chain(&e);
+                tracing::error!(integration = %inv.name, call = inv.id, "{why}");
+                Reply::error(format!("/{} {why}", inv.name))
             }
         }
     }

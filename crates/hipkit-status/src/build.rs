@@ -17,11 +17,11 @@ pub struct Build {
 }
 
 /// Why a JSON value is not a build, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Not JSON at all.
     #[error("the build is not valid JSON: {0}")]
-    Syntax(String),
+    Syntax(#[source] serde_json::Error),
     /// A field is missing or has the wrong type.
     #[error("{field}: {problem}")]
     Field {
@@ -147,8 +147,7 @@ impl Build {
 
     /// Parses JSON text (a request body, a file) into a build.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BuildError> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| BuildError::Syntax(e.to_string()))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(BuildError::Syntax)?;
         let mut build = Self::from_value(value)?;
         build.raw = Some(Bytes::copy_from_slice(bytes));
         Ok(build)

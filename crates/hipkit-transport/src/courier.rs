@@ -206,7 +206,7 @@ mod tests {
             via: "http-1".into(),
             item: ParcelItem::Http(HttpPush {
                 url: "https://x/hook".into(),
-                headers: vec![("Content-Type".into(), "application/json".into())],
+                headers: vec![("Content-Type".to_owned(), "application/json".to_owned()).into()],
                 body: "{\"a\": 1}".into(),
             }),
         };

@@ -172,7 +172,11 @@ mod tests {
         assert_eq!(push(429, Some(at)).retry(), Retry::At(Some(at)));
         assert_eq!(push(429, None).retry(), Retry::At(None));
         assert_eq!(
-            TransportError::Push(PushError::Setup("bad CA".into())).retry(),
+            TransportError::Push(PushError::CaBundleUnreadable {
+                path: "ca.pem".into(),
+                source: std::io::ErrorKind::NotFound.into(),
+            })
+            .retry(),
             Retry::Never
         );
         let gone = TransportError::Undeliverable {

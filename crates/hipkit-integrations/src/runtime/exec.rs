@@ -5,14 +5,13 @@
 
 use super::output::{Line, read_line};
 use super::{
-    CallError, FloodMeter, GroupGuard, Invocation, Limits, PerName, Returned, acquire,
+    Base, CallError, FloodMeter, GroupGuard, Invocation, Limits, Returned, acquire,
     integration_command, kill_group, one_line,
 };
 use hipkit_store::KvStore;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Semaphore;
@@ -31,87 +30,71 @@ struct ExecRequest<'a> {
 }
 
 /// Runs executables with per-integration concurrency limits.
+#[derive(Debug)]
 pub struct ExecRuntime {
-    limits: Limits,
-    store: Arc<dyn KvStore>,
-    permits: PerName<Semaphore>,
-}
-
-impl std::fmt::Debug for ExecRuntime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecRuntime")
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
+    base: Base<Semaphore>,
 }
 
 impl ExecRuntime {
     /// A runtime with these limits, reading storage snapshots from `store`.
     pub fn new(limits: Limits, store: Arc<dyn KvStore>) -> Self {
         Self {
-            limits,
-            store,
-            permits: PerName::new(),
+            base: Base::new(limits, store),
         }
     }
 
-    /// Runs the executable at `path` for `inv`: a slot is awaited until `deadline` (the
-    /// request's), the process gets the timeout (within `deadline`).
-    pub async fn call(
-        &self,
-        path: &Path,
-        inv: &Invocation,
-        deadline: Instant,
-    ) -> Result<Returned, CallError> {
-        let permits = self
-            .permits
-            .get(&inv.name, || Semaphore::new(self.limits.concurrency.max(1)));
-        let _permit = acquire(&permits, &self.limits, deadline).await?;
+    /// Runs the executable `inv.path` for `inv`: a slot is awaited until the call's deadline,
+    /// the process gets the timeout (within the deadline).
+    pub async fn call(&self, inv: &Invocation) -> Result<Returned, CallError> {
+        let deadline = inv.deadline;
+        let permits = self.base.per_name.get(&inv.name, || self.base.permits());
+        let _permit = acquire(&permits, &self.base.limits, deadline).await?;
         let storage = self
+            .base
             .store
             .export(&inv.name)
             .await
-            .map_err(|e| CallError::Start(format!("cannot load its storage: {e}")))?;
+            .map_err(|e| CallError::start("cannot load its storage").by(e))?;
         let mut request = serde_json::to_vec(&ExecRequest {
             notification: &inv.payload,
             query: &inv.query,
             storage,
             token: inv.token.as_ref().map(|t| t.expose()),
         })
-        .map_err(|e| CallError::Start(e.to_string()))?;
+        .map_err(|e| CallError::start("cannot write its request").by(e))?;
         request.push(b'\n');
-        let mut child = integration_command(path)
+        let mut child = integration_command(&inv.path)
             .spawn()
-            .map_err(|e| CallError::Start(format!("cannot run it: {e}")))?;
+            .map_err(|e| CallError::start("cannot run it").by(e))?;
         let _group = GroupGuard(child.id());
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err(CallError::Start("no pipes to the executable".into()));
+            return Err(CallError::start("no pipes to the executable"));
         };
         // Written beside the reads, so a child that does not read stdin cannot block us.
         tokio::spawn(async move {
             let _ = stdin.write_all(&request).await;
         });
-        let meter = Arc::new(FloodMeter::new(self.limits.max_output_bytes));
+        let meter = Arc::new(FloodMeter::new(self.base.limits.max_output_bytes));
         let stderr_task = tokio::spawn(log_stderr(inv.name.clone(), stderr, meter.clone()));
-        let budget = self.limits.max_output_bytes;
+        let budget = self.base.limits.max_output_bytes;
         let run = async {
             let mut out = Vec::new();
             let read = stdout.take(budget as u64 + 1).read_to_end(&mut out).await;
             if out.len() > budget || !meter.add(out.len()) {
                 return Err(CallError::Flood(budget));
             }
-            read.map_err(|e| CallError::Crashed(format!("reading its output: {e}")))?;
+            read.map_err(|e| CallError::crashed("reading its output").by(e))?;
             let status = child
                 .wait()
                 .await
-                .map_err(|e| CallError::Crashed(e.to_string()))?;
+                .map_err(|e| CallError::crashed("waiting for it to exit").by(e))?;
             Ok((out, status))
         };
-        let run_deadline = deadline.min(Instant::now() + self.limits.timeout);
+        let run_deadline = deadline.min(Instant::now() + self.base.limits.timeout);
         let outcome = match timeout_at(run_deadline, run).await {
-            Err(_) => Err(CallError::Timeout(self.limits.timeout)),
+            Err(_) => Err(CallError::Timeout(self.base.limits.timeout)),
             Ok(result) => result,
         };
         let (out, status) = match outcome {
@@ -120,7 +103,7 @@ impl ExecRuntime {
                 kill_group(child.id());
                 let _ = child.start_kill();
                 let _ = child.wait().await;
-                tracing::error!(integration = %inv.name, call = inv.id, "{e}; killed");
+                tracing::error!(integration = %inv.name, call = inv.id, "{}; killed", hipchat::error_chain(&e));
                 return Err(e);
             }
         };

@@ -10,8 +10,11 @@ pub mod python;
 pub use hipkit_server::one_line;
 pub use output::FloodMeter;
 
+use crate::reply::ReplyError;
 use hipchat::Token;
+use hipkit_store::StoreError;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One call of an integration.
@@ -19,6 +22,11 @@ use std::time::Duration;
 pub struct Invocation {
     /// The call's id (in logs: the seed's "ref").
     pub id: u64,
+    /// The integration's file.
+    pub path: std::path::PathBuf,
+    /// When the answer is due: waiting for a slot or a host ends then, and the call's own
+    /// timeout ends by then.
+    pub deadline: tokio::time::Instant,
     /// The integration's name.
     pub name: String,
     /// The webhook payload (the seed's `notification`): JSON on one line.
@@ -41,33 +49,89 @@ impl std::fmt::Debug for Invocation {
     }
 }
 
-/// How a call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A cause kept with a [`CallError`]: shared, so that the error stays `Clone` (a host's death
+/// is told to every call waiting on it).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+/// How a call failed. Its causes are kept as sources: show it with [`hipchat::error_chain`].
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     /// It ran past the time limit and was killed.
     #[error("did not finish within {} s and was stopped", .0.as_secs_f64())]
     Timeout(Duration),
     /// Its process died.
-    #[error("crashed: {0}")]
-    Crashed(String),
+    #[error("crashed: {what}")]
+    Crashed {
+        /// What happened.
+        what: String,
+        /// The error behind it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
     /// It wrote more than its output budget and was killed.
     #[error("flooded its output (over {0} bytes per second) and was stopped")]
     Flood(usize),
-    /// It raised an exception (or exited non-zero).
+    /// It raised an exception (or exited non-zero): the integration's own account.
     #[error("failed: {0}")]
     Failed(String),
+    /// What it returned cannot be a reply.
+    #[error("failed")]
+    Reply(#[source] ReplyError),
     /// Every slot stayed busy until the deadline.
     #[error("is busy ({0} calls running) and this call waited past its deadline")]
     Busy(usize),
     /// It could not be started (Python missing, a syntax error, no `run_integration`).
-    #[error("could not start: {0}")]
-    Start(String),
+    #[error("could not start: {what}")]
+    Start {
+        /// What could not be done (or the integration's own account of its failure).
+        what: String,
+        /// The error behind it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
     /// Its storage changes could not be saved.
-    #[error("ran, but its storage could not be saved: {0}")]
-    Storage(String),
+    #[error("ran, but its storage could not be saved")]
+    Storage(#[source] Arc<StoreError>),
     /// It answered something the protocol does not allow.
-    #[error("broke the host protocol: {0}")]
-    Protocol(String),
+    #[error("broke the host protocol: {what}")]
+    Protocol {
+        /// What was wrong.
+        what: String,
+        /// The error behind it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl CallError {
+    /// [`CallError::Crashed`], with no cause yet (see [`CallError::by`]).
+    pub(crate) fn crashed(what: impl Into<String>) -> Self {
+        let what = what.into();
+        Self::Crashed { what, source: None }
+    }
+
+    /// [`CallError::Start`], with no cause yet.
+    pub(crate) fn start(what: impl Into<String>) -> Self {
+        let what = what.into();
+        Self::Start { what, source: None }
+    }
+
+    /// [`CallError::Protocol`], with no cause yet.
+    pub(crate) fn protocol(what: impl Into<String>) -> Self {
+        let what = what.into();
+        Self::Protocol { what, source: None }
+    }
+
+    /// The same error, caused by `cause` (for the variants that keep a cause).
+    pub(crate) fn by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        if let Self::Crashed { source, .. }
+        | Self::Start { source, .. }
+        | Self::Protocol { source, .. } = &mut self
+        {
+            *source = Some(Arc::new(cause));
+        }
+        self
+    }
 }
 
 /// What a successful call returned (Python: the return value; executables: stdout as text).
@@ -99,7 +163,42 @@ pub(crate) async fn acquire<'a>(
     tokio::time::timeout_at(deadline, permits.acquire())
         .await
         .map_err(|_| CallError::Busy(limits.concurrency))?
-        .map_err(|_| CallError::Crashed("the runtime is shutting down".into()))
+        .map_err(|_| CallError::crashed("the runtime is shutting down"))
+}
+
+/// What every runtime holds: its limits, the store of its integrations' storage, and each
+/// integration's state.
+pub(crate) struct Base<T> {
+    /// The limits every call gets.
+    pub(crate) limits: Limits,
+    /// Where integrations' storage lives.
+    pub(crate) store: std::sync::Arc<dyn hipkit_store::KvStore>,
+    /// Per-integration state.
+    pub(crate) per_name: PerName<T>,
+}
+
+impl<T> Base<T> {
+    /// A runtime's base with no integration state yet.
+    pub(crate) fn new(limits: Limits, store: std::sync::Arc<dyn hipkit_store::KvStore>) -> Self {
+        Self {
+            limits,
+            store,
+            per_name: PerName::new(),
+        }
+    }
+
+    /// A semaphore of the configured concurrency (at least one call at a time).
+    pub(crate) fn permits(&self) -> tokio::sync::Semaphore {
+        tokio::sync::Semaphore::new(self.limits.concurrency.max(1))
+    }
+}
+
+impl<T> std::fmt::Debug for Base<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Base")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Per-integration state (permits, a host), made at an integration's first call and shared
@@ -176,5 +275,23 @@ pub(crate) struct GroupGuard(pub(crate) Option<u32>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         kill_group(self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn call_errors_keep_their_cause_and_show_it_once() {
+        let cause = std::io::Error::other("disk on fire");
+        let e = super::CallError::start("cannot load its storage").by(cause);
+        assert_eq!(e.to_string(), "could not start: cannot load its storage");
+        assert_eq!(
+            hipchat::error_chain(&e),
+            "could not start: cannot load its storage: disk on fire"
+        );
+        let source = std::error::Error::source(&e).expect("a source");
+        assert_eq!(source.to_string(), "disk on fire");
+        let copy = e.clone();
+        assert_eq!(hipchat::error_chain(&copy), hipchat::error_chain(&e));
     }
 }

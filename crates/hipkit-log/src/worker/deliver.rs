@@ -7,16 +7,20 @@ use crate::formatting::{render, separator};
 use crate::record::Record;
 use crate::stats::Stats;
 use hipchat::RoomNotification;
-use hipkit_transport::{Message, Retry, Transport, TransportError};
+use hipkit_transport::outbox::RetryPolicy;
+use hipkit_transport::{Message, Transport, TransportError};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 
-/// Attempts per message before its records count as failed.
-const ATTEMPTS: u32 = 3;
-
-/// The longest wait for a rate-limit reset before trying again.
-const MAX_RESET_WAIT: Duration = Duration::from_secs(60);
+/// Retries of one message: 3 attempts before its records count as failed, backing off from
+/// 2 s, waiting at most a minute (for a rate limit's reset too).
+const RETRIES: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    max_age: Duration::MAX,
+    min_delay: Duration::from_secs(2),
+    max_delay: Duration::from_secs(60),
+};
 
 /// A record rendered once, with its length, so batching can count without re-rendering.
 pub(crate) struct Rendered {
@@ -84,7 +88,7 @@ impl Poster {
                 Ok(_) => return self.stats.delivered(represents),
                 Err(e) => e,
             };
-            let Some(wait) = retry_delay(&error, attempt) else {
+            let Some(wait) = RETRIES.wait_after(&error, attempt) else {
                 break error;
             };
             let until = Instant::now() + wait;
@@ -122,23 +126,5 @@ impl Poster {
             .notify(notify);
         note.from = self.config.sender.clone();
         Message::room(self.room.clone(), note)
-    }
-}
-
-/// How long to wait before attempt `attempt + 1`, or `None` to give up.
-fn retry_delay(error: &TransportError, attempt: u32) -> Option<Duration> {
-    if attempt >= ATTEMPTS {
-        return None;
-    }
-    match error.retry() {
-        Retry::Never => None,
-        Retry::At(Some(reset)) => Some(
-            reset
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO)
-                .min(MAX_RESET_WAIT),
-        ),
-        Retry::At(None) => Some(Duration::from_secs(2)),
-        Retry::Backoff => Some(Duration::from_secs(1 << attempt)),
     }
 }

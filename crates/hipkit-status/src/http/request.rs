@@ -7,7 +7,7 @@ use crate::template::{self, TemplateError};
 use crate::{Build, Event};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hipkit_transport::push::{HttpPush, PushRequest};
+use hipkit_transport::push::{Header, HttpPush, PushRequest};
 
 /// The body could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -40,28 +40,22 @@ fn secret_header(name: &str) -> bool {
 }
 
 /// Every header `config` sends, in order, each marked secret or not.
-fn headers(config: &HttpConfig) -> Vec<(String, String, bool)> {
-    let mut headers = vec![(
-        "Content-Type".to_owned(),
-        "application/json".to_owned(),
-        false,
-    )];
-    headers.extend(
-        config
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone(), secret_header(k))),
-    );
+fn headers(config: &HttpConfig) -> Vec<Header> {
+    let mut headers = vec![Header::plain("Content-Type", "application/json")];
+    headers.extend(config.headers.iter().map(|(name, value)| Header {
+        name: name.clone(),
+        value: value.clone(),
+        secret: secret_header(name),
+    }));
     match &config.auth {
         Some(Auth::Basic { user, password }) => {
             let pair = STANDARD.encode(format!("{user}:{}", password.expose()));
-            headers.push(("Authorization".into(), format!("Basic {pair}"), true));
+            headers.push(Header::secret("Authorization", format!("Basic {pair}")));
         }
         Some(Auth::Bearer(token)) => {
-            headers.push((
-                "Authorization".into(),
+            headers.push(Header::secret(
+                "Authorization",
                 format!("Bearer {}", token.expose()),
-                true,
             ));
         }
         None => {}
@@ -95,11 +89,8 @@ pub fn push_request(
 /// The request a stored push makes under the reporter's live `config`: its URL, the stored
 /// headers (none secret), then the secret headers and auth the configuration holds now.
 pub fn live_request(config: &HttpConfig, push: &HttpPush) -> PushRequest {
-    let stored = push
-        .headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone(), false));
-    let secret = headers(config).into_iter().filter(|(_, _, secret)| *secret);
+    let stored = push.headers.iter().map(Header::from);
+    let secret = headers(config).into_iter().filter(|h| h.secret);
     PushRequest {
         url: config.server_url.clone(),
         headers: stored.chain(secret).collect(),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::ConfigProblem;
 use crate::fixtures::reference_build;
+use hipkit_transport::push::{Header, StoredHeader};
 use serde_json::{Value, json};
 
 fn from_table(v: Value) -> Result<HttpConfig, ConfigProblem> {
@@ -44,7 +45,7 @@ fn the_default_body_is_the_build_as_received() {
     assert_eq!(req.url, "http://x/hook");
     assert_eq!(
         req.headers[0],
-        ("Content-Type".into(), "application/json".into(), false)
+        Header::plain("Content-Type", "application/json")
     );
 }
 
@@ -77,8 +78,12 @@ fn auth_forms_and_redaction() {
     let req = HttpReporter::new(basic)
         .request(&build(true, Some(0)), Event::Finished)
         .unwrap();
-    let auth = req.headers.iter().find(|h| h.0 == "Authorization").unwrap();
-    assert_eq!(auth.1, "Basic YmI6cHctc2VjcmV0");
+    let auth = req
+        .headers
+        .iter()
+        .find(|h| h.name == "Authorization")
+        .unwrap();
+    assert_eq!(auth.value, "Basic YmI6cHctc2VjcmV0");
     let shown = req.describe();
     assert!(shown.contains("Authorization: <redacted>"));
     assert!(shown.contains("X-Api-Key: <redacted>"));
@@ -96,7 +101,7 @@ fn auth_forms_and_redaction() {
         .unwrap();
     assert!(
         req.headers
-            .contains(&("Authorization".into(), "Bearer tok-secret".into(), true))
+            .contains(&Header::secret("Authorization", "Bearer tok-secret"))
     );
     let legacy =
         from_table(json!({"server_url": "http://x", "user": "u", "password": "p"})).unwrap();
@@ -159,8 +164,8 @@ fn stored_pushes_hold_no_secret_and_take_the_live_ones_at_delivery() {
     assert_eq!(
         stored.headers,
         [
-            ("Content-Type".to_owned(), "application/json".to_owned()),
-            ("X-Trace".to_owned(), "visible".to_owned())
+            StoredHeader::from(("Content-Type".to_owned(), "application/json".to_owned())),
+            StoredHeader::from(("X-Trace".to_owned(), "visible".to_owned()))
         ]
     );
 
@@ -173,18 +178,10 @@ fn stored_pushes_hold_no_secret_and_take_the_live_ones_at_delivery() {
     assert_eq!(
         live.headers,
         [
-            (
-                "Content-Type".to_owned(),
-                "application/json".to_owned(),
-                false
-            ),
-            ("X-Trace".to_owned(), "visible".to_owned(), false),
-            ("X-Api-Key".to_owned(), "new-key".to_owned(), true),
-            (
-                "Authorization".to_owned(),
-                "Bearer new-token".to_owned(),
-                true
-            ),
+            Header::plain("Content-Type", "application/json"),
+            Header::plain("X-Trace", "visible"),
+            Header::secret("X-Api-Key", "new-key"),
+            Header::secret("Authorization", "Bearer new-token"),
         ]
     );
 }

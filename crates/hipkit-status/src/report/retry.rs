@@ -3,8 +3,7 @@
 
 use super::Outgoing;
 use hipkit_transport::outbox::RetryPolicy;
-use hipkit_transport::{Delivery, Retry, SendOptions, TransportError};
-use std::time::{Duration, SystemTime};
+use hipkit_transport::{Delivery, SendOptions, TransportError};
 
 /// Sends `report`, retrying transient failures up to `policy.max_attempts` attempts with
 /// `policy`'s backoff (a server's retry time is honoured, capped at `policy.max_delay`).
@@ -17,17 +16,9 @@ pub async fn send_with_retries(
         match report.send(&SendOptions::default()).await {
             Ok(delivery) => return Ok(delivery),
             Err(e) => {
-                let wait = match e.retry() {
-                    Retry::Never => return Err(e),
-                    Retry::Backoff | Retry::At(None) => policy.delay(attempt),
-                    Retry::At(Some(at)) => at
-                        .duration_since(SystemTime::now())
-                        .unwrap_or(Duration::ZERO)
-                        .min(policy.max_delay),
-                };
-                if attempt >= policy.max_attempts {
+                let Some(wait) = policy.wait_after(&e, attempt) else {
                     return Err(e);
-                }
+                };
                 tracing::warn!(reporter = %report.reporter, attempt, error = %e, ?wait, "report not accepted; retrying");
                 tokio::time::sleep(wait).await;
                 attempt += 1;

@@ -109,7 +109,7 @@ impl CheckedReporters {
                 None => {
                     let shared = deps.transport.as_ref().map_err(|e| {
                         let why = format!("no HipChat client for this reporter: {e}");
-                        fail(&c.name, hipchat::Error::Config(why).into())
+                        fail(&c.name, hipchat::Error::Config(why.into()).into())
                     })?;
                     let endpoint = deps.hipchat.endpoint_or_default().to_owned();
                     (HipChatRoute::Shared(shared.clone()), endpoint)

@@ -109,16 +109,15 @@ impl Deliverer {
         };
         let text = error.to_string();
         let retry = error.retry();
-        if retry == Retry::Never {
+        let Some(retry_at) = self.policy.next_attempt(retry, attempts, system_time(now)) else {
             return self.dead(record.id, claim, text, now);
-        }
+        };
         if matches!(retry, Retry::At(_)) {
             self.metrics.rate_limited.inc();
         }
-        if let (Retry::At(reset), true) = (retry, shared_token) {
+        if let (Retry::At(_), true) = (retry, shared_token) {
             // The token is limited whatever becomes of this message: close the gate first.
-            let at = reset.unwrap_or_else(|| system_time(now) + self.policy.delay(attempts));
-            self.gate.close_until(at);
+            self.gate.close_until(retry_at);
             tracing::warn!(
                 until_ms = self.gate.open_at_ms(),
                 "rate limited; holding every send until the reset"
@@ -136,10 +135,10 @@ impl Deliverer {
         let next_attempt_at = match retry {
             Retry::At(_) if shared_token => self.gate.open_at_ms().max(now),
             // Another server's 429: this parcel alone waits for its `Retry-After`.
-            Retry::At(Some(reset)) => millis(reset).max(now),
+            Retry::At(Some(_)) => millis(retry_at).max(now),
             _ => {
                 self.metrics.retries.inc();
-                now + to_millis(self.policy.delay(attempts))
+                millis(retry_at)
             }
         };
         Outcome::Retry {

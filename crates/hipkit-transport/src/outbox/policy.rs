@@ -1,7 +1,8 @@
 //! When to try again and when to give up.
 
+use crate::{Retry, TransportError};
 use backon::{BackoffBuilder, ExponentialBuilder};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Retry limits and backoff shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,6 +42,34 @@ impl RetryPolicy {
             .unwrap_or(self.max_delay)
     }
 
+    /// When to try again after attempt `attempt` (1-based) failed as `retry` says: at the
+    /// reset the server named, else after the backoff delay from `now`; `None` for a
+    /// permanent failure.
+    pub fn next_attempt(&self, retry: Retry, attempt: u32, now: SystemTime) -> Option<SystemTime> {
+        match retry {
+            Retry::Never => None,
+            Retry::At(Some(reset)) => Some(reset),
+            Retry::At(None) | Retry::Backoff => Some(now + self.delay(attempt)),
+        }
+    }
+
+    /// How long a sender that retries in place (`hipkit report`, the log worker) waits after
+    /// attempt `attempt` (1-based) failed with `error`: until [`RetryPolicy::next_attempt`],
+    /// at most `max_delay` (a far reset is not slept through); `None` when the failure is
+    /// permanent or that was the last attempt.
+    pub fn wait_after(&self, error: &TransportError, attempt: u32) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let now = SystemTime::now();
+        let at = self.next_attempt(error.retry(), attempt, now)?;
+        Some(
+            at.duration_since(now)
+                .unwrap_or(Duration::ZERO)
+                .min(self.max_delay),
+        )
+    }
+
     /// Whether a message with these attempts and age has used up its budget.
     pub fn exhausted(&self, attempts: u32, age: Duration) -> bool {
         attempts >= self.max_attempts || age >= self.max_age
@@ -70,6 +99,33 @@ mod tests {
         }
         let samples: std::collections::HashSet<_> = (0..20).map(|_| p.delay(3)).collect();
         assert!(samples.len() > 1, "jittered");
+    }
+
+    #[test]
+    fn waits_follow_the_failure_and_stop_after_the_last_attempt() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        let backoff = TransportError::ShuttingDown;
+        let wait = p.wait_after(&backoff, 1).expect("retried");
+        assert!(wait >= Duration::from_millis(100) && wait <= Duration::from_secs(5));
+        assert_eq!(p.wait_after(&backoff, 3), None, "the last attempt");
+        let permanent = TransportError::IdempotencyUnsupported;
+        assert_eq!(p.wait_after(&permanent, 1), None);
+        let far = SystemTime::now() + Duration::from_secs(3600);
+        assert_eq!(
+            p.next_attempt(Retry::At(Some(far)), 1, SystemTime::now()),
+            Some(far)
+        );
+        let limited = TransportError::Push(crate::push::PushError::Status {
+            status: 429,
+            body: String::new(),
+            retry_at: Some(far),
+        });
+        assert_eq!(p.wait_after(&limited, 1), Some(Duration::from_secs(5)));
     }
 
     #[test]
