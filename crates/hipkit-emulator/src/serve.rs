@@ -31,11 +31,14 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The self-signed certificate could not be made.
-    #[error("cannot set up TLS: {0}")]
-    Tls(String),
-    /// The initial world is inconsistent (duplicate room or user).
-    #[error("invalid seed data: {0}")]
-    Seed(String),
+    #[error("cannot set up TLS")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The client that calls webhooks could not be built.
+    #[error("cannot build the webhook client")]
+    WebhookClient(#[source] reqwest::Error),
+    /// The initial world is inconsistent (duplicate room or user), or no token could be made.
+    #[error("invalid seed data")]
+    Seed(#[source] hipkit_server::ApiError),
 }
 
 /// A running emulator.
@@ -93,7 +96,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     let scheme = if config.tls { "https" } else { "http" };
     let base_url = format!("{scheme}://{local_addr}");
     let (shared, generated_token) = Shared::new(&config, base_url.clone())
-        .map_err(|e| StartError::Seed(e.message().to_owned()))?;
+        .map_err(StartError::Seed)?;
     let firing = start_firing(&shared, &config)?;
     let router = crate::app::router(shared.clone(), &config);
     let tls = if config.tls {
@@ -129,7 +132,7 @@ fn start_firing(shared: &Shared, config: &EmulatorConfig) -> Result<JoinHandle<(
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("hipkit-emulator/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| StartError::Tls(format!("cannot build the webhook client: {e}")))?;
+        .map_err(StartError::WebhookClient)?;
     let (queue, jobs) = mpsc::unbounded_channel();
     shared.world().attach_firing(queue);
     let settings = webhooks::FiringSettings::from_config(config);
@@ -144,14 +147,14 @@ fn start_firing(shared: &Shared, config: &EmulatorConfig) -> Result<JoinHandle<(
 fn self_signed_acceptor() -> Result<TlsAcceptor, StartError> {
     let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
     let cert =
-        rcgen::generate_simple_self_signed(names).map_err(|e| StartError::Tls(e.to_string()))?;
+        rcgen::generate_simple_self_signed(names).map_err(|e| StartError::Tls(Box::new(e)))?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| StartError::Tls(e.to_string()))?
+        .map_err(|e| StartError::Tls(Box::new(e)))?
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.der().clone()], key)
-        .map_err(|e| StartError::Tls(e.to_string()))?;
+        .map_err(|e| StartError::Tls(Box::new(e)))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
