@@ -95,8 +95,8 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     })?;
     let scheme = if config.tls { "https" } else { "http" };
     let base_url = format!("{scheme}://{local_addr}");
-    let (shared, generated_token) = Shared::new(&config, base_url.clone())
-        .map_err(StartError::Seed)?;
+    let (shared, generated_token) =
+        Shared::new(&config, base_url.clone()).map_err(StartError::Seed)?;
     let firing = start_firing(&shared, &config)?;
     let router = crate::app::router(shared.clone(), &config);
     let tls = if config.tls {

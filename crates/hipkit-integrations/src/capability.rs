@@ -84,8 +84,17 @@ impl Capability for IntegrationsConfig {
         .await
         .map_err(|e| CapabilityError::config(self.name(), e))?;
         let stopping = integrations.clone();
+        let unauthenticated = match self.jwt_secret {
+            Some(_) => Vec::new(),
+            None => vec![
+                "POST /hooks/hipchat runs integrations for unsigned webhooks (no [integrations] \
+                 jwt_secret)"
+                    .to_owned(),
+            ],
+        };
         Ok(Some(Mounted {
             routes: integrations.routes(self.root_hook, cx.serve.api_token.is_some()),
+            unauthenticated,
             banner: integrations.banner(cx.hipchat.endpoint_or_default()),
             shutdown: Some(Box::pin(async move { stopping.shutdown().await })),
             ..Mounted::default()

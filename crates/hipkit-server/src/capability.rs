@@ -65,6 +65,10 @@ pub struct Mounted {
     pub health: Vec<(String, Arc<dyn HealthCheck>)>,
     /// Hooks run before each `/metrics` scrape.
     pub scrape: Vec<Arc<dyn ScrapeHook>>,
+    /// Its entry points anyone who reaches the listener may call (`POST /hooks/buildbot
+    /// takes anonymous callers`): `serve` refuses to listen beyond loopback with any, unless
+    /// `[serve] unauthenticated_beyond_loopback` says that is meant.
+    pub unauthenticated: Vec<String>,
     /// Couriers for the outbox's parcels queued by this capability.
     pub couriers: Option<Arc<dyn Couriers>>,
     /// Background tasks.

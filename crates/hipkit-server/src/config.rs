@@ -21,6 +21,12 @@ pub struct ServerConfig {
     pub header_read_timeout_secs: u64,
     /// Connections open at once; more clients wait until one closes.
     pub max_connections: usize,
+    /// `hipkit serve`: start the built-in emulator even though a HipChat token is configured
+    /// (without this, a token with no endpoint is refused: real messages would vanish into it).
+    pub emulator: bool,
+    /// `hipkit serve`: listen beyond loopback although some entry point takes anonymous
+    /// callers (an open relay into the chat); without this, such a start is refused.
+    pub unauthenticated_beyond_loopback: bool,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +38,8 @@ impl Default for ServerConfig {
             request_timeout_secs: 10,
             header_read_timeout_secs: 10,
             max_connections: 1024,
+            emulator: false,
+            unauthenticated_beyond_loopback: false,
         }
     }
 }
@@ -90,6 +98,11 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
             .field("max_connections", &self.max_connections)
+            .field("emulator", &self.emulator)
+            .field(
+                "unauthenticated_beyond_loopback",
+                &self.unauthenticated_beyond_loopback,
+            )
             .finish()
     }
 }

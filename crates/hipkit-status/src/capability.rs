@@ -115,13 +115,18 @@ impl Capability for ReportersConfig {
             StatusError::Store(_) => CapabilityError::start(self.name(), e),
             other => CapabilityError::config(self.name(), other),
         })?;
+        let auth = RelayAuth::new(&self.relay);
         let mut mounted = Mounted {
             couriers: Some(reporters.couriers()),
             ..Mounted::default()
         };
-        mounted
-            .routes
-            .push(Relay::new(reporters, RelayAuth::new(&self.relay)).routes());
+        if !auth.is_required() {
+            mounted.unauthenticated.push(format!(
+                "POST {} takes anonymous callers (no [reporters.relay] secret or user)",
+                crate::relay::PATH
+            ));
+        }
+        mounted.routes.push(Relay::new(reporters, auth).routes());
         Ok(Some(mounted.banner(
             "Buildbot",
             format!("POST {{base}}{} (HttpStatusPush relay)", crate::relay::PATH),

@@ -173,7 +173,11 @@ pub struct ServeArgs {
     /// Deliveries in flight at once [env: HIPKIT_CONCURRENCY] [default: 8].
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// HipChat server and token (no endpoint: start the built-in emulator).
+    /// Start the built-in emulator even though a HipChat token is set (without an endpoint
+    /// and without this, a token is refused) [config: serve.emulator].
+    #[arg(long)]
+    pub emulator: bool,
+    /// HipChat server and token (no endpoint and no token: start the built-in emulator).
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -379,7 +383,12 @@ impl ServeArgs {
         o.set("--listen", "serve.listen", self.listen)
             .set("--store", "store.path", self.store.as_ref())
             .set("--backend", "delivery.backend", self.backend)
-            .set("--concurrency", "delivery.concurrency", self.concurrency);
+            .set("--concurrency", "delivery.concurrency", self.concurrency)
+            .set(
+                "--emulator",
+                "serve.emulator",
+                self.emulator.then_some(true),
+            );
         o
     }
 }

@@ -86,9 +86,11 @@ impl From<hipkit::serve::ServeError> for Failure {
         use hipkit_server::CapabilityError;
         match e {
             ServeError::HipChat(e) => e.into(),
-            ServeError::Config(_) | ServeError::Capability(CapabilityError::Config { .. }) => {
-                Self::usage(e)
-            }
+            ServeError::Config(_)
+            | ServeError::TokenWithoutEndpoint
+            | ServeError::EmulatorAndEndpoint
+            | ServeError::Unauthenticated { .. }
+            | ServeError::Capability(CapabilityError::Config { .. }) => Self::usage(e),
             other => Self::runtime(other),
         }
     }

@@ -36,6 +36,33 @@ pub enum ServeError {
     /// The `[serve]` section is unusable.
     #[error(transparent)]
     Config(#[from] hipkit_server::ConfigError),
+    /// A HipChat token is configured without an endpoint, and the emulator was not asked for.
+    #[error(
+        "a HipChat token is set ([hipchat] token / HIPCHAT_API_TOKEN) but no endpoint \
+         ([hipchat] endpoint / HIPCHAT_ENDPOINT): messages would go to the built-in emulator \
+         and vanish. Set the endpoint of your HipChat server, or ask for the emulator with \
+         --emulator ([serve] emulator = true)"
+    )]
+    TokenWithoutEndpoint,
+    /// The emulator was asked for although an endpoint is configured.
+    #[error(
+        "--emulator ([serve] emulator = true) and a HipChat endpoint ([hipchat] endpoint / \
+         HIPCHAT_ENDPOINT) are both set: choose one"
+    )]
+    EmulatorAndEndpoint,
+    /// Listening beyond loopback with entry points that take anonymous callers.
+    #[error(
+        "refusing to listen on {addr} (beyond loopback) with entry points anyone can call: {}; \
+         set their credentials, listen on 127.0.0.1, or set [serve] \
+         unauthenticated_beyond_loopback = true if an open relay into your chat is what you mean",
+        open.join("; ")
+    )]
+    Unauthenticated {
+        /// The listen address.
+        addr: SocketAddr,
+        /// What is open.
+        open: Vec<String>,
+    },
     /// The built-in emulator could not start.
     #[error("built-in emulator: {0}")]
     Emulator(#[source] hipkit_emulator::StartError),
@@ -71,11 +98,19 @@ impl std::fmt::Debug for Started {
     }
 }
 
-/// With no `[hipchat] endpoint`, starts the built-in emulator (accepting the configured
-/// token, if any) and points the HipChat settings at it.
+/// With no `[hipchat] endpoint`, starts the built-in emulator and points the HipChat
+/// settings at it: on a first run (no token either), or when asked for (`[serve] emulator`,
+/// accepting the configured token). A token without an endpoint is otherwise refused: a typo
+/// in the endpoint's variable must not deliver a service's messages into memory.
 async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmulator>, ServeError> {
-    if settings.hipchat.endpoint.is_some() {
-        return Ok(None);
+    let asked = settings.serve.emulator;
+    match (settings.hipchat.endpoint.is_some(), asked) {
+        (true, true) => return Err(ServeError::EmulatorAndEndpoint),
+        (true, false) => return Ok(None),
+        (false, false) if settings.hipchat.token.is_some() => {
+            return Err(ServeError::TokenWithoutEndpoint);
+        }
+        (false, _) => {}
     }
     let mut config = settings.emulator.clone();
     if let Some(token) = &settings.hipchat.token {
@@ -162,6 +197,15 @@ pub async fn start(mut settings: Settings) -> Result<Started, ServeError> {
             }
         }
     }
+    let open: Vec<String> = built
+        .iter()
+        .flat_map(|m| m.unauthenticated.iter().cloned())
+        .collect();
+    let addr = cx.serve.listen;
+    if !addr.ip().is_loopback() && !open.is_empty() && !cx.serve.unauthenticated_beyond_loopback {
+        shut_down(built.into_iter().rev().filter_map(|m| m.shutdown)).await;
+        return Err(ServeError::Unauthenticated { addr, open });
+    }
     let mut server = Server::new(cx.serve.clone());
     *server.registry() = std::mem::take(&mut cx.registry);
     let mut couriers = CourierSet::default();
@@ -219,6 +263,10 @@ fn banner(
         &format!("{} -> {target}", cx.delivery.label),
     ));
     if let Some(emu) = emulator {
+        banner.push(banner_line(
+            "note",
+            "messages stay in this local emulator: no [hipchat] endpoint is set",
+        ));
         banner.push(banner_line(
             "HipChat",
             &format!(

@@ -437,6 +437,14 @@ fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
         .iter()
         .find(|l| l.contains("built-in emulator"))
         .expect("emulator URL printed");
+    assert!(
+        server
+            .lines
+            .iter()
+            .any(|l| l.contains("messages stay in this local emulator")),
+        "the banner says where messages go: {:?}",
+        server.lines
+    );
     let emulator = emulator_line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -471,6 +479,90 @@ fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
     assert!(term.success());
     let status = server.child.wait().unwrap();
     assert!(status.success(), "graceful exit: {status:?}");
+}
+
+#[test]
+fn a_token_without_an_endpoint_is_refused_unless_the_emulator_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let env = [
+        ("HIPKIT_STORE", store.to_str().unwrap()),
+        ("HIPKIT_EMULATOR__LISTEN", "127.0.0.1:0"),
+        // A typo in HIPCHAT_ENDPOINT's name: the real token, no endpoint.
+        ("HIPCHAT_ENDPIONT", "https://hipchat.example.com"),
+        ("HIPCHAT_API_TOKEN", TOKEN),
+    ];
+    let out = hipkit_bin!().run(&["serve", "--listen", "127.0.0.1:0"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for names in ["HIPCHAT_API_TOKEN", "HIPCHAT_ENDPOINT", "--emulator"] {
+        assert!(err.contains(names), "the error names {names}: {err}");
+    }
+    assert!(!err.contains(TOKEN), "{err}");
+    assert!(!store.exists(), "nothing was opened");
+
+    let both = hipkit_bin!().run(
+        &["serve", "--listen", "127.0.0.1:0", "--emulator"],
+        &[
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+            ("HIPCHAT_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("choose one"));
+
+    // Asked for by the config key: the token is the emulator's.
+    let asked = hipkit_bin!().spawn(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+            ("HIPKIT_EMULATOR__LISTEN", "127.0.0.1:0"),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_SERVE__EMULATOR", "true"),
+        ],
+        "HipChat:",
+    );
+    let (status, _) = send(
+        &asked.base,
+        &json!({"room": "Build Room", "message": "asked"}),
+    );
+    assert_eq!(status, 202);
+}
+
+#[test]
+fn listening_beyond_loopback_with_anonymous_entry_points_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("o.db");
+    let emu = hipkit_bin!().emulator(&[]);
+    let env = [
+        ("HIPKIT_STORE", store.to_str().unwrap()),
+        ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+        ("HIPCHAT_API_TOKEN", TOKEN),
+    ];
+    // Refused before anything binds: the test never listens beyond loopback.
+    let out = hipkit_bin!().run(&["serve", "--listen", "0.0.0.0:0"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for open in [
+        "/api/v1/messages",
+        "/hooks/buildbot",
+        "unauthenticated_beyond_loopback",
+    ] {
+        assert!(err.contains(open), "the error names {open}: {err}");
+    }
+    let with_token = [
+        env.as_slice(),
+        &[("HIPKIT_SERVE__API_TOKEN", "serve-secret-token")],
+    ]
+    .concat();
+    let out = hipkit_bin!().run(&["serve", "--listen", "0.0.0.0:0"], &with_token);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains("/api/v1/messages") && err.contains("/hooks/buildbot"),
+        "only what is still open is named: {err}"
+    );
+    assert!(!err.contains("serve-secret-token"), "{err}");
 }
 
 #[test]

@@ -38,7 +38,7 @@ async fn a_slash_command_typed_in_the_composer_gets_the_integrations_reply() {
     .unwrap();
     let db = dir.path().join("serve.db");
     let serve = hipkit_bin!().spawn(
-        &["serve", "--listen", "127.0.0.1:0"],
+        &["serve", "--listen", "127.0.0.1:0", "--emulator"],
         &[
             ("HIPKIT_STORE", db.to_str().unwrap()),
             ("HIPCHAT_API_TOKEN", TOKEN),

@@ -25,6 +25,11 @@ impl RelayAuth {
         }
     }
 
+    /// Whether any credential is required (a secret header or basic auth).
+    pub fn is_required(&self) -> bool {
+        self.secret.is_some() || self.basic.is_some()
+    }
+
     /// `None` when the request may pass; otherwise why not (never echoing a secret).
     pub fn refuse(&self, headers: &HeaderMap) -> Option<&'static str> {
         if let Some((name, secret)) = &self.secret {

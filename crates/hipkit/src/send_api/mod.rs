@@ -71,6 +71,12 @@ impl Capability for SendApiCapability {
 
     async fn build(&self, cx: &mut Context) -> Result<Option<Mounted>, CapabilityError> {
         let api = SendApi::new(cx.delivery.transport.clone(), cx.delivery.outbox.clone());
-        Ok(Some(api.mounted(&mut cx.registry)))
+        let mut mounted = api.mounted(&mut cx.registry);
+        if cx.serve.api_token.is_none() {
+            mounted
+                .unauthenticated
+                .push("POST /api/v1/messages posts for anyone (no [serve] api_token)".to_owned());
+        }
+        Ok(Some(mounted))
     }
 }
