@@ -1,4 +1,4 @@
-//! The whole emulator app: `/v2`, the `/_emulator` control API and the web UI, under the
+//! The whole emulator app: `/v2`, HipChat's `/v1`, the `/_emulator` control API and the web UI, under the
 //! body limit and the body deadline, every error answered with HipChat's envelope (all
 //! three from `hipkit-server`, the plumbing `hipkit serve` uses too).
 
@@ -14,6 +14,7 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
     let body_deadline = Duration::from_secs(config.body_read_timeout_secs);
     Router::new()
         .nest("/v2", crate::api::router(shared.clone(), config))
+        .nest("/v1", crate::api::v1::router())
         .nest("/_emulator", crate::control::router())
         .merge(crate::ui::router(shared.clone(), config))
         .fallback(crate::api::not_found)

@@ -15,7 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The rate-limit key of requests without a valid token.
 const ANONYMOUS: &str = "anonymous";
 
-fn now_ms() -> u64 {
+/// Unix time in milliseconds (the request log's clock).
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

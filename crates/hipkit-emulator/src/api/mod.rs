@@ -7,6 +7,7 @@ pub(crate) mod messages;
 mod paging;
 mod rooms;
 mod users;
+pub(crate) mod v1;
 pub(crate) mod webhooks;
 
 pub use messages::notification_item;
