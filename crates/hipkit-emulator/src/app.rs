@@ -13,6 +13,8 @@ use std::time::Duration;
 pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
     let body_deadline = Duration::from_secs(config.body_read_timeout_secs);
     Router::new()
+        // The API root the capabilities document links as `api` answers that document.
+        .route("/v2/", axum::routing::get(crate::api::capabilities))
         .nest("/v2", crate::api::router(shared.clone(), config))
         .nest("/v1", crate::api::v1::router())
         .nest("/_emulator", crate::control::router())

@@ -17,7 +17,7 @@ pub use notification::{
     Card, CardDescription, CardStyle, CardThumbnail, RoomNotification, bool_or_string,
 };
 pub use page::{Links, Page};
-pub use room::{CreateRoom, Created, Privacy, Room, RoomStatistics};
+pub use room::{CreateRoom, Created, Privacy, Room, RoomStatistics, SetTopic};
 pub use user::{CreateUser, User};
 pub use v1::{V1_FROM_MAX, V1_MESSAGE_MAX, V1RoomMessage, v1_format_is_json};
 pub use webhook::{
