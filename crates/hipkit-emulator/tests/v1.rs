@@ -264,3 +264,24 @@ async fn an_exhausted_rate_limit_is_v1s_403() {
     assert_eq!(second, 403, "{answer}");
     assert_envelope(&answer, 403, "Rate limit exceeded");
 }
+
+#[tokio::test]
+async fn exhausted_flood_control_is_v1s_403_too() {
+    let emu = hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Build Room"])
+        .with(|c| {
+            c.flood_limit = Some(RateSpec {
+                limit: 1,
+                window_secs: 3600,
+            })
+        })
+        .start()
+        .await;
+    let q = format!("auth_token={TOKEN}");
+    assert_eq!(post_form(&emu, &q, &form("1", "a", "x")).await.0, 200);
+    let (status, answer) = post_form(&emu, &q, &form("1", "a", "y")).await;
+    assert_eq!(status, 403, "{answer}");
+    assert_envelope(&answer, 403, "flood control");
+    assert_eq!(emu.api().history("1").await.len(), 1);
+}

@@ -86,6 +86,15 @@ fn authorize(
     Ok(caller)
 }
 
+/// v1 answered an exhausted limit (flood control too) with 403, where v2 says 429.
+fn v1_limit(e: ApiError) -> ApiError {
+    if e.status() == StatusCode::TOO_MANY_REQUESTS {
+        ApiError::new(StatusCode::FORBIDDEN, e.message())
+    } else {
+        e
+    }
+}
+
 /// Authorizes and runs a v1 call, then records it in the request log (the path only: the
 /// query may hold the token).
 fn call(
@@ -136,7 +145,7 @@ async fn message(
         |pairs| {
             let msg = V1RoomMessage::from_pairs(pairs)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let (room, _flood) = room_recipient(&s, &msg.room_id)?;
+            let (room, _flood) = room_recipient(&s, &msg.room_id).map_err(v1_limit)?;
             s.world()
                 .post_notification(room, notification_item(msg.into_notification()))?;
             Ok(json!({"status": "sent"}))
