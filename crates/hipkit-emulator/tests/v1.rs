@@ -92,6 +92,12 @@ async fn messages_by_id_and_by_name_land_in_the_room() {
     )
     .await;
     assert_eq!(status, 200);
+    // Visible in the web UI's room page, sanitised HTML and all.
+    let page =
+        Api::send_text(Api::anonymous(emu.api().base()).request(Method::GET, "/rooms/1")).await;
+    assert_eq!(page.0, 200);
+    assert!(page.2.contains("<b>green</b>"), "{}", page.2);
+    assert!(page.2.contains("deployed") && page.2.contains("Django"));
     let ops = emu.api().history("Ops").await;
     assert_eq!(ops[0]["message_format"], "html");
     assert_eq!(ops[0]["color"], "yellow");
