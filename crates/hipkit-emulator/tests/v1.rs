@@ -8,7 +8,7 @@
     reason = "test crate: its helpers, like its tests, fail the test by panicking"
 )]
 
-use hipkit_emulator::RateSpec;
+use hipkit_emulator::{EmulatorConfig, RateSpec};
 use hipkit_testkit::{Api, Emulator, assert_envelope};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -250,44 +250,36 @@ async fn every_refusal_has_v1_status_and_shape() {
     assert!(emu.api().history("1").await.is_empty());
 }
 
-#[tokio::test]
-async fn an_exhausted_rate_limit_is_v1s_403() {
+/// With one message allowed by `limit` (the token's rate limit or the room's flood
+/// control), the second v1 message is refused with v1's 403 mentioning `part`.
+async fn second_message_refused(limit: fn(&mut EmulatorConfig, RateSpec), part: &str) {
+    let one = RateSpec {
+        limit: 1,
+        window_secs: 3600,
+    };
     let emu = hipkit_testkit::emulator()
         .token(TOKEN)
         .rooms(&["Build Room"])
-        .with(|c| {
-            c.rate_limit = Some(RateSpec {
-                limit: 1,
-                window_secs: 3600,
-            })
-        })
-        .start()
-        .await;
-    let q = format!("auth_token={TOKEN}");
-    let (first, _) = post_form(&emu, &q, &form("1", "a", "x")).await;
-    assert_eq!(first, 200);
-    let (second, answer) = post_form(&emu, &q, &form("1", "a", "y")).await;
-    assert_eq!(second, 403, "{answer}");
-    assert_envelope(&answer, 403, "Rate limit exceeded");
-}
-
-#[tokio::test]
-async fn exhausted_flood_control_is_v1s_403_too() {
-    let emu = hipkit_testkit::emulator()
-        .token(TOKEN)
-        .rooms(&["Build Room"])
-        .with(|c| {
-            c.flood_limit = Some(RateSpec {
-                limit: 1,
-                window_secs: 3600,
-            })
-        })
+        .also_token("reader:view_messages".parse().unwrap())
+        .with(|c| limit(c, one))
         .start()
         .await;
     let q = format!("auth_token={TOKEN}");
     assert_eq!(post_form(&emu, &q, &form("1", "a", "x")).await.0, 200);
     let (status, answer) = post_form(&emu, &q, &form("1", "a", "y")).await;
     assert_eq!(status, 403, "{answer}");
-    assert_envelope(&answer, 403, "flood control");
-    assert_eq!(emu.api().history("1").await.len(), 1);
+    assert_envelope(&answer, 403, part);
+    // Read with another token: the rate limit counts per token.
+    let reader = emu.api().with_token("reader");
+    assert_eq!(reader.history("1").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_exhausted_rate_limit_is_v1s_403() {
+    second_message_refused(|c, one| c.rate_limit = Some(one), "Rate limit exceeded").await;
+}
+
+#[tokio::test]
+async fn exhausted_flood_control_is_v1s_403_too() {
+    second_message_refused(|c, one| c.flood_limit = Some(one), "flood control").await;
 }
