@@ -12,13 +12,12 @@ use crate::auth::{Caller, query_pairs};
 use crate::state::{LoggedRequest, RoomRec, Shared, World, room_jid};
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hipchat::{RoomRef, Scope, V1RoomMessage, v1_format_is_json};
-use hipkit_server::ApiError;
+use hipkit_server::{ApiError, TimedBody};
 use serde_json::{Value, json};
 
 /// The scopes v1's room calls accept (v1's admin token could read rooms).
@@ -133,7 +132,7 @@ async fn message(
     State(s): State<Shared>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    TimedBody(body): TimedBody,
 ) -> Response {
     call(
         &s,
