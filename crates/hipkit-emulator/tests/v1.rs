@@ -242,6 +242,11 @@ async fn every_refusal_has_v1_status_and_shape() {
             404,
             "not found",
         ),
+        (
+            "/v1/rooms/message?auth_token=v1-test-token",
+            405,
+            "Method not allowed",
+        ),
     ] {
         let (status, answer) = get_v1(&emu, path).await;
         assert_eq!(status, code, "{path}: {answer}");
