@@ -288,3 +288,38 @@ async fn an_exhausted_rate_limit_is_v1s_403() {
 async fn exhausted_flood_control_is_v1s_403_too() {
     second_message_refused(|c, one| c.flood_limit = Some(one), "flood control").await;
 }
+
+#[tokio::test]
+async fn fault_rules_apply_to_v1_as_to_v2() {
+    let emu = emulator().await;
+    let q = format!("auth_token={TOKEN}");
+    emu.api()
+        .add_fault(&json!({"path": "/v1/rooms/message", "times": 1,
+            "action": {"status": {"status": 500, "message": "injected"}}}))
+        .await;
+    let (status, answer) = post_form(&emu, &q, &form("1", "a", "lost")).await;
+    assert_eq!(status, 500, "{answer}");
+    assert_envelope(&answer, 500, "injected");
+    emu.api()
+        .add_fault(&json!({"path": "/v1/", "times": 1, "action": "drop"}))
+        .await;
+    let api = Api::anonymous(emu.api().base());
+    let dropped =
+        Api::try_send_text(api.request(Method::GET, &format!("/v1/rooms/list?{q}"))).await;
+    assert!(
+        dropped.is_err(),
+        "a dropped connection gives no answer: {dropped:?}"
+    );
+    // The rules are used up: the next calls are served.
+    assert_eq!(post_form(&emu, &q, &form("1", "a", "kept")).await.0, 200);
+    let history = emu.api().history("1").await;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["message"], "kept");
+    let log = emu.api().request_log().await;
+    let statuses: Vec<&Value> = log
+        .iter()
+        .filter(|l| l["path"].as_str().is_some_and(|p| p.starts_with("/v1/")))
+        .map(|l| &l["status"])
+        .collect();
+    assert_eq!(statuses, [&json!(500), &json!(0), &json!(200)], "{log:?}");
+}

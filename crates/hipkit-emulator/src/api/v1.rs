@@ -4,20 +4,21 @@
 //! Bearer header. The emulator's tokens serve v1 too: `rooms/message` needs
 //! `send_notification` (v1's notification token), the room calls `view_group` or `view_room`
 //! (v1's admin token). Errors keep v1's shape `{"error": {"code", "type", "message"}}`;
-//! v1 answered an exhausted rate limit with 403, not 429.
+//! v1 answered an exhausted rate limit with 403, not 429. Fault rules apply as on `/v2`.
 
-use super::gate::now_ms;
+use super::gate::{ANONYMOUS, apply_fault, now_ms};
 use super::messages::{notification_item, room_recipient};
 use crate::auth::{Caller, query_pairs};
 use crate::state::{LoggedRequest, RoomRec, Shared, World, room_jid};
 use axum::Json;
 use axum::Router;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hipchat::{RoomRef, Scope, V1RoomMessage, v1_format_is_json};
-use hipkit_server::{ApiError, TimedBody};
+use hipkit_server::{ApiError, CloseConnection, TimedBody};
 use serde_json::{Value, json};
 
 /// The scopes v1's room calls accept (v1's admin token could read rooms).
@@ -94,84 +95,81 @@ fn v1_limit(e: ApiError) -> ApiError {
     }
 }
 
-/// Authorizes and runs a v1 call, then records it in the request log (the path only: the
-/// query may hold the token).
-fn call(
+/// Applies the request's fault rule, authorizes and runs a v1 call, then records it in the
+/// request log (the path only: the query may hold the token).
+async fn call(
     s: &Shared,
-    method: Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    parts: &Parts,
     body: &[u8],
     any_of: &[Scope],
     run: impl FnOnce(&[(String, String)]) -> Result<Value, ApiError>,
 ) -> Response {
+    let at_ms = now_ms();
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0);
     let pairs = params(uri, body);
-    let mut label = None;
-    let result = authorize(s, headers, &pairs, any_of).and_then(|caller| {
-        label = Some(caller.label);
-        run(&pairs)
-    });
-    let response = match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.into_response(),
-    };
-    s.world().log_request(LoggedRequest {
-        at_ms: now_ms(),
-        method: method.as_str().to_owned(),
+    let known = crate::auth::raw_token(&parts.headers, &pairs)
+        .and_then(|t| s.world().token(&t).map(|rec| rec.label.clone()));
+    let log = |label: Option<String>, status: u16| LoggedRequest {
+        at_ms,
+        method: parts.method.as_str().to_owned(),
         path: uri.path().to_owned(),
         token: label,
-        status: response.status().as_u16(),
+        status,
         outgoing: false,
-    });
+    };
+    let fault = s.world().take_fault(parts.method.as_str(), uri.path());
+    let limit_key = known.clone().unwrap_or_else(|| ANONYMOUS.to_owned());
+    let close = parts.extensions.get::<CloseConnection>().cloned();
+    let early = apply_fault(s, fault, &limit_key, at_ms, close, || log(known.clone(), 0)).await;
+    let mut label = None;
+    let response = match early {
+        Some(response) => response,
+        None => {
+            let result = authorize(s, &parts.headers, &pairs, any_of).and_then(|caller| {
+                label = Some(caller.label);
+                run(&pairs)
+            });
+            match result {
+                Ok(body) => Json(body).into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+    };
+    s.world()
+        .log_request(log(label.or(known), response.status().as_u16()));
     response
 }
 
 /// `POST /v1/rooms/message` → 200 `{"status": "sent"}`; lands in the room's history as a
 /// notification (and fires `room_notification` webhooks), like v2's.
-async fn message(
-    State(s): State<Shared>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    TimedBody(body): TimedBody,
-) -> Response {
-    call(
-        &s,
-        Method::POST,
-        &uri,
-        &headers,
-        &body,
-        &[Scope::SendNotification],
-        |pairs| {
-            let msg = V1RoomMessage::from_pairs(pairs)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let (room, _flood) = room_recipient(&s, &msg.room_id).map_err(v1_limit)?;
-            s.world()
-                .post_notification(room, notification_item(msg.into_notification()))?;
-            Ok(json!({"status": "sent"}))
-        },
-    )
+async fn message(State(s): State<Shared>, parts: Parts, TimedBody(body): TimedBody) -> Response {
+    call(&s, &parts, &body, &[Scope::SendNotification], |pairs| {
+        let msg =
+            V1RoomMessage::from_pairs(pairs).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (room, _flood) = room_recipient(&s, &msg.room_id).map_err(v1_limit)?;
+        s.world()
+            .post_notification(room, notification_item(msg.into_notification()))?;
+        Ok(json!({"status": "sent"}))
+    })
+    .await
 }
 
 /// `GET /v1/rooms/list` → `{"rooms": [...]}`.
-async fn list(
-    State(s): State<Shared>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    call(&s, Method::GET, &uri, &headers, &[], VIEW, |_| {
+async fn list(State(s): State<Shared>, parts: Parts) -> Response {
+    call(&s, &parts, &[], VIEW, |_| {
         let world = s.world();
         let rooms: Vec<Value> = world.rooms().map(|r| v1_room(&world, r)).collect();
         Ok(json!({ "rooms": rooms }))
     })
+    .await
 }
 
 /// `GET /v1/rooms/show?room_id=` (id or name) → `{"room": {..., "participants": []}}`.
-async fn show(
-    State(s): State<Shared>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    call(&s, Method::GET, &uri, &headers, &[], VIEW, |pairs| {
+async fn show(State(s): State<Shared>, parts: Parts) -> Response {
+    call(&s, &parts, &[], VIEW, |pairs| {
         let room_id = pairs
             .iter()
             .find(|(k, v)| k == "room_id" && !v.is_empty())
@@ -184,6 +182,7 @@ async fn show(
         room["guest_access_url"] = Value::Null;
         Ok(json!({ "room": room }))
     })
+    .await
 }
 
 /// Seconds since the epoch of one of the emulator's ISO dates (0 when it has none).
