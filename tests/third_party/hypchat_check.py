@@ -2,28 +2,23 @@
 
 Usage: python3 hypchat_check.py PATH_TO_HIPKIT_BINARY
 Creates a room and a user, sends a notification and a private message, reads both
-histories. Exits non-zero on any mismatch. HypChat maps objects only for https links,
+histories, sets the room's topic and lists its members and participants (the links every
+room carries). Exits non-zero on any mismatch. HypChat maps objects only for https links,
 so the emulator runs with --tls and HypChat with verify=False.
 """
-import subprocess
 import sys
 import warnings
 
 import hypchat
+
+import emulator
 
 TOKEN = "third-party-token"
 
 
 def main(binary):
     warnings.simplefilter("ignore")
-    proc = subprocess.Popen(
-        [binary, "emulator", "--listen", "127.0.0.1:0", "--tls", "--token", TOKEN],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        base = proc.stdout.readline().split()[-1]
+    with emulator.running(binary, TOKEN, "--tls") as base:
         hc = hypchat.HypChat(TOKEN, endpoint=base, verify=False)
 
         room = hc.create_room("Third Party Room")
@@ -43,10 +38,17 @@ def main(binary):
         assert [i["message"] for i in chat["items"]] == ["private hello"], chat
         names = [u["name"] for u in hc.users()["items"]]
         assert "Erin Example" in names, names
-        print("hypchat third-party client: OK (room, user, notification, private message, both histories)")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+
+        fetched.topic("green since #42")
+        assert hc.get_room("Third Party Room")["topic"] == "green since #42"
+        members = fetched.members()
+        assert [m["mention_name"] for m in members["items"]] == ["admin"], members
+        participants = fetched.participants()
+        assert participants["items"] == [], participants
+        print(
+            "hypchat third-party client: OK (room, user, notification, private message, "
+            "both histories, topic, members, participants)"
+        )
 
 
 if __name__ == "__main__":

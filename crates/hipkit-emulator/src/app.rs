@@ -1,4 +1,4 @@
-//! The whole emulator app: `/v2`, the `/_emulator` control API and the web UI, under the
+//! The whole emulator app: `/v2`, HipChat's `/v1`, the `/_emulator` control API and the web UI, under the
 //! body limit and the body deadline, every error answered with HipChat's envelope (all
 //! three from `hipkit-server`, the plumbing `hipkit serve` uses too).
 
@@ -13,7 +13,10 @@ use std::time::Duration;
 pub fn router(shared: Shared, config: &EmulatorConfig) -> Router {
     let body_deadline = Duration::from_secs(config.body_read_timeout_secs);
     Router::new()
+        // The API root the capabilities document links as `api` answers that document.
+        .route("/v2/", axum::routing::get(crate::api::capabilities))
         .nest("/v2", crate::api::router(shared.clone(), config))
+        .nest("/v1", crate::api::v1::router())
         .nest("/_emulator", crate::control::router())
         .merge(crate::ui::router(shared.clone(), config))
         .fallback(crate::api::not_found)

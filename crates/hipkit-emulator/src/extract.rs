@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header};
 use hipchat::{
     CreateRoom, CreateUser, CreateWebhook, PrivateMessage, RoomMessage, RoomNotification, Scope,
-    Validate,
+    SetTopic, Validate,
 };
 use hipkit_server::{ApiError, TimedBody};
 use serde::de::DeserializeOwned;
@@ -43,6 +43,7 @@ hipchat_bodies!(
     CreateRoom => ManageRooms,
     CreateWebhook => AdminRoom,
     CreateUser => AdminGroup,
+    SetTopic => AdminRoom,
 );
 
 /// A body read, authorised, parsed and checked, in the order HipChat answers: 413 for a

@@ -377,3 +377,77 @@ fn hipkit_report_sends_http_pushes_directly_and_exits_1_when_unreachable() {
     assert!(stderr.contains(&format!("http://{addr}/hook")), "{stderr}");
     assert!(!stderr.contains("http-bearer-secret"), "{stderr}");
 }
+
+/// `line` without terminal colour codes (`ESC [ ... m`).
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Polls `log` until it holds `lines` lines containing `relay:`; those lines.
+fn relay_lines(log: &Path, lines: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    wait_until("the relay's log lines", Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        found = text
+            .lines()
+            .filter(|l| l.contains("relay:"))
+            .map(plain)
+            .collect();
+        found.len() >= lines
+    });
+    found
+}
+
+#[test]
+fn serve_logs_one_info_line_per_relay_request_without_secrets() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), REPORTERS);
+    let store = dir.path().join("hipkit.db");
+    let log = dir.path().join("serve.log");
+    let serve = hipkit_bin!().spawn_logging(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("HIPKIT_CONFIG", cfg.as_str()),
+            ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_STORE", store.to_str().unwrap()),
+            ("HIPKIT_LOG", "info"),
+        ],
+        "delivery:",
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let started = serde_json::to_vec(&build(false, None)).unwrap();
+    assert_eq!(relay(&serve.base, &started, Some("relay-s3cret")).0, 202);
+    assert_eq!(relay(&serve.base, &started, Some("wrong-guess")).0, 401);
+    assert_eq!(
+        relay(&serve.base, b"{not json", Some("relay-s3cret")).0,
+        400
+    );
+
+    let lines = relay_lines(&log, 3);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let queued = &lines[0];
+    for part in ["INFO", "Builder0", "build=7", "event=started", "queued=2"] {
+        assert!(queued.contains(part), "{part} missing in {queued}");
+    }
+    assert!(
+        lines[1].contains("refused") && lines[1].contains("secret header"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("refused"), "{}", lines[2]);
+    let all = std::fs::read_to_string(&log).unwrap();
+    for secret in ["relay-s3cret", "wrong-guess", TOKEN] {
+        assert!(!all.contains(secret), "the log shows a secret: {all}");
+    }
+}

@@ -7,6 +7,7 @@ mod notification;
 mod page;
 mod room;
 mod user;
+mod v1;
 mod webhook;
 
 pub use enums::{Color, MessageFormat, Scope};
@@ -16,8 +17,9 @@ pub use notification::{
     Card, CardDescription, CardStyle, CardThumbnail, RoomNotification, bool_or_string,
 };
 pub use page::{Links, Page};
-pub use room::{CreateRoom, Created, Privacy, Room, RoomStatistics};
+pub use room::{CreateRoom, Created, Privacy, Room, RoomStatistics, SetTopic};
 pub use user::{CreateUser, User};
+pub use v1::{V1_FROM_MAX, V1_MESSAGE_MAX, V1RoomMessage, v1_format_is_json};
 pub use webhook::{
     CreateWebhook, RoomMessagePayload, Webhook, WebhookEvent, WebhookItem, WebhookRoom,
 };

@@ -91,6 +91,19 @@ impl Validate for CreateRoom {
     }
 }
 
+/// `PUT /v2/room/{room}/topic`: the new topic, 0..250 characters (empty clears it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetTopic {
+    /// The topic.
+    pub topic: String,
+}
+
+impl Validate for SetTopic {
+    fn validate(&self) -> Result<(), ValidationError> {
+        length("topic", &self.topic, 0, 250)
+    }
+}
+
 /// The 201 answer to a create call: `{"id", "links"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Created {

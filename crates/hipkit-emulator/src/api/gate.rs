@@ -13,9 +13,10 @@ use hipkit_server::ApiError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The rate-limit key of requests without a valid token.
-const ANONYMOUS: &str = "anonymous";
+pub(crate) const ANONYMOUS: &str = "anonymous";
 
-fn now_ms() -> u64 {
+/// Unix time in milliseconds (the request log's clock).
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -51,6 +52,37 @@ fn injected(
     ApiError::new(status, message).into_response()
 }
 
+/// Applies a request's fault rule before its handler: waits out a `delay`, answers a
+/// `status` (returned), or, for a `drop`, records `dropped()` and closes the connection
+/// unanswered (never returning).
+pub(crate) async fn apply_fault(
+    s: &Shared,
+    fault: Option<FaultAction>,
+    limit_key: &str,
+    at_ms: u64,
+    close: Option<hipkit_server::CloseConnection>,
+    dropped: impl FnOnce() -> LoggedRequest,
+) -> Option<Response> {
+    match fault? {
+        FaultAction::Drop => {
+            s.world().log_request(dropped());
+            if let Some(connection) = close {
+                connection.close();
+            }
+            std::future::pending().await
+        }
+        FaultAction::Delay { delay_ms } => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            None
+        }
+        FaultAction::Status {
+            status,
+            message,
+            reset_in,
+        } => Some(injected(s, limit_key, at_ms, status, message, reset_in)),
+    }
+}
+
 /// Authenticates, applies faults and the token's rate limit, runs the handler, adds the
 /// `X-Ratelimit-*` headers and records the request.
 pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response {
@@ -78,25 +110,11 @@ pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Resp
         outgoing: false,
     };
     let limit_key = label.clone().unwrap_or_else(|| ANONYMOUS.into());
-    let mut early = None;
-    match fault {
-        Some(FaultAction::Drop) => {
-            s.world().log_request(log(0));
-            if let Some(connection) = req.extensions().get::<hipkit_server::CloseConnection>() {
-                connection.close();
-            }
-            return std::future::pending().await;
-        }
-        Some(FaultAction::Delay { delay_ms }) => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        }
-        Some(FaultAction::Status {
-            status,
-            message,
-            reset_in,
-        }) => early = Some(injected(&s, &limit_key, at_ms, status, message, reset_in)),
-        None => {}
-    }
+    let close = req
+        .extensions()
+        .get::<hipkit_server::CloseConnection>()
+        .cloned();
+    let early = apply_fault(&s, fault, &limit_key, at_ms, close, || log(0)).await;
     let counted = s.limiter.count_token(&limit_key);
     let mut response = match (early, who) {
         (Some(resp), _) => resp,

@@ -7,8 +7,10 @@ pub(crate) mod messages;
 mod paging;
 mod rooms;
 mod users;
+pub(crate) mod v1;
 pub(crate) mod webhooks;
 
+pub use gate::capabilities;
 pub use messages::notification_item;
 
 use crate::auth::Caller;
@@ -19,7 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hipkit_server::ApiError;
 use hipkit_server::BodyLimit;
@@ -34,6 +36,9 @@ pub fn router(shared: Shared, config: &EmulatorConfig) -> Router<Shared> {
         .route("/room", get(rooms::list).post(rooms::create))
         .route("/room/{room}", get(rooms::get_one).delete(rooms::delete))
         .route("/room/{room}/statistics", get(rooms::statistics))
+        .route("/room/{room}/topic", put(rooms::set_topic))
+        .route("/room/{room}/member", get(rooms::members))
+        .route("/room/{room}/participant", get(rooms::participants))
         .route("/room/{room}/notification", post(messages::notification))
         .route("/room/{room}/message", post(messages::room_message))
         .route(

@@ -1,4 +1,4 @@
-//! `/v2/room`: list, get, create, delete, statistics.
+//! `/v2/room`: list, get, create, delete, statistics, topic, members, participants.
 
 use super::created;
 use super::paging::{PageParams, flag};
@@ -9,7 +9,9 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hipchat::{CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, UserRef};
+use hipchat::{
+    CreateRoom, Links, Privacy, Room, RoomRef, RoomStatistics, Scope, SetTopic, UserLink, UserRef,
+};
 use hipkit_server::ApiError;
 
 /// `GET /v2/room`.
@@ -114,4 +116,50 @@ pub async fn statistics(
             ..Links::default()
         },
     }))
+}
+
+/// `PUT /v2/room/{room}/topic` → 204.
+pub async fn set_topic(
+    State(s): State<Shared>,
+    Path(room): Path<String>,
+    HipChatJson { body, .. }: HipChatJson<SetTopic>,
+) -> Result<StatusCode, ApiError> {
+    s.world().set_topic(&RoomRef::parse(&room), &body.topic)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v2/room/{room}/member`: a paged list of the room's members. The emulator keeps no
+/// membership lists, so the owner is the one member.
+pub async fn members(
+    State(s): State<Shared>,
+    c: Caller,
+    Path(room): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    c.require(&[Scope::ViewGroup, Scope::ViewRoom])?;
+    let paging = PageParams::parse(&query_pairs(uri.query()), 100)?;
+    let world = s.world();
+    let rec = world.room(&RoomRef::parse(&room))?;
+    let users: Vec<UserLink> = world
+        .user(rec.owner)
+        .map(|u| s.user_link(u))
+        .into_iter()
+        .collect();
+    Ok(Json(paging.page(&s, &uri, users)).into_response())
+}
+
+/// `GET /v2/room/{room}/participant`: a paged list of who is in the room now; nobody is
+/// connected to the emulator over XMPP, so it is empty.
+pub async fn participants(
+    State(s): State<Shared>,
+    c: Caller,
+    Path(room): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    c.require(&[Scope::ViewGroup, Scope::ViewRoom])?;
+    let query = query_pairs(uri.query());
+    let paging = PageParams::parse(&query, 100)?;
+    flag(&query, "include-offline", false)?;
+    s.world().room(&RoomRef::parse(&room))?;
+    Ok(Json(paging.page::<UserLink>(&s, &uri, Vec::new())).into_response())
 }

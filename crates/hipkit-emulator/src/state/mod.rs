@@ -142,7 +142,7 @@ impl Shared {
             is_archived: false,
             version: Some(version_tag(r.id)),
             topic: Some(r.topic.clone()),
-            xmpp_jid: Some(format!("{}_{}@conf.hipkit.local", r.id, slug(&r.name))),
+            xmpp_jid: Some(room_jid(r)),
             is_guest_accessible: Some(r.guest_access),
             guest_access_url: None,
             created: Some(r.created.clone()),
@@ -170,6 +170,11 @@ impl Shared {
             presence: None,
         }
     }
+}
+
+/// A room's XMPP address.
+pub fn room_jid(r: &RoomRec) -> String {
+    format!("{}_{}@conf.hipkit.local", r.id, slug(&r.name))
 }
 
 /// An eight-hex-digit version tag derived from an id.

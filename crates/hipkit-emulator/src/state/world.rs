@@ -260,6 +260,17 @@ impl World {
         Ok(id)
     }
 
+    /// Sets a room's topic.
+    pub fn set_topic(&mut self, room: &RoomRef, topic: &str) -> Result<(), ApiError> {
+        let id = self.room(room)?.id;
+        let rec = self
+            .rooms
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::not_found("Room not found"))?;
+        topic.clone_into(&mut rec.topic);
+        Ok(())
+    }
+
     /// Deletes a room with its history and webhooks.
     pub fn delete_room(&mut self, room: &RoomRef) -> Result<(), ApiError> {
         let id = self.room(room)?.id;

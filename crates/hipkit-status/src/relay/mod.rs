@@ -1,7 +1,9 @@
 //! `POST /hooks/buildbot`: what Buildbot's HttpStatusPush sends (`complete: false` →
 //! started, `true` → finished) runs the configured reporters. The answer comes once every
 //! report (HipChat messages and HTTP pushes alike) is durably queued in the outbox (or, with
-//! another delivery backend, accepted by it).
+//! another delivery backend, accepted by it). Every request is logged in one info line:
+//! builder, build number, event and how many reports were queued, or why it was refused
+//! (never a secret or a header).
 
 mod auth;
 
@@ -74,12 +76,19 @@ async fn accept(
     TimedBody(body): TimedBody,
 ) -> Response {
     if let Some(why) = relay.auth.refuse(&headers) {
+        tracing::info!(status = 401, "relay: refused: {why}");
         return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
     }
     let build = match Build::from_json(&body) {
         Ok(build) => build,
-        Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
+        Err(e) => {
+            tracing::info!(status = 400, "relay: refused: {e}");
+            return ApiError::bad_request(e.to_string()).into_response();
+        }
     };
+    let number = build
+        .number()
+        .map_or_else(|| "?".to_owned(), |n| n.to_string());
     let event = build.event();
     let prepared = relay.reporters.prepare(&build, event).await;
     let errors: Vec<String> = prepared
@@ -121,8 +130,24 @@ async fn accept(
     }
     if let Some(message) = refused {
         let message = format!("{message} ({} of {total} reports queued)", queued.len());
+        tracing::info!(
+            builder = build.builder_name(),
+            build = %number,
+            %event,
+            status = 503,
+            "relay: refused: {message}"
+        );
         return ApiError::unavailable(message).into_response();
     }
+    tracing::info!(
+        builder = build.builder_name(),
+        build = %number,
+        %event,
+        queued = queued.len(),
+        failed = errors.len(),
+        status = 202,
+        "relay: build reports queued"
+    );
     let answer = Answer {
         event: event.as_str(),
         queued,
