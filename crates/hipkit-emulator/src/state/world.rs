@@ -5,9 +5,10 @@
 use super::records::{
     History, LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, TokenRec, UserRec,
 };
+use crate::config::EmulatorConfig;
 use crate::events::{EmulatorEvent, Events, Recipient, RoomInfo};
 use crate::faults::{FaultAction, FaultRule};
-use crate::webhooks::{FiringJob, Hooks};
+use crate::webhooks::{Hooks, Queued};
 use hipchat::{HistoryItem, RoomRef, Scope, UserRef, Webhook, WebhookEvent};
 use hipkit_server::ApiError;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -34,6 +35,8 @@ pub struct World {
     next_webhook: u64,
     /// Messages kept per room.
     retention: usize,
+    /// Webhooks one room, and all rooms, may have.
+    webhook_caps: (usize, usize),
     hooks: Hooks,
     events: Events,
 }
@@ -67,8 +70,8 @@ fn chat_key(a: u64, b: u64) -> (u64, u64) {
 }
 
 impl World {
-    /// An empty world publishing to `events`, keeping up to `retention` messages per room.
-    pub fn new(events: Events, retention: usize) -> Self {
+    /// An empty world publishing to `events`, with the config's retention and webhook caps.
+    pub fn new(events: Events, config: &EmulatorConfig) -> Self {
         Self {
             rooms: BTreeMap::new(),
             users: BTreeMap::new(),
@@ -80,7 +83,8 @@ impl World {
             next_room: 1,
             next_user: 1,
             next_webhook: 1,
-            retention,
+            retention: config.retention,
+            webhook_caps: (config.max_webhooks_per_room, config.max_webhooks),
             hooks: Hooks::default(),
             events,
         }
@@ -319,9 +323,9 @@ impl World {
         Ok(())
     }
 
-    /// Sends webhook calls to `queue` from now on.
-    pub fn attach_firing(&mut self, queue: UnboundedSender<FiringJob>) {
-        self.hooks.attach(queue);
+    /// Sends webhook calls to `queue` from now on, at most `capacity` waiting or in flight.
+    pub fn attach_firing(&mut self, queue: UnboundedSender<Queued>, capacity: usize) {
+        self.hooks.attach(queue, capacity);
     }
 
     /// Records a webhook call: a request-log line and its event.
@@ -374,7 +378,21 @@ impl World {
         room: &RoomRef,
         build: impl FnOnce(u64, u64) -> Webhook,
     ) -> Result<Webhook, ApiError> {
-        let room_id = self.room(room)?.id;
+        let rec = self.room(room)?;
+        let room_id = rec.id;
+        let (per_room, total) = self.webhook_caps;
+        if rec.webhooks.len() >= per_room {
+            return Err(ApiError::bad_request(format!(
+                "This room already has {per_room} webhooks, the most one room may have \
+                 (`max_webhooks_per_room` in [emulator])"
+            )));
+        }
+        if self.hooks.len() >= total {
+            return Err(ApiError::bad_request(format!(
+                "The emulator already has {total} webhooks, the most it holds \
+                 (`max_webhooks` in [emulator])"
+            )));
+        }
         let id = self.next_webhook;
         let hook = build(id, room_id);
         let pattern = Hooks::compile(hook.pattern.as_deref())
@@ -457,8 +475,43 @@ impl World {
     }
 }
 
+/// What the emulator holds, for `GET /_emulator/stats`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    /// Rooms.
+    pub rooms: usize,
+    /// Messages kept in all rooms.
+    pub room_messages: usize,
+    /// Private chats.
+    pub private_chats: usize,
+    /// Messages kept in all private chats.
+    pub private_messages: usize,
+    /// Shared files kept.
+    pub files: usize,
+    /// Their bytes.
+    pub file_bytes: usize,
+    /// Webhooks registered, in all rooms.
+    pub webhooks: usize,
+    /// Webhook calls dropped because the firing queue was full.
+    pub webhook_calls_dropped: u64,
+}
+
 /// What the web UI and the control API's wait need beyond the HipChat API.
 impl World {
+    /// Counts of what the world holds.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            rooms: self.rooms.len(),
+            room_messages: self.rooms.values().map(|r| r.history.len()).sum(),
+            private_chats: self.private.len(),
+            private_messages: self.private.values().map(|h| h.len()).sum(),
+            files: self.files.len(),
+            file_bytes: self.files.values().map(|f| f.data.len()).sum(),
+            webhooks: self.hooks.len(),
+            webhook_calls_dropped: self.hooks.dropped(),
+        }
+    }
+
     /// Messages kept per room before the oldest are dropped.
     pub fn retention(&self) -> usize {
         self.retention
