@@ -149,6 +149,22 @@ async fn search_combines_filters_and_words_across_rooms() {
     assert!(search("color:magenta").await.contains("magenta"));
 }
 
+#[tokio::test]
+async fn a_search_too_big_to_be_typed_is_a_400() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let many_words = vec!["w"; 2000].join(" ");
+    let long_word = "x".repeat(5000);
+    for q in [many_words, long_word] {
+        let url = format!("{}/search?q={}", emu.base_url, urlencode(&q));
+        let resp = reqwest::get(url).await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        hipkit_testkit::assert_envelope(&body, 400, "at most");
+    }
+    let (status, _) = page(&emu, "/search?q=deploy").await;
+    assert_eq!(status, 200);
+}
+
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
