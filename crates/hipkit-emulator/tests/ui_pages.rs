@@ -215,6 +215,31 @@ async fn clearing_a_room_and_deleting_a_message_publish_events_and_refuse_other_
 }
 
 #[tokio::test]
+async fn a_form_without_origin_or_from_another_site_is_refused() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let fault = "action=drop&path=%2Fv2%2Froom";
+    let post = || {
+        reqwest::Client::new()
+            .post(format!("{}/faults", emu.base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(fault)
+    };
+    let no_origin = post().send().await.unwrap();
+    assert_eq!(no_origin.status(), 403);
+    let body: Value = no_origin.json().await.unwrap();
+    hipkit_testkit::assert_envelope(&body, 403, "own pages");
+    let cross_site = post()
+        .header("origin", &emu.base_url)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let rules = emu.api().get("/_emulator/faults").await;
+    assert_eq!(rules.as_array().map(Vec::len), Some(0), "{rules}");
+}
+
+#[tokio::test]
 async fn the_token_page_shows_labels_and_a_new_token_only_once() {
     let emu = emulator(EmulatorConfig::ephemeral()).await;
     let (_, tokens) = page(&emu, "/tokens").await;

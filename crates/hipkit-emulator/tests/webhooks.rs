@@ -474,3 +474,28 @@ async fn a_hung_receiver_does_not_delay_another() {
     assert!(fast_seen.recv().await.is_some());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_webhook_cannot_target_the_emulator_itself() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let port = emu.local_addr.port();
+    for url in [
+        format!("{}/faults", emu.base_url),
+        format!("http://localhost:{port}/faults"),
+        format!("http://127.0.0.2:{port}/_emulator/tokens"),
+        format!("http://[::1]:{port}/faults"),
+        format!("http://0.0.0.0:{port}/faults"),
+    ] {
+        let (status, body) = call(
+            &emu,
+            "/v2/room/Ops/webhook",
+            json!({"url": url, "event": "room_message"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{url}: {body}");
+        hipkit_testkit::assert_envelope(&body, 400, "emulator itself");
+    }
+    let (other, _seen) = receiver(Answer::Empty).await;
+    register(&emu, json!({"url": other, "event": "room_message"})).await;
+    emu.shutdown().await;
+}
