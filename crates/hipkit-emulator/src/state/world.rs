@@ -25,8 +25,8 @@ pub struct World {
     users: BTreeMap<u64, UserRec>,
     /// Tokens by raw value.
     tokens: HashMap<String, TokenRec>,
-    /// Private chats keyed by the two user ids (smaller first).
-    private: HashMap<(u64, u64), Vec<HistoryItem>>,
+    /// Private chats keyed by the two user ids (smaller first), each capped by retention.
+    private: HashMap<(u64, u64), History>,
     files: HashMap<String, StoredFile>,
     faults: Vec<FaultRule>,
     requests: VecDeque<LoggedRequest>,
@@ -63,6 +63,13 @@ fn addressable(what: &str, name: &str) -> Result<(), ApiError> {
     Err(ApiError::bad_request(format!(
         "{what} `{name}` cannot be used: it {problem}"
     )))
+}
+
+/// The id of the shared file a message points at (`.../_emulator/files/{id}/{name}`).
+fn file_id(item: &HistoryItem) -> Option<&str> {
+    let url = &item.file.as_ref()?.url;
+    let (_, rest) = url.split_once("/_emulator/files/")?;
+    rest.split('/').next()
 }
 
 fn chat_key(a: u64, b: u64) -> (u64, u64) {
@@ -141,8 +148,11 @@ impl World {
     }
 
     /// The private chat between two users, oldest first.
-    pub fn private_chat(&self, a: u64, b: u64) -> &[HistoryItem] {
-        self.private.get(&chat_key(a, b)).map_or(&[], Vec::as_slice)
+    pub fn private_chat(&self, a: u64, b: u64) -> impl Iterator<Item = &HistoryItem> {
+        self.private
+            .get(&chat_key(a, b))
+            .into_iter()
+            .flat_map(History::iter)
     }
 
     /// A shared file by id.
@@ -267,13 +277,14 @@ impl World {
     /// Deletes a room with its history and webhooks.
     pub fn delete_room(&mut self, room: &RoomRef) -> Result<(), ApiError> {
         let id = self.room(room)?.id;
-        let rec = self
+        let mut rec = self
             .rooms
             .remove(&id)
             .ok_or_else(|| ApiError::not_found("Room not found"))?;
         for webhook_id in rec.webhooks.keys() {
             self.hooks.remove(*webhook_id);
         }
+        self.forget_files(&rec.history.clear());
         self.events.publish(EmulatorEvent::RoomDeleted {
             room: room_info(&rec),
         });
@@ -309,12 +320,13 @@ impl World {
             .rooms
             .get_mut(&id)
             .ok_or_else(|| ApiError::not_found("Room not found"))?;
-        room.history.push(item.clone());
+        let dropped = room.history.push(item.clone());
         let info = room_info(room);
         if let Some(event) = fires {
             self.hooks
                 .offer((id, &room.name), room.webhooks.values(), event, &item);
         }
+        self.forget_files(&dropped);
         let event = match fires {
             Some(WebhookEvent::RoomMessage) => EmulatorEvent::RoomMessage { room: info, item },
             _ => EmulatorEvent::RoomNotification { room: info, item },
@@ -336,10 +348,7 @@ impl World {
 
     /// Appends a private message from `from` to `to`.
     pub fn post_private(&mut self, from: u64, to: u64, item: HistoryItem) {
-        self.private
-            .entry(chat_key(from, to))
-            .or_default()
-            .push(item.clone());
+        self.push_private(from, to, item.clone());
         self.events
             .publish(EmulatorEvent::PrivateMessage { from, to, item });
     }
@@ -355,14 +364,13 @@ impl World {
         let recipient = match recipient {
             FileTarget::Room(id) => {
                 let room = self.room_entry(id)?;
-                room.history.push(item.clone());
-                Recipient::Room(room_info(room))
+                let dropped = room.history.push(item.clone());
+                let info = room_info(room);
+                self.forget_files(&dropped);
+                Recipient::Room(info)
             }
             FileTarget::User { from, to } => {
-                self.private
-                    .entry(chat_key(from, to))
-                    .or_default()
-                    .push(item.clone());
+                self.push_private(from, to, item.clone());
                 Recipient::User { from, to }
             }
         };
@@ -370,6 +378,24 @@ impl World {
         self.events
             .publish(EmulatorEvent::FileShared { recipient, item });
         Ok(())
+    }
+
+    /// Appends to a private chat (capped by retention), forgetting the files of dropped messages.
+    fn push_private(&mut self, from: u64, to: u64, item: HistoryItem) {
+        let retention = self.retention;
+        let dropped = self
+            .private
+            .entry(chat_key(from, to))
+            .or_insert_with(|| History::new(retention))
+            .push(item);
+        self.forget_files(&dropped);
+    }
+
+    /// Drops the shared files that `gone` (messages no longer kept) point at.
+    fn forget_files(&mut self, gone: &[HistoryItem]) {
+        for id in gone.iter().filter_map(file_id) {
+            self.files.remove(id);
+        }
     }
 
     /// Registers a webhook on a room; `build` makes it from its new id and the room id.
@@ -534,16 +560,18 @@ impl World {
     }
 
     /// Every private chat: the two user ids (smaller first) and its messages, oldest first.
-    pub fn private_chats(&self) -> impl Iterator<Item = ((u64, u64), &[HistoryItem])> {
-        self.private.iter().map(|(k, v)| (*k, v.as_slice()))
+    pub fn private_chats(&self) -> impl Iterator<Item = ((u64, u64), &History)> {
+        self.private.iter().map(|(k, v)| (*k, v))
     }
 
     /// Removes every message of a room; returns how many there were.
     pub fn clear_room(&mut self, room: &RoomRef) -> Result<usize, ApiError> {
         let id = self.room(room)?.id;
         let rec = self.room_entry(id)?;
-        let removed = rec.history.clear();
+        let gone = rec.history.clear();
+        let removed = gone.len();
         let info = room_info(rec);
+        self.forget_files(&gone);
         self.events.publish(EmulatorEvent::RoomCleared {
             room: info,
             removed,
@@ -555,10 +583,11 @@ impl World {
     pub fn delete_message(&mut self, room: &RoomRef, message_id: &str) -> Result<(), ApiError> {
         let id = self.room(room)?.id;
         let rec = self.room_entry(id)?;
-        if !rec.history.remove(message_id) {
+        let Some(gone) = rec.history.remove(message_id) else {
             return Err(ApiError::not_found("Message not found"));
-        }
+        };
         let info = room_info(rec);
+        self.forget_files(&[gone]);
         self.events.publish(EmulatorEvent::MessageDeleted {
             room: info,
             message_id: message_id.to_owned(),

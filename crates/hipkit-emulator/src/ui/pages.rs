@@ -304,7 +304,6 @@ fn chat(ui: &Ui, a: u64, b: u64) -> Result<(String, Vec<MessageView>), ApiError>
     let title = format!("{} ↔ {}", name(a)?, name(b)?);
     let messages = world
         .private_chat(a, b)
-        .iter()
         .map(|m| message_view(&ui.sanitizer, m, None))
         .collect();
     Ok((title, messages))
