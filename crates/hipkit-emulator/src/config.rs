@@ -41,6 +41,9 @@ pub struct EmulatorConfig {
     pub body_read_timeout_secs: u64,
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Web UI event streams (`GET /ui/events`) open at once; a newer one ends the oldest.
+    /// Kept well below `max_connections` so API calls always find a connection.
+    pub max_event_streams: usize,
     /// Messages kept per room; older ones are dropped as new ones arrive (default 1,000).
     pub retention: usize,
     /// Seconds a webhook call may take, connection to the end of the reply.
@@ -88,6 +91,7 @@ impl Default for EmulatorConfig {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 1024,
+            max_event_streams: 64,
             retention: DEFAULT_RETENTION,
             webhook_timeout_secs: 10,
             webhook_concurrency: 16,
@@ -136,6 +140,11 @@ impl EmulatorConfig {
                 max_connections,
             ),
             ("retention", self.retention as u64, MAX_RETENTION as u64),
+            (
+                "max_event_streams",
+                self.max_event_streams as u64,
+                max_connections,
+            ),
             (
                 "webhook_per_receiver",
                 self.webhook_per_receiver as u64,
