@@ -110,6 +110,17 @@ async fn next_firing(events: &mut Receiver<EmulatorEvent>) -> EmulatorEvent {
     .expect("no webhook fired")
 }
 
+/// Asserts the emulator still answers a notification, then stops it.
+async fn still_answers_then_stop(emu: Emulator) {
+    assert_eq!(
+        call(&emu, "/v2/room/Ops/notification", json!({"message": "ok"}))
+            .await
+            .0,
+        204
+    );
+    emu.shutdown().await;
+}
+
 fn outcome(fired: &EmulatorEvent) -> &FiringOutcome {
     match fired {
         EmulatorEvent::WebhookFired { outcome, .. } => outcome,
@@ -299,14 +310,7 @@ async fn errors_hangs_and_dead_receivers_are_reported_and_post_nothing() {
         4,
         "only the four messages"
     );
-    // The emulator still answers.
-    assert_eq!(
-        call(&emu, "/v2/room/Ops/notification", json!({"message": "ok"}))
-            .await
-            .0,
-        204
-    );
-    emu.shutdown().await;
+    still_answers_then_stop(emu).await;
 }
 
 #[tokio::test]
@@ -428,14 +432,7 @@ async fn webhooks_are_capped_and_a_full_queue_drops_and_counts() {
     let stats = emu.api().get("/_emulator/stats").await;
     assert_eq!(stats["webhooks"], 53, "{stats}");
     assert_eq!(stats["webhook_calls_dropped"], 90, "{stats}");
-    // The emulator still answers.
-    assert_eq!(
-        call(&emu, "/v2/room/Ops/notification", json!({"message": "ok"}))
-            .await
-            .0,
-        204
-    );
-    emu.shutdown().await;
+    still_answers_then_stop(emu).await;
 }
 
 #[tokio::test]
