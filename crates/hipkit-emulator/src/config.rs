@@ -96,7 +96,7 @@ impl Default for EmulatorConfig {
             webhook_timeout_secs: 10,
             webhook_concurrency: 16,
             webhook_per_receiver: 4,
-            webhook_queue: 10_000,
+            webhook_queue: 1_000,
             max_webhooks_per_room: 100,
             max_webhooks: 1_000,
             webhook_secret: None,
