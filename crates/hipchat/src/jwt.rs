@@ -16,6 +16,13 @@ pub const DEFAULT_LIFETIME_SECS: u64 = 300;
 /// Seconds of clock difference tolerated on `exp` (and `iat`) when verifying.
 pub const LEEWAY_SECS: u64 = 30;
 
+/// The longest a verified token may still have to live: `exp` further ahead than this (plus
+/// [`FUTURE_LEEWAY_SECS`]) is refused, so a leaked token cannot be replayed for years.
+pub const MAX_LIFETIME_SECS: u64 = 3600;
+
+/// Seconds an `iat` or `nbf` may lie in the future (clock skew) before the token is refused.
+pub const FUTURE_LEEWAY_SECS: u64 = 60;
+
 /// A shared secret for signing and verifying; `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct JwtSecret(Vec<u8>);
@@ -55,6 +62,9 @@ pub struct WebhookClaims {
     pub iat: u64,
     /// Expiry (Unix seconds).
     pub exp: u64,
+    /// Not before (Unix seconds), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// A random id for the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
@@ -75,6 +85,7 @@ impl WebhookClaims {
             prn: user,
             iat: now,
             exp: now + DEFAULT_LIFETIME_SECS,
+            nbf: None,
             jti: Some(
                 std::iter::repeat_with(fastrand::alphanumeric)
                     .take(20)
@@ -102,6 +113,15 @@ pub enum JwtError {
     /// `exp` is in the past.
     #[error("JWT has expired")]
     Expired,
+    /// `exp` lies further ahead than [`MAX_LIFETIME_SECS`]: HipChat's tokens lived minutes.
+    #[error("JWT lives too long: `exp` is more than {MAX_LIFETIME_SECS} s ahead")]
+    TooLong,
+    /// `iat` or `nbf` lies in the future beyond [`FUTURE_LEEWAY_SECS`].
+    #[error("JWT is not valid yet: `{claim}` is in the future")]
+    NotYetValid {
+        /// The claim in the future (`iat` or `nbf`).
+        claim: &'static str,
+    },
     /// `iss` is not the expected issuer.
     #[error("JWT issuer `{found}` is not the expected one")]
     WrongIssuer {
@@ -123,8 +143,9 @@ pub fn sign(secret: &JwtSecret, claims: &WebhookClaims) -> Result<String, JwtErr
     .map_err(JwtError::Sign)
 }
 
-/// Checks an HS256 token: signature, `exp` (with [`LEEWAY_SECS`]), and `iss` when
-/// `issuer` is given. Returns its claims.
+/// Checks an HS256 token: signature, `exp` (with [`LEEWAY_SECS`], and at most
+/// [`MAX_LIFETIME_SECS`] ahead), `iat`/`nbf` not in the future (beyond
+/// [`FUTURE_LEEWAY_SECS`]), and `iss` when `issuer` is given. Returns its claims.
 pub fn verify(
     token: &str,
     secret: &JwtSecret,
@@ -142,12 +163,28 @@ pub fn verify(
                 _ => JwtError::Malformed(e),
             })?
             .claims;
+    check_lifetime(&claims, jsonwebtoken::get_current_timestamp())?;
     match issuer {
         Some(expected) if claims.iss != expected => Err(JwtError::WrongIssuer {
             found: claims.iss.chars().take(64).collect(),
         }),
         _ => Ok(claims),
     }
+}
+
+/// Refuses claims that live too long or start in the future, as seen at `now`.
+fn check_lifetime(claims: &WebhookClaims, now: u64) -> Result<(), JwtError> {
+    if claims.exp > now.saturating_add(MAX_LIFETIME_SECS + FUTURE_LEEWAY_SECS) {
+        return Err(JwtError::TooLong);
+    }
+    let future = now.saturating_add(FUTURE_LEEWAY_SECS);
+    if claims.iat > future {
+        return Err(JwtError::NotYetValid { claim: "iat" });
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > future) {
+        return Err(JwtError::NotYetValid { claim: "nbf" });
+    }
+    Ok(())
 }
 
 /// The issuer a token names, read WITHOUT checking it: only for choosing which secret to
@@ -220,6 +257,36 @@ mod tests {
             verify("not.a.jwt", &secret(), None),
             Err(JwtError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn long_lived_and_future_tokens_are_refused() {
+        let fresh = WebhookClaims::for_call("client-1", None, 1);
+        let now = fresh.iat;
+        let check =
+            |claims: &WebhookClaims| verify(&sign(&secret(), claims).unwrap(), &secret(), None);
+        let mut forever = fresh.clone();
+        forever.exp = now + 30 * 365 * 86_400;
+        assert!(matches!(check(&forever), Err(JwtError::TooLong)));
+        let mut hour = fresh.clone();
+        hour.exp = now + MAX_LIFETIME_SECS;
+        assert!(check(&hour).is_ok());
+        let mut issued_later = fresh.clone();
+        issued_later.iat = now + 365 * 86_400;
+        assert!(matches!(
+            check(&issued_later),
+            Err(JwtError::NotYetValid { claim: "iat" })
+        ));
+        let mut not_before = fresh.clone();
+        not_before.nbf = Some(now + 365 * 86_400);
+        assert!(matches!(
+            check(&not_before),
+            Err(JwtError::NotYetValid { claim: "nbf" })
+        ));
+        let mut skewed = fresh;
+        skewed.iat = now + 10;
+        skewed.nbf = Some(now + 10);
+        assert!(check(&skewed).is_ok());
     }
 
     #[test]

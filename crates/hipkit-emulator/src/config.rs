@@ -41,12 +41,25 @@ pub struct EmulatorConfig {
     pub body_read_timeout_secs: u64,
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Web UI event streams (`GET /ui/events`) open at once; a newer one ends the oldest.
+    /// Kept well below `max_connections` so API calls always find a connection.
+    pub max_event_streams: usize,
     /// Messages kept per room; older ones are dropped as new ones arrive (default 1,000).
     pub retention: usize,
     /// Seconds a webhook call may take, connection to the end of the reply.
     pub webhook_timeout_secs: u64,
     /// Webhook calls in flight at once.
     pub webhook_concurrency: usize,
+    /// Webhook calls in flight at once to one receiver (scheme, host and port), so a hung
+    /// receiver cannot hold every slot.
+    pub webhook_per_receiver: usize,
+    /// Webhook calls waiting or in flight at once; calls beyond it are dropped and counted
+    /// (`webhook_calls_dropped` in `GET /_emulator/stats`).
+    pub webhook_queue: usize,
+    /// Webhooks one room may have.
+    pub max_webhooks_per_room: usize,
+    /// Webhooks all rooms together may have.
+    pub max_webhooks: usize,
     /// The shared secret that signs calls to `authentication: jwt` webhooks (HipChat's
     /// installation `oauthSecret`); without it those calls fail with a reason.
     #[serde(skip_serializing)]
@@ -78,9 +91,14 @@ impl Default for EmulatorConfig {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 1024,
+            max_event_streams: 64,
             retention: DEFAULT_RETENTION,
             webhook_timeout_secs: 10,
             webhook_concurrency: 16,
+            webhook_per_receiver: 4,
+            webhook_queue: 1_000,
+            max_webhooks_per_room: 100,
+            max_webhooks: 1_000,
             webhook_secret: None,
             ui_password: None,
             webhook_issuer: "hipkit-emulator".to_owned(),
@@ -93,6 +111,9 @@ pub const DEFAULT_RETENTION: usize = 1_000;
 
 /// The most messages a room may be configured to keep.
 pub const MAX_RETENTION: usize = 10_000_000;
+
+/// The most webhooks the emulator may be configured to hold.
+pub const MAX_WEBHOOKS: u64 = 1_000_000;
 
 /// The longest header or body read timeout: a day (longer deadlines are no deadline).
 pub const MAX_TIMEOUT_SECS: u64 = 86_400;
@@ -119,6 +140,23 @@ impl EmulatorConfig {
                 max_connections,
             ),
             ("retention", self.retention as u64, MAX_RETENTION as u64),
+            (
+                "max_event_streams",
+                self.max_event_streams as u64,
+                max_connections,
+            ),
+            (
+                "webhook_per_receiver",
+                self.webhook_per_receiver as u64,
+                max_connections,
+            ),
+            ("webhook_queue", self.webhook_queue as u64, max_connections),
+            (
+                "max_webhooks_per_room",
+                self.max_webhooks_per_room as u64,
+                MAX_WEBHOOKS,
+            ),
+            ("max_webhooks", self.max_webhooks as u64, MAX_WEBHOOKS),
         ];
         for (key, value, max) in limits {
             if !(1..=max).contains(&value) {

@@ -1,11 +1,11 @@
-//! `/_emulator/`: fault injection, the request log, extra tokens, reset, shared files, and
-//! waiting for a message ([`crate::wait`]). Everything but file downloads and waiting needs
+//! `/_emulator/`: fault injection, the request log, counts (`stats`), extra tokens, reset,
+//! shared files, and waiting for a message ([`crate::wait`]). Everything but file downloads and waiting needs
 //! a token with the `admin_group` scope.
 
 use crate::auth::{Caller, query_pairs};
 use crate::extract::{HipChatJson, JsonBody};
 use crate::faults::FaultRule;
-use crate::state::{LoggedRequest, Shared};
+use crate::state::{LoggedRequest, Shared, Stats};
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ pub fn router() -> Router<Shared> {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/requests", get(requests))
+        .route("/stats", get(stats))
         .route("/tokens", post(add_token))
         .route("/reset", post(reset))
         .route("/files/{id}/{name}", get(crate::download::download))
@@ -100,6 +101,11 @@ async fn requests(
             .cloned()
             .collect(),
     ))
+}
+
+async fn stats(State(s): State<Shared>, c: Caller) -> Result<Json<Stats>, ApiError> {
+    c.require(ADMIN)?;
+    Ok(Json(s.world().stats()))
 }
 
 async fn add_token(

@@ -134,7 +134,7 @@ fn start_firing(shared: &Shared, config: &EmulatorConfig) -> Result<JoinHandle<(
         .build()
         .map_err(StartError::WebhookClient)?;
     let (queue, jobs) = mpsc::unbounded_channel();
-    shared.world().attach_firing(queue);
+    shared.world().attach_firing(queue, config.webhook_queue);
     let settings = webhooks::FiringSettings::from_config(config);
     Ok(tokio::spawn(webhooks::run(
         shared.clone(),

@@ -344,3 +344,71 @@ async fn a_lagging_subscriber_neither_blocks_nor_breaks_the_emulator() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn retention_and_clearing_drop_private_messages_and_shared_files() {
+    let emu = emulator(EmulatorConfig {
+        retention: 2,
+        ..EmulatorConfig::ephemeral()
+    })
+    .await;
+    let api = emu.api();
+    let stats = || async { api.get("/_emulator/stats").await };
+    // A file in a private chat, then two more messages: the file's message and the file go.
+    assert_eq!(
+        share_file(&emu, "/v2/user/@bob/share/file", "a.txt", "aaa").await,
+        204
+    );
+    for n in 0..3 {
+        let (status, _, _) = api
+            .call(
+                Method::POST,
+                "/v2/user/@bob/message",
+                Some(json!({"message": format!("psst {n}")})),
+            )
+            .await;
+        assert_eq!(status, 204);
+    }
+    let s = stats().await;
+    assert_eq!(s["private_messages"], 2, "{s}");
+    assert_eq!(s["files"], 0, "{s}");
+    // A file in a room, pushed out by retention.
+    assert_eq!(
+        share_file(&emu, "/v2/room/Ops/share/file", "b.txt", "bbb").await,
+        204
+    );
+    assert_eq!(stats().await["files"], 1);
+    for n in 0..2 {
+        api.notify("Ops", json!({"message": format!("n{n}")})).await;
+    }
+    let s = stats().await;
+    assert_eq!(
+        (s["room_messages"].clone(), s["files"].clone()),
+        (json!(2), json!(0)),
+        "{s}"
+    );
+    // A file in a room, dropped when the room is cleared.
+    assert_eq!(
+        share_file(&emu, "/v2/room/Ops/share/file", "c.txt", "ccc").await,
+        204
+    );
+    assert_eq!(stats().await["files"], 1);
+    // The UI's clear button is the way a room is cleared.
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/rooms/1/clear", emu.base_url))
+        .header("origin", &emu.base_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let s = stats().await;
+    assert_eq!(
+        (s["room_messages"].clone(), s["files"].clone()),
+        (json!(0), json!(0)),
+        "{s}"
+    );
+    emu.shutdown().await;
+}

@@ -129,3 +129,46 @@ async fn a_client_that_never_starts_its_tls_handshake_is_closed() {
     assert!(answer.is_empty(), "{answer}");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn event_streams_beyond_their_budget_end_the_oldest_and_api_calls_are_served() {
+    let emu = hipkit_testkit::emulator()
+        .token(TOKEN)
+        .rooms(&["Slow"])
+        .with(|c| {
+            c.max_connections = 8;
+            c.max_event_streams = 3;
+        })
+        .start()
+        .await;
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        // A client each, so every stream is its own connection, as browser tabs are.
+        let open = async {
+            let mut resp = reqwest::get(format!("{}/ui/events", emu.base_url))
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let hello = resp.chunk().await.unwrap().unwrap();
+            assert!(String::from_utf8_lossy(&hello).contains("hello"));
+            resp
+        };
+        streams.push(
+            tokio::time::timeout(GUARD, open)
+                .await
+                .expect("a stream opens"),
+        );
+    }
+    // The oldest stream was ended by the newer ones.
+    let oldest = &mut streams[0];
+    let ended = tokio::time::timeout(GUARD, async {
+        while let Ok(Some(_)) = oldest.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the oldest stream was ended");
+    let api = tokio::time::timeout(GUARD, emu.api().get("/v2/room"))
+        .await
+        .expect("an API call is served while streams are open");
+    assert_eq!(api["items"][0]["name"], "Slow", "{api}");
+    emu.shutdown().await;
+}

@@ -149,6 +149,22 @@ async fn search_combines_filters_and_words_across_rooms() {
     assert!(search("color:magenta").await.contains("magenta"));
 }
 
+#[tokio::test]
+async fn a_search_too_big_to_be_typed_is_a_400() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let many_words = vec!["w"; 2000].join(" ");
+    let long_word = "x".repeat(5000);
+    for q in [many_words, long_word] {
+        let url = format!("{}/search?q={}", emu.base_url, urlencode(&q));
+        let resp = reqwest::get(url).await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        hipkit_testkit::assert_envelope(&body, 400, "at most");
+    }
+    let (status, _) = page(&emu, "/search?q=deploy").await;
+    assert_eq!(status, 200);
+}
+
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -196,6 +212,31 @@ async fn clearing_a_room_and_deleting_a_message_publish_events_and_refuse_other_
         seen.iter()
             .any(|e| matches!(e, EmulatorEvent::RoomCleared { removed: 2, .. }))
     );
+}
+
+#[tokio::test]
+async fn a_form_without_origin_or_from_another_site_is_refused() {
+    let emu = emulator(EmulatorConfig::ephemeral()).await;
+    let fault = "action=drop&path=%2Fv2%2Froom";
+    let post = || {
+        reqwest::Client::new()
+            .post(format!("{}/faults", emu.base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(fault)
+    };
+    let no_origin = post().send().await.unwrap();
+    assert_eq!(no_origin.status(), 403);
+    let body: Value = no_origin.json().await.unwrap();
+    hipkit_testkit::assert_envelope(&body, 403, "own pages");
+    let cross_site = post()
+        .header("origin", &emu.base_url)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let rules = emu.api().get("/_emulator/faults").await;
+    assert_eq!(rules.as_array().map(Vec::len), Some(0), "{rules}");
 }
 
 #[tokio::test]

@@ -110,6 +110,17 @@ async fn next_firing(events: &mut Receiver<EmulatorEvent>) -> EmulatorEvent {
     .expect("no webhook fired")
 }
 
+/// Asserts the emulator still answers a notification, then stops it.
+async fn still_answers_then_stop(emu: Emulator) {
+    assert_eq!(
+        call(&emu, "/v2/room/Ops/notification", json!({"message": "ok"}))
+            .await
+            .0,
+        204
+    );
+    emu.shutdown().await;
+}
+
 fn outcome(fired: &EmulatorEvent) -> &FiringOutcome {
     match fired {
         EmulatorEvent::WebhookFired { outcome, .. } => outcome,
@@ -299,14 +310,7 @@ async fn errors_hangs_and_dead_receivers_are_reported_and_post_nothing() {
         4,
         "only the four messages"
     );
-    // The emulator still answers.
-    assert_eq!(
-        call(&emu, "/v2/room/Ops/notification", json!({"message": "ok"}))
-            .await
-            .0,
-        204
-    );
-    emu.shutdown().await;
+    still_answers_then_stop(emu).await;
 }
 
 #[tokio::test]
@@ -392,5 +396,103 @@ async fn a_failed_call_is_described_without_the_urls_query() {
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn webhooks_are_capped_and_a_full_queue_drops_and_counts() {
+    let emu = emulator(EmulatorConfig {
+        webhook_timeout_secs: 60,
+        max_webhooks_per_room: 50,
+        max_webhooks: 53,
+        webhook_queue: 10,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let (hanging, _seen) = receiver(Answer::Hang).await;
+    let hook = json!({"url": hanging, "event": "room_message"});
+    for _ in 0..50 {
+        register(&emu, hook.clone()).await;
+    }
+    let (status, body) = call(&emu, "/v2/room/Ops/webhook", hook.clone()).await;
+    assert_eq!(status, 400);
+    hipkit_testkit::assert_envelope(&body, 400, "max_webhooks_per_room");
+    for _ in 0..3 {
+        let (status, body) = call(&emu, "/v2/room/Build%20Room/webhook", hook.clone()).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = call(&emu, "/v2/room/Build%20Room/webhook", hook.clone()).await;
+    assert_eq!(status, 400);
+    hipkit_testkit::assert_envelope(&body, 400, "max_webhooks`");
+    // 50 matches, 10 places: the hung receiver keeps them, so 40 are dropped, then 50 more.
+    for _ in 0..2 {
+        let (status, _) = call(&emu, "/v2/room/Ops/message", json!({"message": "go"})).await;
+        assert_eq!(status, 201);
+    }
+    let stats = emu.api().get("/_emulator/stats").await;
+    assert_eq!(stats["webhooks"], 53, "{stats}");
+    assert_eq!(stats["webhook_calls_dropped"], 90, "{stats}");
+    still_answers_then_stop(emu).await;
+}
+
+#[tokio::test]
+async fn a_hung_receiver_does_not_delay_another() {
+    let emu = emulator(EmulatorConfig {
+        webhook_timeout_secs: 120,
+        webhook_concurrency: 3,
+        webhook_per_receiver: 2,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut events = emu.subscribe();
+    let (hanging, _a) = receiver(Answer::Hang).await;
+    let (fast, mut fast_seen) = receiver(Answer::Empty).await;
+    register(
+        &emu,
+        json!({"url": hanging, "event": "room_message", "pattern": "^/hang"}),
+    )
+    .await;
+    register(
+        &emu,
+        json!({"url": fast, "event": "room_message", "pattern": "^/fast"}),
+    )
+    .await;
+    for _ in 0..6 {
+        call(&emu, "/v2/room/Ops/message", json!({"message": "/hang"})).await;
+    }
+    call(&emu, "/v2/room/Ops/message", json!({"message": "/fast"})).await;
+    // Every slot the hung receiver could take is far fewer than all: the fast one is served
+    // long before any hung call times out.
+    let fired = next_firing(&mut events).await;
+    assert!(
+        matches!(outcome(&fired), FiringOutcome::NoReply),
+        "{fired:?}"
+    );
+    assert!(fast_seen.recv().await.is_some());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_webhook_cannot_target_the_emulator_itself() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let port = emu.local_addr.port();
+    for url in [
+        format!("{}/faults", emu.base_url),
+        format!("http://localhost:{port}/faults"),
+        format!("http://127.0.0.2:{port}/_emulator/tokens"),
+        format!("http://[::1]:{port}/faults"),
+        format!("http://0.0.0.0:{port}/faults"),
+    ] {
+        let (status, body) = call(
+            &emu,
+            "/v2/room/Ops/webhook",
+            json!({"url": url, "event": "room_message"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{url}: {body}");
+        hipkit_testkit::assert_envelope(&body, 400, "emulator itself");
+    }
+    let (other, _seen) = receiver(Answer::Empty).await;
+    register(&emu, json!({"url": other, "event": "room_message"})).await;
     emu.shutdown().await;
 }

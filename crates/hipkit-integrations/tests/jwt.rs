@@ -116,6 +116,12 @@ async fn forged_expired_foreign_and_missing_tokens_are_refused() {
     expired.iat = 1_000;
     expired.exp = 2_000;
     let foreign = WebhookClaims::for_call("someone-else", Some(1), 1);
+    let mut forever = fresh.clone();
+    forever.exp = fresh.iat + 30 * 365 * 86_400;
+    let mut future = fresh.clone();
+    future.iat = fresh.iat + 365 * 86_400;
+    let mut not_before = fresh.clone();
+    not_before.nbf = Some(fresh.iat + 365 * 86_400);
     let http = reqwest::Client::new();
     let send = |auth: Option<String>, query: &str| {
         let mut req = http
@@ -131,6 +137,9 @@ async fn forged_expired_foreign_and_missing_tokens_are_refused() {
         (Some(format!("JWT {}", sign("forged", &fresh))), "signature"),
         (Some(format!("JWT {}", sign(SECRET, &expired))), "expired"),
         (Some(format!("JWT {}", sign(SECRET, &foreign))), "issuer"),
+        (Some(format!("JWT {}", sign(SECRET, &forever))), "too long"),
+        (Some(format!("JWT {}", sign(SECRET, &future))), "`iat`"),
+        (Some(format!("JWT {}", sign(SECRET, &not_before))), "`nbf`"),
         (Some("JWT not.a.jwt".into()), "malformed"),
     ] {
         let resp = send(auth, "").await.unwrap();

@@ -80,7 +80,7 @@ pub async fn private_latest(
     let all = {
         let world = s.world();
         let other = world.find_user(&UserRef::parse(&user))?.id;
-        world.private_chat(c.user_id, other).to_vec()
+        world.private_chat(c.user_id, other).cloned().collect()
     };
     latest(&s, &uri, all).map(Json)
 }

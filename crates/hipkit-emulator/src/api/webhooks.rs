@@ -24,8 +24,15 @@ pub async fn create(
     ))
 }
 
-/// Registers a (validated) webhook on a room: the API's and the web UI's one way in.
+/// Registers a (validated) webhook on a room: the API's and the web UI's one way in. A URL
+/// that names the emulator itself is refused: a call to its own UI or control API would
+/// act with the emulator's authority.
 pub fn register(s: &Shared, room: &RoomRef, req: CreateWebhook) -> Result<Webhook, ApiError> {
+    if targets_self(&s.base, &req.url) {
+        return Err(ApiError::bad_request(
+            "A webhook cannot call the emulator itself (its own address and port)",
+        ));
+    }
     s.world().register_webhook(room, |id, room_id| Webhook {
         id,
         url: req.url,
@@ -38,6 +45,30 @@ pub fn register(s: &Shared, room: &RoomRef, req: CreateWebhook) -> Result<Webhoo
             ..Links::default()
         },
     })
+}
+
+/// Whether `target` reaches the emulator at `base`: the same port on its own host, a
+/// loopback address, an unspecified address or a `localhost` name.
+fn targets_self(base: &str, target: &str) -> bool {
+    let (Ok(base), Ok(target)) = (url::Url::parse(base), url::Url::parse(target)) else {
+        return false;
+    };
+    if base.port_or_known_default() != target.port_or_known_default() {
+        return false;
+    }
+    let ip_is_local = |ip: std::net::IpAddr| {
+        let ip = ip.to_canonical();
+        ip.is_loopback() || ip.is_unspecified()
+    };
+    match target.host() {
+        Some(url::Host::Ipv4(ip)) => ip_is_local(ip.into()) || base.host() == target.host(),
+        Some(url::Host::Ipv6(ip)) => ip_is_local(ip.into()) || base.host() == target.host(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
 }
 
 /// `GET /v2/room/{room}/webhook`.

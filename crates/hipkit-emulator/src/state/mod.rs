@@ -7,7 +7,7 @@ mod world;
 
 pub use records::{LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, UserRec};
 pub use token::{RandomSourceError, random_token};
-pub use world::{ADMIN_USER_ID, FileTarget, World};
+pub use world::{ADMIN_USER_ID, FileTarget, Stats, World};
 
 use crate::config::{EmulatorConfig, TokenSpec};
 use crate::events::{EmulatorEvent, Events};
@@ -34,7 +34,7 @@ impl Shared {
     /// Builds the world from the config; returns it and the generated token, if any.
     pub fn new(config: &EmulatorConfig, base: String) -> Result<(Self, Option<String>), ApiError> {
         let events = Events::new(config.event_capacity);
-        let mut world = World::new(events.clone(), config.retention);
+        let mut world = World::new(events.clone(), config);
         world.add_user(NewUser::plain(
             "HipKit Admin",
             "admin",

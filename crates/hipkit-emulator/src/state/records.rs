@@ -59,13 +59,16 @@ impl History {
         }
     }
 
-    /// Appends a message, dropping the oldest when the cap is reached.
-    pub fn push(&mut self, item: HistoryItem) {
+    /// Appends a message, dropping the oldest when the cap is reached; returns the dropped
+    /// ones (so the files they point at can go too).
+    pub fn push(&mut self, item: HistoryItem) -> Vec<HistoryItem> {
+        let mut dropped = Vec::new();
         while self.items.len() >= self.cap {
-            self.items.pop_front();
+            dropped.extend(self.items.pop_front());
         }
         self.items.push_back(item);
         self.pushed += 1;
+        dropped
     }
 
     /// How many messages were ever posted, including those retention dropped.
@@ -93,19 +96,15 @@ impl History {
         self.items.iter().cloned().collect()
     }
 
-    /// Removes every message; returns how many there were.
-    pub fn clear(&mut self) -> usize {
-        let n = self.items.len();
-        self.items.clear();
-        n
+    /// Removes every message; returns them.
+    pub fn clear(&mut self) -> Vec<HistoryItem> {
+        self.items.drain(..).collect()
     }
 
-    /// Removes the message with this id; whether it was there.
-    pub fn remove(&mut self, id: &str) -> bool {
-        match self.items.iter().position(|m| m.id == id) {
-            Some(pos) => self.items.remove(pos).is_some(),
-            None => false,
-        }
+    /// Removes the message with this id; returns it if it was there.
+    pub fn remove(&mut self, id: &str) -> Option<HistoryItem> {
+        let pos = self.items.iter().position(|m| m.id == id)?;
+        self.items.remove(pos)
     }
 }
 

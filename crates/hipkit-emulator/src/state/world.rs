@@ -5,9 +5,10 @@
 use super::records::{
     History, LoggedRequest, NewRoom, NewUser, RoomRec, StoredFile, TokenRec, UserRec,
 };
+use crate::config::EmulatorConfig;
 use crate::events::{EmulatorEvent, Events, Recipient, RoomInfo};
 use crate::faults::{FaultAction, FaultRule};
-use crate::webhooks::{FiringJob, Hooks};
+use crate::webhooks::{Hooks, Queued};
 use hipchat::{HistoryItem, RoomRef, Scope, UserRef, Webhook, WebhookEvent};
 use hipkit_server::ApiError;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -24,8 +25,8 @@ pub struct World {
     users: BTreeMap<u64, UserRec>,
     /// Tokens by raw value.
     tokens: HashMap<String, TokenRec>,
-    /// Private chats keyed by the two user ids (smaller first).
-    private: HashMap<(u64, u64), Vec<HistoryItem>>,
+    /// Private chats keyed by the two user ids (smaller first), each capped by retention.
+    private: HashMap<(u64, u64), History>,
     files: HashMap<String, StoredFile>,
     faults: Vec<FaultRule>,
     requests: VecDeque<LoggedRequest>,
@@ -34,6 +35,8 @@ pub struct World {
     next_webhook: u64,
     /// Messages kept per room.
     retention: usize,
+    /// Webhooks one room, and all rooms, may have.
+    webhook_caps: (usize, usize),
     hooks: Hooks,
     events: Events,
 }
@@ -62,13 +65,20 @@ fn addressable(what: &str, name: &str) -> Result<(), ApiError> {
     )))
 }
 
+/// The id of the shared file a message points at (`.../_emulator/files/{id}/{name}`).
+fn file_id(item: &HistoryItem) -> Option<&str> {
+    let url = &item.file.as_ref()?.url;
+    let (_, rest) = url.split_once("/_emulator/files/")?;
+    rest.split('/').next()
+}
+
 fn chat_key(a: u64, b: u64) -> (u64, u64) {
     (a.min(b), a.max(b))
 }
 
 impl World {
-    /// An empty world publishing to `events`, keeping up to `retention` messages per room.
-    pub fn new(events: Events, retention: usize) -> Self {
+    /// An empty world publishing to `events`, with the config's retention and webhook caps.
+    pub fn new(events: Events, config: &EmulatorConfig) -> Self {
         Self {
             rooms: BTreeMap::new(),
             users: BTreeMap::new(),
@@ -80,7 +90,8 @@ impl World {
             next_room: 1,
             next_user: 1,
             next_webhook: 1,
-            retention,
+            retention: config.retention,
+            webhook_caps: (config.max_webhooks_per_room, config.max_webhooks),
             hooks: Hooks::default(),
             events,
         }
@@ -137,8 +148,11 @@ impl World {
     }
 
     /// The private chat between two users, oldest first.
-    pub fn private_chat(&self, a: u64, b: u64) -> &[HistoryItem] {
-        self.private.get(&chat_key(a, b)).map_or(&[], Vec::as_slice)
+    pub fn private_chat(&self, a: u64, b: u64) -> impl Iterator<Item = &HistoryItem> {
+        self.private
+            .get(&chat_key(a, b))
+            .into_iter()
+            .flat_map(History::iter)
     }
 
     /// A shared file by id.
@@ -274,13 +288,14 @@ impl World {
     /// Deletes a room with its history and webhooks.
     pub fn delete_room(&mut self, room: &RoomRef) -> Result<(), ApiError> {
         let id = self.room(room)?.id;
-        let rec = self
+        let mut rec = self
             .rooms
             .remove(&id)
             .ok_or_else(|| ApiError::not_found("Room not found"))?;
         for webhook_id in rec.webhooks.keys() {
             self.hooks.remove(*webhook_id);
         }
+        self.forget_files(&rec.history.clear());
         self.events.publish(EmulatorEvent::RoomDeleted {
             room: room_info(&rec),
         });
@@ -316,12 +331,13 @@ impl World {
             .rooms
             .get_mut(&id)
             .ok_or_else(|| ApiError::not_found("Room not found"))?;
-        room.history.push(item.clone());
+        let dropped = room.history.push(item.clone());
         let info = room_info(room);
         if let Some(event) = fires {
             self.hooks
                 .offer((id, &room.name), room.webhooks.values(), event, &item);
         }
+        self.forget_files(&dropped);
         let event = match fires {
             Some(WebhookEvent::RoomMessage) => EmulatorEvent::RoomMessage { room: info, item },
             _ => EmulatorEvent::RoomNotification { room: info, item },
@@ -330,9 +346,9 @@ impl World {
         Ok(())
     }
 
-    /// Sends webhook calls to `queue` from now on.
-    pub fn attach_firing(&mut self, queue: UnboundedSender<FiringJob>) {
-        self.hooks.attach(queue);
+    /// Sends webhook calls to `queue` from now on, at most `capacity` waiting or in flight.
+    pub fn attach_firing(&mut self, queue: UnboundedSender<Queued>, capacity: usize) {
+        self.hooks.attach(queue, capacity);
     }
 
     /// Records a webhook call: a request-log line and its event.
@@ -343,10 +359,7 @@ impl World {
 
     /// Appends a private message from `from` to `to`.
     pub fn post_private(&mut self, from: u64, to: u64, item: HistoryItem) {
-        self.private
-            .entry(chat_key(from, to))
-            .or_default()
-            .push(item.clone());
+        self.push_private(from, to, item.clone());
         self.events
             .publish(EmulatorEvent::PrivateMessage { from, to, item });
     }
@@ -362,14 +375,13 @@ impl World {
         let recipient = match recipient {
             FileTarget::Room(id) => {
                 let room = self.room_entry(id)?;
-                room.history.push(item.clone());
-                Recipient::Room(room_info(room))
+                let dropped = room.history.push(item.clone());
+                let info = room_info(room);
+                self.forget_files(&dropped);
+                Recipient::Room(info)
             }
             FileTarget::User { from, to } => {
-                self.private
-                    .entry(chat_key(from, to))
-                    .or_default()
-                    .push(item.clone());
+                self.push_private(from, to, item.clone());
                 Recipient::User { from, to }
             }
         };
@@ -379,13 +391,45 @@ impl World {
         Ok(())
     }
 
+    /// Appends to a private chat (capped by retention), forgetting the files of dropped messages.
+    fn push_private(&mut self, from: u64, to: u64, item: HistoryItem) {
+        let retention = self.retention;
+        let dropped = self
+            .private
+            .entry(chat_key(from, to))
+            .or_insert_with(|| History::new(retention))
+            .push(item);
+        self.forget_files(&dropped);
+    }
+
+    /// Drops the shared files that `gone` (messages no longer kept) point at.
+    fn forget_files(&mut self, gone: &[HistoryItem]) {
+        for id in gone.iter().filter_map(file_id) {
+            self.files.remove(id);
+        }
+    }
+
     /// Registers a webhook on a room; `build` makes it from its new id and the room id.
     pub fn register_webhook(
         &mut self,
         room: &RoomRef,
         build: impl FnOnce(u64, u64) -> Webhook,
     ) -> Result<Webhook, ApiError> {
-        let room_id = self.room(room)?.id;
+        let rec = self.room(room)?;
+        let room_id = rec.id;
+        let (per_room, total) = self.webhook_caps;
+        if rec.webhooks.len() >= per_room {
+            return Err(ApiError::bad_request(format!(
+                "This room already has {per_room} webhooks, the most one room may have \
+                 (`max_webhooks_per_room` in [emulator])"
+            )));
+        }
+        if self.hooks.len() >= total {
+            return Err(ApiError::bad_request(format!(
+                "The emulator already has {total} webhooks, the most it holds \
+                 (`max_webhooks` in [emulator])"
+            )));
+        }
         let id = self.next_webhook;
         let hook = build(id, room_id);
         let pattern = Hooks::compile(hook.pattern.as_deref())
@@ -468,8 +512,43 @@ impl World {
     }
 }
 
+/// What the emulator holds, for `GET /_emulator/stats`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    /// Rooms.
+    pub rooms: usize,
+    /// Messages kept in all rooms.
+    pub room_messages: usize,
+    /// Private chats.
+    pub private_chats: usize,
+    /// Messages kept in all private chats.
+    pub private_messages: usize,
+    /// Shared files kept.
+    pub files: usize,
+    /// Their bytes.
+    pub file_bytes: usize,
+    /// Webhooks registered, in all rooms.
+    pub webhooks: usize,
+    /// Webhook calls dropped because the firing queue was full.
+    pub webhook_calls_dropped: u64,
+}
+
 /// What the web UI and the control API's wait need beyond the HipChat API.
 impl World {
+    /// Counts of what the world holds.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            rooms: self.rooms.len(),
+            room_messages: self.rooms.values().map(|r| r.history.len()).sum(),
+            private_chats: self.private.len(),
+            private_messages: self.private.values().map(|h| h.len()).sum(),
+            files: self.files.len(),
+            file_bytes: self.files.values().map(|f| f.data.len()).sum(),
+            webhooks: self.hooks.len(),
+            webhook_calls_dropped: self.hooks.dropped(),
+        }
+    }
+
     /// Messages kept per room before the oldest are dropped.
     pub fn retention(&self) -> usize {
         self.retention
@@ -492,16 +571,18 @@ impl World {
     }
 
     /// Every private chat: the two user ids (smaller first) and its messages, oldest first.
-    pub fn private_chats(&self) -> impl Iterator<Item = ((u64, u64), &[HistoryItem])> {
-        self.private.iter().map(|(k, v)| (*k, v.as_slice()))
+    pub fn private_chats(&self) -> impl Iterator<Item = ((u64, u64), &History)> {
+        self.private.iter().map(|(k, v)| (*k, v))
     }
 
     /// Removes every message of a room; returns how many there were.
     pub fn clear_room(&mut self, room: &RoomRef) -> Result<usize, ApiError> {
         let id = self.room(room)?.id;
         let rec = self.room_entry(id)?;
-        let removed = rec.history.clear();
+        let gone = rec.history.clear();
+        let removed = gone.len();
         let info = room_info(rec);
+        self.forget_files(&gone);
         self.events.publish(EmulatorEvent::RoomCleared {
             room: info,
             removed,
@@ -513,10 +594,11 @@ impl World {
     pub fn delete_message(&mut self, room: &RoomRef, message_id: &str) -> Result<(), ApiError> {
         let id = self.room(room)?.id;
         let rec = self.room_entry(id)?;
-        if !rec.history.remove(message_id) {
+        let Some(gone) = rec.history.remove(message_id) else {
             return Err(ApiError::not_found("Message not found"));
-        }
+        };
         let info = room_info(rec);
+        self.forget_files(&[gone]);
         self.events.publish(EmulatorEvent::MessageDeleted {
             room: info,
             message_id: message_id.to_owned(),

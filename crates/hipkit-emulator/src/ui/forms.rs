@@ -59,13 +59,15 @@ impl Form {
     }
 }
 
-/// Refuses a form posted from another site: the UI has no login, so a page elsewhere must
-/// not be able to drive it from the user's browser.
+/// Refuses a form not posted by this emulator's own pages: the UI has no login, so a page
+/// elsewhere (or a webhook call, which sends no `Origin`) must not be able to drive it. A
+/// post must carry an `Origin` naming this host; a browser's `Sec-Fetch-Site`, when sent,
+/// must say same-origin.
 fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let forbidden = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "Forms are accepted from this emulator's own pages only",
+            "Forms are accepted from this emulator's own pages only (same-origin, with an Origin header)",
         )
     };
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
@@ -74,11 +76,12 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     {
         return Err(forbidden());
     }
-    if let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) {
-        let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-        if origin_host != host {
-            return Err(forbidden());
-        }
+    let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) else {
+        return Err(forbidden());
+    };
+    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+    if origin_host != host {
+        return Err(forbidden());
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use super::{Ui, ser};
 use crate::auth::query_pairs;
 use crate::events::{EmulatorEvent, Recipient, RoomInfo};
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use hipchat::HistoryItem;
@@ -32,22 +32,29 @@ enum Scope {
 
 struct LiveState {
     ui: Ui,
+    ticket: super::streams::Ticket,
     rx: Receiver<EmulatorEvent>,
     scope: Scope,
     hello: bool,
 }
 
-/// `GET /ui/events?room=ID` (one room) or `GET /ui/events` (everything).
+/// `GET /ui/events?room=ID` (one room) or `GET /ui/events` (everything). The answer asks
+/// for the connection to close when the stream ends (evicted by a newer stream, or
+/// shutdown), so an ended stream frees its connection at once.
 pub async fn events(
     State(ui): State<Ui>,
     uri: Uri,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> (
+    [(header::HeaderName, &'static str); 1],
+    Sse<impl Stream<Item = Result<Event, Infallible>>>,
+) {
     let scope = query_pairs(uri.query())
         .into_iter()
         .find(|(k, _)| k == "room")
         .and_then(|(_, v)| v.parse().ok())
         .map_or(Scope::All, Scope::Room);
     let state = LiveState {
+        ticket: ui.streams.admit(),
         rx: ui.shared.subscribe(),
         ui,
         scope,
@@ -67,6 +74,7 @@ pub async fn events(
             let received = tokio::select! {
                 r = st.rx.recv() => r,
                 () = shared.closed() => return None,
+                () = st.ticket.evicted() => return None,
             };
             match received {
                 Ok(event) => {
@@ -81,7 +89,8 @@ pub async fn events(
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    ([(header::CONNECTION, "close")], sse)
 }
 
 fn in_scope(scope: Scope, room: &RoomInfo) -> bool {

@@ -15,6 +15,7 @@ mod live;
 mod pages;
 mod render;
 mod search;
+mod streams;
 
 use crate::state::Shared;
 use axum::Router;
@@ -37,6 +38,8 @@ pub struct Ui {
     firings: Firings,
     /// When each room was last read in the UI (ISO time), for unread counts.
     reads: Arc<Mutex<HashMap<u64, String>>>,
+    /// The budget of open event streams.
+    streams: streams::Streams,
 }
 
 impl FromRef<Ui> for Shared {
@@ -83,6 +86,8 @@ pub fn router(shared: Shared, config: &crate::EmulatorConfig) -> Router<Shared> 
         templates: Arc::new(environment()),
         sanitizer: Arc::new(Sanitizer::default()),
         reads: Arc::default(),
+        // Streams never take more than half the connections, whatever the config says.
+        streams: streams::Streams::new(config.max_event_streams.min(config.max_connections / 2)),
     };
     Router::new()
         .route("/", get(pages::index))

@@ -1,7 +1,7 @@
 //! The room list (`/`), one room (`/rooms/{id}`), their live fragments, and search.
 
 use super::render::{MessageView, message_view};
-use super::search::{FILTERS, Query};
+use super::search::{FILTERS, Query, too_big};
 use super::{Ui, UiError, ser};
 use crate::auth::query_pairs;
 use crate::state::{RoomRec, World};
@@ -229,18 +229,22 @@ struct Hit {
     m: MessageView,
 }
 
-/// `GET /search?q=...`: messages across rooms matching the filters, newest first.
+/// `GET /search?q=...`: messages across rooms matching the filters, newest first. A query
+/// too big to be typed is a 400; the search runs over a copy of the histories, off the lock.
 pub async fn search(State(ui): State<Ui>, uri: Uri) -> Result<Response, UiError> {
     let raw = query_pairs(uri.query())
         .into_iter()
         .find(|(k, _)| k == "q")
         .map(|(_, v)| v)
         .unwrap_or_default();
+    if let Some(why) = too_big(&raw) {
+        return Err(ApiError::bad_request(why).into());
+    }
     let (hits, error, more) = match Query::parse(&raw) {
         Err(e) => (Vec::new(), Some(e), false),
         Ok(q) if q.is_empty() => (Vec::new(), None, false),
         Ok(q) => {
-            let found = find(&ui, &q);
+            let found = find(&ui, q).await?;
             let more = found.len() > MAX_RESULTS;
             (found.into_iter().take(MAX_RESULTS).collect(), None, more)
         }
@@ -251,30 +255,40 @@ pub async fn search(State(ui): State<Ui>, uri: Uri) -> Result<Response, UiError>
     )
 }
 
-/// Matches newest first, at most one more than shown (to say there are more).
-fn find(ui: &Ui, q: &Query) -> Vec<Hit> {
-    let mut found: Vec<(String, u64, String, HistoryItem)> = Vec::new();
-    {
-        let world = ui.shared.world();
-        for room in world.rooms().filter(|r| q.wants_room(r.id, &r.name)) {
+/// Matches newest first, at most one more than shown (to say there are more). The lock is
+/// held only to copy the searched rooms' histories; matching runs on a blocking thread.
+async fn find(ui: &Ui, q: Query) -> Result<Vec<Hit>, ApiError> {
+    let snapshot: Vec<(u64, String, Vec<HistoryItem>)> = ui
+        .shared
+        .world()
+        .rooms()
+        .filter(|r| q.wants_room(r.id, &r.name))
+        .map(|r| (r.id, r.name.clone(), r.history.to_vec()))
+        .collect();
+    let mut found = tokio::task::spawn_blocking(move || {
+        let mut found: Vec<(String, u64, String, HistoryItem)> = Vec::new();
+        for (id, name, history) in snapshot {
             found.extend(
-                room.history
-                    .iter()
+                history
+                    .into_iter()
                     .filter(|m| q.matches(m))
-                    .map(|m| (m.date.clone(), room.id, room.name.clone(), m.clone())),
+                    .map(|m| (m.date.clone(), id, name.clone(), m)),
             );
         }
-    }
+        found
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("search failed: {e}")))?;
     found.sort_by(|a, b| b.0.cmp(&a.0));
     found.truncate(MAX_RESULTS + 1);
-    found
+    Ok(found
         .into_iter()
         .map(|(_, room_id, room, item)| Hit {
             room_id,
             room,
             m: message_view(&ui.sanitizer, &item, Some(room_id)),
         })
-        .collect()
+        .collect())
 }
 
 /// The messages of the private chat of users `a` and `b`, and the chat's title; 404 for an
@@ -290,7 +304,6 @@ fn chat(ui: &Ui, a: u64, b: u64) -> Result<(String, Vec<MessageView>), ApiError>
     let title = format!("{} ↔ {}", name(a)?, name(b)?);
     let messages = world
         .private_chat(a, b)
-        .iter()
         .map(|m| message_view(&ui.sanitizer, m, None))
         .collect();
     Ok((title, messages))

@@ -21,6 +21,25 @@ pub struct Query {
 /// The filters a query understands, for the error message and the page's help.
 pub const FILTERS: &str = "room:, from:, color:, has:card, has:file, notify:true|false, after:, before:, on: (YYYY-MM-DD)";
 
+/// Longest search, in bytes: a query is typed, not generated.
+pub const MAX_QUERY_BYTES: usize = 1024;
+
+/// Most terms (words and filters) in one search.
+pub const MAX_QUERY_TERMS: usize = 32;
+
+/// Why a search is refused before it runs (a 400), if it is too big to be typed.
+pub fn too_big(raw: &str) -> Option<String> {
+    if raw.len() > MAX_QUERY_BYTES {
+        return Some(format!(
+            "search is {} bytes; at most {MAX_QUERY_BYTES} are searched",
+            raw.len()
+        ));
+    }
+    let n = terms(raw).len();
+    (n > MAX_QUERY_TERMS)
+        .then(|| format!("search has {n} terms; at most {MAX_QUERY_TERMS} are searched"))
+}
+
 /// Splits on spaces, keeping `"quoted values"` (also after `key:`) together.
 fn terms(raw: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -1,15 +1,17 @@
-//! The background task that calls webhooks: at most `concurrency` calls at once, each with
+//! The background task that calls webhooks: at most `concurrency` calls at once and at most
+//! `per_receiver` to one receiver (so one hung receiver cannot hold every slot), each with
 //! a timeout; a JSON reply is posted into the room as a notification, and every call's
 //! outcome goes to the request log and the event stream.
 
-use super::FiringJob;
+use super::{FiringJob, Queued};
 use crate::api::notification_item;
 use crate::config::EmulatorConfig;
 use crate::events::{EmulatorEvent, FiringOutcome, RoomInfo};
 use crate::state::{LoggedRequest, Shared};
 use hipchat::jwt::{JwtSecret, WebhookClaims};
 use hipchat::{RoomNotification, Validate};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -25,6 +27,8 @@ pub struct FiringSettings {
     pub timeout: Duration,
     /// Calls in flight at once.
     pub concurrency: usize,
+    /// Calls in flight at once to one receiver (scheme, host and port).
+    pub per_receiver: usize,
     /// The key for `authentication: jwt` webhooks; `None` fails those calls with a reason.
     pub secret: Option<JwtSecret>,
     /// The JWT `iss` and the payload's `oauth_client_id` on signed calls.
@@ -37,30 +41,72 @@ impl FiringSettings {
         Self {
             timeout: Duration::from_secs(config.webhook_timeout_secs),
             concurrency: config.webhook_concurrency.max(1),
+            per_receiver: config.webhook_per_receiver.max(1),
             secret: config.webhook_secret.clone(),
             issuer: config.webhook_issuer.clone(),
         }
     }
 }
 
-/// Calls the webhook of every job until the queue closes.
+/// The slots of each receiver with calls waiting or in flight, by [`receiver_key`].
+#[derive(Default)]
+struct Receivers(Mutex<HashMap<String, Arc<Semaphore>>>);
+
+impl Receivers {
+    fn slots(&self, key: &str, per_receiver: usize) -> Arc<Semaphore> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(per_receiver)))
+            .clone()
+    }
+
+    /// Forgets a receiver once no call holds its slots (the map holds the last reference).
+    fn release(&self, key: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(key).is_some_and(|s| Arc::strong_count(s) == 1) {
+            map.remove(key);
+        }
+    }
+}
+
+/// Calls the webhook of every job until the queue closes. Each call first waits for a slot
+/// of its receiver, then for one of the shared slots, so calls to a hung receiver wait
+/// without holding shared slots; how many wait is bounded by the queue's permits.
 pub async fn run(
     shared: Shared,
     client: reqwest::Client,
-    mut jobs: UnboundedReceiver<FiringJob>,
+    mut jobs: UnboundedReceiver<Queued>,
     settings: FiringSettings,
 ) {
     let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let receivers = Arc::new(Receivers::default());
     let settings = Arc::new(settings);
-    while let Some(job) = jobs.recv().await {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
+    while let Some(Queued { job, permit }) = jobs.recv().await {
         let (shared, client, settings) = (shared.clone(), client.clone(), settings.clone());
+        let (slots, receivers) = (slots.clone(), receivers.clone());
         tokio::spawn(async move {
-            fire(&shared, &client, &settings, job).await;
-            drop(slot);
+            let key = receiver_key(&job.webhook.url);
+            let own = receivers.slots(&key, settings.per_receiver);
+            if let (Ok(_own), Ok(_slot)) = (own.acquire().await, slots.acquire().await) {
+                fire(&shared, &client, &settings, job).await;
+            }
+            drop(own);
+            receivers.release(&key);
+            drop(permit);
         });
+    }
+}
+
+/// Who receives a call: the URL's scheme, host and port (the whole URL if it does not parse).
+fn receiver_key(raw: &str) -> String {
+    match reqwest::Url::parse(raw) {
+        Ok(url) => format!(
+            "{}://{}:{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        ),
+        Err(_) => raw.to_owned(),
     }
 }
 

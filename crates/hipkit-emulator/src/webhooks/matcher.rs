@@ -1,14 +1,16 @@
-//! Which webhooks a posted message fires: compiled patterns by webhook id, and the queue
-//! the matches go to.
+//! Which webhooks a posted message fires: compiled patterns by webhook id, and the bounded
+//! queue the matches go to (a match that finds it full is dropped and counted).
 
-use super::FiringJob;
+use super::{FiringJob, Queued};
 use hipchat::{
     HistoryFrom, HistoryItem, Links, RoomMessagePayload, Webhook, WebhookEvent, WebhookItem,
     WebhookRoom,
 };
 use regex::Regex;
 use std::collections::HashMap;
+use std::sync::Arc;
 use thiserror::Error;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Largest compiled pattern, so one registration cannot take the emulator's memory.
@@ -19,17 +21,40 @@ const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 #[error("pattern is not a valid regular expression: {0}")]
 pub struct PatternError(#[from] regex::Error);
 
+/// Where matches go: the channel to the firing task, and one permit per call that may wait
+/// or be in flight (the permit travels with the call and is freed when it is done).
+#[derive(Debug)]
+struct Queue {
+    calls: UnboundedSender<Queued>,
+    places: Arc<Semaphore>,
+}
+
 /// Compiled patterns of every registered webhook, and where matches are queued.
 #[derive(Debug, Default)]
 pub struct Hooks {
     patterns: HashMap<u64, Option<Regex>>,
-    queue: Option<UnboundedSender<FiringJob>>,
+    queue: Option<Queue>,
+    dropped: u64,
 }
 
 impl Hooks {
-    /// Sends matches to `queue` from now on (before this, nothing fires).
-    pub fn attach(&mut self, queue: UnboundedSender<FiringJob>) {
-        self.queue = Some(queue);
+    /// Sends matches to `calls` from now on, at most `capacity` waiting or in flight at
+    /// once (before this, nothing fires).
+    pub fn attach(&mut self, calls: UnboundedSender<Queued>, capacity: usize) {
+        self.queue = Some(Queue {
+            calls,
+            places: Arc::new(Semaphore::new(capacity.max(1))),
+        });
+    }
+
+    /// How many webhooks are registered, in all rooms.
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Calls dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Compiles a webhook's pattern; call before storing the webhook.
@@ -56,9 +81,9 @@ impl Hooks {
     }
 
     /// Queues a call for every webhook of the room subscribed to `event` whose pattern
-    /// matches the message; returns how many were queued.
+    /// matches the message; returns how many were queued (a full queue drops and counts).
     pub fn offer<'a>(
-        &self,
+        &mut self,
         room: (u64, &str),
         webhooks: impl Iterator<Item = &'a Webhook>,
         event: WebhookEvent,
@@ -66,7 +91,13 @@ impl Hooks {
     ) -> usize {
         let Some(queue) = &self.queue else { return 0 };
         let mut queued = 0;
-        for hook in webhooks.filter(|h| h.event == event && self.matches(h.id, &item.message)) {
+        let mut dropped = 0;
+        let matching = webhooks.filter(|h| h.event == event && self.matches(h.id, &item.message));
+        for hook in matching {
+            let Ok(permit) = queue.places.clone().try_acquire_owned() else {
+                dropped += 1;
+                continue;
+            };
             let job = FiringJob {
                 room_id: room.0,
                 room_name: room.1.to_owned(),
@@ -92,9 +123,13 @@ impl Hooks {
                 },
             };
             // A closed queue means the emulator is stopping: nothing is left to fire.
-            if queue.send(job).is_ok() {
+            if queue.calls.send(Queued { job, permit }).is_ok() {
                 queued += 1;
             }
+        }
+        if dropped > 0 {
+            tracing::warn!(room = room.0, dropped, "webhook queue full: calls dropped");
+            self.dropped += dropped;
         }
         queued
     }

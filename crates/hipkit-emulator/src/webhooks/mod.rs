@@ -10,6 +10,16 @@ pub use fire::{FiringSettings, run};
 pub use matcher::Hooks;
 
 use hipchat::{RoomMessagePayload, Webhook};
+use tokio::sync::OwnedSemaphorePermit;
+
+/// A job on its way to the firing task, holding its place in the bounded queue.
+#[derive(Debug)]
+pub struct Queued {
+    /// The call.
+    pub job: FiringJob,
+    /// Freed when the call is done, making room for another.
+    pub permit: OwnedSemaphorePermit,
+}
 
 /// One webhook call to make.
 #[derive(Debug, Clone)]
