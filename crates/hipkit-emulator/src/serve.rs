@@ -5,7 +5,7 @@ use crate::config::{ConfigError, EmulatorConfig};
 use crate::events::EmulatorEvent;
 use crate::state::Shared;
 use crate::webhooks;
-use hipkit_server::{Connections, serve_connections};
+use hipkit_server::{AllowedHosts, Connections, serve_connections};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +33,9 @@ pub enum StartError {
     /// The self-signed certificate could not be made.
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// An `allowed_hosts` entry is not a host name.
+    #[error("[emulator] {0}")]
+    Hosts(#[from] hipkit_server::HostError),
     /// The initial world is inconsistent (duplicate room or user).
     #[error("invalid seed data: {0}")]
     Seed(String),
@@ -80,6 +83,7 @@ impl RunningEmulator {
 /// Binds, builds the world and starts serving in the background.
 pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
     config.check()?;
+    let allowed_hosts = AllowedHosts::parse(&config.allowed_hosts)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -106,6 +110,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
         max_connections: config.max_connections,
         tls,
+        allowed_hosts,
     };
     // A dropped sender (the `RunningEmulator` dropped) stops serving too.
     let stop = async {

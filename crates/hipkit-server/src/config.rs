@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub header_read_timeout_secs: u64,
     /// Connections open at once; more clients wait until one closes.
     pub max_connections: usize,
+    /// Host names served besides the bound address, `localhost`, `127.0.0.1` and `[::1]`
+    /// (`name` for any port, `name:port` for one); any other `Host` is refused with a 421.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +35,7 @@ impl Default for ServerConfig {
             request_timeout_secs: 10,
             header_read_timeout_secs: 10,
             max_connections: 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -45,6 +49,9 @@ pub enum ConfigError {
     /// A zero limit would refuse or time out every request.
     #[error("[serve] {0} must be at least 1")]
     Zero(&'static str),
+    /// An `allowed_hosts` entry is not a host name.
+    #[error("[serve] {0}")]
+    AllowedHosts(#[from] crate::HostError),
 }
 
 impl ServerConfig {
@@ -67,7 +74,13 @@ impl ServerConfig {
                 return Err(ConfigError::Zero(name));
             }
         }
+        self.hosts()?;
         Ok(())
+    }
+
+    /// The parsed `allowed_hosts`.
+    pub fn hosts(&self) -> Result<crate::AllowedHosts, crate::HostError> {
+        crate::AllowedHosts::parse(&self.allowed_hosts)
     }
 
     /// The per-request time limit.
@@ -90,6 +103,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
             .field("max_connections", &self.max_connections)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }
