@@ -10,7 +10,7 @@
 
 use hipkit_testkit::{BlockingApi, Proc, assert_envelope, hipkit_bin};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
 
 /// `hipkit serve` with its built-in emulator, `config` as its hipkit.toml, storage in `dir`.
@@ -136,5 +136,69 @@ fn integrations_refuse_a_foreign_host() {
     let base = srv.base.trim_end_matches('/').to_owned();
     let base = base.split("/hooks").next().unwrap();
     assert_only_own_hosts(base, "/healthz", None);
+}
+
+/// A finished build as Buildbot's HttpStatusPush sends it.
+fn build(id: u64) -> String {
+    json!({"buildid": id, "number": id, "builderid": 79, "buildrequestid": 12,
+           "complete": true, "complete_at": 10_000_009, "results": 0,
+           "state_string": "build successful", "properties": {},
+           "url": "http://buildbot:8010/#/builders/79/builds/8",
+           "builder": {"builderid": 79, "name": "Builder0", "tags": []},
+           "buildset": {"bsid": 99, "sourcestamps": []}})
+    .to_string()
+}
+
+/// A `[[reporters.http]]` pushing to a port nothing listens on (queued, never delivered).
+const HTTP_REPORTER: &str =
+    "[[reporters.http]]\nname = \"dash\"\nserver_url = \"http://127.0.0.1:9/hook\"\n";
+
+#[test]
+fn hooks_refuse_forms_and_cross_site_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{HTTP_REPORTER}\n[integrations]\npath = {:?}\n", dir.path());
+    let srv = serve(dir.path(), &config);
+    let own = authority(&srv.base).to_owned();
+    let own_origin = format!("http://{own}");
+    for path in ["/hooks/buildbot", "/hooks/hipchat"] {
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ] {
+            let (status, answer) = call(
+                &srv.base,
+                Method::POST,
+                path,
+                &[],
+                Some((content_type, build(1))),
+            );
+            assert_eq!(status, 415, "{path} as {content_type}: {answer}");
+            assert_envelope(&answer, 415, "application/json");
+        }
+        for headers in [
+            vec![("sec-fetch-site", "cross-site")],
+            vec![("origin", "https://evil.example")],
+            vec![("origin", "null")],
+        ] {
+            let (status, answer) = call(
+                &srv.base,
+                Method::POST,
+                path,
+                &headers,
+                Some(("application/json", build(1))),
+            );
+            assert_eq!(status, 403, "{path} with {headers:?}: {answer}");
+            assert_envelope(&answer, 403, "another site");
+        }
+    }
+    let (status, answer) = call(
+        &srv.base,
+        Method::POST,
+        "/hooks/buildbot",
+        &[("origin", &own_origin), ("sec-fetch-site", "same-origin")],
+        Some(("application/json; charset=utf-8", build(1))),
+    );
+    assert_eq!(status, 202, "the relay's own sender gets through: {answer}");
 }
 

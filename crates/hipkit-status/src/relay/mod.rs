@@ -73,6 +73,9 @@ async fn accept(
     headers: HeaderMap,
     TimedBody(body): TimedBody,
 ) -> Response {
+    if let Err(refusal) = hipkit_server::check_webhook(&headers) {
+        return refusal.into_response();
+    }
     if let Some(why) = relay.auth.refuse(&headers) {
         return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
     }
