@@ -119,9 +119,8 @@ impl Capability for ReportersConfig {
             couriers: Some(reporters.couriers()),
             ..Mounted::default()
         };
-        mounted
-            .routes
-            .push(Relay::new(reporters, RelayAuth::new(&self.relay)).routes());
+        let auth = RelayAuth::new(&self.relay).with_api_token(cx.serve.api_token.clone());
+        mounted.routes.push(Relay::new(reporters, auth).routes());
         Ok(Some(mounted.banner(
             "Buildbot",
             format!("POST {{base}}{} (HttpStatusPush relay)", crate::relay::PATH),

@@ -8,10 +8,12 @@
     reason = "test crate: its helpers, like its tests, fail the test by panicking"
 )]
 
-use hipkit_testkit::{BlockingApi, Proc, assert_envelope, hipkit_bin};
+use hipkit_testkit::{BlockingApi, Proc, TOKEN, assert_envelope, hipkit_bin};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
+
+const API_TOKEN: &str = "api-token-guard-4410";
 
 /// `hipkit serve` with its built-in emulator, `config` as its hipkit.toml, storage in `dir`.
 fn serve(dir: &Path, config: &str) -> Proc {
@@ -202,3 +204,51 @@ fn hooks_refuse_forms_and_cross_site_posts() {
     assert_eq!(status, 202, "the relay's own sender gets through: {answer}");
 }
 
+#[test]
+fn with_an_api_token_the_relay_takes_no_anonymous_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("[serve]\napi_token = \"{API_TOKEN}\"\n\n{HTTP_REPORTER}");
+    let srv = serve(dir.path(), &config);
+    let body = || Some(("application/json", build(2)));
+    let (status, answer) = call(&srv.base, Method::POST, "/hooks/buildbot", &[], body());
+    assert_eq!(status, 401, "{answer}");
+    assert_envelope(&answer, 401, "API token");
+    let wrong = format!("Bearer {TOKEN}");
+    let (status, _) = call(
+        &srv.base,
+        Method::POST,
+        "/hooks/buildbot",
+        &[("authorization", &wrong)],
+        body(),
+    );
+    assert_eq!(status, 401);
+    let right = format!("Bearer {API_TOKEN}");
+    let (status, answer) = call(
+        &srv.base,
+        Method::POST,
+        "/hooks/buildbot",
+        &[("authorization", &right)],
+        body(),
+    );
+    assert_eq!(status, 202, "{answer}");
+
+    // With the relay's own secret configured, it or the API token is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{config}\n[reporters.relay]\nsecret = \"relay-secret-1\"\n");
+    let srv = serve(dir.path(), &config);
+    let (status, _) = call(&srv.base, Method::POST, "/hooks/buildbot", &[], body());
+    assert_eq!(status, 401);
+    for header in [
+        ("x-hipkit-secret", "relay-secret-1"),
+        ("authorization", &right),
+    ] {
+        let (status, answer) = call(
+            &srv.base,
+            Method::POST,
+            "/hooks/buildbot",
+            &[header],
+            body(),
+        );
+        assert_eq!(status, 202, "{answer}");
+    }
+}
