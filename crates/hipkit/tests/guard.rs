@@ -252,3 +252,71 @@ fn with_an_api_token_the_relay_takes_no_anonymous_builds() {
         assert_eq!(status, 202, "{answer}");
     }
 }
+
+/// Every record in the outbox of the `serve` whose store is in `dir`.
+fn outbox(dir: &Path) -> Vec<Value> {
+    let store = dir.join("hipkit.db");
+    let out = hipkit_bin!().run(
+        &["outbox", "list", "--json"],
+        &[("HIPKIT_STORE", store.to_str().unwrap())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn relay(base: &str, body: String, headers: &[(&str, &str)]) -> (u16, Value) {
+    call(
+        base,
+        Method::POST,
+        "/hooks/buildbot",
+        headers,
+        Some(("application/json", body)),
+    )
+}
+
+/// The ids the relay answered with.
+fn ids(answer: &Value) -> Vec<String> {
+    let queued = answer["queued"].as_array().unwrap();
+    queued
+        .iter()
+        .map(|q| q["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_bad_report_queues_nothing_and_a_resent_build_is_posted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{HTTP_REPORTER}\n[[reporters.hipchat]]\nbuilder_room_map = {{ Builder0 = \"Build Room\" }}\n"
+    );
+    let srv = serve(dir.path(), &config);
+    // The HipChat message would pass 10,000 characters: nothing is queued, the HTTP push
+    // neither.
+    let mut long: Value = serde_json::from_str(&build(5)).unwrap();
+    long["url"] = json!(format!("http://buildbot/{}", "x".repeat(10_000)));
+    let (status, answer) = relay(&srv.base, long.to_string(), &[]);
+    assert_eq!(status, 400, "{answer}");
+    assert_envelope(&answer, 400, "nothing queued");
+    assert_eq!(outbox(dir.path()), Vec::<Value>::new());
+
+    // A resent build (same id and event) is the same reports, not new ones.
+    let (status, first) = relay(&srv.base, build(6), &[]);
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(ids(&first).len(), 2, "{first}");
+    let (status, again) = relay(&srv.base, build(6), &[]);
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(ids(&again), ids(&first));
+    // An Idempotency-Key header names the sending instead.
+    let key = [("idempotency-key", "bb-7-finished")];
+    let (_, keyed) = relay(&srv.base, build(7), &key);
+    let (_, resent) = relay(&srv.base, build(7), &key);
+    assert_eq!(ids(&resent), ids(&keyed));
+    assert_eq!(outbox(dir.path()).len(), 4);
+}
