@@ -70,6 +70,9 @@ pub struct EmulatorConfig {
     /// only when the emulator listens on loopback.
     #[serde(skip_serializing)]
     pub ui_password: Option<hipchat::Token>,
+    /// Host names served besides the bound address, `localhost`, `127.0.0.1` and `[::1]`
+    /// (`name` for any port, `name:port` for one); any other `Host` is refused with a 421.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The address every hipkit command assumes the emulator listens on.
@@ -102,6 +105,7 @@ impl Default for EmulatorConfig {
             webhook_secret: None,
             ui_password: None,
             webhook_issuer: "hipkit-emulator".to_owned(),
+            allowed_hosts: Vec::new(),
         }
     }
 }

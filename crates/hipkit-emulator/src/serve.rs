@@ -5,7 +5,7 @@ use crate::config::{ConfigError, EmulatorConfig};
 use crate::events::EmulatorEvent;
 use crate::state::Shared;
 use crate::webhooks;
-use hipkit_server::{Connections, serve_connections};
+use hipkit_server::{AllowedHosts, Connections, serve_connections};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,9 @@ pub enum StartError {
     /// The initial world is inconsistent (duplicate room or user), or no token could be made.
     #[error("invalid seed data")]
     Seed(#[source] hipkit_server::ApiError),
+    /// An `allowed_hosts` entry is not a host name.
+    #[error("[emulator] {0}")]
+    Hosts(#[from] hipkit_server::HostError),
 }
 
 /// A running emulator.
@@ -83,6 +86,7 @@ impl RunningEmulator {
 /// Binds, builds the world and starts serving in the background.
 pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
     config.check()?;
+    let allowed_hosts = AllowedHosts::parse(&config.allowed_hosts)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -109,6 +113,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
         header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
         max_connections: config.max_connections,
         tls,
+        allowed_hosts,
     };
     // A dropped sender (the `RunningEmulator` dropped) stops serving too.
     let stop = async {

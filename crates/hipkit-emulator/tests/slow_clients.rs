@@ -79,7 +79,13 @@ async fn an_idle_keep_alive_connection_is_closed_by_the_server() {
     let emu = emulator(false).await;
     let mut stream = TcpStream::connect(emu.local_addr).await.unwrap();
     stream
-        .write_all(b"GET /v2/capabilities HTTP/1.1\r\nHost: emulator\r\n\r\n")
+        .write_all(
+            format!(
+                "GET /v2/capabilities HTTP/1.1\r\nHost: {}\r\n\r\n",
+                emu.local_addr
+            )
+            .as_bytes(),
+        )
         .await
         .unwrap();
     let answer = read_until_closed(&mut stream).await;
@@ -96,9 +102,10 @@ async fn a_body_that_stalls_midway_is_answered_408() {
     let emu = emulator(false).await;
     let mut stream = TcpStream::connect(emu.local_addr).await.unwrap();
     let head = format!(
-        "POST /v2/room/Slow/notification HTTP/1.1\r\nHost: emulator\r\n\
+        "POST /v2/room/Slow/notification HTTP/1.1\r\nHost: {}\r\n\
          Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n\
-         Content-Length: 64\r\n\r\n{{\"message\": \"half"
+         Content-Length: 64\r\n\r\n{{\"message\": \"half",
+        emu.local_addr
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let answer = read_until_closed(&mut stream).await;

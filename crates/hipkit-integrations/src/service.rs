@@ -220,6 +220,9 @@ impl Integrations {
 async fn hook(State(s): State<Integrations>, request: Request) -> Response {
     // Taken apart here rather than by extractors: the headers and query are read in place.
     let (parts, body) = request.into_parts();
+    if let Err(refusal) = hipkit_server::check_webhook(&parts.headers) {
+        return refusal.into_response();
+    }
     let RequestDeadline(deadline) = RequestDeadline::of(&parts);
     match TimedBody::read(&parts, body).await {
         Ok(bytes) => {

@@ -27,6 +27,9 @@ pub struct ServerConfig {
     /// `hipkit serve`: listen beyond loopback although some entry point takes anonymous
     /// callers (an open relay into the chat); without this, such a start is refused.
     pub unauthenticated_beyond_loopback: bool,
+    /// Host names served besides the bound address, `localhost`, `127.0.0.1` and `[::1]`
+    /// (`name` for any port, `name:port` for one); any other `Host` is refused with a 421.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             emulator: false,
             unauthenticated_beyond_loopback: false,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -53,6 +57,9 @@ pub enum ConfigError {
     /// A zero limit would refuse or time out every request.
     #[error("[serve] {0} must be at least 1")]
     Zero(&'static str),
+    /// An `allowed_hosts` entry is not a host name.
+    #[error("[serve] {0}")]
+    AllowedHosts(#[from] crate::HostError),
 }
 
 impl ServerConfig {
@@ -75,7 +82,13 @@ impl ServerConfig {
                 return Err(ConfigError::Zero(name));
             }
         }
+        self.hosts()?;
         Ok(())
+    }
+
+    /// The parsed `allowed_hosts`.
+    pub fn hosts(&self) -> Result<crate::AllowedHosts, crate::HostError> {
+        crate::AllowedHosts::parse(&self.allowed_hosts)
     }
 
     /// The per-request time limit.
@@ -103,6 +116,7 @@ impl std::fmt::Debug for ServerConfig {
                 "unauthenticated_beyond_loopback",
                 &self.unauthenticated_beyond_loopback,
             )
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }

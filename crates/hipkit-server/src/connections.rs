@@ -3,12 +3,15 @@
 //! headers (which also closes idle keep-alive connections), graceful shutdown, and a
 //! [`CloseConnection`] handle in every request to drop its connection unanswered.
 
+use crate::AllowedHosts;
 use axum::Router;
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -33,6 +36,9 @@ pub struct Connections {
     pub max_connections: usize,
     /// Serve HTTPS with this acceptor; `None`: plain HTTP.
     pub tls: Option<TlsAcceptor>,
+    /// Names served beyond the listener's own address and loopback; any other `Host` is
+    /// refused before the app sees the request (see [`AllowedHosts`]).
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl std::fmt::Debug for Connections {
@@ -41,6 +47,7 @@ impl std::fmt::Debug for Connections {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
             .field("tls", &self.tls.is_some())
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }
@@ -62,6 +69,7 @@ impl CloseConnection {
 struct Serving {
     app: Router,
     tls: Option<TlsAcceptor>,
+    allowed_hosts: AllowedHosts,
     http: http1::Builder,
     handshake_timeout: Duration,
 }
@@ -82,6 +90,7 @@ pub async fn serve_connections(
     let serving = Serving {
         app,
         tls: connections.tls,
+        allowed_hosts: connections.allowed_hosts,
         http,
         handshake_timeout: connections.header_read_timeout,
     };
@@ -125,11 +134,16 @@ async fn serve_connection(
     watcher: Watcher,
     _permit: OwnedSemaphorePermit,
 ) {
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
     match serving.tls.clone() {
-        None => serve_io(TokioIo::new(stream), serving, watcher).await,
+        None => serve_io(TokioIo::new(stream), local, serving, watcher).await,
         Some(acceptor) => {
             match tokio::time::timeout(serving.handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls_stream)) => serve_io(TokioIo::new(tls_stream), serving, watcher).await,
+                Ok(Ok(tls_stream)) => {
+                    serve_io(TokioIo::new(tls_stream), local, serving, watcher).await
+                }
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
             }
@@ -137,16 +151,26 @@ async fn serve_connection(
     }
 }
 
-async fn serve_io<I>(io: I, serving: Serving, watcher: Watcher)
+/// Serves one connection to `local` (the address the client connected to).
+async fn serve_io<I>(io: I, local: SocketAddr, serving: Serving, watcher: Watcher)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let close = CloseConnection::default();
     let closed = close.0.clone();
     let app = serving.app;
+    let hosts = serving.allowed_hosts;
+    let tls = serving.tls.is_some();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let refusal = hosts.check(&req, local, tls);
         req.extensions_mut().insert(close.clone());
-        app.clone().oneshot(req.map(axum::body::Body::new))
+        let app = app.clone();
+        async move {
+            match refusal {
+                Some(refusal) => Ok(refusal.into_response()),
+                None => app.oneshot(req.map(axum::body::Body::new)).await,
+            }
+        }
     });
     let connection = watcher.watch(serving.http.serve_connection(io, service));
     tokio::select! {

@@ -3,6 +3,9 @@
 //! the shared registry and its health checks; the server wraps them all in one JSON error
 //! envelope, one body limit, one request timeout, and serves them until shutdown.
 //!
+//! Every listener answers only to the names it serves ([`AllowedHosts`], checked in the
+//! connection layer before any handler runs): the DNS-rebinding defence.
+//!
 //! The pieces are public for a router served on its own (the HipChat emulator): the
 //! connection layer ([`serve_connections`], with optional TLS and [`CloseConnection`]), the
 //! envelope middleware ([`envelope_errors`]), the error answer ([`ApiError`]) and the body
@@ -16,6 +19,8 @@ mod connections;
 mod envelope;
 mod error;
 mod health;
+mod hook;
+mod host;
 mod line;
 mod server;
 mod shutdown;
@@ -28,6 +33,8 @@ pub use connections::{CloseConnection, Connections, serve_connections};
 pub use envelope::envelope_errors;
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};
+pub use hook::check_webhook;
+pub use host::{AllowedHosts, HostError};
 pub use line::one_line;
 pub use server::{BoundServer, RequestDeadline, Routes, Server, ServerError, stamp_deadline};
 pub use shutdown::shutdown_signal;

@@ -219,6 +219,10 @@ impl Server {
             header_read_timeout: self.config.header_read_timeout(),
             max_connections: self.config.max_connections,
             tls: None,
+            allowed_hosts: self
+                .config
+                .hosts()
+                .map_err(crate::config::ConfigError::from)?,
         };
         Ok(BoundServer {
             listener,

@@ -115,13 +115,12 @@ async fn a_late_body_is_answered_408_and_its_connection_closed() {
     let mut stream = TcpStream::connect(base.trim_start_matches("http://"))
         .await
         .unwrap();
-    stream
-        .write_all(
-            b"POST /api/body HTTP/1.1\r\nHost: x\r\nAuthorization: bearer s3cret\r\n\
-              Content-Length: 100\r\n\r\nonly ten b",
-        )
-        .await
-        .unwrap();
+    let head = format!(
+        "POST /api/body HTTP/1.1\r\nHost: {}\r\nAuthorization: bearer s3cret\r\n\
+         Content-Length: 100\r\n\r\nonly ten b",
+        base.trim_start_matches("http://")
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
     let answer = read_until_closed(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
@@ -151,6 +150,7 @@ async fn a_handler_can_close_its_connection_unanswered() {
         header_read_timeout: Duration::from_secs(5),
         max_connections: 4,
         tls: None,
+        allowed_hosts: Default::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(serve_connections(listener, app, connections, async {
@@ -159,7 +159,7 @@ async fn a_handler_can_close_its_connection_unanswered() {
 
     let mut dropped = TcpStream::connect(addr).await.unwrap();
     dropped
-        .write_all(b"GET /drop HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(format!("GET /drop HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
         .await
         .unwrap();
     assert_eq!(read_until_closed(&mut dropped).await, "");

@@ -176,12 +176,12 @@ async fn capabilities_are_merged_behind_shared_auth_limits_and_envelopes() {
         let mut s = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
             .await
             .unwrap();
-        s.write_all(
-            b"POST /api/body HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\
-              Content-Length: 100\r\n\r\nonly ten b",
-        )
-        .await
-        .unwrap();
+        let head = format!(
+            "POST /api/body HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer s3cret\r\n\
+             Content-Length: 100\r\n\r\nonly ten b",
+            base.trim_start_matches("http://")
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
         let mut answer = vec![0u8; 4096];
         let n = s.read(&mut answer).await.unwrap();
         String::from_utf8_lossy(&answer[..n]).into_owned()

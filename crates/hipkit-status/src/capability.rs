@@ -115,14 +115,15 @@ impl Capability for ReportersConfig {
             StatusError::Store(_) => CapabilityError::start(self.name(), e),
             other => CapabilityError::config(self.name(), other),
         })?;
-        let auth = RelayAuth::new(&self.relay);
+        let auth = RelayAuth::new(&self.relay).with_api_token(cx.serve.api_token.clone());
         let mut mounted = Mounted {
             couriers: Some(reporters.couriers()),
             ..Mounted::default()
         };
         if !auth.is_required() {
             mounted.unauthenticated.push(format!(
-                "POST {} takes anonymous callers (no [reporters.relay] secret or user)",
+                "POST {} takes anonymous callers (no [reporters.relay] credentials and no \
+                 [serve] api_token)",
                 crate::relay::PATH
             ));
         }

@@ -5,13 +5,16 @@
 
 use crate::Event;
 use crate::results::status_to_string;
-use minijinja::{AutoEscape, Environment};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State};
 use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
 
 /// The name each compiled template is stored under in its environment.
 const NAME: &str = "template";
+
+/// The same template, compiled with HTML auto-escaping (for html messages).
+const HTML_NAME: &str = "template.html";
 
 /// A compiled template; cheap to clone.
 #[derive(Clone)]
@@ -38,11 +41,21 @@ impl PartialEq for Template {
 pub struct TemplateError(#[source] minijinja::Error);
 
 impl Template {
-    /// Compiles `source` (no HTML auto-escaping: messages choose their own format).
+    /// Compiles `source`, once as is ([`Template::render`]) and once auto-escaping values
+    /// for HTML ([`Template::render_html`]).
     pub fn compile(source: &str) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_formatter(formatter);
         env.add_template_owned(NAME, source.to_owned())
+            .map_err(TemplateError)?;
+        env.add_template_owned(HTML_NAME, source.to_owned())
             .map_err(TemplateError)?;
         Ok(Self {
             env: Arc::new(env),
@@ -57,11 +70,49 @@ impl Template {
 
     /// Renders with `context` (see [`context`]).
     pub fn render(&self, context: &minijinja::Value) -> Result<String, TemplateError> {
+        self.render_as(NAME, context)
+    }
+
+    /// Renders for an html message: every value is HTML-escaped (`|safe` opts out), the
+    /// template's own text is kept.
+    pub fn render_html(&self, context: &minijinja::Value) -> Result<String, TemplateError> {
+        self.render_as(HTML_NAME, context)
+    }
+
+    fn render_as(&self, name: &str, context: &minijinja::Value) -> Result<String, TemplateError> {
         self.env
-            .get_template(NAME)
+            .get_template(name)
             .and_then(|t| t.render(context))
             .map_err(TemplateError)
     }
+}
+
+/// `&`, `<`, `>`, `"` and `'` as entities. Unlike minijinja's own escaping, `/` stays as it
+/// is, so a URL or path reads the same in the message's source as on screen.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// minijinja's formatter, escaping with [`escape_html`] where HTML auto-escaping is on.
+fn formatter(out: &mut Output, state: &mut State, value: &minijinja::Value) -> Result<(), Error> {
+    let plain = value.is_safe() || value.is_undefined() || value.is_none();
+    if matches!(state.auto_escape(), AutoEscape::Html) && !plain {
+        let escaped = escape_html(&value.to_string());
+        return fmt::Write::write_str(out, &escaped)
+            .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write the output"));
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// The context every template sees for `build` (already narrowed to what the reporter

@@ -444,6 +444,7 @@ async fn the_relay_answers_once_every_report_is_queued() {
 
     let unauthorised = http
         .post(format!("{base}/hooks/buildbot"))
+        .header("content-type", "application/json")
         .body(body.clone())
         .send()
         .await
@@ -451,6 +452,7 @@ async fn the_relay_answers_once_every_report_is_queued() {
     assert_eq!(unauthorised.status(), 401);
     let bad = http
         .post(format!("{base}/hooks/buildbot"))
+        .header("content-type", "application/json")
         .basic_auth("bb", Some("pw"))
         .body(r#"{"builder": {"name": "b"}, "prev_build": 3}"#)
         .send()
@@ -466,6 +468,7 @@ async fn the_relay_answers_once_every_report_is_queued() {
 
     let ok = http
         .post(format!("{base}/hooks/buildbot"))
+        .header("content-type", "application/json")
         .basic_auth("bb", Some("pw"))
         .body(body.clone())
         .send()

@@ -550,16 +550,24 @@ fn listening_beyond_loopback_with_anonymous_entry_points_is_refused() {
     ] {
         assert!(err.contains(open), "the error names {open}: {err}");
     }
+    let folder = tempfile::tempdir().unwrap();
     let with_token = [
         env.as_slice(),
-        &[("HIPKIT_SERVE__API_TOKEN", "serve-secret-token")],
+        &[
+            ("HIPKIT_SERVE__API_TOKEN", "serve-secret-token"),
+            ("HIPKIT_INTEGRATIONS__PATH", folder.path().to_str().unwrap()),
+        ],
     ]
     .concat();
     let out = hipkit_bin!().run(&["serve", "--listen", "0.0.0.0:0"], &with_token);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        !err.contains("/api/v1/messages") && err.contains("/hooks/buildbot"),
+        !err.contains("/api/v1/messages") && !err.contains("/hooks/buildbot"),
+        "the API token closes the send API and the relay: {err}"
+    );
+    assert!(
+        err.contains("/hooks/hipchat") && err.contains("jwt_secret"),
         "only what is still open is named: {err}"
     );
     assert!(!err.contains("serve-secret-token"), "{err}");

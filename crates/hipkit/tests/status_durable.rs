@@ -144,6 +144,7 @@ fn relay(serve: &str, body: &str) -> Value {
     let req = api
         .request(Method::POST, "/hooks/buildbot")
         .header("X-Hipkit-Secret", RELAY_SECRET)
+        .header("Content-Type", "application/json")
         .body(body.to_owned());
     let (status, _, answer) = api.send(req);
     assert_eq!(status, 202, "{answer}");

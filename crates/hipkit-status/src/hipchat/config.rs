@@ -72,7 +72,8 @@ impl Wants {
     }
 }
 
-fn strip_log_content(dict: &mut Map<String, Value>) {
+/// Removes the log `content` of every step (what Buildbot leaves out without `wantLogs`).
+pub(crate) fn strip_log_content(dict: &mut Map<String, Value>) {
     let steps = dict.get_mut("steps").and_then(Value::as_array_mut);
     for step in steps.into_iter().flatten() {
         let logs = step.get_mut("logs").and_then(Value::as_array_mut);

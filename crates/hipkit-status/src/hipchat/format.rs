@@ -84,13 +84,23 @@ impl<'a> ReportContext<'a> {
 
     /// Buildbot's text: `Buildbot started build X here: URL` or `Buildbot finished build X
     /// with result R here: URL`.
+    /// Values are HTML-escaped when the message is html (HipChat's default format), so a
+    /// build field cannot add markup; ordinary names and URLs read exactly as Buildbot's.
     pub fn default_message(&self) -> String {
-        let name = self.builder_name();
-        let url = self
-            .build
-            .get("url")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let escape = |text: &str| {
+            if self.is_html() {
+                template::escape_html(text)
+            } else {
+                text.to_owned()
+            }
+        };
+        let name = escape(self.builder_name());
+        let url = escape(
+            self.build
+                .get("url")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
         match self.event {
             Event::Started => format!("Buildbot started build {name} here: {url}"),
             Event::Finished => {
@@ -99,6 +109,29 @@ impl<'a> ReportContext<'a> {
                 format!("Buildbot finished build {name} with result {result} here: {url}")
             }
         }
+    }
+
+    /// Whether the message is html: HipChat's default, unless `extra_params` sets
+    /// `message_format = "text"`.
+    pub fn is_html(&self) -> bool {
+        self.config
+            .extra_params
+            .get("message_format")
+            .and_then(Value::as_str)
+            != Some("text")
+    }
+
+    /// Renders the `message` template, HTML-escaping its values for an html message.
+    pub fn render_message(&self, template: &template::Template) -> Result<String, FormatError> {
+        let rendered = if self.is_html() {
+            template.render_html(&self.template)
+        } else {
+            template.render(&self.template)
+        };
+        rendered.map_err(|source| FormatError::Template {
+            key: "message".to_owned(),
+            source,
+        })
     }
 
     /// Renders a template (`key` names it in errors) in this report's context.
@@ -162,7 +195,7 @@ impl HipChatFormatter for ConfiguredFormatter {
 
     fn message(&self, ctx: &ReportContext<'_>) -> Result<String, FormatError> {
         match &ctx.config.message {
-            Some(t) => ctx.render("message", t),
+            Some(t) => ctx.render_message(t),
             None => Ok(ctx.default_message()),
         }
     }

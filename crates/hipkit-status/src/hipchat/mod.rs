@@ -2,7 +2,7 @@
 //! by builder name, Buildbot's text by default, templates or a [`HipChatFormatter`] to
 //! change it. Messages are handed to a `Transport` (the durable outbox under `serve`).
 
-mod config;
+pub(crate) mod config;
 mod format;
 mod request;
 

@@ -321,3 +321,47 @@ fn config_type_errors_are_buildbots() {
         "tokens never in debug output"
     );
 }
+
+#[test]
+fn build_fields_are_escaped_in_html_messages_and_templates() {
+    let mut v = reference_build();
+    v["url"] = json!("http://ci/\"><a href=\"http://evil\">x</a>?a=1&b=2");
+    v["builder"]["name"] = json!("<b>Builder0</b>");
+    v["complete"] = json!(true);
+    v["results"] = json!(0);
+    let b = Build::from_value(v).unwrap();
+    let rooms = || HipChatConfig::new("t", map(&[("<b>Builder0</b>", "123")]), BTreeMap::new());
+    let text = &texts(&HipChatReporter::new(rooms()), &b, Event::Finished)[0].1;
+    assert_eq!(
+        text,
+        "Buildbot finished build &lt;b&gt;Builder0&lt;/b&gt; with result success here: \
+         http://ci/&quot;&gt;&lt;a href=&quot;http://evil&quot;&gt;x&lt;/a&gt;?a=1&amp;b=2"
+    );
+    let mut templated = rooms();
+    templated.message = Some(
+        crate::template::Template::compile(
+            "<i>{{ builder }}</i> {{ build.url }} {{ '<ok>'|safe }}",
+        )
+        .unwrap(),
+    );
+    let text = &texts(
+        &HipChatReporter::new(templated.clone()),
+        &b,
+        Event::Finished,
+    )[0]
+    .1;
+    assert!(
+        text.starts_with("<i>&lt;b&gt;Builder0&lt;/b&gt;</i> http://ci/&quot;&gt;"),
+        "{text}"
+    );
+    assert!(text.ends_with(" <ok>"), "{text}");
+    // A text message is shown as sent: nothing to escape.
+    templated
+        .extra_params
+        .insert("message_format".into(), json!("text"));
+    let text = &texts(&HipChatReporter::new(templated), &b, Event::Finished)[0].1;
+    assert!(
+        text.starts_with("<i><b>Builder0</b></i> http://ci/\"><a"),
+        "{text}"
+    );
+}

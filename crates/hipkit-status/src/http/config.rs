@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "name",
     "server_url",
     "auth",
@@ -22,6 +22,7 @@ const KEYS: [&str; 11] = [
     "skip_encoding",
     "payload",
     "format_fn",
+    "want_logs",
 ];
 
 /// How the receiver is authenticated.
@@ -57,6 +58,10 @@ pub struct HttpConfig {
     pub skip_encoding: bool,
     /// The body template (default: the build dict exactly as received).
     pub payload: Option<Template>,
+    /// Buildbot 2.x's `wantLogs`: `true` posts the steps' log content (it must be in the
+    /// build received: have the forwarding HttpStatusPush ask with `wantLogs=True`);
+    /// `false` leaves every log's `content` out, as Buildbot did; unset: as received.
+    pub want_logs: Option<bool>,
     /// Which builds; Buildbot's default: every start, finished success/warnings/failure.
     pub generator: Generator,
 }
@@ -73,6 +78,7 @@ impl HttpConfig {
             debug: false,
             skip_encoding: false,
             payload: None,
+            want_logs: None,
             generator: default_generator(),
         }
     }
@@ -131,6 +137,10 @@ impl HttpConfig {
             debug: t.flag("debug", false)?,
             skip_encoding: t.flag("skip_encoding", false)?,
             payload: t.template("payload")?,
+            want_logs: match t.value("want_logs") {
+                None => None,
+                Some(_) => Some(t.flag("want_logs", false)?),
+            },
             generator: t.generator(default_generator().modes, true)?,
             ..Self::new("", server_url)
         })

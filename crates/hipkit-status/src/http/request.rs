@@ -70,6 +70,13 @@ pub fn push_request(
     event: Event,
 ) -> Result<PushRequest, PayloadError> {
     let body = match &config.payload {
+        None if config.want_logs == Some(false) => {
+            let mut view = build.to_value();
+            if let Some(dict) = view.as_object_mut() {
+                crate::hipchat::config::strip_log_content(dict);
+            }
+            view.to_string()
+        }
         None => String::from_utf8(build.json_bytes().to_vec()).map_err(PayloadError::NotUtf8)?,
         Some(t) => {
             let text = t

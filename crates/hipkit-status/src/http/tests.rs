@@ -50,6 +50,31 @@ fn the_default_body_is_the_build_as_received() {
 }
 
 #[test]
+fn want_logs_is_accepted_with_buildbots_meaning() {
+    let mut v = reference_build();
+    v["steps"] = json!([{"name": "compile", "logs": [{"name": "stdio", "content": "cc -O2"}]}]);
+    let text = serde_json::to_string(&v).unwrap();
+    let b = Build::from_json(text.as_bytes()).unwrap();
+    let body = |table: Value| {
+        let req = HttpReporter::new(from_table(table).unwrap())
+            .request(&b, Event::Finished)
+            .unwrap();
+        serde_json::from_str::<Value>(&req.body).unwrap()
+    };
+    let with = body(json!({"server_url": "http://x", "want_logs": true}));
+    assert_eq!(with["steps"][0]["logs"][0]["content"], "cc -O2");
+    let without = body(json!({"server_url": "http://x", "want_logs": false}));
+    assert_eq!(without["steps"][0]["logs"][0]["name"], "stdio");
+    assert!(without["steps"][0]["logs"][0].get("content").is_none());
+    assert_eq!(
+        body(json!({"server_url": "http://x"})),
+        v,
+        "unset: as received"
+    );
+    assert!(from_table(json!({"server_url": "http://x", "want_logs": "yes"})).is_err());
+}
+
+#[test]
 fn payload_templates_must_render_json() {
     let c = from_table(json!({"server_url": "http://x",
         "payload": "{\"text\": \"{{ builder }} {{ result }}\", \"n\": {{ build.number }}}"}))

@@ -68,6 +68,59 @@ impl Relay {
     }
 }
 
+/// The longest `Idempotency-Key` taken.
+const MAX_KEY: usize = 200;
+
+/// What makes a resent build the same: the `Idempotency-Key` header, or the build's id and
+/// event (Buildbot sends each build's `new` and `finished` once; a resend is a retry).
+/// `None`: no header and no `buildid` (nothing to tell builds apart by).
+fn idempotency_base(
+    headers: &HeaderMap,
+    build: &Build,
+    event: crate::Event,
+) -> Result<Option<String>, ApiError> {
+    if let Some(value) = headers.get("idempotency-key") {
+        let key = value.to_str().map(str::trim).unwrap_or_default();
+        if key.is_empty() || key.len() > MAX_KEY {
+            return Err(ApiError::bad_request(format!(
+                "Idempotency-Key must be 1 to {MAX_KEY} visible characters"
+            )));
+        }
+        return Ok(Some(format!("key:{key}")));
+    }
+    Ok(build
+        .dict()
+        .get("buildid")
+        .and_then(serde_json::Value::as_i64)
+        .map(|id| format!("build:{id}:{}", event.as_str())))
+}
+
+/// Queues one report once per key (each report of a build gets its own key); a transport
+/// without idempotency (not the outbox) takes it without one.
+async fn send_once(
+    report: &crate::report::Outgoing,
+    key: Option<&str>,
+    deadline: tokio::time::Instant,
+) -> Result<hipkit_transport::Delivery, hipkit_transport::TransportError> {
+    let mut options = SendOptions {
+        deadline: Some(deadline),
+        idempotency_key: key.map(|k| {
+            format!(
+                "buildbot-relay/{k}/{}/{}",
+                report.reporter,
+                report.destination()
+            )
+        }),
+    };
+    match report.send(&options).await {
+        Err(hipkit_transport::TransportError::IdempotencyUnsupported) => {
+            options.idempotency_key = None;
+            report.send(&options).await
+        }
+        other => other,
+    }
+}
+
 /// Buildbot's HttpStatusPush reads only the status code; the body is for people.
 async fn accept(
     State(relay): State<Arc<Relay>>,
@@ -75,6 +128,9 @@ async fn accept(
     headers: HeaderMap,
     TimedBody(body): TimedBody,
 ) -> Response {
+    if let Err(refusal) = hipkit_server::check_webhook(&headers) {
+        return refusal.into_response();
+    }
     if let Some(why) = relay.auth.refuse(&headers) {
         tracing::info!(status = 401, "relay: refused: {why}");
         return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
@@ -99,12 +155,26 @@ async fn accept(
     for e in &errors {
         tracing::warn!(builder = build.builder_name(), %event, "build report failed: {e}");
     }
-    let options = SendOptions {
-        deadline: Some(deadline),
-        idempotency_key: None,
+    // Every report is checked before any is queued: a bad one refuses the build whole.
+    for report in &prepared.outgoing {
+        if let Err(e) = report.validate() {
+            let message = format!(
+                "report of {} to {} is invalid: {e} (nothing queued)",
+                report.reporter,
+                report.destination()
+            );
+            return ApiError::bad_request(message).into_response();
+        }
+    }
+    let key = match idempotency_base(&headers, &build, event) {
+        Ok(key) => key,
+        Err(refusal) => return refusal.into_response(),
     };
     // All at once, so the outbox commits a build's reports together.
-    let sends = prepared.outgoing.iter().map(|report| report.send(&options));
+    let sends = prepared
+        .outgoing
+        .iter()
+        .map(|report| send_once(report, key.as_deref(), deadline));
     let results = futures_util::future::join_all(sends).await;
     let total = results.len();
     let mut queued = Vec::with_capacity(total);

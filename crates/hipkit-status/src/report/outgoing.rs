@@ -159,6 +159,21 @@ impl Outgoing {
         }
     }
 
+    /// Checks the report as its transport would at [`Outgoing::send`], without queueing it:
+    /// a build's reports are all checked before any is committed.
+    pub fn validate(&self) -> Result<(), hipchat::ValidationError> {
+        use hipchat::Validate;
+        let item = match &self.kind {
+            OutgoingKind::HipChat { message, .. } => return message.validate(),
+            OutgoingKind::Http { request, .. } => ParcelItem::Http(request.stored()),
+        };
+        Parcel {
+            via: self.reporter.clone(),
+            item,
+        }
+        .validate()
+    }
+
     /// The HTTP request this report makes, as text, with every secret redacted.
     pub fn describe(&self) -> String {
         match &self.kind {
