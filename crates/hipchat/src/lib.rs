@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod html;
 pub mod jwt;
 pub mod model;
 pub mod ratelimit;
@@ -20,6 +21,7 @@ pub use client::{
 pub use config::{ClientConfig, DEFAULT_ENDPOINT};
 pub use duration::{DurationError, parse_duration};
 pub use error::{ApiError, ConfigError, Error, error_chain};
+pub use html::escape_html;
 pub use model::*;
 pub use ratelimit::RateLimit;
 pub use refs::{RoomRef, UserRef};

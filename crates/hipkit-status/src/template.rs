@@ -87,28 +87,12 @@ impl Template {
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities. Unlike minijinja's own escaping, `/` stays as it
-/// is, so a URL or path reads the same in the message's source as on screen.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// minijinja's formatter, escaping with [`escape_html`] where HTML auto-escaping is on.
+/// minijinja's formatter, escaping with [`hipchat::escape_html`] (unlike minijinja's own
+/// escaping, `/` stays as it is) where HTML auto-escaping is on.
 fn formatter(out: &mut Output, state: &mut State, value: &minijinja::Value) -> Result<(), Error> {
     let plain = value.is_safe() || value.is_undefined() || value.is_none();
     if matches!(state.auto_escape(), AutoEscape::Html) && !plain {
-        let escaped = escape_html(&value.to_string());
+        let escaped = hipchat::escape_html(&value.to_string());
         return fmt::Write::write_str(out, &escaped)
             .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write the output"));
     }

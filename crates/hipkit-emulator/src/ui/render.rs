@@ -4,7 +4,7 @@
 use super::allow::{CARD_TAGS, MESSAGE_TAGS, STYLE_PROPERTIES};
 use super::check;
 use ammonia::Builder;
-use hipchat::{HistoryFrom, HistoryItem, MessageFormat, MessageType};
+use hipchat::{HistoryFrom, HistoryItem, MessageFormat, MessageType, escape_html};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -219,22 +219,6 @@ fn readable_size(bytes: u64) -> String {
     }
 }
 
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A text message as HTML: escaped, with http(s) links and @mentions highlighted.
 pub fn text_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
@@ -242,20 +226,23 @@ pub fn text_html(text: &str) -> String {
     while !rest.is_empty() {
         let next = next_token(rest);
         let Some((start, end, token)) = next else {
-            out.push_str(&escape(rest));
+            out.push_str(&escape_html(rest));
             break;
         };
-        out.push_str(&escape(&rest[..start]));
+        out.push_str(&escape_html(&rest[..start]));
         let word = &rest[start..end];
         match token {
             Token::Link => {
-                let safe = escape(word);
+                let safe = escape_html(word);
                 out.push_str(&format!(
                     "<a href=\"{safe}\" rel=\"noopener noreferrer nofollow\">{safe}</a>"
                 ));
             }
             Token::Mention => {
-                out.push_str(&format!("<span class=\"mention\">{}</span>", escape(word)));
+                out.push_str(&format!(
+                    "<span class=\"mention\">{}</span>",
+                    escape_html(word)
+                ));
             }
         }
         rest = &rest[end..];
@@ -316,13 +303,13 @@ fn web_url(url: Option<&str>) -> Option<String> {
 
 fn card_view(s: &Sanitizer, card: &Value) -> CardView {
     let description = match card.get("description") {
-        Some(Value::String(text)) => Some(escape(text)),
+        Some(Value::String(text)) => Some(escape_html(text)),
         Some(d @ Value::Object(_)) => {
             let value = text_at(d, "value").unwrap_or_default();
             Some(if text_at(d, "format") == Some("html") {
                 s.card_html(value)
             } else {
-                escape(value)
+                escape_html(value)
             })
         }
         _ => None,

@@ -89,7 +89,7 @@ impl<'a> ReportContext<'a> {
     pub fn default_message(&self) -> String {
         let escape = |text: &str| {
             if self.is_html() {
-                template::escape_html(text)
+                hipchat::escape_html(text)
             } else {
                 text.to_owned()
             }
