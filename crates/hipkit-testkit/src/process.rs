@@ -64,6 +64,22 @@ impl Hipkit {
         child.wait_with_output().expect("wait for hipkit")
     }
 
+    /// Every record of the outbox in the database `store`, as `hipkit outbox list --json`
+    /// prints them (oldest first).
+    pub fn outbox_records(&self, store: &std::path::Path) -> Vec<serde_json::Value> {
+        let store = store.to_str().expect("a UTF-8 store path");
+        let out = self.run(&["outbox", "list", "--json"], &[("HIPKIT_STORE", store)]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
     /// Runs `hipkit ARGS` to its end in an empty directory with only `env` set.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let dir = tempfile::tempdir().expect("tempdir");

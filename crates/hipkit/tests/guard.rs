@@ -255,20 +255,7 @@ fn with_an_api_token_the_relay_takes_no_anonymous_builds() {
 
 /// Every record in the outbox of the `serve` whose store is in `dir`.
 fn outbox(dir: &Path) -> Vec<Value> {
-    let store = dir.join("hipkit.db");
-    let out = hipkit_bin!().run(
-        &["outbox", "list", "--json"],
-        &[("HIPKIT_STORE", store.to_str().unwrap())],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    hipkit_bin!().outbox_records(&dir.join("hipkit.db"))
 }
 
 fn relay(base: &str, body: String, headers: &[(&str, &str)]) -> (u16, Value) {

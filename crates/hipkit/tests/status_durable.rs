@@ -88,20 +88,7 @@ fn serve(dir: &Path, config: &str, emulator: &str, log: &Path) -> Proc {
 
 /// The outbox as `hipkit outbox list --json` prints it.
 fn outbox(dir: &Path) -> Vec<Value> {
-    let store = dir.join("hipkit.db");
-    let out = hipkit_bin!().run(
-        &["outbox", "list", "--json"],
-        &[("HIPKIT_STORE", store.to_str().expect("utf-8"))],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON record"))
-        .collect()
+    hipkit_bin!().outbox_records(&dir.join("hipkit.db"))
 }
 
 /// The record whose destination ends with `suffix`.
