@@ -263,7 +263,13 @@ pub async fn serve_hello() -> Result<()> {
 fn integrations(hipkit: &Path, dir: &Path, store: &Path) -> Result<Spawned> {
     spawn_with_env(
         hipkit,
-        &["integrations", "0", dir.to_str().context("dir")?],
+        &[
+            "integrations",
+            "0",
+            dir.to_str().context("dir")?,
+            "--listen",
+            "127.0.0.1",
+        ],
         &[
             ("HIPKIT_STORE", store.to_str().context("store")?),
             ("HIPKIT_LOG", "error"),

@@ -29,6 +29,23 @@ impl Integrations {
         vec![self.hook_routes(root), admin]
     }
 
+    /// What authenticates a webhook, said plainly for the banner.
+    fn webhook_auth(&self) -> String {
+        let config = self.config();
+        let text = match (&config.jwt_secret, config.jwt_secrets.is_empty()) {
+            (Some(_), _) => "webhooks must carry a JWT signed with [integrations] jwt_secret",
+            (None, false) => {
+                "only the integrations named in [integrations] jwt_secrets need a signed JWT; \
+                 webhooks for the others are NOT authenticated"
+            }
+            (None, true) => {
+                "NONE: webhooks are not authenticated (no [integrations] jwt_secret); anyone \
+                 who can reach this port can run the integrations"
+            }
+        };
+        text.to_owned()
+    }
+
     /// The start-up lines (label, text), `{base}` standing for the listener's URL; tokens
     /// only as a count.
     pub fn banner(&self, helpers: &str) -> Vec<(String, String)> {
@@ -48,6 +65,7 @@ impl Integrations {
                 ),
             ),
             ("webhooks", "POST {base}/hooks/hipchat".to_owned()),
+            ("auth", self.webhook_auth()),
             (
                 "storage",
                 "GET/PUT/DELETE {base}/admin/storage/{integration} (admin token)".to_owned(),

@@ -141,6 +141,11 @@ impl Integrations {
         self.inner.tokens.len()
     }
 
+    /// The `[integrations]` section it runs.
+    pub(crate) fn config(&self) -> &IntegrationsConfig {
+        &self.inner.config
+    }
+
     /// The folder.
     pub fn dir(&self) -> &std::path::Path {
         &self.inner.dir

@@ -128,7 +128,13 @@ fn integrations_refuse_a_foreign_host() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
     let srv = hipkit_bin!().spawn(
-        &["integrations", "0", dir.path().to_str().unwrap()],
+        &[
+            "integrations",
+            "0",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1",
+        ],
         &[
             ("HIPCHAT_ENDPOINT", emu.base.as_str()),
             ("HIPKIT_STORE", db.to_str().unwrap()),

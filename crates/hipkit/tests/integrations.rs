@@ -57,6 +57,10 @@ fn room_id(emu: &Proc) -> u64 {
 fn integrations(args: &[&str], emu: &Proc, db: &Path, extra: &[(&str, &str)]) -> Proc {
     let mut all = vec!["integrations"];
     all.extend_from_slice(args);
+    if !args.contains(&"--listen") {
+        // The seed's command line listens on every interface; tests stay on loopback.
+        all.extend_from_slice(&["--listen", "127.0.0.1"]);
+    }
     let mut env = vec![
         ("HIPCHAT_ENDPOINT", emu.base.as_str()),
         ("HIPKIT_STORE", db.to_str().unwrap()),
@@ -98,6 +102,13 @@ fn the_seed_command_line_runs_the_seed_example() {
     let (srv, _dir) = seed_example_server(&emu, room, &[], &[]);
     assert!(srv.lines[1].contains("/example"), "{:?}", srv.lines);
     assert!(!srv.lines.concat().contains(TOKEN));
+    assert!(
+        srv.lines
+            .iter()
+            .any(|l| l.contains("auth:") && l.contains("NONE: webhooks are not authenticated")),
+        "the banner says plainly what is not authenticated: {:?}",
+        srv.lines
+    );
     let (status, body) = post_hook(&srv.base, room, "/example from the seed");
     assert_eq!(status, 204, "{body}");
     let items = emu.api().history("Build Room");

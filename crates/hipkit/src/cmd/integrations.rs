@@ -40,9 +40,14 @@ fn token_specs(args: &IntegrationsArgs) -> Result<Vec<TokenSpec>, Failure> {
         .collect()
 }
 
-/// Where to listen: `--listen` (an IP, or IP:PORT), PORT, `[serve] listen`.
+/// Where to listen: `--listen` (an IP, or IP:PORT), PORT, `[serve] listen`. The seed's
+/// command line (a PORT, positional or `-p`, without `--listen`) listens on every interface,
+/// as the seed did, so HipChat reaches it where it reached the seed.
 fn listen(args: &IntegrationsArgs, configured: SocketAddr) -> Result<SocketAddr, Failure> {
     let mut addr = configured;
+    if args.port().is_some() && args.listen.is_none() {
+        addr.set_ip(IpAddr::from([0, 0, 0, 0]));
+    }
     if let Some(raw) = &args.listen {
         if let Ok(full) = raw.parse::<SocketAddr>() {
             addr = full;
@@ -84,4 +89,51 @@ pub async fn run(args: &IntegrationsArgs, mut settings: Settings) -> Result<(), 
     bound.serve(hipkit_server::shutdown_signal()).await;
     integrations.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(line: &[&str]) -> IntegrationsArgs {
+        match crate::cli::Cli::parse_from(line).command {
+            crate::cli::Command::Integrations(args) => args,
+            other => panic!("not integrations: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_seeds_command_line_listens_where_the_seed_did() {
+        let configured = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let seed = args(&["hipkit", "integrations", "8181", "."]);
+        assert_eq!(
+            listen(&seed, configured).unwrap(),
+            SocketAddr::from(([0, 0, 0, 0], 8181)),
+            "every interface, as the seed bound"
+        );
+        let flag = args(&["hipkit", "integrations", "-p", "8181"]);
+        assert_eq!(
+            listen(&flag, configured).unwrap().ip(),
+            IpAddr::from([0, 0, 0, 0])
+        );
+        let local = args(&[
+            "hipkit",
+            "integrations",
+            "8181",
+            ".",
+            "--listen",
+            "127.0.0.1",
+        ]);
+        assert_eq!(
+            listen(&local, configured).unwrap(),
+            SocketAddr::from(([127, 0, 0, 1], 8181))
+        );
+        let plain = args(&["hipkit", "integrations"]);
+        assert_eq!(
+            listen(&plain, configured).unwrap(),
+            configured,
+            "[serve] listen"
+        );
+    }
 }
