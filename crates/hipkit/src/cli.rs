@@ -148,6 +148,14 @@ pub struct ReportArgs {
     /// Print each report as it is accepted.
     #[arg(long)]
     pub verbose: bool,
+    /// Attempts per report before it is given up (transient failures only: unreachable,
+    /// timeouts, 429, 5xx); a CI step waits at most about attempts x (--timeout + --max-wait).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+    /// Longest wait between two attempts (a server's Retry-After is honoured up to it):
+    /// seconds or a duration such as 500ms.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub max_wait: Duration,
     /// SQLite database remembering previous builds for change/problem [env: HIPKIT_STORE]
     /// [default: hipkit.db].
     #[arg(long)]

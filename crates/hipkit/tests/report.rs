@@ -166,15 +166,11 @@ fn the_relay_turns_buildbot_json_into_room_and_user_messages() {
 fn report(dir: &Path, emulator: &str, args: &[&str], stdin: &[u8]) -> Output {
     let mut cmd = hipkit_bin!().command(
         &["report"],
-        &[
-            ("HIPCHAT_ENDPOINT", emulator),
-            ("HIPCHAT_API_TOKEN", TOKEN),
-            ("HIPKIT_DELIVERY__MAX_ATTEMPTS", "2"),
-            ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "10"),
-            ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "20"),
-        ],
+        &[("HIPCHAT_ENDPOINT", emulator), ("HIPCHAT_API_TOKEN", TOKEN)],
     );
-    cmd.args(args).current_dir(dir);
+    cmd.args(args)
+        .args(["--attempts", "2", "--max-wait", "20ms"])
+        .current_dir(dir);
     Hipkit::run_with_stdin(cmd, stdin)
 }
 
@@ -311,6 +307,63 @@ fn hipkit_report_exit_codes_and_dry_run() {
         "{}",
         text(&unreachable.stderr)
     );
+}
+
+#[test]
+fn hipkit_report_has_its_own_short_retry_budget() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    config(
+        dir.path(),
+        "[[reporters.hipchat]]\nbuilder_room_map = { Builder0 = \"Builds\" }\n",
+    );
+    let path = "/v2/room/Builds/notification";
+    BlockingApi::at(&emu.base)
+        .add_fault(&json!({"path": path, "times": 1000, "action": {"status": {"status": 503}}}));
+    let finished = serde_json::to_vec(&build(true, Some(0))).unwrap();
+    let attempts = |extra: &[&str]| {
+        let before = BlockingApi::at(&emu.base).request_log().len();
+        // The outbox's budget (10 attempts) must not apply: only report's own.
+        let mut cmd = hipkit_bin!().command(
+            &[
+                "report",
+                "--event",
+                "finished",
+                "--build",
+                "-",
+                "--max-wait",
+                "10ms",
+            ],
+            &[
+                ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+                ("HIPCHAT_API_TOKEN", TOKEN),
+                ("HIPKIT_DELIVERY__MAX_ATTEMPTS", "10"),
+            ],
+        );
+        cmd.args(extra).current_dir(dir.path());
+        let out = Hipkit::run_with_stdin(cmd, &finished);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let log = BlockingApi::at(&emu.base).request_log();
+        log[before..]
+            .iter()
+            .filter(|r| r["path"].as_str() == Some(path))
+            .count()
+    };
+    assert_eq!(attempts(&[]), 3, "three attempts by default");
+    assert_eq!(attempts(&["--attempts", "1"]), 1);
+    let out = hipkit_bin!().run(
+        &[
+            "report",
+            "--event",
+            "finished",
+            "--build",
+            "-",
+            "--attempts",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
 /// The first TOML block of docs/build-status.md: the complete example configuration.

@@ -7,9 +7,11 @@ use crate::failure::Failure;
 use hipkit::Settings;
 use hipkit_status::report::send_with_retries;
 use hipkit_status::{Build, HistoryMode, Outgoing, Prepared, ReportError, report::ReportErrorKind};
+use hipkit_transport::outbox::RetryPolicy;
 use hipkit_transport::{HttpTransport, MemoryTransport, Transport};
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Reads the build JSON from the file, or standard input for `-`.
 fn read_build(args: &ReportArgs) -> Result<Build, Failure> {
@@ -49,16 +51,24 @@ fn prepare_failure(failures: &[ReportError]) -> Option<Failure> {
     }
 }
 
-/// Sends each report with the `[delivery]` retry policy; every failure is reported.
-async fn deliver(settings: &Settings, outgoing: &[Outgoing], verbose: bool) -> Result<(), Failure> {
-    let policy = settings
-        .delivery
-        .worker_config(settings.hipchat.timeout())
-        .retry;
+/// `hipkit report`'s own short retry budget: `--attempts`, waits from 0.5 s growing to
+/// `--max-wait` (not the outbox's 10 attempts over minutes: a CI step must not hang).
+fn retry_policy(args: &ReportArgs) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: args.attempts,
+        min_delay: Duration::from_millis(500).min(args.max_wait),
+        max_delay: args.max_wait,
+        ..RetryPolicy::default()
+    }
+}
+
+/// Sends each report with `hipkit report`'s retry budget; every failure is reported.
+async fn deliver(args: &ReportArgs, outgoing: &[Outgoing]) -> Result<(), Failure> {
+    let policy = retry_policy(args);
     let mut errors = Vec::new();
     for report in outgoing {
         match send_with_retries(report, &policy).await {
-            Ok(delivery) if verbose => println!(
+            Ok(delivery) if args.verbose => println!(
                 "reported: {} -> {} ({})",
                 report.reporter,
                 report.destination(),
@@ -107,7 +117,7 @@ pub async fn run(args: &ReportArgs, settings: Settings) -> Result<(), Failure> {
             println!("# nothing to send for this build (modes, filters, or no destination)");
         }
     } else {
-        deliver(&settings, &outgoing, args.verbose).await?;
+        deliver(args, &outgoing).await?;
     }
     prepare_failure(&failures).map_or(Ok(()), Err)
 }
