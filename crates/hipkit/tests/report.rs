@@ -144,6 +144,12 @@ fn the_relay_turns_buildbot_json_into_room_and_user_messages() {
         body["queued"][0]["state"], "queued",
         "durably queued in the outbox"
     );
+    // A build runs between its two events: the finished one is sent once the started one
+    // arrived (the outbox delivers separate requests concurrently; a build's own order
+    // across destinations is issue 25's point 3).
+    wait_until("the started messages", Duration::from_secs(20), || {
+        room(&emu.base, "Builds").len() == 1 && private(&emu.base, "dev@example.com").len() == 1
+    });
     let (status, _) = relay(&serve.base, &finished, Some("relay-s3cret"));
     assert_eq!(status, 202);
 
