@@ -54,21 +54,21 @@ impl AllowedHosts {
     pub fn check<B>(&self, req: &Request<B>, local: SocketAddr, tls: bool) -> Option<ApiError> {
         let default_port = if tls { 443 } else { 80 };
         let mut named = false;
-        let from_uri = req.uri().authority().map(|a| a.as_str().to_owned());
+        let from_uri = req.uri().authority().map(Authority::as_str);
         let from_header = match req.headers().get(header::HOST) {
             Some(value) => match value.to_str() {
-                Ok(v) => Some(v.to_owned()),
+                Ok(v) => Some(v),
                 Err(_) => return Some(refused("(not text)")),
             },
             None => None,
         };
         for given in [from_uri, from_header].into_iter().flatten() {
             named = true;
-            let Some((host, port)) = split(&given) else {
-                return Some(refused(&given));
+            let Some((host, port)) = split(given) else {
+                return Some(refused(given));
             };
             if !self.serves(&host, port.unwrap_or(default_port), local) {
-                return Some(refused(&given));
+                return Some(refused(given));
             }
         }
         if !named && req.version() != Version::HTTP_10 && req.version() != Version::HTTP_09 {
@@ -80,20 +80,26 @@ impl AllowedHosts {
     }
 
     fn serves(&self, host: &str, port: u16, local: SocketAddr) -> bool {
-        let own = match local {
-            SocketAddr::V4(a) => a.ip().to_string(),
-            SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => format!("[{}]", a.ip()),
-            },
-        };
-        let loopback = ["localhost", "127.0.0.1", "[::1]", own.as_str()];
-        if port == local.port() && loopback.contains(&host) {
+        if port == local.port()
+            && (["localhost", "127.0.0.1", "[::1]"].contains(&host) || host == own_name(local))
+        {
             return true;
         }
         self.names
             .iter()
             .any(|a| a.host == host && a.port.is_none_or(|p| p == port))
+    }
+}
+
+/// The listener's own address as a `Host` names it (`192.0.2.7`, `[2001:db8::1]`); only
+/// formatted when a request names neither `localhost` nor a loopback address.
+fn own_name(local: SocketAddr) -> String {
+    match local {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("[{}]", a.ip()),
+        },
     }
 }
 
