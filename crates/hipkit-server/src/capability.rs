@@ -88,23 +88,9 @@ impl std::fmt::Debug for Mounted {
 }
 
 impl Mounted {
-    /// Routes only.
-    pub fn routes(routes: Routes) -> Self {
-        Self {
-            routes: vec![routes],
-            ..Self::default()
-        }
-    }
-
     /// Adds a start-up line.
     pub fn banner(mut self, label: &str, text: impl Into<String>) -> Self {
         self.banner.push((label.to_owned(), text.into()));
-        self
-    }
-
-    /// Adds a shutdown step.
-    pub fn on_shutdown(mut self, shutdown: BoxFuture<'static, ()>) -> Self {
-        self.shutdown = Some(shutdown);
         self
     }
 }

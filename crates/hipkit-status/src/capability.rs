@@ -9,7 +9,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use hipkit_server::{Capability, CapabilityError, Context, Mounted};
-use hipkit_store::{LastBuildStore, SharedStore, StoreConfig, StoreError};
+use hipkit_store::{LastBuildStore, StoreConfig, StoreError};
 use hipkit_transport::Transport;
 use std::sync::Arc;
 
@@ -85,10 +85,10 @@ impl ReportersConfig {
 
     /// The reporters `serve` runs: every report queued in the context's outbox (HTTP pushes
     /// too; without an outbox, sent at once), previous builds in its one store.
-    async fn for_serve(&self, cx: &Context, store: &SharedStore) -> Result<Reporters, StatusError> {
+    async fn for_serve(&self, cx: &Context) -> Result<Reporters, StatusError> {
         let checked = self.check()?;
         let history = history(&checked, HistoryMode::Record, || async {
-            Ok(store.get().await?.last_builds)
+            Ok(cx.store.get().await?.last_builds)
         })
         .await?;
         let deps = ReporterDeps {
@@ -110,8 +110,7 @@ impl Capability for ReportersConfig {
     }
 
     async fn build(&self, cx: &mut Context) -> Result<Option<Mounted>, CapabilityError> {
-        let store = cx.store.clone();
-        let reporters = self.for_serve(cx, &store).await.map_err(|e| match e {
+        let reporters = self.for_serve(cx).await.map_err(|e| match e {
             StatusError::Store(_) => CapabilityError::start(self.name(), e),
             other => CapabilityError::config(self.name(), other),
         })?;

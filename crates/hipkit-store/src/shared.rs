@@ -61,19 +61,6 @@ impl SharedStore {
         }
     }
 
-    /// An already opened store (tests, embedders).
-    pub fn opened(config: StoreConfig, store: Store) -> Self {
-        Self {
-            config,
-            opened: Arc::new(OnceCell::new_with(Some(store))),
-        }
-    }
-
-    /// The section it opens.
-    pub fn config(&self) -> &StoreConfig {
-        &self.config
-    }
-
     /// The store, opened now if nobody has yet ([`StoreError::Locked`] while another
     /// process holds it); a failed open is tried again by the next caller.
     pub async fn get(&self) -> Result<Store, StoreError> {
@@ -81,10 +68,5 @@ impl SharedStore {
             .get_or_try_init(|| async { self.config.open_exclusive().await.map(Store::from) })
             .await
             .cloned()
-    }
-
-    /// The store if some caller has opened it.
-    pub fn if_opened(&self) -> Option<&Store> {
-        self.opened.get()
     }
 }
