@@ -79,13 +79,7 @@ fn idempotency_base(
     build: &Build,
     event: crate::Event,
 ) -> Result<Option<String>, ApiError> {
-    if let Some(value) = headers.get("idempotency-key") {
-        let key = value.to_str().map(str::trim).unwrap_or_default();
-        if key.is_empty() || key.len() > MAX_KEY {
-            return Err(ApiError::bad_request(format!(
-                "Idempotency-Key must be 1 to {MAX_KEY} visible characters"
-            )));
-        }
+    if let Some(key) = hipkit_server::idempotency_key(headers, MAX_KEY)? {
         return Ok(Some(format!("key:{key}")));
     }
     Ok(build
@@ -121,6 +115,17 @@ async fn send_once(
     }
 }
 
+/// A refused request: its one info line (the status and why; never a header), then the
+/// envelope.
+fn refuse(error: ApiError) -> Response {
+    tracing::info!(
+        status = error.status().as_u16(),
+        "relay: refused: {}",
+        error.message()
+    );
+    error.into_response()
+}
+
 /// Buildbot's HttpStatusPush reads only the status code; the body is for people.
 async fn accept(
     State(relay): State<Arc<Relay>>,
@@ -129,18 +134,14 @@ async fn accept(
     TimedBody(body): TimedBody,
 ) -> Response {
     if let Err(refusal) = hipkit_server::check_webhook(&headers) {
-        return refusal.into_response();
+        return refuse(refusal);
     }
     if let Some(why) = relay.auth.refuse(&headers) {
-        tracing::info!(status = 401, "relay: refused: {why}");
-        return ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
+        return refuse(ApiError::new(StatusCode::UNAUTHORIZED, why));
     }
     let build = match Build::from_json(&body) {
         Ok(build) => build,
-        Err(e) => {
-            tracing::info!(status = 400, "relay: refused: {e}");
-            return ApiError::bad_request(e.to_string()).into_response();
-        }
+        Err(e) => return refuse(ApiError::bad_request(e.to_string())),
     };
     let number = build
         .number()
@@ -163,12 +164,12 @@ async fn accept(
                 report.reporter,
                 report.destination()
             );
-            return ApiError::bad_request(message).into_response();
+            return refuse(ApiError::bad_request(message));
         }
     }
     let key = match idempotency_base(&headers, &build, event) {
         Ok(key) => key,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refuse(refusal),
     };
     // All at once, so the outbox commits a build's reports together.
     let sends = prepared

@@ -11,9 +11,6 @@ use hipkit_server::{ApiError, RequestDeadline, TimedBody};
 use hipkit_transport::{DeliveryState, Message, SendOptions, TransportError};
 use serde::Deserialize;
 
-/// The header a client sets to make retries safe (as Stripe's and the IETF draft's).
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
 /// Longest accepted idempotency key.
 const MAX_KEY_LEN: usize = 255;
 
@@ -38,32 +35,18 @@ pub struct SendRequest {
 impl SendRequest {
     /// The idempotency key: the `Idempotency-Key` header or the body's `id` (equal if both).
     fn idempotency_key(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-        let header = match headers.get(IDEMPOTENCY_KEY) {
-            Some(v) => Some(
-                v.to_str()
-                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?
-                    .to_owned(),
-            ),
-            None => None,
-        };
-        let key = match (header, &self.id) {
-            (Some(h), Some(id)) if h != *id => {
-                return Err(ApiError::bad_request(
-                    "the Idempotency-Key header and the body's `id` differ",
-                ));
+        let header = hipkit_server::idempotency_key(headers, MAX_KEY_LEN)?;
+        match (header, &self.id) {
+            (Some(h), Some(id)) if h != id => Err(ApiError::bad_request(
+                "the Idempotency-Key header and the body's `id` differ",
+            )),
+            (Some(h), _) => Ok(Some(h.to_owned())),
+            (None, Some(id)) => {
+                hipkit_server::check_idempotency_key(id, MAX_KEY_LEN)?;
+                Ok(Some(id.clone()))
             }
-            (Some(h), _) => Some(h),
-            (None, id) => id.clone(),
-        };
-        if let Some(k) = &key {
-            let visible = k.bytes().all(|b| b.is_ascii_graphic());
-            if k.is_empty() || k.len() > MAX_KEY_LEN || !visible {
-                return Err(ApiError::bad_request(format!(
-                    "an idempotency key is 1 to {MAX_KEY_LEN} visible ASCII characters"
-                )));
-            }
+            (None, None) => Ok(None),
         }
-        Ok(key)
     }
 
     fn into_message(self) -> Result<Message, ApiError> {
