@@ -16,16 +16,8 @@ pub fn check_webhook(headers: &HeaderMap) -> Result<(), ApiError> {
     if text("sec-fetch-site").is_some_and(|s| s.trim().eq_ignore_ascii_case("cross-site")) {
         return Err(cross_site());
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let own = text(header::HOST.as_str()).map(str::to_ascii_lowercase);
-        let host = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .map(|(_, rest)| rest.to_ascii_lowercase());
-        if host.is_none() || host != own {
-            return Err(cross_site());
-        }
+    if origin_is_own(headers) == Some(false) {
+        return Err(cross_site());
     }
     let media = text(header::CONTENT_TYPE.as_str())
         .and_then(|v| v.split(';').next())
@@ -42,6 +34,19 @@ pub fn check_webhook(headers: &HeaderMap) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// Whether the request's `Origin` names its own `Host` (`scheme://host[:port]` against
+/// `Host`); `None` without an `Origin` (servers and curl send none, browsers do).
+pub fn origin_is_own(headers: &HeaderMap) -> Option<bool> {
+    let origin = headers.get(header::ORIGIN)?;
+    let named = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, host)| host);
+    let own = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    Some(named.is_some() && named == own)
 }
 
 fn cross_site() -> ApiError {

@@ -34,7 +34,7 @@ pub use connections::{CloseConnection, Connections, serve_connections};
 pub use envelope::envelope_errors;
 pub use error::ApiError;
 pub use health::{HealthCheck, ScrapeHook};
-pub use hook::check_webhook;
+pub use hook::{check_webhook, origin_is_own};
 pub use host::{AllowedHosts, HostError};
 pub use idempotency::{IDEMPOTENCY_KEY, check_idempotency_key, idempotency_key};
 pub use line::one_line;

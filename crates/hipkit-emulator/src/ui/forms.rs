@@ -12,7 +12,7 @@ use crate::state::random_token;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hipchat::{
     CreateWebhook, HistoryFrom, MessageFormat, MessageType, RoomMessage, RoomRef, Scope, Validate,
@@ -70,17 +70,12 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
             "Forms are accepted from this emulator's own pages only (same-origin, with an Origin header)",
         )
     };
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
     {
         return Err(forbidden());
     }
-    let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) else {
-        return Err(forbidden());
-    };
-    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-    if origin_host != host {
+    if hipkit_server::origin_is_own(headers) != Some(true) {
         return Err(forbidden());
     }
     Ok(())
