@@ -31,6 +31,8 @@ DOC_URL = "https://hipkit.example.com/hooks/buildbot"
 BUILDER = "runtests"
 ROOM = "Builds"
 MASTER_URL = "http://127.0.0.1:8010/"  # only used in build URLs: the master serves no web UI
+# What Buildbot logs when its reporter's POST fails or is refused (it does not retry).
+REPORTER_FAILURES = ("unable to upload status", "Got exception when handling reporter events")
 WAIT = 120  # seconds before a stage is declared stuck (never a timing assertion)
 
 HARNESS = """\
@@ -128,6 +130,14 @@ def wait_for(what, check, procs, logs):
     fail(f"gave up waiting for {what}", logs)
 
 
+def reporter_failed(logs):
+    """Fails at once when the master's log shows its reporter failing to post to the relay."""
+    master_log = tail(logs["master"], 10**6)
+    for sign in REPORTER_FAILURES:
+        if sign in master_log:
+            fail(f"the master logged `{sign}`", logs)
+
+
 def fail(why, logs):
     """Exits with `why` and the tail of every log."""
     for name, path in logs.items():
@@ -144,29 +154,41 @@ def started(procs, name, args, log, **kwargs):
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
+
+
+def stop(proc):
+    """Terminates a process if it still runs (SIGKILL after 30 s) and reaps it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def shown(banner):
+    """The banner lines fit to print: the emulator token's line is left out."""
+    return [line for line in banner if "token" not in line]
 
 
 def start_serve(binary, work, procs, logs):
-    """`hipkit serve` with its emulator and the relay; (relay URL, emulator URL, token)."""
+    """`hipkit serve` with its emulator and the relay, the relay's basic-auth password a fresh
+    random one; (relay URL, emulator URL, emulator token, relay password)."""
     password = secrets.token_urlsafe(16)
     config = work / "hipkit.toml"
     config.write_text(HIPKIT_TOML.format(room=ROOM, builder=BUILDER, password=password))
     logs["hipkit serve"] = work / "serve.log"
-    proc = subprocess.Popen(
-        [binary, "serve", "--config", str(config), "--listen", "127.0.0.1:0",
-         "--store", str(work / "hipkit.db")],
-        stdout=subprocess.PIPE,
-        stderr=open(logs["hipkit serve"], "wb"),
-        env=clean_env(),
-        text=True,
-    )
+    with open(logs["hipkit serve"], "wb") as err:
+        proc = subprocess.Popen(
+            [binary, "serve", "--config", str(config), "--listen", "127.0.0.1:0",
+             "--store", str(work / "hipkit.db")],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=clean_env(),
+            text=True,
+        )
     procs["hipkit serve"] = proc
     banner = []
     for line in proc.stdout:
@@ -174,12 +196,12 @@ def start_serve(binary, work, procs, logs):
         if "emulator token" in line:
             break
     else:
-        fail(f"hipkit serve printed no emulator token: {banner}", logs)
+        fail(f"hipkit serve printed no emulator token: {shown(banner)}", logs)
     relay = next((l.split()[-1] for l in banner if "listening on" in l), None)
     emu = next((re.search(r"built-in emulator at (\S+)", l) for l in banner
                 if "built-in emulator at" in l), None)
     if not relay or not emu:
-        fail(f"unexpected hipkit serve banner: {banner}", logs)
+        fail(f"unexpected hipkit serve banner: {shown(banner)}", logs)
     return f"{relay}/hooks/buildbot", emu.group(1), banner[-1].split()[-1], password
 
 
@@ -239,13 +261,12 @@ def main(binary, name):
                                 "README.md"], check=True, env=env, stdout=subprocess.DEVNULL)
 
                 def both():
+                    reporter_failed(logs)
                     got = [i["message"] for i in emulator.history(emu, token, ROOM)]
                     return got if len(got) >= 2 else None
 
                 messages = wait_for(f"two messages in room {ROOM!r}", both, procs, logs)
-            master_log = tail(logs["master"], 10**6)
-            if "unable to upload status" in master_log:
-                fail("the master logged `unable to upload status`", logs)
+            reporter_failed(logs)
             url = re.escape(MASTER_URL) + r"#/?builders/\d+/builds/\d+"
             expected = [
                 rf"Buildbot started build {BUILDER} here: ({url})",
@@ -260,9 +281,7 @@ def main(binary, name):
             print(f"buildbot relay check ({name}; {version}): OK: {messages}")
         finally:
             for proc in procs.values():
-                if proc.poll() is None:
-                    proc.terminate()
-                    proc.wait(timeout=30)
+                stop(proc)
 
 
 if __name__ == "__main__":
