@@ -138,6 +138,16 @@ def reporter_failed(logs):
             fail(f"the master logged `{sign}`", logs)
 
 
+def run(args, env, logs):
+    """Runs a Buildbot command to its end and returns its output; fails with that output
+    (not the command line, which holds passwords) when it exits non-zero."""
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        fail(f"`{Path(args[0]).name} {args[1]}` exited {done.returncode}:\n"
+             f"{done.stdout}{done.stderr}", logs)
+    return done.stdout
+
+
 def fail(why, logs):
     """Exits with `why` and the tail of every log."""
     for name, path in logs.items():
@@ -222,8 +232,7 @@ def main(binary, name):
             env = buildbot_env(work)
 
             master = work / "master"
-            subprocess.run([buildbot, "create-master", "-q", str(master)], check=True,
-                           env=env, stdout=subprocess.DEVNULL)
+            run([buildbot, "create-master", "-q", str(master)], env, logs)
             secrets_dir = work / "secrets"
             secrets_dir.mkdir(mode=0o700)
             (secrets_dir / "hipkit_relay_password").write_text(password)
@@ -247,18 +256,17 @@ def main(binary, name):
                          procs, logs)
 
                 workdir = work / "worker"
-                subprocess.run([buildbot_worker, "create-worker", "-q", str(workdir),
-                                f"127.0.0.1:{pb_port}", "local", worker_pass],
-                               check=True, env=env, stdout=subprocess.DEVNULL)
+                run([buildbot_worker, "create-worker", "-q", str(workdir),
+                     f"127.0.0.1:{pb_port}", "local", worker_pass], env, logs)
                 logs["worker"] = workdir / "twistd.log"
                 stack.enter_context(started(
                     procs, "worker", [buildbot_worker, "start", "--nodaemon", str(workdir)],
                     work / "worker.out", env=env))
 
-                subprocess.run([buildbot, "sendchange", "--master", f"127.0.0.1:{pb_port}",
-                                "--auth", f"change:{change_pass}", "--who", "hipkit-check",
-                                "--branch", "main", "--comments", "hipkit relay check",
-                                "README.md"], check=True, env=env, stdout=subprocess.DEVNULL)
+                run([buildbot, "sendchange", "--master", f"127.0.0.1:{pb_port}",
+                     "--auth", f"change:{change_pass}", "--who", "hipkit-check",
+                     "--branch", "main", "--comments", "hipkit relay check", "README.md"],
+                    env, logs)
 
                 def both():
                     reporter_failed(logs)
@@ -276,8 +284,7 @@ def main(binary, name):
             if len(messages) != 2 or not all(matches) or matches[0][1] != matches[1][1]:
                 fail(f"room {ROOM!r} holds {messages!r}; expected Buildbot's started and "
                      f"finished messages for one build, once each", logs)
-            version = subprocess.run([buildbot, "--version"], capture_output=True, text=True,
-                                     env=env).stdout.split("\n")[0].strip()
+            version = run([buildbot, "--version"], env, logs).split("\n")[0].strip()
             print(f"buildbot relay check ({name}; {version}): OK: {messages}")
         finally:
             for proc in procs.values():
