@@ -219,6 +219,8 @@ impl<'d> Writer<'d> {
 
     fn block_break(&mut self) {
         self.pending_space = false;
+        let kept = self.out.trim_end_matches(' ').len();
+        self.out.truncate(kept);
         if !self.at_line_start() {
             self.out.push('\n');
         }

@@ -239,6 +239,9 @@ struct AttachmentStyle<'m> {
     pings: Vec<String>,
     username_key: &'static str,
     icon_key: &'static str,
+    /// Whether a `text`-format body is shown literally by leaving it out of `mrkdwn_in` (Slack,
+    /// whose mrkdwn has no escape for `*`, `_` or `~`; links and mentions still work).
+    literal_text_format: bool,
 }
 
 /// The message in a coloured attachment (the colour bar is how these platforms show colour),
@@ -251,6 +254,10 @@ fn attachment_bodies(c: &Content<'_>, style: &AttachmentStyle<'_>) -> Vec<Value>
         style.mention,
     );
     let colour = (style.colour)(c.colour);
+    let literal = style.literal_text_format
+        && c.message.notification.message_format == Some(MessageFormat::Text)
+        && !author_in_text;
+    let mrkdwn_in: Vec<&str> = if literal { Vec::new() } else { vec!["text"] };
     let attachments: Vec<Value> = match &c.card {
         Some(card) => vec![card_attachment(c, card, style, &text, colour)],
         None => split(&text, style.limit, split::chars)
@@ -260,7 +267,7 @@ fn attachment_bodies(c: &Content<'_>, style: &AttachmentStyle<'_>) -> Vec<Value>
                     "color": colour,
                     "fallback": part,
                     "text": part,
-                    "mrkdwn_in": ["text"],
+                    "mrkdwn_in": mrkdwn_in,
                 });
                 if let Some(from) = c.native_author() {
                     a["author_name"] = json!(from);
@@ -355,6 +362,7 @@ pub(crate) fn slack(c: &Content<'_>) -> Vec<Value> {
             pings,
             username_key: "username",
             icon_key: "icon_url",
+            literal_text_format: true,
         },
     )
 }
@@ -390,6 +398,7 @@ pub(crate) fn mattermost(c: &Content<'_>) -> Vec<Value> {
             pings,
             username_key: "username",
             icon_key: "icon_url",
+            literal_text_format: false,
         },
     );
     if let (Some(card), Some(first)) = (&c.card, bodies.first_mut()) {
@@ -412,6 +421,7 @@ pub(crate) fn rocketchat(c: &Content<'_>) -> Vec<Value> {
             pings,
             username_key: "alias",
             icon_key: "avatar",
+            literal_text_format: false,
         },
     )
 }
