@@ -2,6 +2,7 @@
 //! text, and the HTML subset Matrix clients show.
 
 use crate::markup::{Element, Node};
+use hipchat::escape_html;
 
 /// How links are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,32 +501,22 @@ fn collect_rows<'e>(e: &'e Element, rows: &mut Vec<&'e Element>) {
 
 /// A URL safe inside Slack's `<url|label>`.
 fn slack_url(url: &str) -> String {
-    url.replace('&', "&amp;")
-        .replace(' ', "%20")
-        .replace('<', "%3C")
-        .replace('>', "%3E")
-        .replace('|', "%7C")
+    percent_encode(url, " <>|").replace('&', "&amp;")
 }
 
 /// A URL safe inside Markdown's `(...)` or `<...>`.
 fn markdown_url(url: &str) -> String {
-    url.replace(' ', "%20")
-        .replace('(', "%28")
-        .replace(')', "%29")
-        .replace('<', "%3C")
-        .replace('>', "%3E")
+    percent_encode(url, " ()<>")
 }
 
-/// `text` with `&`, `<`, `>` and `"` as entities.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
+/// `url` with each character of `set` (all ASCII) percent-encoded.
+fn percent_encode(url: &str, set: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        if set.contains(c) {
+            out.push_str(&format!("%{:02X}", u32::from(c)));
+        } else {
+            out.push(c);
         }
     }
     out

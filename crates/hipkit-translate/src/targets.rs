@@ -5,7 +5,7 @@ use crate::markup::{Element, Node, parse_html, parse_text};
 use crate::render::{self, Dialect};
 use crate::split::{self, split};
 use crate::{AuthorLabel, Options, Outgoing, SharedFile, colour};
-use hipchat::{Color, MessageFormat};
+use hipchat::{Color, MessageFormat, escape_html};
 use serde_json::{Map, Value, json};
 
 /// Longest attachment text Slack shows in full (its docs advise keeping `text` under 4,000
@@ -621,14 +621,11 @@ pub(crate) fn zulip(c: &Content<'_>) -> Vec<Value> {
         Some(name) => format!("@**{name}**"),
         None => format!("@{m}"),
     };
-    let mut tree = Vec::new();
-    if c.mass_mention() {
-        tree.push(Node::Literal("@**all** ".to_owned()));
-    }
-    tree.extend(c.tree(true, true, true));
-    let text = render::render(&tree, &render::MARKDOWN, &mention);
-    // `@**all**` went in as text: undo its escaping.
-    let text = text.replacen("@\\*\\*all\\*\\*", "@**all**", 1);
+    let everyone = if c.mass_mention() { "@**all** " } else { "" };
+    let text = format!(
+        "{everyone}{}",
+        render::render(&c.tree(true, true, true), &render::MARKDOWN, &mention)
+    );
     split(&text, ZULIP_LIMIT, split::chars)
         .into_iter()
         .map(|part| json!({ "type": "stream", "content": part }))
@@ -642,10 +639,10 @@ pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
     let html_mention = |m: &str| match c.options.mentions.get(m) {
         Some(id) => format!(
             "<a href=\"https://matrix.to/#/{}\">@{}</a>",
-            render::escape_html(id),
-            render::escape_html(m)
+            escape_html(id),
+            escape_html(m)
         ),
-        None => format!("@{}", render::escape_html(m)),
+        None => format!("@{}", escape_html(m)),
     };
     let plain_mention = |m: &str| format!("@{m}");
     let tree = c.tree(true, true, true);
@@ -682,7 +679,7 @@ pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
     // Too long for one event: the plain text in parts, each shown as escaped HTML lines.
     split(&body, MATRIX_LIMIT_BYTES, split::bytes)
         .into_iter()
-        .map(|part| content(&part, &render::escape_html(&part).replace('\n', "<br>")))
+        .map(|part| content(&part, &escape_html(&part).replace('\n', "<br>")))
         .collect()
 }
 
