@@ -1,7 +1,7 @@
 //! Each platform's request bodies, built from the message read once into [`Content`].
 
 use crate::card::CardView;
-use crate::markup::{Element, Node, parse_html, parse_text};
+use crate::markup::{Element, Node, parse_html, parse_text_mass};
 use crate::render::{self, Dialect};
 use crate::split::{self, split};
 use crate::{AuthorLabel, Options, Outgoing, SharedFile, colour};
@@ -32,14 +32,16 @@ pub(crate) struct Content<'a> {
     body: Vec<Node>,
     pub colour: Color,
     pub card: Option<CardView>,
+    /// Whether the text has HipChat's own `@all` / `@here`.
+    hipchat_mass: bool,
 }
 
 impl<'a> Content<'a> {
     pub fn new(message: &'a Outgoing<'a>, options: &'a Options) -> Self {
         let n = message.notification;
-        let mut body = match n.message_format.unwrap_or(MessageFormat::Html) {
-            MessageFormat::Html => parse_html(&n.message),
-            MessageFormat::Text => parse_text(&n.message),
+        let (mut body, hipchat_mass) = match n.message_format.unwrap_or(MessageFormat::Html) {
+            MessageFormat::Html => (parse_html(&n.message), false),
+            MessageFormat::Text => parse_text_mass(&n.message),
         };
         if let Some(file) = &message.file {
             if !n.message.trim().is_empty() {
@@ -53,6 +55,7 @@ impl<'a> Content<'a> {
             body,
             colour: colour::resolve(n),
             card: n.card.as_ref().map(CardView::new),
+            hipchat_mass,
         }
     }
 
@@ -72,9 +75,10 @@ impl<'a> Content<'a> {
             .filter(|_| self.options.author == AuthorLabel::Native)
     }
 
-    /// Whether `notify` becomes a mass mention.
+    /// Whether the message becomes a mass mention: only where configured, for `notify` or
+    /// HipChat's own `@all` / `@here`.
     fn mass_mention(&self) -> bool {
-        self.message.notification.notify && self.options.mass_mention
+        self.options.mass_mention && (self.message.notification.notify || self.hipchat_mass)
     }
 
     /// The message tree (or, where the platform has no card of its own, the card's), with the
