@@ -9,8 +9,10 @@ use hipchat::escape_html;
 pub(crate) enum Links {
     /// `<url|label>`.
     Slack,
-    /// `[label](url)`.
+    /// `[label](url)`, a bare URL as `<url>`.
     Markdown,
+    /// `[label](url)`, a bare URL as it is (Zulip links bare URLs and shows `<url>`'s brackets).
+    MarkdownBareUrls,
     /// `label (url)`.
     Plain,
 }
@@ -22,6 +24,9 @@ pub(crate) enum Escape {
     SlackEntities,
     /// These characters, and block markers at a line start, behind a backslash (Markdown).
     Backslash(&'static str),
+    /// These characters, `&`, and block markers at a line start as numeric character
+    /// references (Zulip: its Markdown has no backslash escapes but passes entities through).
+    Entities(&'static str),
     /// Nothing (plain text).
     Nothing,
 }
@@ -64,6 +69,15 @@ pub(crate) const MARKDOWN: Dialect = Dialect {
     escape: Escape::Backslash("\\*_`~[]<>|"),
     bullet: "- ",
     tables: true,
+};
+
+/// Zulip's Markdown: `*italic*` (underscores never emphasise), `~~strike~~`, `$$TeX$$`, no
+/// backslash escapes.
+pub(crate) const ZULIP: Dialect = Dialect {
+    italic: "*",
+    links: Links::MarkdownBareUrls,
+    escape: Escape::Entities("*`~[]$|"),
+    ..MARKDOWN
 };
 
 /// Rocket.Chat's message parser: `*bold*`, `_italic_`, `~strike~`, no tables.
@@ -144,6 +158,9 @@ struct Writer<'d> {
     lead_space: bool,
     /// Open lists: `None` for bullets, `Some(next number)` for ordered lists.
     lists: Vec<Option<u64>>,
+    /// Whether this writes a piece inside a line (a link label, emphasis, a cell): its start is
+    /// no line start, so block markers there need no escaping.
+    nested: bool,
 }
 
 impl<'d> Writer<'d> {
@@ -155,6 +172,7 @@ impl<'d> Writer<'d> {
             pending_space: false,
             lead_space: false,
             lists: Vec::new(),
+            nested: false,
         }
     }
 
@@ -170,6 +188,7 @@ impl<'d> Writer<'d> {
     /// `nodes` written inline, with whether white space came before and after them.
     fn inline_edges(&self, nodes: &[Node]) -> (bool, String, bool) {
         let mut w = Writer::new(self.d, self.mention);
+        w.nested = true;
         w.nodes(nodes);
         let lead = w.lead_space || (w.out.is_empty() && w.pending_space);
         (lead, w.out, w.pending_space)
@@ -177,6 +196,11 @@ impl<'d> Writer<'d> {
 
     fn at_line_start(&self) -> bool {
         self.out.is_empty() || self.out.ends_with('\n')
+    }
+
+    /// Where a block marker (`#`, `>`, `-`, `+`) would start a heading, quote or list.
+    fn block_start(&self) -> bool {
+        self.at_line_start() && !(self.nested && self.out.is_empty())
     }
 
     fn flush_space(&mut self) {
@@ -198,10 +222,20 @@ impl<'d> Writer<'d> {
                 c => self.out.push(c),
             },
             Escape::Backslash(set) => {
-                if set.contains(c) || (self.at_line_start() && matches!(c, '#' | '>' | '-' | '+')) {
+                if set.contains(c) || (self.block_start() && matches!(c, '#' | '>' | '-' | '+')) {
                     self.out.push('\\');
                 }
                 self.out.push(c);
+            }
+            Escape::Entities(set) => {
+                if c == '&'
+                    || set.contains(c)
+                    || (self.block_start() && matches!(c, '#' | '>' | '-' | '+'))
+                {
+                    self.out.push_str(&format!("&#{};", u32::from(c)));
+                } else {
+                    self.out.push(c);
+                }
             }
             Escape::Nothing => self.out.push(c),
         }
@@ -393,7 +427,8 @@ impl<'d> Writer<'d> {
                 self.out.push_str(&markdown_url(href));
                 self.out.push('>');
             }
-            Links::Markdown => {
+            Links::MarkdownBareUrls if bare => self.out.push_str(&markdown_url(href)),
+            Links::Markdown | Links::MarkdownBareUrls => {
                 self.out.push('[');
                 self.out.push_str(label);
                 self.out.push_str("](");
@@ -644,6 +679,13 @@ mod tests {
     #[test]
     fn markdown_text_is_escaped_and_html_is_filtered() {
         assert_eq!(md("# *not* [a](b)", &MARKDOWN), "\\# \\*not\\* \\[a\\](b)");
+        assert_eq!(
+            md(
+                "# *not* [a](b) &amp; snake_case <i>it</i> <a href=\"https://x.test\">https://x.test</a>",
+                &ZULIP
+            ),
+            "&#35; &#42;not&#42; &#91;a&#93;(b) &#38; snake_case *it* https://x.test"
+        );
         assert_eq!(
             matrix_html(
                 &parse_html("<b onclick=x>b</b><span>s</span><img src=\"https://i.test/p.png\">"),

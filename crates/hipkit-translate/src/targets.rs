@@ -628,7 +628,7 @@ pub(crate) fn zulip(c: &Content<'_>) -> Vec<Value> {
     let everyone = if c.mass_mention() { "@**all** " } else { "" };
     let text = format!(
         "{everyone}{}",
-        render::render(&c.tree(true, true, true), &render::MARKDOWN, &mention)
+        render::render(&c.tree(true, true, true), &render::ZULIP, &mention)
     );
     split(&text, ZULIP_LIMIT, split::chars)
         .into_iter()
