@@ -80,10 +80,11 @@ pub(crate) const ZULIP: Dialect = Dialect {
     ..MARKDOWN
 };
 
-/// Rocket.Chat's message parser: `*bold*`, `_italic_`, `~strike~`, no tables.
+/// Rocket.Chat: `**bold**`, `_italic_` and `~~strike~~`, which both its message parser (which
+/// also takes `*bold*`) and the Markdown renderer of attachment text read alike; bare URLs as
+/// they are (the message parser shows `<url>`'s brackets); no tables.
 pub(crate) const ROCKETCHAT: Dialect = Dialect {
-    bold: "*",
-    strike: "~",
+    links: Links::MarkdownBareUrls,
     tables: false,
     ..MARKDOWN
 };
