@@ -53,7 +53,7 @@ impl Synapse {
         let venv = venv();
         let python = venv.join("bin/python");
         assert!(
-            python.exists() && venv.join("bin/register_new_matrix_user").exists(),
+            python.exists(),
             "Synapse is not installed: {} is missing; scripts/test installs matrix-synapse=={SYNAPSE_VERSION} \
              there (python3 -m venv target/synapse-venv && target/synapse-venv/bin/pip install \
              matrix-synapse=={SYNAPSE_VERSION}), or set SYNAPSE_VENV to a virtualenv that has it",
@@ -148,7 +148,9 @@ impl Synapse {
     /// Synapse's own `register_new_matrix_user`), then logs it in.
     pub async fn register(&self, localpart: &str) -> MatrixUser {
         let password = random_hex();
-        let out = tokio::process::Command::new(self.venv.join("bin/register_new_matrix_user"))
+        // The module rather than the console script, whose shebang names the venv's first path.
+        let out = tokio::process::Command::new(self.venv.join("bin/python"))
+            .args(["-m", "synapse._scripts.register_new_matrix_user"])
             .args([
                 "--no-admin",
                 "-u",
