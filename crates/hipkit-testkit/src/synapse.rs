@@ -55,7 +55,7 @@ impl Synapse {
         assert!(
             python.exists(),
             "Synapse is not installed: {} is missing; scripts/test installs matrix-synapse=={SYNAPSE_VERSION} \
-             there (python3 -m venv target/synapse-venv && target/synapse-venv/bin/pip install \
+             into target/synapse-venv (python3 -m venv target/synapse-venv && target/synapse-venv/bin/pip install \
              matrix-synapse=={SYNAPSE_VERSION}), or set SYNAPSE_VENV to a virtualenv that has it",
             python.display()
         );
