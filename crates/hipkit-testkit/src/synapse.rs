@@ -249,6 +249,42 @@ impl Synapse {
         }
     }
 
+    /// Sends `content` as an `m.room.message` to `room` as `sender` with transaction id `txn`;
+    /// the event id. Panics on any answer but 200.
+    pub async fn send(
+        &self,
+        sender: &MatrixUser,
+        room: &str,
+        txn: &str,
+        content: &Value,
+    ) -> String {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/send/m.room.message/{}",
+            encode(room),
+            encode(txn)
+        );
+        let (status, _, body) = self
+            .api(sender)
+            .call(Method::PUT, &path, Some(content.clone()))
+            .await;
+        assert_eq!(status, 200, "PUT {path}: {body}");
+        body["event_id"].as_str().expect("event_id").to_owned()
+    }
+
+    /// The ids of the events that notified `user` (its push rules said `notify`), newest first,
+    /// from `/_matrix/client/v3/notifications`.
+    pub async fn notified(&self, user: &MatrixUser) -> Vec<String> {
+        let path = "/_matrix/client/v3/notifications?limit=1000";
+        let (status, _, body) = self.api(user).call(Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body["notifications"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["event"]["event_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// Kills Synapse at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -636,7 +636,8 @@ pub(crate) fn zulip(c: &Content<'_>) -> Vec<Value> {
         .collect()
 }
 
-/// Matrix `m.room.message` contents: `m.text` when HipChat would notify, `m.notice`
+/// Matrix `m.room.message` contents: `m.text` when HipChat would notify (`notify`, or a mapped
+/// mention: Matrix's default push rules silence every `m.notice`, mentions included), `m.notice`
 /// otherwise; HTML and plain text; intentional mentions (`m.mentions`) for mapped users.
 pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
     let mapped = c.mapped_mentions();
@@ -656,7 +657,7 @@ pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
         render::render(&tree, &render::PLAIN, &plain_mention)
     );
     let html = format!("{room}{}", render::matrix_html(&tree, &html_mention));
-    let msgtype = if c.message.notification.notify {
+    let msgtype = if c.message.notification.notify || !mapped.is_empty() || c.mass_mention() {
         "m.text"
     } else {
         "m.notice"
