@@ -37,6 +37,9 @@ pub struct IntegrationsConfig {
     pub jwt_secrets: BTreeMap<String, JwtSecret>,
     /// The `iss` (OAuth client id) signed webhooks must carry; none: any issuer.
     pub jwt_issuer: Option<String>,
+    /// Room id → the JWT issuer (installation) whose webhooks that room takes: its tokens
+    /// are handed only to calls signed by that issuer.
+    pub room_issuers: BTreeMap<String, String>,
     /// Under `serve`, also take webhooks at `POST /` (existing HipChat configurations).
     pub root_hook: bool,
     /// Watch the folder and pick up new, changed and removed integrations at once.
@@ -57,6 +60,7 @@ impl Default for IntegrationsConfig {
             jwt_secret: None,
             jwt_secrets: BTreeMap::new(),
             jwt_issuer: None,
+            room_issuers: BTreeMap::new(),
             root_hook: false,
             watch: true,
         }
@@ -91,6 +95,7 @@ impl std::fmt::Debug for IntegrationsConfig {
             .field("jwt_secret", &self.jwt_secret)
             .field("jwt_secrets", &self.jwt_secrets.keys().collect::<Vec<_>>())
             .field("jwt_issuer", &self.jwt_issuer)
+            .field("room_issuers", &self.room_issuers)
             .field("root_hook", &self.root_hook)
             .field("watch", &self.watch)
             .finish()

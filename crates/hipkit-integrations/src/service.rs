@@ -324,11 +324,20 @@ impl Inner {
             Command::Call { name, .. } => self.config.jwt_secret_for(name),
             _ => self.config.jwt_secret.as_ref(),
         };
-        if let Some(secret) = secret
-            && let Err(e) = jwt::check(headers, query, secret, self.config.jwt_issuer.as_deref())
-        {
-            tracing::warn!("webhook refused: {e}");
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()));
+        if let Some(secret) = secret {
+            let refused = |why: String| {
+                tracing::warn!(room = %hook.room_id, "webhook refused: {why}");
+                ApiError::new(StatusCode::UNAUTHORIZED, why)
+            };
+            let claims = jwt::check(headers, query, secret, self.config.jwt_issuer.as_deref())
+                .map_err(|e| refused(e.to_string()))?;
+            jwt::bind(
+                &claims,
+                &hook.room_id,
+                hook.oauth_client_id.as_deref(),
+                &self.config.room_issuers,
+            )
+            .map_err(|e| refused(e.to_string()))?;
         }
         let (name, text) = match command {
             Command::None => {
