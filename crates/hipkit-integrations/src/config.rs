@@ -24,6 +24,10 @@ pub struct IntegrationsConfig {
     /// Output (log lines, prints, the reply) an integration may produce per second before
     /// it is killed as flooding, in bytes.
     pub max_output_bytes: usize,
+    /// Most bytes one integration may store (its keys plus their values as compact JSON).
+    pub storage_max_bytes: u64,
+    /// Most keys one integration may store.
+    pub storage_max_keys: u64,
     /// Token specs, `NAME:TOKEN` (global) or `ROOM_ID:INTEGRATION:TOKEN`.
     pub tokens: Vec<TokenSpec>,
     /// A file with one token spec per line (`#` comments), read at start.
@@ -54,6 +58,8 @@ impl Default for IntegrationsConfig {
             timeout_secs: 10,
             concurrency: 8,
             max_output_bytes: 1 << 20,
+            storage_max_bytes: 32 << 20,
+            storage_max_keys: 10_000,
             tokens: Vec::new(),
             tokens_file: None,
             scoped_tokens: false,
@@ -89,6 +95,8 @@ impl std::fmt::Debug for IntegrationsConfig {
             .field("timeout_secs", &self.timeout_secs)
             .field("concurrency", &self.concurrency)
             .field("max_output_bytes", &self.max_output_bytes)
+            .field("storage_max_bytes", &self.storage_max_bytes)
+            .field("storage_max_keys", &self.storage_max_keys)
             .field("tokens", &self.tokens.len())
             .field("tokens_file", &self.tokens_file)
             .field("scoped_tokens", &self.scoped_tokens)

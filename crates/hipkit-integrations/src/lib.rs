@@ -8,6 +8,7 @@
 mod capability;
 pub mod command;
 pub mod config;
+mod entries;
 mod error;
 pub mod intake;
 pub mod jwt;

@@ -109,6 +109,10 @@ impl Integrations {
             timeout: config.timeout(),
             concurrency: config.concurrency.max(1),
             max_output_bytes: config.max_output_bytes.max(1),
+            quota: crate::runtime::quota::Quota {
+                max_bytes: config.storage_max_bytes,
+                max_keys: config.storage_max_keys,
+            },
         };
         let python = PythonRuntime::new(&config.python, hipchat, limits, store.clone())?;
         let inner = Arc::new(Inner {
