@@ -8,6 +8,7 @@
 //! `#n` (and read back as the integer), a string key starting with `#` gets one more `#`.
 
 use crate::entries::Entries;
+use crate::runtime::quota::entry_size;
 use crate::service::Integrations;
 use crate::tokens::valid_name;
 use axum::Router;
@@ -86,7 +87,9 @@ async fn export(
 
 /// One `"key":value` of an export, after `open` (`{` or `,`).
 fn pair(open: &[u8], key: &str, value: &Value) -> Result<Bytes, serde_json::Error> {
-    let mut chunk = open.to_vec();
+    let size = usize::try_from(entry_size(key, value)).unwrap_or(0);
+    let mut chunk = Vec::with_capacity(open.len() + size + 4);
+    chunk.extend_from_slice(open);
     serde_json::to_writer(&mut chunk, key)?;
     chunk.push(b':');
     serde_json::to_writer(&mut chunk, value)?;

@@ -4,6 +4,7 @@
 //! floods; a non-zero exit is a failure reported with its last stderr line.
 
 use super::output::{Line, read_line};
+use super::quota::entry_size;
 use super::{
     Base, CallError, FloodMeter, GroupGuard, Invocation, Limits, Returned, acquire,
     integration_command, kill_group, one_line,
@@ -42,7 +43,8 @@ async fn write_request(
     let mut first = true;
     while let Some(entry) = entries.next().await {
         let (key, value) = entry.map_err(std::io::Error::other)?;
-        let mut pair = Vec::new();
+        let size = usize::try_from(entry_size(&key, &value)).unwrap_or(0);
+        let mut pair = Vec::with_capacity(size + 4);
         if !first {
             pair.push(b',');
         }

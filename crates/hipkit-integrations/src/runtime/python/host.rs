@@ -60,7 +60,9 @@ async fn send_storage(
     while let Some(entry) = entries.next().await {
         let (key, value) = entry.map_err(load_failed)?;
         let size = entry_size(&key, &value);
-        let mut line = serde_json::to_vec(&(&key, size, &value))
+        // Sized up front (the value's JSON is `size` less the key), so it is never regrown.
+        let mut line = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + key.len() + 32);
+        serde_json::to_writer(&mut line, &(&key, size, &value))
             .map_err(|e| CallError::start("cannot write its storage").by(e))?;
         drop(value);
         line.push(b'\n');
