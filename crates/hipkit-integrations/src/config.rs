@@ -1,5 +1,6 @@
 //! The `[integrations]` configuration section.
 
+use crate::secret::SecretSource;
 use crate::tokens::TokenSpec;
 use hipchat::jwt::JwtSecret;
 use serde::Deserialize;
@@ -48,6 +49,30 @@ pub struct IntegrationsConfig {
     pub root_hook: bool,
     /// Watch the folder and pick up new, changed and removed integrations at once.
     pub watch: bool,
+    /// Integrations (or `name subcommand` commands) whose Slack and Mattermost replies only
+    /// the caller sees (`ephemeral`); the others answer in the channel.
+    pub ephemeral: Vec<String>,
+    /// `[integrations.slack]`: Slack slash commands at `POST /hooks/slack`.
+    pub slack: SlackConfig,
+    /// `[integrations.mattermost]`: Mattermost slash commands at `POST /hooks/mattermost`.
+    pub mattermost: MattermostConfig,
+}
+
+/// `[integrations.slack]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    /// The app's signing secret (Slack's "Signing Secret"); none: `/hooks/slack` refuses all.
+    pub signing_secret: Option<SecretSource>,
+}
+
+/// `[integrations.mattermost]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MattermostConfig {
+    /// The tokens Mattermost shows for each slash command; none: `/hooks/mattermost`
+    /// refuses all.
+    pub tokens: Vec<SecretSource>,
 }
 
 impl Default for IntegrationsConfig {
@@ -69,6 +94,9 @@ impl Default for IntegrationsConfig {
             room_issuers: BTreeMap::new(),
             root_hook: false,
             watch: true,
+            ephemeral: Vec::new(),
+            slack: SlackConfig::default(),
+            mattermost: MattermostConfig::default(),
         }
     }
 }
@@ -106,6 +134,9 @@ impl std::fmt::Debug for IntegrationsConfig {
             .field("room_issuers", &self.room_issuers)
             .field("root_hook", &self.root_hook)
             .field("watch", &self.watch)
+            .field("ephemeral", &self.ephemeral)
+            .field("slack", &self.slack)
+            .field("mattermost", &self.mattermost)
             .finish()
     }
 }

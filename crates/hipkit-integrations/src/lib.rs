@@ -16,10 +16,12 @@ mod lenient;
 pub mod registry;
 pub mod reply;
 pub mod runtime;
+pub mod secret;
 mod service;
+pub mod slash;
 pub mod storage;
 pub mod tokens;
 
-pub use config::IntegrationsConfig;
+pub use config::{IntegrationsConfig, MattermostConfig, SlackConfig};
 pub use error::IntegrationsError;
 pub use service::{Integrations, Options};
