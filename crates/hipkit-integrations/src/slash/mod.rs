@@ -36,9 +36,14 @@ pub enum Platform {
 impl Platform {
     /// `slack` or `mattermost`.
     pub fn name(self) -> &'static str {
+        self.translated().as_str()
+    }
+
+    /// The platform `hipkit-translate` writes replies for.
+    pub fn translated(self) -> hipkit_translate::Platform {
         match self {
-            Self::Slack => "slack",
-            Self::Mattermost => "mattermost",
+            Self::Slack => hipkit_translate::Platform::Slack,
+            Self::Mattermost => hipkit_translate::Platform::Mattermost,
         }
     }
 }
@@ -127,21 +132,22 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
         Err(_) => {
             let Some(url) = form.response_url else {
                 // Nowhere to answer later: wait for the call (up to its own limit).
-                return answer(platform, call.await, ephemeral);
+                return answer(&s, platform, call.await, ephemeral, None);
             };
             let http = s.http().clone();
             let which = respond::first_word(&line).to_owned();
             tokio::spawn(async move {
                 let outcome = joined_outcome(call.await);
-                let body = respond::body(platform, &outcome, ephemeral).unwrap_or_else(|| {
-                    serde_json::json!({"response_type": "ephemeral", "text": format!("{which} finished with no reply.")})
-                });
-                respond::post_late(http, platform, url, body, &which).await;
+                let mut parts = respond::bodies(platform, &outcome, ephemeral);
+                if parts.is_empty() {
+                    parts.push(serde_json::json!({"response_type": "ephemeral", "text": format!("{which} finished with no reply.")}));
+                }
+                respond::post_late(&http, platform, &url, parts, &which).await;
             });
             return Json(respond::acknowledgement(&line)).into_response();
         }
     };
-    answer(platform, outcome, ephemeral)
+    answer(&s, platform, outcome, ephemeral, form.response_url)
 }
 
 type Joined = Result<Result<crate::reply::Reply, crate::reply::Reply>, tokio::task::JoinError>;
@@ -156,10 +162,23 @@ fn joined_outcome(joined: Joined) -> Result<crate::reply::Reply, crate::reply::R
     })
 }
 
-/// The immediate answer: the response body, or an empty 200 for an empty reply.
-fn answer(platform: Platform, joined: Joined, ephemeral: bool) -> Response {
-    match respond::body(platform, &joined_outcome(joined), ephemeral) {
-        Some(body) => Json(body).into_response(),
-        None => StatusCode::OK.into_response(),
+/// The immediate answer: the response's first part (a long reply's others follow at
+/// `response_url`), or an empty 200 for an empty reply.
+fn answer(
+    s: &Integrations,
+    platform: Platform,
+    joined: Joined,
+    ephemeral: bool,
+    response_url: Option<String>,
+) -> Response {
+    let mut parts = respond::bodies(platform, &joined_outcome(joined), ephemeral).into_iter();
+    let Some(first) = parts.next() else {
+        return StatusCode::OK.into_response();
+    };
+    let rest: Vec<_> = parts.collect();
+    if let Some(url) = response_url.filter(|_| !rest.is_empty()) {
+        let http = s.http().clone();
+        tokio::spawn(async move { respond::post_late(&http, platform, &url, rest, "rest").await });
     }
+    Json(first).into_response()
 }
