@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 /// Where a secret comes from.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged, deny_unknown_fields)]
+#[serde(
+    untagged,
+    deny_unknown_fields,
+    expecting = "a secret: its text, { env = \"NAME\" } or { file = \"path\" }"
+)]
 pub enum SecretSource {
     /// The secret itself.
     Inline(String),
@@ -104,7 +108,8 @@ mod tests {
         assert_eq!(file.read("x").unwrap(), "from-file");
         let env = parse(r#"{"env": "HIPKIT_TEST_SURELY_UNSET_SECRET"}"#);
         assert!(matches!(env.read("x"), Err(SecretError::Env { .. })));
-        assert!(serde_json::from_str::<SecretSource>(r#"{"nope": "x"}"#).is_err());
+        let wrong = serde_json::from_str::<SecretSource>(r#"{"nope": "x"}"#).unwrap_err();
+        assert!(wrong.to_string().contains("a secret: its text"), "{wrong}");
         assert!(!format!("{:?}", parse(r#""s3cret""#)).contains("s3cret"));
         assert!(matches!(
             parse(r#"" ""#).read("x"),

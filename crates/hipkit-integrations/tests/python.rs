@@ -28,15 +28,7 @@ async fn the_seed_example_does_its_four_effects() {
     write(dir.path(), "example.py", EXAMPLE, 0o644);
     // Binary, not UTF-8: the seed's helper could only upload text.
     seed_example::write_upload_file();
-    let config = IntegrationsConfig {
-        tokens: vec![
-            "file_uploader:integrations-test-token".parse().unwrap(),
-            format!("{room}:example:integrations-test-token")
-                .parse()
-                .unwrap(),
-        ],
-        ..IntegrationsConfig::default()
-    };
+    let config = seed_example_config(room, IntegrationsConfig::default());
     let stack = Stack::start(dir.path(), &db, &emu, config).await;
     let (status, body) = stack.command(room, "/example hello 50% world").await;
     assert_eq!(status, 204, "{body}");

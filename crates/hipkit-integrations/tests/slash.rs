@@ -167,15 +167,7 @@ async fn the_seed_example_answers_slack_and_mattermost_unchanged_sharing_its_sto
     let (dir, db, _data) = folders();
     write(dir.path(), "example.py", seed_example::EXAMPLE, 0o644);
     seed_example::write_upload_file();
-    let config = IntegrationsConfig {
-        tokens: vec![
-            "file_uploader:integrations-test-token".parse().unwrap(),
-            format!("{room}:example:integrations-test-token")
-                .parse()
-                .unwrap(),
-        ],
-        ..slash_config()
-    };
+    let config = seed_example_config(room, slash_config());
     let stack = Stack::start(dir.path(), &db, &emu, config).await;
     stack.integrations.map_channels(Arc::new(BuildRoom(room)));
     let url = "http://127.0.0.1:9/unused";
