@@ -276,6 +276,10 @@ async fn forged_replayed_and_unsigned_requests_run_nothing() {
         stack.store().export("echo").await.unwrap().is_empty(),
         "a refused request ran the integration"
     );
+    // Slack's certificate check, signed: 200, and nothing runs.
+    let (status, empty) = slack(base, "token=x&ssl_check=1".to_owned()).await;
+    assert_eq!((status, empty), (200, Value::Null));
+    assert!(stack.store().export("echo").await.unwrap().is_empty());
     // Signed: it runs, answers in the channel; `quiet` is ephemeral; failures are ephemeral
     // and show no traceback.
     let (status, answer) = slack(base, body()).await;

@@ -28,6 +28,8 @@ pub struct SlashRequest {
     pub response_url: Option<String>,
     /// Mattermost's command token (Slack's deprecated one is ignored).
     pub token: Option<String>,
+    /// Slack's certificate check (`ssl_check=1`): answered 200, runs nothing.
+    pub ssl_check: bool,
 }
 
 /// Why a verified request cannot be a command (400).
@@ -64,6 +66,7 @@ impl SlashRequest {
                 "team_domain" => form.team_domain = value,
                 "response_url" => form.response_url = Some(value).filter(|v| !v.is_empty()),
                 "token" => form.token = Some(value),
+                "ssl_check" => form.ssl_check = value == "1",
                 _ => {}
             }
         }
