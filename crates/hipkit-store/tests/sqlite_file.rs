@@ -28,6 +28,7 @@ fn new(dest: &str) -> NewRecord {
         payload: r#"{"message":"x"}"#.into(),
         created_at: 0,
         idempotency: None,
+        lane: None,
     }
 }
 
