@@ -108,7 +108,9 @@ fn fingerprint(parts: &[&[u8]]) -> String {
 
 /// Queues one report once per key (each report of a build gets its own key, which names the
 /// reporter but not the destination: an HTTP push's URL may carry a secret, and the key is
-/// stored); a transport without idempotency (not the outbox) takes it without one.
+/// stored); a transport without idempotency (not the outbox) takes it without one. Its lane
+/// is [`Outgoing::lane`](crate::report::Outgoing::lane): the reports of one reporter to one
+/// destination are delivered in the order Buildbot sent them.
 async fn send_once(
     report: &crate::report::Outgoing,
     key: Option<&str>,
@@ -124,6 +126,7 @@ async fn send_once(
                 fingerprint(&[destination.as_bytes()])
             )
         }),
+        lane: Some(report.lane()),
     };
     match report.send(&options).await {
         Err(hipkit_transport::TransportError::IdempotencyUnsupported) => {
