@@ -19,6 +19,7 @@ mod connections;
 mod envelope;
 mod error;
 mod health;
+pub mod hipchat_api;
 mod hook;
 mod host;
 mod idempotency;
