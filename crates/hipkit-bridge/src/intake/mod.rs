@@ -1,0 +1,63 @@
+//! The intake: HipChat's API on the bridge's own listener, under `hipkit-server`'s plumbing
+//! (body limit and deadline, HipChat's error envelope, the Host check in the connection
+//! layer). Every accepted call is committed to the outbox before it is answered.
+
+mod caller;
+mod queue;
+mod v1;
+mod v2;
+
+use crate::directory::Directory;
+use axum::extract::DefaultBodyLimit;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Extension, Router, middleware};
+use hipkit_server::{ApiError, BodyLimit, envelope_errors, stamp_deadline};
+use hipkit_transport::outbox::Outbox;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the intake's handlers share.
+#[derive(Debug)]
+pub struct Intake {
+    /// Rooms, users, tokens.
+    pub directory: Directory,
+    /// Where accepted calls are committed.
+    pub outbox: Outbox,
+    /// The listener's base URL (room links).
+    pub base: String,
+}
+
+impl Intake {
+    /// The caller of a v2 request (401 otherwise).
+    fn caller(&self, parts: &Parts) -> Result<caller::Caller<'_>, ApiError> {
+        caller::Caller::of(&self.directory, parts)
+    }
+}
+
+/// HipChat's envelope for any path the bridge does not serve.
+async fn not_found() -> ApiError {
+    ApiError::not_found("Resource not found")
+}
+
+/// The intake's app: its routes under the body limit and deadline, errors in HipChat's
+/// envelope.
+pub fn router(intake: Arc<Intake>, max_body: usize, body_deadline: Duration) -> Router {
+    Router::new()
+        .route("/v2/room", get(v2::list_rooms))
+        .route("/v2/room/{room}", get(v2::get_room))
+        .route("/v2/room/{room}/notification", post(v2::notification))
+        .route("/v2/room/{room}/message", post(v2::room_message))
+        .route("/v2/room/{room}/share/file", post(v2::share_file))
+        .route("/v2/user/{user}/message", post(v2::private_message))
+        .route("/v1/rooms/message", post(v1::rooms_message))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            body_deadline,
+            stamp_deadline,
+        ))
+        .layer(Extension(BodyLimit(max_body)))
+        .layer(middleware::from_fn(envelope_errors))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(intake)
+}
