@@ -1,0 +1,556 @@
+//! The bridge end to end: old tools' HipChat calls (HypChat-style v2 JSON, djhipchat2-style
+//! v1 form posts) to a real `hipkit serve`'s `[bridge]` listener, answered with HipChat's
+//! codes and envelopes, committed to the SQLite outbox, and delivered to a loopback
+//! receiver standing in for Slack, Mattermost, Rocket.Chat, Discord, Teams, Zulip and
+//! Matrix (each body checked against the platform's documented shape), a templated webhook
+//! and a real `hipkit emulator` (the `hipchat` kind). Secrets never show in the log, the
+//! banner or `hipkit outbox`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
+mod bridge_receiver;
+
+use bridge_receiver::{Answer, Receiver};
+use hipkit_testkit::{BlockingApi, Proc, TOKEN, assert_envelope, hipkit_bin, wait_until};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// The token with every scope the old tools need.
+const FULL: &str = "bridge-full-token-5521";
+/// A room token: notifications to Build Room only.
+const NOTIFY_ONLY: &str = "bridge-notify-only-8830";
+const SLACK_SECRET: &str = "SLACKSECRET0042";
+const WEBHOOK_SECRET: &str = "WEBHOOKSECRET0043";
+const MATTERMOST_SECRET: &str = "MMSECRET0044";
+const ROCKET_SECRET: &str = "ROCKETSECRET0045";
+const DISCORD_SECRET: &str = "DISCORDSECRET0046";
+const TEAMS_SECRET: &str = "TEAMSSECRET0047";
+const ZULIP_SECRET: &str = "ZULIPSECRET0048";
+const MATRIX_SECRET: &str = "MATRIXSECRET0049";
+
+/// Every secret of the configuration (none may show anywhere).
+const SECRETS: [&str; 11] = [
+    FULL,
+    NOTIFY_ONLY,
+    SLACK_SECRET,
+    WEBHOOK_SECRET,
+    MATTERMOST_SECRET,
+    ROCKET_SECRET,
+    DISCORD_SECRET,
+    TEAMS_SECRET,
+    ZULIP_SECRET,
+    MATRIX_SECRET,
+    TOKEN,
+];
+
+/// The `[bridge]` section: Build Room to Slack, a webhook and the emulator; Ops to every
+/// other kind; private messages to @bob to Slack.
+fn config(receiver: &str, emulator: &str, token_file: &Path) -> String {
+    format!(
+        r#"
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [
+  {{ token = "{FULL}", scopes = ["send_notification", "send_message", "view_room"] }},
+  {{ token = {{ env = "BRIDGE_TEST_NOTIFY_TOKEN" }}, scopes = ["send_notification"], rooms = ["Build Room"] }},
+]
+
+[[bridge.rooms]]
+name = "Build Room"
+id = 1001
+to = ["ops-slack", "ops-webhook", "old-hipchat"]
+
+[[bridge.rooms]]
+name = "Ops"
+to = ["ops-mattermost", "ops-rocketchat", "ops-discord", "ops-teams", "ops-zulip", "ops-matrix"]
+
+[[bridge.users]]
+name = "Bob Builder"
+mention_name = "bob"
+email = "bob@example.org"
+to = ["ops-slack"]
+
+[[bridge.destinations]]
+name = "ops-slack"
+kind = "slack"
+url = "{receiver}/slack/services/T0/B0/{SLACK_SECRET}"
+min_interval_ms = 50
+
+[[bridge.destinations]]
+name = "ops-webhook"
+kind = "webhook"
+url = {{ env = "BRIDGE_TEST_WEBHOOK_URL" }}
+template = '{{"room": {{{{ room|tojson }}}}, "text": {{{{ text|tojson }}}}, "color": {{{{ color|tojson }}}}}}'
+
+[[bridge.destinations]]
+name = "old-hipchat"
+kind = "hipchat"
+endpoint = "{emulator}"
+token = {{ file = "{token_file}" }}
+
+[[bridge.destinations]]
+name = "ops-mattermost"
+kind = "mattermost"
+url = "{receiver}/mattermost/hooks/{MATTERMOST_SECRET}"
+username = "hipkit"
+
+[[bridge.destinations]]
+name = "ops-rocketchat"
+kind = "rocketchat"
+url = "{receiver}/rocketchat/hooks/{ROCKET_SECRET}"
+
+[[bridge.destinations]]
+name = "ops-discord"
+kind = "discord"
+url = "{receiver}/discord/api/webhooks/1/{DISCORD_SECRET}"
+
+[[bridge.destinations]]
+name = "ops-teams"
+kind = "teams"
+url = "{receiver}/teams/workflows/{TEAMS_SECRET}"
+
+[[bridge.destinations]]
+name = "ops-zulip"
+kind = "zulip"
+site = "{receiver}/zulip"
+email = "bridge-bot@example.org"
+api_key = "{ZULIP_SECRET}"
+stream = "ops"
+
+[[bridge.destinations]]
+name = "ops-matrix"
+kind = "matrix"
+homeserver = "{receiver}/matrix"
+room_id = "!ops:loopback"
+access_token = "{MATRIX_SECRET}"
+"#,
+        token_file = token_file.display()
+    )
+}
+
+/// A running bridge: `hipkit serve`, its receiver and emulator, its files.
+struct Bridge {
+    serve: Proc,
+    /// The bridge listener's base URL.
+    base: String,
+    receiver: Receiver,
+    emulator: Proc,
+    dir: tempfile::TempDir,
+}
+
+impl Bridge {
+    fn start() -> Self {
+        let receiver = Receiver::start();
+        let emulator =
+            hipkit_bin!().emulator(&["--room", "Build Room", "--user", "bob@example.org"]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token_file = dir.path().join("hipchat.token");
+        std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+        let cfg = dir.path().join("hipkit.toml");
+        std::fs::write(&cfg, config(&receiver.base, &emulator.base, &token_file)).expect("config");
+        let serve = spawn_serve(dir.path(), &receiver, &emulator.base);
+        let base = banner_url(&serve, "bridge:");
+        Self {
+            serve,
+            base,
+            receiver,
+            emulator,
+            dir,
+        }
+    }
+
+    /// A client of the bridge sending `token` as Bearer.
+    fn api(&self, token: &str) -> BlockingApi {
+        BlockingApi::new(hipkit_testkit::Api::new(&self.base, token))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
+    fn outbox(&self) -> Vec<Value> {
+        hipkit_bin!().outbox_records(&self.dir.path().join("hipkit.db"))
+    }
+
+    /// `hipkit outbox list` as a person reads it.
+    fn outbox_table(&self) -> String {
+        let store = self.dir.path().join("hipkit.db");
+        let out = hipkit_bin!().run(
+            &["outbox", "list"],
+            &[("HIPKIT_STORE", store.to_str().expect("utf-8"))],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Asserts that no secret shows in the log, the banner or `hipkit outbox`.
+    fn assert_no_secret_shows(&self) {
+        let outbox = serde_json::to_string(&self.outbox()).expect("json");
+        let shown = [
+            ("the log", self.log()),
+            ("the banner", self.serve.lines.concat()),
+            ("hipkit outbox list --json", outbox),
+            ("hipkit outbox list", self.outbox_table()),
+        ];
+        for (place, text) in &shown {
+            for secret in SECRETS {
+                assert!(!text.contains(secret), "{secret} shows in {place}:\n{text}");
+            }
+        }
+    }
+}
+
+fn spawn_serve(dir: &Path, receiver: &Receiver, emulator: &str) -> Proc {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("serve.log"))
+        .expect("log file");
+    let webhook = format!("{}/webhook/in?key={WEBHOOK_SECRET}", receiver.base);
+    let cfg: PathBuf = dir.join("hipkit.toml");
+    let store = dir.join("hipkit.db");
+    hipkit_bin!().spawn_logging(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("HIPKIT_CONFIG", cfg.to_str().expect("utf-8")),
+            ("HIPCHAT_ENDPOINT", emulator),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_STORE", store.to_str().expect("utf-8")),
+            ("HIPKIT_LOG", "debug"),
+            ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
+            ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
+            ("BRIDGE_TEST_WEBHOOK_URL", &webhook),
+            ("BRIDGE_TEST_NOTIFY_TOKEN", NOTIFY_ONLY),
+        ],
+        "delivery:",
+        Stdio::from(log),
+    )
+}
+
+/// The URL on the banner line starting with `label`.
+fn banner_url(serve: &Proc, label: &str) -> String {
+    serve
+        .lines
+        .iter()
+        .find(|l| l.trim().starts_with(label))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
+        .unwrap_or_else(|| panic!("no {label} line in {:?}", serve.lines))
+        .to_owned()
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
+    let b = Bridge::start();
+    let api = b.api(FULL);
+
+    // HypChat: room lookup by name and the room list.
+    let room = api.get("/v2/room/Build%20Room");
+    assert_eq!(room["id"], 1001, "{room}");
+    assert_eq!(api.get("/v2/room/1001")["name"], "Build Room");
+    let names: Vec<Value> = api
+        .items("/v2/room")
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("Build Room"), json!("Ops")]);
+
+    // HypChat's notification (room by name, Bearer) and room message (auth_token query).
+    let note = json!({"message": "Build <b>8</b> failed &amp; stopped", "color": "red",
+                      "notify": true, "message_format": "html", "from": "buildbot"});
+    assert_eq!(api.post("/v2/room/Build%20Room/notification", &note), 204);
+    let anon = BlockingApi::anonymous(&b.base);
+    let (status, _, answer) = anon.send(
+        anon.request(
+            Method::POST,
+            &format!("/v2/room/1001/message?auth_token={FULL}"),
+        )
+        .json(&json!({"message": "deploying 1.2 <now>"})),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert!(
+        answer["id"].is_string() && answer["timestamp"].is_string(),
+        "{answer}"
+    );
+    // A private message to a mapped user.
+    assert_eq!(
+        api.post("/v2/user/@bob/message", &json!({"message": "psst"})),
+        204
+    );
+    // auth_test checks the token and queues nothing.
+    let (status, _, _) = api.call(
+        Method::POST,
+        "/v2/room/1001/notification?auth_test=true",
+        Some(json!({"message": "not sent"})),
+    );
+    assert_eq!(status, 202);
+
+    // djhipchat2: a v1 form post, auth_token in the query.
+    let (status, _, answer) = anon.send(
+        anon.request(
+            Method::POST,
+            &format!("/v1/rooms/message?format=json&auth_token={FULL}"),
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("room_id=Ops&from=djhipchat2&message=v1+hello+%2A&message_format=text&notify=1&color=green"),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"status": "sent"}));
+
+    let r = &b.receiver;
+    wait_until("every destination received its messages", WAIT, || {
+        r.delivered("slack").len() == 3
+            && r.delivered("webhook").len() == 2
+            && [
+                "mattermost",
+                "rocketchat",
+                "discord",
+                "teams",
+                "zulip",
+                "matrix",
+            ]
+            .iter()
+            .all(|p| r.delivered(p).len() == 1)
+    });
+    assert_eq!(r.violations(), Vec::<String>::new());
+
+    // Slack: mrkdwn-escaped, the author label kept.
+    let slack: Vec<String> = r
+        .delivered("slack")
+        .iter()
+        .map(|s| s.json()["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        slack
+            .iter()
+            .any(|t| t.contains("buildbot") && t.contains("failed")),
+        "{slack:?}"
+    );
+    assert!(
+        slack
+            .iter()
+            .any(|t| t.contains("deploying 1.2 &lt;now&gt;")),
+        "{slack:?}"
+    );
+    assert!(slack.iter().any(|t| t.contains("psst")), "{slack:?}");
+    // The webhook's template, rendered with the accepted call.
+    let hooks: Vec<Value> = r.delivered("webhook").iter().map(|s| s.json()).collect();
+    assert!(hooks.iter().all(|h| h["room"] == "Build Room"), "{hooks:?}");
+    assert!(hooks.iter().any(|h| h["color"] == "red"), "{hooks:?}");
+    assert!(r.delivered("webhook")[0].path.starts_with("/webhook/in"));
+    // Zulip: basic auth with the bot's key, the room as the topic.
+    let zulip = &r.delivered("zulip")[0];
+    assert!(
+        zulip
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Basic ")),
+        "{zulip:?}"
+    );
+    assert_eq!(zulip.form()["topic"], "Ops");
+    assert!(zulip.form()["content"].contains("v1 hello *"), "{zulip:?}");
+    // Matrix: the access token as Bearer, a transaction id in the path.
+    let matrix = &r.delivered("matrix")[0];
+    assert_eq!(
+        matrix.authorization.as_deref(),
+        Some(&*format!("Bearer {MATRIX_SECRET}"))
+    );
+    assert!(
+        matrix.path.contains("/send/m.room.message/hipkit-"),
+        "{matrix:?}"
+    );
+    // Discord pings nobody.
+    assert_eq!(
+        r.delivered("discord")[0].json()["allowed_mentions"],
+        json!({"parse": []})
+    );
+
+    // The hipchat kind: forwarded to the emulator's room.
+    let emulator = b.emulator.api();
+    wait_until("the emulator has both Build Room messages", WAIT, || {
+        emulator.history("Build Room").len() == 2
+    });
+    let history: Vec<String> = emulator
+        .history("Build Room")
+        .iter()
+        .map(|m| m["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(history[0].contains("failed"), "{history:?}");
+    assert_eq!(history[1], "deploying 1.2 <now>");
+
+    // Every parcel delivered, shown as a bridge parcel by `hipkit outbox`.
+    wait_until("the outbox shows every parcel delivered", WAIT, || {
+        let all = b.outbox();
+        all.len() == 13 && all.iter().all(|r| r["state"] == "delivered")
+    });
+    let table = b.outbox_table();
+    assert!(table.contains("room:Build Room via ops-slack"), "{table}");
+    assert!(table.contains("user:Bob Builder via ops-slack"), "{table}");
+    assert!(table.contains("room:Ops via ops-matrix"), "{table}");
+    b.assert_no_secret_shows();
+}
+
+#[test]
+fn refusals_are_hipchats_and_queue_nothing() {
+    let b = Bridge::start();
+    let note = json!({"message": "hello"});
+    let full = b.api(FULL);
+    let room_token = b.api(NOTIFY_ONLY);
+    let anon = BlockingApi::anonymous(&b.base);
+
+    let (status, _, body) = anon.call(
+        Method::POST,
+        "/v2/room/1001/notification",
+        Some(note.clone()),
+    );
+    assert_eq!(status, 401);
+    assert_envelope(&body, 401, "");
+    let (status, _, body) = b.api("not-a-bridge-token").call(
+        Method::POST,
+        "/v2/room/1001/notification",
+        Some(note.clone()),
+    );
+    assert_eq!(status, 401);
+    assert_envelope(&body, 401, "Invalid OAuth session");
+
+    let (status, _, body) = full.call(
+        Method::POST,
+        "/v2/room/Nowhere/notification",
+        Some(note.clone()),
+    );
+    assert_eq!(status, 404);
+    assert_envelope(&body, 404, "Room not found");
+    let (status, _, body) = full.call(Method::POST, "/v2/user/@nobody/message", Some(note.clone()));
+    assert_eq!(status, 404);
+    assert_envelope(&body, 404, "User not found");
+
+    // Missing scope: the room token cannot send room messages or look rooms up.
+    let (status, _, body) =
+        room_token.call(Method::POST, "/v2/room/1001/message", Some(note.clone()));
+    assert_eq!(status, 403);
+    assert_envelope(&body, 403, "send_message");
+    let (status, _, body) = room_token.call(Method::GET, "/v2/room", None);
+    assert_eq!(status, 403);
+    assert_envelope(&body, 403, "view_room");
+    // A room token for another room.
+    let (status, _, body) = room_token.call(
+        Method::POST,
+        "/v2/room/Ops/notification",
+        Some(note.clone()),
+    );
+    assert_eq!(status, 403);
+    assert_envelope(&body, 403, "room token");
+    // An invalid body: HipChat's 400.
+    let (status, _, body) = full.call(
+        Method::POST,
+        "/v2/room/1001/notification",
+        Some(json!({"message": ""})),
+    );
+    assert_eq!(status, 400);
+    assert_envelope(&body, 400, "");
+
+    // v1: its own words for a bad token.
+    let (status, _, body) = anon.send(
+        anon.request(
+            Method::POST,
+            "/v1/rooms/message?format=json&auth_token=wrong",
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("room_id=1001&from=x&message=hi"),
+    );
+    assert_eq!(status, 401, "{body}");
+    assert_envelope(&body, 401, "Auth token invalid");
+
+    // The room token may notify its own room.
+    assert_eq!(room_token.post("/v2/room/1001/notification", &note), 204);
+    wait_until("the one accepted call is delivered", WAIT, || {
+        b.receiver.delivered("slack").len() == 1
+    });
+    assert_eq!(
+        b.outbox().len(),
+        3,
+        "one parcel per destination of Build Room, nothing else"
+    );
+    b.assert_no_secret_shows();
+}
+
+#[test]
+fn rate_limits_and_failures_are_retried_and_refusals_dead_lettered() {
+    let b = Bridge::start();
+    let r = &b.receiver;
+    r.plan("slack", &[Answer::TooManyHeader, Answer::ServerError]);
+    r.plan("discord", &[Answer::TooManyBody]);
+    r.plan("matrix", &[Answer::TooManyBody, Answer::ServerError]);
+    r.plan("mattermost", &[Answer::Refuse]);
+    let api = b.api(FULL);
+    assert_eq!(
+        api.post("/v2/room/1001/notification", &json!({"message": "one"})),
+        204
+    );
+    assert_eq!(
+        api.post("/v2/room/Ops/notification", &json!({"message": "two"})),
+        204
+    );
+
+    wait_until(
+        "the rate-limited and failed requests are delivered",
+        WAIT,
+        || {
+            r.delivered("slack").len() == 1
+                && r.delivered("discord").len() == 1
+                && r.delivered("matrix").len() == 1
+        },
+    );
+    let statuses = |p: &str| -> Vec<u16> {
+        r.seen()
+            .iter()
+            .filter(|s| s.platform == p)
+            .map(|s| s.status)
+            .collect()
+    };
+    assert_eq!(statuses("slack"), [429, 500, 200]);
+    assert_eq!(statuses("discord"), [429, 200]);
+    assert_eq!(statuses("matrix"), [429, 500, 200]);
+    // Every Matrix attempt is the same transaction: a retry never posts twice.
+    let paths: Vec<String> = r
+        .seen()
+        .iter()
+        .filter(|s| s.platform == "matrix")
+        .map(|s| s.path.clone())
+        .collect();
+    assert!(paths.iter().all(|p| *p == paths[0]), "{paths:?}");
+
+    // Mattermost's refusal is a dead letter carrying its answer.
+    wait_until("the refused parcel is dead", WAIT, || {
+        b.outbox().iter().any(|rec| {
+            rec["destination"] == "room:Ops via ops-mattermost" && rec["state"] == "dead"
+        })
+    });
+    let dead = b
+        .outbox()
+        .into_iter()
+        .find(|rec| rec["destination"] == "room:Ops via ops-mattermost")
+        .expect("the mattermost parcel");
+    assert!(
+        dead["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("invalid_payload: refused by plan"),
+        "{dead}"
+    );
+    assert_eq!(statuses("mattermost"), [400]);
+    assert_eq!(r.violations(), Vec::<String>::new());
+    b.assert_no_secret_shows();
+}
