@@ -4,6 +4,7 @@
 use super::ConfigError;
 use crate::deliver::Destination;
 use crate::kinds;
+use hipkit_translate::Platform;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -67,11 +68,11 @@ impl DestinationConfig {
     pub fn build(&self) -> Result<Destination, ConfigError> {
         let name = &self.name;
         let kind: Box<dyn kinds::Kind> = match &self.kind {
-            KindConfig::Slack(c) => Box::new(c.build(name)?),
-            KindConfig::Mattermost(c) => Box::new(c.build(name)?),
-            KindConfig::Rocketchat(c) => Box::new(c.build(name)?),
-            KindConfig::Discord(c) => Box::new(c.build(name)?),
-            KindConfig::Teams(c) => Box::new(c.build(name)?),
+            KindConfig::Slack(c) => Box::new(c.build_for(Platform::Slack, name)?),
+            KindConfig::Mattermost(c) => Box::new(c.build_for(Platform::Mattermost, name)?),
+            KindConfig::Rocketchat(c) => Box::new(c.build_for(Platform::RocketChat, name)?),
+            KindConfig::Discord(c) => Box::new(c.build_for(Platform::Discord, name)?),
+            KindConfig::Teams(c) => Box::new(c.build_for(Platform::Teams, name)?),
             KindConfig::Zulip(c) => Box::new(c.build(name)?),
             KindConfig::Matrix(c) => Box::new(c.build(name)?),
             KindConfig::Webhook(c) => Box::new(c.build(name)?),
@@ -87,5 +88,39 @@ impl DestinationConfig {
             Duration::from_millis(self.min_interval_ms.unwrap_or(default_ms)),
             kind,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_destination_reads_its_kind_and_translation_choices() {
+        let d: DestinationConfig = serde_json::from_value(serde_json::json!({
+            "name": "ops-slack",
+            "kind": "slack",
+            "url": "https://hooks.slack.test/services/T/B/x",
+            "mass_mention": true,
+            "author": "prefix",
+        }))
+        .unwrap();
+        let KindConfig::Slack(hook) = &d.kind else {
+            panic!("{d:?}")
+        };
+        assert!(hook.options.mass_mention);
+        assert_eq!(hook.options.author, hipkit_translate::AuthorLabel::Prefix);
+        assert_eq!(d.build().unwrap().kind_name(), "slack");
+        let refused = DestinationConfig {
+            name: "bad".into(),
+            min_interval_ms: None,
+            kind: serde_json::from_value(serde_json::json!({"kind": "teams", "url": "ftp://x"}))
+                .unwrap(),
+        };
+        let e = refused.build().unwrap_err().to_string();
+        assert!(
+            e.contains("`url` is not an http(s) URL") && !e.contains("ftp"),
+            "{e}"
+        );
     }
 }

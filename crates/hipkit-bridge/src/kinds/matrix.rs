@@ -6,20 +6,16 @@
 //! `retry_after_ms`, which [`crate::deliver::send`] honours.
 //! <https://spec.matrix.org/v1.11/client-server-api/#put_matrixclientv3roomsroomidsendeventtypetxnid>
 
-use super::{Kind, checked_url, plain_text, secret, split};
+use super::{Kind, checked_url, secret, translated};
 use crate::accepted::Accepted;
 use crate::config::{ConfigError, SecretSource};
 use crate::deliver::{Request, Sender};
 use async_trait::async_trait;
-use hipchat::MessageFormat;
+use hipkit_translate::{Options, Platform};
 use hipkit_transport::TransportError;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::json;
-
-/// Kept well under Matrix's 64 KiB event limit.
-const MAX_BODY: usize = 16_000;
 
 /// `kind = "matrix"`: `homeserver`, `room_id` (`!abc:example.org`), `access_token` (a
 /// secret).
@@ -31,12 +27,16 @@ pub struct MatrixConfig {
     pub room_id: String,
     /// The posting user's access token.
     pub access_token: SecretSource,
+    /// How the message is translated (`mass_mention`, `author`, `mentions`).
+    #[serde(flatten)]
+    pub options: Options,
 }
 
 /// A Matrix room.
 pub struct Matrix {
     base: String,
     authorization: String,
+    options: Options,
 }
 
 impl MatrixConfig {
@@ -55,6 +55,7 @@ impl MatrixConfig {
                 utf8_percent_encode(&self.room_id, NON_ALPHANUMERIC)
             ),
             authorization: format!("Bearer {}", token.expose()),
+            options: self.options.clone(),
         })
     }
 }
@@ -71,27 +72,8 @@ impl Kind for Matrix {
         accepted: &Accepted,
         sender: &Sender<'_>,
     ) -> Result<(), TransportError> {
-        let msgtype = if accepted.message.notify {
-            "m.text"
-        } else {
-            "m.notice"
-        };
-        let html = accepted.format() == MessageFormat::Html && accepted.file.is_none();
-        let parts = split(&plain_text(accepted), MAX_BODY);
-        for (n, part) in parts.iter().enumerate() {
-            let mut body = json!({ "msgtype": msgtype, "body": part });
-            if html && parts.len() == 1 {
-                let formatted = match accepted.author() {
-                    Some(a) => format!(
-                        "<b>{}</b>: {}",
-                        ::hipchat::escape_html(a),
-                        accepted.message.message
-                    ),
-                    None => accepted.message.message.clone(),
-                };
-                body["format"] = json!("org.matrix.custom.html");
-                body["formatted_body"] = json!(formatted);
-            }
+        let bodies = translated(Platform::Matrix, accepted, &self.options);
+        for (n, body) in bodies.iter().enumerate() {
             let request = Request {
                 method: Method::PUT,
                 url: format!("{}/{}", self.base, txn_id(&accepted.id, n)),

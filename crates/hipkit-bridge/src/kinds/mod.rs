@@ -13,10 +13,12 @@ pub mod zulip;
 
 use crate::accepted::Accepted;
 use crate::config::{ConfigError, SecretSource};
-use crate::deliver::Sender;
+use crate::deliver::{Request, Sender};
 use ::hipchat::Token;
 use async_trait::async_trait;
+use hipkit_translate::{Options, Outgoing, Platform, SharedFile, translate};
 use hipkit_transport::TransportError;
+use serde_json::Value;
 
 /// A destination kind's runtime: delivers one accepted call.
 #[async_trait]
@@ -48,7 +50,8 @@ fn checked_url(name: &str, key: &str, url: &Token) -> Result<String, ConfigError
 }
 
 /// The settings of the incoming-webhook kinds (Slack, Mattermost, Rocket.Chat, Discord,
-/// Teams): the webhook URL (a secret) and what the platform lets a webhook override.
+/// Teams): the webhook URL (a secret), the channel override, and the translation's choices
+/// (`mass_mention`, `author`, `username`, `icon_url`, `mentions`).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct HookConfig {
     /// The webhook URL: inline, `{ env = "NAME" }` or `{ file = "path" }`.
@@ -56,12 +59,9 @@ pub struct HookConfig {
     /// Channel override (Mattermost, Rocket.Chat; legacy Slack webhooks).
     #[serde(default)]
     pub channel: Option<String>,
-    /// Username override (Mattermost, Rocket.Chat, Discord); the message's `from` wins.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Icon / avatar URL override.
-    #[serde(default)]
-    pub icon_url: Option<String>,
+    /// How the message is translated for the platform.
+    #[serde(flatten)]
+    pub options: Options,
 }
 
 /// A webhook kind's runtime settings.
@@ -71,10 +71,8 @@ pub struct Hook {
     pub url: String,
     /// Channel override.
     pub channel: Option<String>,
-    /// Username override.
-    pub username: Option<String>,
-    /// Icon override.
-    pub icon_url: Option<String>,
+    /// The translation's choices.
+    pub options: Options,
 }
 
 impl HookConfig {
@@ -84,29 +82,78 @@ impl HookConfig {
         Ok(Hook {
             url: checked_url(name, "url", &url)?,
             channel: self.channel.clone(),
-            username: self.username.clone(),
-            icon_url: self.icon_url.clone(),
+            options: self.options.clone(),
         })
     }
 }
 
-/// The text every kind starts from until per-platform translation renders it: the author
-/// label, then the message.
+impl HookConfig {
+    /// The runtime of an incoming webhook of `platform`.
+    pub fn build_for(&self, platform: Platform, name: &str) -> Result<Hooked, ConfigError> {
+        Ok(Hooked {
+            platform,
+            hook: self.build(name)?,
+        })
+    }
+}
+
+/// An incoming webhook of one platform (the kinds that differ only in their bodies, which
+/// `hipkit-translate` builds).
+pub struct Hooked {
+    platform: Platform,
+    hook: Hook,
+}
+
+#[async_trait]
+impl Kind for Hooked {
+    async fn deliver(
+        &self,
+        accepted: &Accepted,
+        sender: &Sender<'_>,
+    ) -> Result<(), TransportError> {
+        // Discord and Teams webhooks post to their own channel only.
+        let takes_channel = matches!(
+            self.platform,
+            Platform::Slack | Platform::Mattermost | Platform::RocketChat
+        );
+        for mut body in translated(self.platform, accepted, &self.hook.options) {
+            if takes_channel && let Some(channel) = &self.hook.channel {
+                body["channel"] = serde_json::json!(channel);
+            }
+            sender
+                .send(&Request::json(self.hook.url.clone(), &body))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The platform's request bodies for `accepted`, in posting order (`hipkit-translate`): the
+/// call's format and author label made explicit (HipChat's defaults differ per call), the
+/// shared file named with its size.
+pub fn translated(platform: Platform, accepted: &Accepted, options: &Options) -> Vec<Value> {
+    let mut notification = accepted.message.clone();
+    notification.message_format = Some(accepted.format());
+    notification.from = accepted.author().map(str::to_owned);
+    let file = accepted.file.as_ref().map(|f| SharedFile {
+        name: &f.name,
+        size: f.size,
+        url: None,
+    });
+    translate(
+        platform,
+        &Outgoing {
+            notification: &notification,
+            file,
+        },
+        options,
+    )
+}
+
+/// The message as plain text with its author label in front (the webhook template's `text`).
 pub fn plain_text(accepted: &Accepted) -> String {
     match accepted.author() {
         Some(author) => format!("{author}: {}", accepted.text()),
         None => accepted.text(),
     }
-}
-
-/// Splits `text` into parts of at most `max` characters, in order, never losing any.
-pub fn split(text: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
-    }
-    chars
-        .chunks(max.max(1))
-        .map(|c| c.iter().collect())
-        .collect()
 }

@@ -2,18 +2,16 @@
 //! `content` in Markdown, 10,000 characters a message), HTTP basic auth with the bot's
 //! e-mail and API key. <https://zulip.com/api/send-message>
 
-use super::{Kind, checked_url, plain_text, secret, split};
+use super::{Kind, checked_url, secret, translated};
 use crate::accepted::Accepted;
 use crate::config::{ConfigError, SecretSource};
 use crate::deliver::{Request, Sender};
 use async_trait::async_trait;
 use base64::Engine;
+use hipkit_translate::{Options, Platform};
 use hipkit_transport::TransportError;
 use reqwest::Method;
 use serde::Deserialize;
-
-/// Zulip's message length limit.
-const MAX_CONTENT: usize = 10_000;
 
 /// `kind = "zulip"`: `site`, `email` (the bot's), `api_key` (a secret), `stream`, and
 /// `topic` (the HipChat room's name when absent).
@@ -30,6 +28,9 @@ pub struct ZulipConfig {
     /// The topic; the HipChat room's name when absent.
     #[serde(default)]
     pub topic: Option<String>,
+    /// How the message is translated (`mass_mention`, `author`, `mentions`).
+    #[serde(flatten)]
+    pub options: Options,
 }
 
 /// A Zulip stream.
@@ -38,6 +39,7 @@ pub struct Zulip {
     authorization: String,
     stream: String,
     topic: Option<String>,
+    options: Options,
 }
 
 impl ZulipConfig {
@@ -55,6 +57,7 @@ impl ZulipConfig {
             authorization: format!("Basic {basic}"),
             stream: self.stream.clone(),
             topic: self.topic.clone(),
+            options: self.options.clone(),
         })
     }
 }
@@ -67,12 +70,13 @@ impl Kind for Zulip {
         sender: &Sender<'_>,
     ) -> Result<(), TransportError> {
         let topic = self.topic.as_deref().unwrap_or(&accepted.to);
-        for part in split(&plain_text(accepted), MAX_CONTENT) {
+        for body in translated(Platform::Zulip, accepted, &self.options) {
+            let content = body["content"].as_str().unwrap_or_default();
             let body: String = form_body(&[
                 ("type", "stream"),
                 ("to", &self.stream),
                 ("topic", topic),
-                ("content", &part),
+                ("content", content),
             ]);
             let request = Request {
                 method: Method::POST,

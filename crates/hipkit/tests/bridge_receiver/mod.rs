@@ -274,6 +274,28 @@ fn text_field(v: &Value, key: &str, max: usize) -> Result<(), String> {
     )
 }
 
+/// `key` as text, or `attachments`: a non-empty array of objects, each with a `fallback`
+/// when `fallback` (Slack's rule) and some text.
+fn text_or_attachments(v: &Value, key: &str, max: usize, fallback: bool) -> Result<(), String> {
+    let Some(attachments) = v.get("attachments") else {
+        return text_field(v, key, max);
+    };
+    let list = attachments
+        .as_array()
+        .ok_or("`attachments` is not an array")?;
+    need(!list.is_empty(), "`attachments` is empty")?;
+    for a in list {
+        need(a.is_object(), "an attachment is not an object")?;
+        if fallback {
+            need(a["fallback"].is_string(), "an attachment has no `fallback`")?;
+        }
+    }
+    if v.get(key).is_some() {
+        text_field(v, key, max)?;
+    }
+    Ok(())
+}
+
 /// The platform's documented shape.
 fn check(
     platform: &str,
@@ -283,43 +305,62 @@ fn check(
     body: &str,
 ) -> Result<(), String> {
     match platform {
-        // https://api.slack.com/messaging/webhooks: POST JSON with `text` (mrkdwn) or
-        // `blocks`; `& < >` outside of <links> escaped
-        // (https://api.slack.com/reference/surfaces/formatting#escaping).
+        // https://api.slack.com/messaging/webhooks: POST JSON with `text` (mrkdwn), `blocks`
+        // or legacy `attachments`, each with its plain-text `fallback`
+        // (https://api.slack.com/reference/messaging/attachments); `& < >` escaped outside
+        // of `<links>` (https://api.slack.com/reference/surfaces/formatting#escaping).
         "slack" => {
             need(method == Method::POST, "not a POST")?;
             let v = json_object(content_type, body)?;
-            text_field(&v, "text", 40_000)?;
-            let text = v["text"].as_str().unwrap_or_default();
-            need(
-                !text.contains('<') || text.contains("<http") || text.contains("<!"),
-                "a bare `<` in mrkdwn",
-            )
+            text_or_attachments(&v, "text", 40_000, true)
         }
         // https://developers.mattermost.com/integrate/webhooks/incoming/: `text` (Markdown)
-        // unless `attachments`; the server splits over 16,383 characters.
+        // unless `attachments` (Slack's shape, `fallback` each); the server splits text over
+        // 16,383 characters.
         "mattermost" => {
             need(method == Method::POST, "not a POST")?;
             let v = json_object(content_type, body)?;
-            text_field(&v, "text", 16_383)
+            text_or_attachments(&v, "text", 16_383, true)
         }
         // RocketChat packages/rocketchat-integrations/server/processWebhookMessage.js:
-        // `text` or `msg`; `attachments` an array when present.
+        // `text` or `msg`, or `attachments` (ignored unless an array).
         "rocketchat" => {
             need(method == Method::POST, "not a POST")?;
             let v = json_object(content_type, body)?;
-            text_field(&v, "text", 5_000).or_else(|_| text_field(&v, "msg", 5_000))?;
-            need(
-                v.get("attachments").is_none_or(Value::is_array),
-                "`attachments` is not an array",
-            )
+            text_or_attachments(&v, "text", 5_000, false)
+                .or_else(|_| text_or_attachments(&v, "msg", 5_000, false))
         }
         // https://discord.com/developers/docs/resources/webhook#execute-webhook: `content`
-        // up to 2,000 characters (or embeds); `username` up to 80.
+        // up to 2,000 characters, or up to 10 `embeds` (`description` up to 4,096,
+        // `color` an integer); `username` up to 80.
         "discord" => {
             need(method == Method::POST, "not a POST")?;
             let v = json_object(content_type, body)?;
-            text_field(&v, "content", 2_000)?;
+            let embeds = v["embeds"].as_array();
+            match embeds {
+                Some(embeds) => {
+                    need(
+                        !embeds.is_empty() && embeds.len() <= 10,
+                        "`embeds` must hold 1 to 10 embeds",
+                    )?;
+                    for e in embeds {
+                        need(
+                            e.get("color").is_none_or(Value::is_u64),
+                            "an embed `color` is not an integer",
+                        )?;
+                        need(
+                            e.get("description").is_none_or(|d| {
+                                d.as_str().is_some_and(|d| d.chars().count() <= 4_096)
+                            }),
+                            "an embed `description` is not a string of at most 4,096",
+                        )?;
+                    }
+                    if v.get("content").is_some() {
+                        text_field(&v, "content", 2_000)?;
+                    }
+                }
+                None => text_field(&v, "content", 2_000)?,
+            }
             need(
                 v.get("username")
                     .is_none_or(|u| u.as_str().is_some_and(|u| u.chars().count() <= 80)),
