@@ -24,7 +24,7 @@ pub struct Seen {
     pub authorization: Option<String>,
     /// The body as sent.
     pub body: String,
-    /// The answer's status.
+    /// The answer's status (0: processed, answered only after a stall).
     pub status: u16,
 }
 
@@ -52,6 +52,9 @@ pub enum Answer {
     ServerError,
     /// 400 with a refusal body.
     Refuse,
+    /// Processed (a Matrix event is created) but answered only after a minute, as when the
+    /// sender dies before the answer arrives.
+    Stall,
 }
 
 #[derive(Default)]
@@ -59,8 +62,9 @@ struct Inner {
     seen: Vec<Seen>,
     plans: HashMap<String, VecDeque<Answer>>,
     violations: Vec<String>,
-    /// Matrix: transaction id → event id (the same transaction answers the same event).
-    matrix_txns: HashMap<String, String>,
+    /// Matrix: each transaction's path and its event, in the order the events were created
+    /// (the same transaction answers the same event).
+    matrix_events: Vec<(String, String)>,
 }
 
 /// The receiver: a handle on what it saw, and on its plans.
@@ -120,6 +124,17 @@ impl Receiver {
             .collect()
     }
 
+    /// The Matrix events created, oldest first: each transaction's path once.
+    pub fn matrix_events(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .expect("receiver")
+            .matrix_events
+            .iter()
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
     /// The bodies that broke their platform's documented shape.
     pub fn violations(&self) -> Vec<String> {
         self.inner.lock().expect("receiver").violations.clone()
@@ -133,14 +148,8 @@ async fn receive_root(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(
-        &state,
-        &platform,
-        &format!("/{platform}"),
-        &method,
-        &headers,
-        &body,
-    )
+    let path = format!("/{platform}");
+    answer(&state, &platform, &path, &method, &headers, &body).await
 }
 
 async fn receive(
@@ -151,7 +160,23 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let path = format!("/{platform}/{rest}");
-    handle(&state, &platform, &path, &method, &headers, &body)
+    answer(&state, &platform, &path, &method, &headers, &body).await
+}
+
+/// [`handle`], then the stall it asks for.
+async fn answer(
+    r: &Receiver,
+    platform: &str,
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let (response, stall) = handle(r, platform, path, method, headers, body);
+    if stall {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+    response
 }
 
 fn handle(
@@ -161,7 +186,7 @@ fn handle(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
-) -> Response {
+) -> (Response, bool) {
     let body = String::from_utf8_lossy(body).into_owned();
     let authorization = headers
         .get("authorization")
@@ -175,6 +200,7 @@ fn handle(
     let mut inner = r.inner.lock().expect("receiver");
     let verdict = check(platform, method, path, &content_type, &body);
     let planned = inner.plans.get_mut(platform).and_then(VecDeque::pop_front);
+    let stall = matches!(planned, Some(Answer::Stall));
     let (status, answer): (u16, Response) = match (verdict, planned) {
         (Err(why), _) => {
             inner
@@ -182,6 +208,8 @@ fn handle(
                 .push(format!("{platform} {path}: {why}: {body}"));
             (400, (StatusCode::BAD_REQUEST, why).into_response())
         }
+        // Processed now, answered (too late) after the stall.
+        (Ok(()), Some(Answer::Stall)) => (0, success(&mut inner, platform, path)),
         (Ok(()), Some(answer)) => planned_answer(platform, answer),
         (Ok(()), None) => (200, success(&mut inner, platform, path)),
     };
@@ -192,7 +220,7 @@ fn handle(
         body,
         status,
     });
-    answer
+    (answer, stall)
 }
 
 fn planned_answer(platform: &str, answer: Answer) -> (u16, Response) {
@@ -224,6 +252,7 @@ fn planned_answer(platform: &str, answer: Answer) -> (u16, Response) {
             500,
             (StatusCode::INTERNAL_SERVER_ERROR, "upstream hiccup").into_response(),
         ),
+        Answer::Stall => (0, StatusCode::OK.into_response()),
         Answer::Refuse => (
             400,
             (StatusCode::BAD_REQUEST, "invalid_payload: refused by plan").into_response(),
@@ -235,12 +264,15 @@ fn planned_answer(platform: &str, answer: Answer) -> (u16, Response) {
 fn success(inner: &mut Inner, platform: &str, path: &str) -> Response {
     match platform {
         "matrix" => {
-            let next = inner.matrix_txns.len();
-            let event = inner
-                .matrix_txns
-                .entry(path.to_owned())
-                .or_insert_with(|| format!("$event{next}:loopback"))
-                .clone();
+            let known = inner.matrix_events.iter().find(|(p, _)| p == path);
+            let event = match known {
+                Some((_, event)) => event.clone(),
+                None => {
+                    let event = format!("$event{}:loopback", inner.matrix_events.len());
+                    inner.matrix_events.push((path.to_owned(), event.clone()));
+                    event
+                }
+            };
             axum::Json(json!({"event_id": event})).into_response()
         }
         "zulip" => axum::Json(json!({"result": "success", "msg": "", "id": 42})).into_response(),
