@@ -76,6 +76,7 @@ async fn backlog(path: &Path, count: usize) -> Result<()> {
             payload: payload.clone(),
             created_at: now_millis(),
             idempotency: None,
+            lane: None,
         })
         .collect();
     for chunk in records.chunks(1000) {

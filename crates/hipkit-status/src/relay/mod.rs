@@ -90,7 +90,9 @@ fn idempotency_base(
 }
 
 /// Queues one report once per key (each report of a build gets its own key); a transport
-/// without idempotency (not the outbox) takes it without one.
+/// without idempotency (not the outbox) takes it without one. Its lane is
+/// [`Outgoing::lane`](crate::report::Outgoing::lane): the reports of one reporter to one
+/// destination are delivered in the order Buildbot sent them.
 async fn send_once(
     report: &crate::report::Outgoing,
     key: Option<&str>,
@@ -105,6 +107,7 @@ async fn send_once(
                 report.destination()
             )
         }),
+        lane: Some(report.lane()),
     };
     match report.send(&options).await {
         Err(hipkit_transport::TransportError::IdempotencyUnsupported) => {

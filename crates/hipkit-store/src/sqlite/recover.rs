@@ -58,6 +58,7 @@ const OUTBOX: Table = Table {
         "created_at",
         "updated_at",
         "delivered_at",
+        "lane",
     ],
     key: "rowid",
 };

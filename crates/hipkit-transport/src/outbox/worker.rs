@@ -68,6 +68,8 @@ struct Context {
     leased: Mutex<HashMap<String, Claim>>,
     /// Failures to record outcomes or release leases, logged with backoff.
     failures: Mutex<Throttle>,
+    /// Wakes the delivery loop: a settled record of a lane lets the lane's next be claimed.
+    wake: Arc<Notify>,
 }
 
 impl Context {
@@ -111,6 +113,7 @@ impl Workers {
                 },
                 leased: Mutex::new(HashMap::new()),
                 failures: Mutex::new(Throttle::default()),
+                wake: wake.clone(),
             },
             wake,
         }
@@ -287,10 +290,16 @@ impl Slots {
 
 async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
     let id = record.id.clone();
+    let laned = record.lane.is_some();
     let outcome = ctx.deliverer.attempt(record).await;
     drop(slot.sending);
     match commit(&ctx, outcome).await {
-        Ok(()) => lock(&ctx.failures).succeeded(),
+        Ok(()) => {
+            lock(&ctx.failures).succeeded();
+            if laned {
+                ctx.wake.notify_one();
+            }
+        }
         Err(e) => ctx.store_failed(
             &e,
             "recording a delivery outcome failed; the lease will expire and it is retried",
