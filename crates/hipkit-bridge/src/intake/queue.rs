@@ -1,5 +1,5 @@
 //! Committing an accepted call: one parcel per destination, each durably in the outbox
-//! before HipChat's success answer is given.
+//! before HipChat's success answer is given, in the ordered lane of its destination and room.
 
 use crate::accepted::Accepted;
 use futures_util::future::join_all;
@@ -33,8 +33,16 @@ pub async fn commit(
             }),
         });
     }
-    let options = SendOptions::default();
-    let results = join_all(parcels.iter().map(|p| outbox.send_parcel(p, &options))).await;
+    let results = join_all(parcels.iter().map(|p| {
+        // One ordered lane per destination and room (or user): a room's messages reach each
+        // destination in the order they were accepted; other rooms are not held up.
+        let options = SendOptions {
+            lane: Some(format!("{} {to}", p.via)),
+            ..SendOptions::default()
+        };
+        async move { outbox.send_parcel(p, &options).await }
+    }))
+    .await;
     if let Some(e) = results.into_iter().find_map(Result::err) {
         tracing::warn!(error = %e, to, "bridge: a call could not be queued");
         return Err(ApiError::unavailable(format!(
