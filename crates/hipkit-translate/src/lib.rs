@@ -43,8 +43,10 @@ pub struct SharedFile<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Options {
-    /// Whether `notify = true` becomes the platform's mass mention (`<!here>`, `@here`,
-    /// `@**all**`, `@room`); never unless set.
+    /// Whether `notify = true` (or HipChat's own `@all` / `@here` in a `text` message) becomes
+    /// the platform's mass mention (`<!here>`, `@here`, `@**all**`, `@room`); never unless set.
+    /// Mass mentions typed in the text (`@all`, `@here`, `@channel`, `@everyone`, `@room`) are
+    /// otherwise plain text.
     pub mass_mention: bool,
     /// Where HipChat's `from` label goes.
     pub author: AuthorLabel,

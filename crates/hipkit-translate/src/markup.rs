@@ -185,8 +185,18 @@ pub(crate) fn parse_html(html: &str) -> Vec<Node> {
     b.root
 }
 
+/// HipChat's mass mentions (`@all`, `@here`) and the targets' (`@channel`, `@everyone`,
+/// `@room`): kept as plain text, never a [`Node::Mention`], so they reach nobody by themselves.
+const MASS_MENTIONS: &[&str] = &["all", "here", "channel", "everyone", "room"];
+
 /// Reads a `text`-format body: URLs become links, `@name` mentions, newlines line breaks.
 pub(crate) fn parse_text(text: &str) -> Vec<Node> {
+    parse_text_mass(text).0
+}
+
+/// [`parse_text`], and whether the text has HipChat's own mass mention (`@all` or `@here`).
+pub(crate) fn parse_text_mass(text: &str) -> (Vec<Node>, bool) {
+    let mut mass = false;
     let mut out = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -212,6 +222,12 @@ pub(crate) fn parse_text(text: &str) -> Vec<Node> {
                     ));
                     literal.push_str(trail);
                 }
+                Word::Mention(_, name, _)
+                    if MASS_MENTIONS.iter().any(|m| m.eq_ignore_ascii_case(name)) =>
+                {
+                    mass |= name.eq_ignore_ascii_case("all") || name.eq_ignore_ascii_case("here");
+                    literal.push_str(word);
+                }
                 Word::Mention(lead, name, trail) => {
                     literal.push_str(lead);
                     flush(&mut out, &mut literal);
@@ -224,7 +240,7 @@ pub(crate) fn parse_text(text: &str) -> Vec<Node> {
         }
         flush(&mut out, &mut literal);
     }
-    out
+    (out, mass)
 }
 
 fn flush(out: &mut Vec<Node>, literal: &mut String) {
@@ -308,5 +324,17 @@ mod tests {
         assert_eq!(tree[3], Node::Mention("alice".to_owned()));
         assert_eq!(tree[4], Node::Literal("), mail bob@x.test".to_owned()));
         assert!(matches!(&tree[5], Node::Element(br) if br.name == "br"));
+    }
+
+    #[test]
+    fn mass_mentions_stay_text_and_are_reported() {
+        let (tree, mass) = parse_text_mass("@All deploy, @channel @here! cc @bob");
+        assert!(mass);
+        assert_eq!(
+            tree[0],
+            Node::Literal("@All deploy, @channel @here! cc ".to_owned())
+        );
+        assert_eq!(tree[1], Node::Mention("bob".to_owned()));
+        assert!(!parse_text_mass("@everyone @room @alice").1);
     }
 }

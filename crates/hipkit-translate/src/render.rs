@@ -2,14 +2,17 @@
 //! text, and the HTML subset Matrix clients show.
 
 use crate::markup::{Element, Node};
+use hipchat::escape_html;
 
 /// How links are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Links {
     /// `<url|label>`.
     Slack,
-    /// `[label](url)`.
+    /// `[label](url)`, a bare URL as `<url>`.
     Markdown,
+    /// `[label](url)`, a bare URL as it is (Zulip links bare URLs and shows `<url>`'s brackets).
+    MarkdownBareUrls,
     /// `label (url)`.
     Plain,
 }
@@ -21,6 +24,9 @@ pub(crate) enum Escape {
     SlackEntities,
     /// These characters, and block markers at a line start, behind a backslash (Markdown).
     Backslash(&'static str),
+    /// These characters, `&`, and block markers at a line start as numeric character
+    /// references (Zulip: its Markdown has no backslash escapes but passes entities through).
+    Entities(&'static str),
     /// Nothing (plain text).
     Nothing,
 }
@@ -65,10 +71,20 @@ pub(crate) const MARKDOWN: Dialect = Dialect {
     tables: true,
 };
 
-/// Rocket.Chat's message parser: `*bold*`, `_italic_`, `~strike~`, no tables.
+/// Zulip's Markdown: `*italic*` (underscores never emphasise), `~~strike~~`, `$$TeX$$`, no
+/// backslash escapes.
+pub(crate) const ZULIP: Dialect = Dialect {
+    italic: "*",
+    links: Links::MarkdownBareUrls,
+    escape: Escape::Entities("*`~[]$|"),
+    ..MARKDOWN
+};
+
+/// Rocket.Chat: `**bold**`, `_italic_` and `~~strike~~`, which both its message parser (which
+/// also takes `*bold*`) and the Markdown renderer of attachment text read alike; bare URLs as
+/// they are (the message parser shows `<url>`'s brackets); no tables.
 pub(crate) const ROCKETCHAT: Dialect = Dialect {
-    bold: "*",
-    strike: "~",
+    links: Links::MarkdownBareUrls,
     tables: false,
     ..MARKDOWN
 };
@@ -143,6 +159,9 @@ struct Writer<'d> {
     lead_space: bool,
     /// Open lists: `None` for bullets, `Some(next number)` for ordered lists.
     lists: Vec<Option<u64>>,
+    /// Whether this writes a piece inside a line (a link label, emphasis, a cell): its start is
+    /// no line start, so block markers there need no escaping.
+    nested: bool,
 }
 
 impl<'d> Writer<'d> {
@@ -154,6 +173,7 @@ impl<'d> Writer<'d> {
             pending_space: false,
             lead_space: false,
             lists: Vec::new(),
+            nested: false,
         }
     }
 
@@ -169,6 +189,7 @@ impl<'d> Writer<'d> {
     /// `nodes` written inline, with whether white space came before and after them.
     fn inline_edges(&self, nodes: &[Node]) -> (bool, String, bool) {
         let mut w = Writer::new(self.d, self.mention);
+        w.nested = true;
         w.nodes(nodes);
         let lead = w.lead_space || (w.out.is_empty() && w.pending_space);
         (lead, w.out, w.pending_space)
@@ -176,6 +197,11 @@ impl<'d> Writer<'d> {
 
     fn at_line_start(&self) -> bool {
         self.out.is_empty() || self.out.ends_with('\n')
+    }
+
+    /// Where a block marker (`#`, `>`, `-`, `+`) would start a heading, quote or list.
+    fn block_start(&self) -> bool {
+        self.at_line_start() && !(self.nested && self.out.is_empty())
     }
 
     fn flush_space(&mut self) {
@@ -197,10 +223,20 @@ impl<'d> Writer<'d> {
                 c => self.out.push(c),
             },
             Escape::Backslash(set) => {
-                if set.contains(c) || (self.at_line_start() && matches!(c, '#' | '>' | '-' | '+')) {
+                if set.contains(c) || (self.block_start() && matches!(c, '#' | '>' | '-' | '+')) {
                     self.out.push('\\');
                 }
                 self.out.push(c);
+            }
+            Escape::Entities(set) => {
+                if c == '&'
+                    || set.contains(c)
+                    || (self.block_start() && matches!(c, '#' | '>' | '-' | '+'))
+                {
+                    self.out.push_str(&format!("&#{};", u32::from(c)));
+                } else {
+                    self.out.push(c);
+                }
             }
             Escape::Nothing => self.out.push(c),
         }
@@ -392,7 +428,8 @@ impl<'d> Writer<'d> {
                 self.out.push_str(&markdown_url(href));
                 self.out.push('>');
             }
-            Links::Markdown => {
+            Links::MarkdownBareUrls if bare => self.out.push_str(&markdown_url(href)),
+            Links::Markdown | Links::MarkdownBareUrls => {
                 self.out.push('[');
                 self.out.push_str(label);
                 self.out.push_str("](");
@@ -500,32 +537,22 @@ fn collect_rows<'e>(e: &'e Element, rows: &mut Vec<&'e Element>) {
 
 /// A URL safe inside Slack's `<url|label>`.
 fn slack_url(url: &str) -> String {
-    url.replace('&', "&amp;")
-        .replace(' ', "%20")
-        .replace('<', "%3C")
-        .replace('>', "%3E")
-        .replace('|', "%7C")
+    percent_encode(url, " <>|").replace('&', "&amp;")
 }
 
 /// A URL safe inside Markdown's `(...)` or `<...>`.
 fn markdown_url(url: &str) -> String {
-    url.replace(' ', "%20")
-        .replace('(', "%28")
-        .replace(')', "%29")
-        .replace('<', "%3C")
-        .replace('>', "%3E")
+    percent_encode(url, " ()<>")
 }
 
-/// `text` with `&`, `<`, `>` and `"` as entities.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
+/// `url` with each character of `set` (all ASCII) percent-encoded.
+fn percent_encode(url: &str, set: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        if set.contains(c) {
+            out.push_str(&format!("%{:02X}", u32::from(c)));
+        } else {
+            out.push(c);
         }
     }
     out
@@ -653,6 +680,13 @@ mod tests {
     #[test]
     fn markdown_text_is_escaped_and_html_is_filtered() {
         assert_eq!(md("# *not* [a](b)", &MARKDOWN), "\\# \\*not\\* \\[a\\](b)");
+        assert_eq!(
+            md(
+                "# *not* [a](b) &amp; snake_case <i>it</i> <a href=\"https://x.test\">https://x.test</a>",
+                &ZULIP
+            ),
+            "&#35; &#42;not&#42; &#91;a&#93;(b) &#38; snake_case *it* https://x.test"
+        );
         assert_eq!(
             matrix_html(
                 &parse_html("<b onclick=x>b</b><span>s</span><img src=\"https://i.test/p.png\">"),

@@ -43,11 +43,13 @@ fn cut_at(text: &str, room: usize, size: fn(&str) -> usize) -> usize {
     if size(text) <= room {
         return text.len();
     }
-    // The longest prefix that fits.
+    // The longest prefix that fits (both measures add up character by character).
     let mut fits = 0;
+    let mut used = 0;
     for (i, c) in text.char_indices() {
         let end = i + c.len_utf8();
-        if size(&text[..end]) > room {
+        used += size(&text[i..end]);
+        if used > room {
             break;
         }
         fits = end;

@@ -1,11 +1,11 @@
 //! Each platform's request bodies, built from the message read once into [`Content`].
 
 use crate::card::CardView;
-use crate::markup::{Element, Node, parse_html, parse_text};
+use crate::markup::{Element, Node, parse_html, parse_text_mass};
 use crate::render::{self, Dialect};
 use crate::split::{self, split};
 use crate::{AuthorLabel, Options, Outgoing, SharedFile, colour};
-use hipchat::{Color, MessageFormat};
+use hipchat::{Color, MessageFormat, escape_html};
 use serde_json::{Map, Value, json};
 
 /// Longest attachment text Slack shows in full (its docs advise keeping `text` under 4,000
@@ -32,14 +32,16 @@ pub(crate) struct Content<'a> {
     body: Vec<Node>,
     pub colour: Color,
     pub card: Option<CardView>,
+    /// Whether the text has HipChat's own `@all` / `@here`.
+    hipchat_mass: bool,
 }
 
 impl<'a> Content<'a> {
     pub fn new(message: &'a Outgoing<'a>, options: &'a Options) -> Self {
         let n = message.notification;
-        let mut body = match n.message_format.unwrap_or(MessageFormat::Html) {
-            MessageFormat::Html => parse_html(&n.message),
-            MessageFormat::Text => parse_text(&n.message),
+        let (mut body, hipchat_mass) = match n.message_format.unwrap_or(MessageFormat::Html) {
+            MessageFormat::Html => (parse_html(&n.message), false),
+            MessageFormat::Text => parse_text_mass(&n.message),
         };
         if let Some(file) = &message.file {
             if !n.message.trim().is_empty() {
@@ -53,6 +55,7 @@ impl<'a> Content<'a> {
             body,
             colour: colour::resolve(n),
             card: n.card.as_ref().map(CardView::new),
+            hipchat_mass,
         }
     }
 
@@ -72,9 +75,10 @@ impl<'a> Content<'a> {
             .filter(|_| self.options.author == AuthorLabel::Native)
     }
 
-    /// Whether `notify` becomes a mass mention.
+    /// Whether the message becomes a mass mention: only where configured, for `notify` or
+    /// HipChat's own `@all` / `@here`.
     fn mass_mention(&self) -> bool {
-        self.message.notification.notify && self.options.mass_mention
+        self.options.mass_mention && (self.message.notification.notify || self.hipchat_mass)
     }
 
     /// The message tree (or, where the platform has no card of its own, the card's), with the
@@ -621,31 +625,29 @@ pub(crate) fn zulip(c: &Content<'_>) -> Vec<Value> {
         Some(name) => format!("@**{name}**"),
         None => format!("@{m}"),
     };
-    let mut tree = Vec::new();
-    if c.mass_mention() {
-        tree.push(Node::Literal("@**all** ".to_owned()));
-    }
-    tree.extend(c.tree(true, true, true));
-    let text = render::render(&tree, &render::MARKDOWN, &mention);
-    // `@**all**` went in as text: undo its escaping.
-    let text = text.replacen("@\\*\\*all\\*\\*", "@**all**", 1);
+    let everyone = if c.mass_mention() { "@**all** " } else { "" };
+    let text = format!(
+        "{everyone}{}",
+        render::render(&c.tree(true, true, true), &render::ZULIP, &mention)
+    );
     split(&text, ZULIP_LIMIT, split::chars)
         .into_iter()
         .map(|part| json!({ "type": "stream", "content": part }))
         .collect()
 }
 
-/// Matrix `m.room.message` contents: `m.text` when HipChat would notify, `m.notice`
+/// Matrix `m.room.message` contents: `m.text` when HipChat would notify (`notify`, or a mapped
+/// mention: Matrix's default push rules silence every `m.notice`, mentions included), `m.notice`
 /// otherwise; HTML and plain text; intentional mentions (`m.mentions`) for mapped users.
 pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
     let mapped = c.mapped_mentions();
     let html_mention = |m: &str| match c.options.mentions.get(m) {
         Some(id) => format!(
             "<a href=\"https://matrix.to/#/{}\">@{}</a>",
-            render::escape_html(id),
-            render::escape_html(m)
+            escape_html(id),
+            escape_html(m)
         ),
-        None => format!("@{}", render::escape_html(m)),
+        None => format!("@{}", escape_html(m)),
     };
     let plain_mention = |m: &str| format!("@{m}");
     let tree = c.tree(true, true, true);
@@ -655,7 +657,7 @@ pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
         render::render(&tree, &render::PLAIN, &plain_mention)
     );
     let html = format!("{room}{}", render::matrix_html(&tree, &html_mention));
-    let msgtype = if c.message.notification.notify {
+    let msgtype = if c.message.notification.notify || !mapped.is_empty() || c.mass_mention() {
         "m.text"
     } else {
         "m.notice"
@@ -682,7 +684,7 @@ pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
     // Too long for one event: the plain text in parts, each shown as escaped HTML lines.
     split(&body, MATRIX_LIMIT_BYTES, split::bytes)
         .into_iter()
-        .map(|part| content(&part, &render::escape_html(&part).replace('\n', "<br>")))
+        .map(|part| content(&part, &escape_html(&part).replace('\n', "<br>")))
         .collect()
 }
 

@@ -266,3 +266,57 @@ fn mass_mentions_only_when_configured() {
         }
     }
 }
+
+/// Where the pings go on each platform (mentions inside attachments and embeds reach nobody).
+fn pings(platform: Platform, body: &Value) -> String {
+    match platform {
+        Platform::Slack | Platform::Mattermost | Platform::RocketChat => body["text"].to_string(),
+        Platform::Discord => format!("{} {}", body["content"], body["allowed_mentions"]),
+        Platform::Teams => body["attachments"][0]["content"]["msteams"].to_string(),
+        Platform::Zulip => body["content"].to_string(),
+        Platform::Matrix => body["m.mentions"].to_string(),
+    }
+}
+
+#[test]
+fn typed_mass_mentions_reach_nobody_unless_configured_and_hipchats_own_then_do() {
+    let typed = RoomNotification::new("@here @all @channel @everyone @room: deploy at 5")
+        .format(MessageFormat::Text);
+    let out = Outgoing {
+        notification: &typed,
+        file: None,
+    };
+    let mass = Options {
+        mass_mention: true,
+        ..Options::default()
+    };
+    for platform in Platform::ALL {
+        for body in translate(platform, &out, &Options::default()) {
+            let pings = pings(platform, &body);
+            for name in ["<!here>", "\"@here", "@**all**", "\"room\"", "everyone\""] {
+                assert!(
+                    !pings.contains(name),
+                    "{platform}: {name} reaches people: {pings}"
+                );
+            }
+            let all = body.to_string();
+            assert!(
+                all.contains("@channel @everyone @room"),
+                "{platform}: text lost: {all}"
+            );
+        }
+        let loud = translate(platform, &out, &mass);
+        let expected = match platform {
+            Platform::Slack => "<!here>",
+            Platform::Mattermost | Platform::RocketChat | Platform::Discord => "@here",
+            Platform::Zulip => "@**all**",
+            Platform::Matrix => "\"room\":true",
+            Platform::Teams => continue,
+        };
+        let pings = pings(platform, &loud[0]);
+        assert!(
+            pings.contains(expected),
+            "{platform}: HipChat's @all not carried: {pings}"
+        );
+    }
+}
