@@ -15,6 +15,7 @@
 mod bridge_receiver;
 
 use bridge_receiver::{Answer, Receiver};
+use hipkit_testkit::synapse::Synapse;
 use hipkit_testkit::{BlockingApi, Proc, TOKEN, assert_envelope, hipkit_bin, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -143,10 +144,19 @@ struct Bridge {
     receiver: Receiver,
     emulator: Proc,
     dir: tempfile::TempDir,
+    /// What the test added to `serve`'s environment.
+    env: Vec<(String, String)>,
 }
 
 impl Bridge {
+    /// The bridge with the test configuration ([`config`]).
     fn start() -> Self {
+        Self::start_with(config, &[])
+    }
+
+    /// The bridge with the configuration `toml` writes (from the receiver's and emulator's
+    /// URLs and the file holding the emulator's token), `env` added to its environment.
+    fn start_with(toml: impl FnOnce(&str, &str, &Path) -> String, env: &[(&str, &str)]) -> Self {
         let receiver = Receiver::start();
         let emulator =
             hipkit_bin!().emulator(&["--room", "Build Room", "--user", "bob@example.org"]);
@@ -154,8 +164,12 @@ impl Bridge {
         let token_file = dir.path().join("hipchat.token");
         std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
         let cfg = dir.path().join("hipkit.toml");
-        std::fs::write(&cfg, config(&receiver.base, &emulator.base, &token_file)).expect("config");
-        let serve = spawn_serve(dir.path(), &receiver, &emulator.base);
+        std::fs::write(&cfg, toml(&receiver.base, &emulator.base, &token_file)).expect("config");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let serve = spawn_serve(dir.path(), &receiver, &emulator.base, &env);
         let base = banner_url(&serve, "bridge:");
         Self {
             serve,
@@ -163,6 +177,7 @@ impl Bridge {
             receiver,
             emulator,
             dir,
+            env,
         }
     }
 
@@ -174,7 +189,12 @@ impl Bridge {
     /// Kills `hipkit serve` (SIGKILL, as a crash) and starts it again on the same files.
     fn restart(&mut self) {
         self.serve.kill();
-        self.serve = spawn_serve(self.dir.path(), &self.receiver, &self.emulator.base);
+        self.serve = spawn_serve(
+            self.dir.path(),
+            &self.receiver,
+            &self.emulator.base,
+            &self.env,
+        );
         self.base = banner_url(&self.serve, "bridge:");
     }
 
@@ -218,7 +238,12 @@ impl Bridge {
     }
 }
 
-fn spawn_serve(dir: &Path, receiver: &Receiver, emulator: &str) -> Proc {
+fn spawn_serve(
+    dir: &Path,
+    receiver: &Receiver,
+    emulator: &str,
+    extra: &[(String, String)],
+) -> Proc {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -227,19 +252,21 @@ fn spawn_serve(dir: &Path, receiver: &Receiver, emulator: &str) -> Proc {
     let webhook = format!("{}/webhook/in?key={WEBHOOK_SECRET}", receiver.base);
     let cfg: PathBuf = dir.join("hipkit.toml");
     let store = dir.join("hipkit.db");
+    let mut env = vec![
+        ("HIPKIT_CONFIG", cfg.to_str().expect("utf-8")),
+        ("HIPCHAT_ENDPOINT", emulator),
+        ("HIPCHAT_API_TOKEN", TOKEN),
+        ("HIPKIT_STORE", store.to_str().expect("utf-8")),
+        ("HIPKIT_LOG", "debug"),
+        ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
+        ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
+        ("BRIDGE_TEST_WEBHOOK_URL", &webhook),
+        ("BRIDGE_TEST_NOTIFY_TOKEN", NOTIFY_ONLY),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     hipkit_bin!().spawn_logging(
         &["serve", "--listen", "127.0.0.1:0"],
-        &[
-            ("HIPKIT_CONFIG", cfg.to_str().expect("utf-8")),
-            ("HIPCHAT_ENDPOINT", emulator),
-            ("HIPCHAT_API_TOKEN", TOKEN),
-            ("HIPKIT_STORE", store.to_str().expect("utf-8")),
-            ("HIPKIT_LOG", "debug"),
-            ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
-            ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
-            ("BRIDGE_TEST_WEBHOOK_URL", &webhook),
-            ("BRIDGE_TEST_NOTIFY_TOKEN", NOTIFY_ONLY),
-        ],
+        &env,
         "delivery:",
         Stdio::from(log),
     )
@@ -622,5 +649,86 @@ fn a_crash_mid_delivery_posts_each_matrix_message_exactly_once() {
         );
     }
     assert_eq!(b.receiver.violations(), Vec::<String>::new());
+    b.assert_no_secret_shows();
+}
+
+/// `[bridge]` with one room delivered to a real Synapse room, paced so that a crash lands
+/// mid-delivery.
+fn matrix_config(homeserver: &str, room_id: &str) -> String {
+    format!(
+        r#"
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{FULL}", scopes = ["send_notification"] }}]
+
+[[bridge.rooms]]
+name = "Build Room"
+to = ["synapse"]
+
+[[bridge.destinations]]
+name = "synapse"
+kind = "matrix"
+homeserver = "{homeserver}"
+room_id = "{room_id}"
+access_token = {{ env = "BRIDGE_TEST_MATRIX_TOKEN" }}
+min_interval_ms = 300
+"#
+    )
+}
+
+#[test]
+fn a_real_synapse_gets_every_message_once_in_order_across_a_crash() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let synapse = rt.block_on(Synapse::start());
+    let (poster, reader, room) = rt.block_on(async {
+        let poster = synapse.register("bridge").await;
+        let reader = synapse.register("reader").await;
+        let room = synapse.create_room(&poster, "Build Room").await;
+        synapse.join(&poster, &room, &reader).await;
+        (poster, reader, room)
+    });
+    let homeserver = synapse.base().to_owned();
+    let mut b = Bridge::start_with(
+        |_, _, _| matrix_config(&homeserver, &room),
+        &[("BRIDGE_TEST_MATRIX_TOKEN", &poster.access_token)],
+    );
+    let read = || -> Vec<String> {
+        rt.block_on(synapse.messages(&reader, &room))
+            .iter()
+            .map(|e| e["content"]["body"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let api = b.api(FULL);
+    let count = 6;
+    for n in 1..=count {
+        let note = json!({"message": format!("deploy step {n}"), "message_format": "text"});
+        assert_eq!(api.post("/v2/room/Build%20Room/notification", &note), 204);
+    }
+    wait_until("the first message is in the Matrix room", WAIT, || {
+        !read().is_empty()
+    });
+    b.restart();
+    wait_until(
+        "every message is in the Matrix room",
+        Duration::from_secs(60),
+        || read().len() >= count,
+    );
+    // Let a duplicate, if any, arrive before counting.
+    wait_until("the outbox is drained", WAIT, || {
+        b.outbox().iter().all(|r| r["state"] == "delivered")
+    });
+    let bodies = read();
+    // Yellow, HipChat's default colour, is an emoji on Matrix.
+    let expected: Vec<String> = (1..=count).map(|n| format!("🟡 deploy step {n}")).collect();
+    assert_eq!(bodies, expected, "exactly once, in order");
+    let log = b.log();
+    assert!(
+        !log.contains(&poster.access_token),
+        "the access token shows in the log"
+    );
     b.assert_no_secret_shows();
 }
