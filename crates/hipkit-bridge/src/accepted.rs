@@ -67,6 +67,20 @@ impl Accepted {
         }
     }
 
+    /// A call made as the token's user (room message, private message, file): `text` in
+    /// `format`, sent by `sender`.
+    pub fn by_user(
+        call: CallKind,
+        to: &str,
+        text: String,
+        format: MessageFormat,
+        sender: &str,
+    ) -> Self {
+        let mut accepted = Self::new(call, to, RoomNotification::new(text).format(format));
+        accepted.sender = Some(sender.to_owned());
+        accepted
+    }
+
     /// The body's format: HipChat's default is html for notifications, text otherwise.
     pub fn format(&self) -> MessageFormat {
         self.message.message_format.unwrap_or(match self.call {

@@ -323,6 +323,18 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
         api.post("/v2/user/@bob/message", &json!({"message": "psst"})),
         204
     );
+    // HypChat's share file (multipart/related): the file is named, with its size.
+    let multipart = "--b0\r\nContent-Type: application/json; charset=UTF-8\r\n\
+        Content-Disposition: attachment; name=\"metadata\"\r\n\r\n{\"message\": \"the build log\"}\r\n\
+        --b0\r\nContent-Type: text/plain\r\n\
+        Content-Disposition: attachment; name=\"file\"; filename=\"build.log\"\r\n\r\n\
+        line one\nline two\n\r\n--b0--\r\n";
+    let (status, _, answer) = api.send(
+        api.request(Method::POST, "/v2/room/1001/share/file")
+            .header("Content-Type", "multipart/related; boundary=b0")
+            .body(multipart),
+    );
+    assert_eq!(status, 204, "{answer}");
     // auth_test checks the token and queues nothing.
     let (status, _, _) = api.call(
         Method::POST,
@@ -345,8 +357,8 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
 
     let r = &b.receiver;
     wait_until("every destination received its messages", WAIT, || {
-        r.delivered("slack").len() == 3
-            && r.delivered("webhook").len() == 2
+        r.delivered("slack").len() == 4
+            && r.delivered("webhook").len() == 3
             && [
                 "mattermost",
                 "rocketchat",
@@ -379,6 +391,12 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
         "{slack:?}"
     );
     assert!(slack.iter().any(|t| t.contains("psst")), "{slack:?}");
+    assert!(
+        slack
+            .iter()
+            .any(|t| t.contains("the build log") && t.contains("build.log") && t.contains("18")),
+        "{slack:?}"
+    );
     // The webhook's template, rendered with the accepted call.
     let hooks: Vec<Value> = r.delivered("webhook").iter().map(|s| s.json()).collect();
     assert!(hooks.iter().all(|h| h["room"] == "Build Room"), "{hooks:?}");
@@ -413,9 +431,11 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
 
     // The hipchat kind: forwarded to the emulator's room.
     let emulator = b.emulator.api();
-    wait_until("the emulator has both Build Room messages", WAIT, || {
-        emulator.history("Build Room").len() == 2
-    });
+    wait_until(
+        "the emulator has the three Build Room messages",
+        WAIT,
+        || emulator.history("Build Room").len() == 3,
+    );
     let history: Vec<String> = emulator
         .history("Build Room")
         .iter()
@@ -423,11 +443,12 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
         .collect();
     assert!(history[0].contains("failed"), "{history:?}");
     assert_eq!(history[1], "deploying 1.2 <now>");
+    assert!(history[2].contains("build.log (18 bytes)"), "{history:?}");
 
     // Every parcel delivered, shown as a bridge parcel by `hipkit outbox`.
     wait_until("the outbox shows every parcel delivered", WAIT, || {
         let all = b.outbox();
-        all.len() == 13 && all.iter().all(|r| r["state"] == "delivered")
+        all.len() == 16 && all.iter().all(|r| r["state"] == "delivered")
     });
     let table = b.outbox_table();
     assert!(table.contains("room:Build Room via ops-slack"), "{table}");
@@ -729,6 +750,57 @@ fn a_real_synapse_gets_every_message_once_in_order_across_a_crash() {
     assert!(
         !log.contains(&poster.access_token),
         "the access token shows in the log"
+    );
+    b.assert_no_secret_shows();
+}
+
+#[test]
+fn hipkit_send_pointed_at_the_bridge_is_delivered() {
+    let b = Bridge::start();
+    let env = [
+        ("HIPCHAT_ENDPOINT", b.base.as_str()),
+        ("HIPCHAT_API_TOKEN", FULL),
+    ];
+    let out = hipkit_bin!().run(
+        &[
+            "send",
+            "--color",
+            "green",
+            "Build Room",
+            "sent by hipkit send",
+        ],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hipkit_bin!().run(&["send", "--user", "@bob", "private by hipkit send"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until("both reach Slack", WAIT, || {
+        b.receiver.delivered("slack").len() == 2
+    });
+    let slack: Vec<String> = b
+        .receiver
+        .delivered("slack")
+        .iter()
+        .map(|s| s.body.clone())
+        .collect();
+    assert!(
+        slack
+            .iter()
+            .any(|t| t.contains("sent by hipkit send") && t.contains("good")),
+        "{slack:?}"
+    );
+    // A room and a user are two lanes: no order between them.
+    assert!(
+        slack.iter().any(|t| t.contains("private by hipkit send")),
+        "{slack:?}"
     );
     b.assert_no_secret_shows();
 }

@@ -7,11 +7,13 @@ mod queue;
 mod v1;
 mod v2;
 
-use crate::directory::Directory;
+use crate::accepted::Accepted;
+use crate::directory::{Directory, Room};
 use axum::extract::DefaultBodyLimit;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Extension, Router, middleware};
+use hipchat::Scope;
 use hipkit_server::{ApiError, BodyLimit, envelope_errors, stamp_deadline};
 use hipkit_transport::outbox::Outbox;
 use std::sync::Arc;
@@ -29,9 +31,18 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// The caller of a v2 request (401 otherwise).
-    fn caller(&self, parts: &Parts) -> Result<caller::Caller<'_>, ApiError> {
-        caller::Caller::of(&self.directory, parts)
+    /// The caller of a v2 request (401 otherwise), holding one of `any_of` (403; 202 for
+    /// `auth_test`).
+    fn caller(&self, parts: &Parts, any_of: &[Scope]) -> Result<caller::Caller<'_>, ApiError> {
+        let caller = caller::Caller::of(&self.directory, parts)?;
+        caller.require(any_of)?;
+        Ok(caller)
+    }
+
+    /// Commits `accepted` for each destination of `room`, in its lanes.
+    async fn queue_room(&self, room: &Room, accepted: &Accepted) -> Result<(), ApiError> {
+        let to = format!("room:{}", room.name);
+        queue::commit(&self.outbox, &to, &room.to, accepted).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! djhipchat2 and old plugins send it: read by the `hipchat` crate's [`V1RoomMessage`] and
 //! answered `{"status": "sent"}` once queued, with v1's errors.
 
-use super::{Intake, queue::commit};
+use super::Intake;
 use crate::accepted::{Accepted, CallKind};
 use axum::Json;
 use axum::extract::State;
@@ -35,12 +35,6 @@ pub async fn rooms_message(
     };
     let room = caller.room(&s.directory, &msg.room_id)?;
     let accepted = Accepted::new(CallKind::Notification, &room.name, msg.into_notification());
-    commit(
-        &s.outbox,
-        &format!("room:{}", room.name),
-        &room.to,
-        &accepted,
-    )
-    .await?;
+    s.queue_room(room, &accepted).await?;
     Ok(Json(json!({"status": "sent"})).into_response())
 }

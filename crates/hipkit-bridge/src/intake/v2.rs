@@ -26,18 +26,11 @@ pub async fn notification(
     parts: Parts,
     TimedBody(body): TimedBody,
 ) -> Result<Response, ApiError> {
-    let caller = s.caller(&parts)?;
-    caller.require(&[Scope::SendNotification])?;
+    let caller = s.caller(&parts, &[Scope::SendNotification])?;
     let n: RoomNotification = json_body(&parts.headers, &body)?;
     let room = caller.room(&s.directory, &room)?;
     let accepted = Accepted::new(CallKind::Notification, &room.name, n);
-    commit(
-        &s.outbox,
-        &format!("room:{}", room.name),
-        &room.to,
-        &accepted,
-    )
-    .await?;
+    s.queue_room(room, &accepted).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -48,20 +41,17 @@ pub async fn room_message(
     parts: Parts,
     TimedBody(body): TimedBody,
 ) -> Result<Response, ApiError> {
-    let caller = s.caller(&parts)?;
-    caller.require(&[Scope::SendMessage])?;
+    let caller = s.caller(&parts, &[Scope::SendMessage])?;
     let m: RoomMessage = json_body(&parts.headers, &body)?;
     let room = caller.room(&s.directory, &room)?;
-    let message = RoomNotification::new(m.message).format(MessageFormat::Text);
-    let mut accepted = Accepted::new(CallKind::Message, &room.name, message);
-    accepted.sender = Some(caller.token.label.clone());
-    commit(
-        &s.outbox,
-        &format!("room:{}", room.name),
-        &room.to,
-        &accepted,
-    )
-    .await?;
+    let accepted = Accepted::by_user(
+        CallKind::Message,
+        &room.name,
+        m.message,
+        MessageFormat::Text,
+        &caller.token.label,
+    );
+    s.queue_room(room, &accepted).await?;
     let answer = json!({"id": accepted.id, "timestamp": hipchat::now_iso()});
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -73,19 +63,20 @@ pub async fn private_message(
     parts: Parts,
     TimedBody(body): TimedBody,
 ) -> Result<Response, ApiError> {
-    let caller = s.caller(&parts)?;
-    caller.require(&[Scope::SendMessage])?;
+    let caller = s.caller(&parts, &[Scope::SendMessage])?;
     let m: PrivateMessage = json_body(&parts.headers, &body)?;
     let user = s
         .directory
         .user(&UserRef::parse(&user))
         .ok_or_else(|| ApiError::not_found("User not found"))?;
-    let mut message = RoomNotification::new(m.message)
-        .format(m.message_format.unwrap_or(MessageFormat::Text))
-        .notify(m.notify);
-    message.from = None;
-    let mut accepted = Accepted::new(CallKind::Private, &user.name, message);
-    accepted.sender = Some(caller.token.label.clone());
+    let mut accepted = Accepted::by_user(
+        CallKind::Private,
+        &user.name,
+        m.message,
+        m.message_format.unwrap_or(MessageFormat::Text),
+        &caller.token.label,
+    );
+    accepted.message.notify = m.notify;
     accepted.address = user
         .mention_name
         .as_ref()
@@ -109,26 +100,22 @@ pub async fn share_file(
     parts: Parts,
     TimedBody(body): TimedBody,
 ) -> Result<Response, ApiError> {
-    let caller = s.caller(&parts)?;
-    caller.require(&[Scope::SendMessage])?;
+    let caller = s.caller(&parts, &[Scope::SendMessage])?;
     let shared = read_shared_file(&parts.headers, body).await?;
     let room = caller.room(&s.directory, &room)?;
-    let mut message = RoomNotification::new(shared.message).format(MessageFormat::Text);
-    message.from = None;
-    let mut accepted = Accepted::new(CallKind::File, &room.name, message);
-    accepted.sender = Some(caller.token.label.clone());
+    let mut accepted = Accepted::by_user(
+        CallKind::File,
+        &room.name,
+        shared.message,
+        MessageFormat::Text,
+        &caller.token.label,
+    );
     accepted.file = Some(FileNote {
         name: shared.name,
         size: shared.data.len() as u64,
         content_type: shared.content_type,
     });
-    commit(
-        &s.outbox,
-        &format!("room:{}", room.name),
-        &room.to,
-        &accepted,
-    )
-    .await?;
+    s.queue_room(room, &accepted).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -171,8 +158,7 @@ pub async fn get_room(
     Path(room): Path<String>,
     parts: Parts,
 ) -> Result<Response, ApiError> {
-    let caller = s.caller(&parts)?;
-    caller.require(VIEW)?;
+    s.caller(&parts, VIEW)?;
     let room = s
         .directory
         .room(&hipchat::RoomRef::parse(&room))
@@ -192,8 +178,7 @@ fn paging(query: &[(String, String)], key: &str, default: usize) -> Result<usize
 
 /// `GET /v2/room` → `{"items", "startIndex", "maxResults", "links"}`.
 pub async fn list_rooms(State(s): State<Arc<Intake>>, parts: Parts) -> Result<Response, ApiError> {
-    let caller = s.caller(&parts)?;
-    caller.require(VIEW)?;
+    s.caller(&parts, VIEW)?;
     let query = query_pairs(parts.uri.query());
     let start = paging(&query, "start-index", 0)?;
     let max = paging(&query, "max-results", 100)?.min(1000);

@@ -31,6 +31,7 @@ fn json_type() -> String {
 
 /// A templated webhook.
 pub struct Webhook {
+    name: String,
     url: String,
     content_type: String,
     env: minijinja::Environment<'static>,
@@ -51,6 +52,7 @@ impl WebhookConfig {
                 message: format!("template: {e}"),
             })?;
         Ok(Webhook {
+            name: name.to_owned(),
             url,
             content_type: self.content_type.clone(),
             env,
@@ -92,7 +94,7 @@ impl Kind for Webhook {
                 ))))
             })
             .map_err(|e| TransportError::Undeliverable {
-                via: "webhook".into(),
+                via: self.name.clone(),
                 reason: format!("the body template failed: {e}"),
             })?;
         let request = Request {

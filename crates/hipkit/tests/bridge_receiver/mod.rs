@@ -90,8 +90,7 @@ impl Receiver {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
                 let app = axum::Router::new()
-                    .route("/{platform}", axum::routing::any(receive_root))
-                    .route("/{platform}/{*rest}", axum::routing::any(receive))
+                    .route("/{*rest}", axum::routing::any(receive))
                     .with_state(state);
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 axum::serve(listener, app).await
@@ -141,25 +140,15 @@ impl Receiver {
     }
 }
 
-async fn receive_root(
-    state: State<Receiver>,
-    Path(platform): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = format!("/{platform}");
-    answer(&state, &platform, &path, &method, &headers, &body).await
-}
-
 async fn receive(
     state: State<Receiver>,
-    Path((platform, rest)): Path<(String, String)>,
+    Path(rest): Path<String>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/{platform}/{rest}");
+    let platform = rest.split('/').next().unwrap_or_default().to_owned();
+    let path = format!("/{rest}");
     answer(&state, &platform, &path, &method, &headers, &body).await
 }
 
