@@ -7,6 +7,7 @@ use crate::deliver::{BridgeCouriers, Destinations};
 use crate::directory::Directory;
 use crate::intake::{Intake, router};
 use async_trait::async_trait;
+use hipkit_server::rate::Windows;
 use hipkit_server::{
     Capability, CapabilityError, Connections, Context, Mounted, serve_connections,
 };
@@ -99,6 +100,7 @@ impl Capability for BridgeConfig {
             directory,
             outbox,
             base: base.clone(),
+            windows: Windows::default(),
         });
         let app = router(intake, cx.serve.max_body_bytes, cx.serve.request_timeout());
         let mut mounted = Mounted {

@@ -24,6 +24,7 @@ mod hook;
 mod host;
 mod idempotency;
 mod line;
+pub mod rate;
 mod server;
 mod shutdown;
 

@@ -516,6 +516,21 @@ fn refusals_are_hipchats_and_queue_nothing() {
     assert_eq!(status, 400);
     assert_envelope(&body, 400, "");
 
+    // HipChat's rate-limit headers: its documented 500 per 5 minutes, per token.
+    let remaining = |headers: &reqwest::header::HeaderMap| -> u64 {
+        assert_eq!(headers["x-ratelimit-limit"], "500", "{headers:?}");
+        assert!(headers.contains_key("x-ratelimit-reset"), "{headers:?}");
+        headers["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (status, first, _) = full.call(Method::GET, "/v2/room/1001", None);
+    assert_eq!(status, 200);
+    let (_, second, _) = full.call(Method::GET, "/v2/room/1001", None);
+    assert_eq!(remaining(&first) - 1, remaining(&second));
+
     // v1: its own words for a bad token.
     let (status, _, body) = anon.send(
         anon.request(

@@ -9,11 +9,15 @@ mod v2;
 
 use crate::accepted::Accepted;
 use crate::directory::{Directory, Room};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router, middleware};
 use hipchat::Scope;
+use hipkit_server::hipchat_api::{query_pairs, raw_token};
+use hipkit_server::rate::{TOKEN_LIMIT, TOKEN_WINDOW_SECS, Windows};
 use hipkit_server::{ApiError, BodyLimit, envelope_errors, stamp_deadline};
 use hipkit_transport::outbox::Outbox;
 use std::sync::Arc;
@@ -28,6 +32,8 @@ pub struct Intake {
     pub outbox: Outbox,
     /// The listener's base URL (room links).
     pub base: String,
+    /// Requests per token in HipChat's windows, for the `X-Ratelimit-*` headers.
+    pub windows: Windows,
 }
 
 impl Intake {
@@ -44,6 +50,22 @@ impl Intake {
         let to = format!("room:{}", room.name);
         queue::commit(&self.outbox, &to, &room.to, accepted).await
     }
+}
+
+/// Counts the request against its token's window and answers HipChat's `X-Ratelimit-*`
+/// headers: HipChat's documented limit, reported but not enforced (the outbox absorbs
+/// bursts; the destinations' own limits are the couriers' to honour).
+async fn rate_headers(State(intake): State<Arc<Intake>>, req: Request, next: Next) -> Response {
+    let query = query_pairs(req.uri().query());
+    let key = raw_token(req.headers(), &query)
+        .and_then(|raw| intake.directory.token(&raw))
+        .map_or_else(|| "anonymous".to_owned(), |t| t.label.clone());
+    let mut response = next.run(req).await;
+    intake
+        .windows
+        .count(&key, TOKEN_LIMIT, TOKEN_WINDOW_SECS, false)
+        .write_headers("ratelimit", response.headers_mut());
+    response
 }
 
 /// HipChat's envelope for any path the bridge does not serve.
@@ -69,6 +91,7 @@ pub fn router(intake: Arc<Intake>, max_body: usize, body_deadline: Duration) -> 
         ))
         .layer(Extension(BodyLimit(max_body)))
         .layer(middleware::from_fn(envelope_errors))
+        .layer(middleware::from_fn_with_state(intake.clone(), rate_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(intake)
 }
