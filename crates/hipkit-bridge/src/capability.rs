@@ -96,10 +96,14 @@ impl Capability for BridgeConfig {
                 .hosts()
                 .map_err(|e| CapabilityError::config(name, StartError::Hosts(e)))?,
         };
+        let links = self
+            .public_url
+            .as_deref()
+            .map_or_else(|| base.clone(), |u| u.trim_end_matches('/').to_owned());
         let intake = Arc::new(Intake {
             directory,
             outbox,
-            base: base.clone(),
+            base: links,
             windows: Windows::default(),
         });
         let app = router(intake, cx.serve.max_body_bytes, cx.serve.request_timeout());

@@ -58,6 +58,7 @@ fn config(receiver: &str, emulator: &str, token_file: &Path) -> String {
         r#"
 [bridge]
 listen = "127.0.0.1:0"
+public_url = "https://hipchat.example.test/"
 tokens = [
   {{ token = "{FULL}", scopes = ["send_notification", "send_message", "view_room"] }},
   {{ token = {{ env = "BRIDGE_TEST_NOTIFY_TOKEN" }}, scopes = ["send_notification"], rooms = ["Build Room"] }},
@@ -293,6 +294,11 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
     // HypChat: room lookup by name and the room list.
     let room = api.get("/v2/room/Build%20Room");
     assert_eq!(room["id"], 1001, "{room}");
+    // Links name the public URL (HypChat maps only https links to objects).
+    assert_eq!(
+        room["links"]["self"],
+        "https://hipchat.example.test/v2/room/1001"
+    );
     assert_eq!(api.get("/v2/room/1001")["name"], "Build Room");
     let names: Vec<Value> = api
         .items("/v2/room")

@@ -19,6 +19,10 @@ use std::net::SocketAddr;
 pub struct BridgeConfig {
     /// The bridge's own listener (HipChat's API); default 127.0.0.1:8280.
     pub listen: Option<SocketAddr>,
+    /// The base URL callers reach the bridge at, for the links in room answers (behind a TLS
+    /// proxy: HypChat maps a room's `links.self` to an object only for `https://` links); the
+    /// listener's own `http://` URL when absent.
+    pub public_url: Option<String>,
     /// The tokens callers present (HipChat's scopes, optionally limited to rooms).
     pub tokens: Vec<TokenConfig>,
     /// `[[bridge.rooms]]`: the rooms callers address, and where each one's messages go.

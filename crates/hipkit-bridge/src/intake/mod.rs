@@ -30,7 +30,7 @@ pub struct Intake {
     pub directory: Directory,
     /// Where accepted calls are committed.
     pub outbox: Outbox,
-    /// The listener's base URL (room links).
+    /// The base URL of room links (`[bridge] public_url`, else the listener's).
     pub base: String,
     /// Requests per token in HipChat's windows, for the `X-Ratelimit-*` headers.
     pub windows: Windows,
