@@ -776,8 +776,23 @@ fn a_real_synapse_gets_every_message_once_in_order_across_a_crash() {
 }
 
 #[test]
-fn hipkit_send_pointed_at_the_bridge_is_delivered() {
+fn hipkit_send_and_buildbots_hipchat_push_pointed_at_the_bridge_are_delivered() {
     let b = Bridge::start();
+    // Buildbot 2.x HipChatStatusPush: `auth_token` in the query, Python's JSON, the room
+    // notification and the private message (to an e-mail) of one build event.
+    let anon = BlockingApi::anonymous(&b.base);
+    let build = r#"{"message": "Buildbot started build Builder0 here: http://buildbot:8010/#builders/79/builds/8"}"#;
+    for path in [
+        "/v2/room/Build%20Room/notification",
+        "/v2/user/bob@example.org/message",
+    ] {
+        let (status, _, answer) = anon.send(
+            anon.request(Method::POST, &format!("{path}?auth_token={FULL}"))
+                .header("Content-Type", "application/json")
+                .body(build),
+        );
+        assert_eq!(status, 204, "{path}: {answer}");
+    }
     let env = [
         ("HIPCHAT_ENDPOINT", b.base.as_str()),
         ("HIPCHAT_API_TOKEN", FULL),
@@ -803,8 +818,8 @@ fn hipkit_send_pointed_at_the_bridge_is_delivered() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    wait_until("both reach Slack", WAIT, || {
-        b.receiver.delivered("slack").len() == 2
+    wait_until("all four reach Slack", WAIT, || {
+        b.receiver.delivered("slack").len() == 4
     });
     let slack: Vec<String> = b
         .receiver
@@ -816,6 +831,14 @@ fn hipkit_send_pointed_at_the_bridge_is_delivered() {
         slack
             .iter()
             .any(|t| t.contains("sent by hipkit send") && t.contains("good")),
+        "{slack:?}"
+    );
+    assert_eq!(
+        slack
+            .iter()
+            .filter(|t| t.contains("Buildbot started build Builder0"))
+            .count(),
+        2,
         "{slack:?}"
     );
     // A room and a user are two lanes: no order between them.
