@@ -35,6 +35,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// The self-signed certificate could not be made.
+    #[error("cannot make the self-signed TLS certificate: {0}")]
+    Tls(#[source] hipkit_server::TlsError),
     /// The `[serve] allowed_hosts` are not host names.
     #[error(transparent)]
     Hosts(#[from] hipkit_server::HostError),
@@ -86,11 +89,20 @@ impl Capability for BridgeConfig {
         let local = listener
             .local_addr()
             .map_err(|source| CapabilityError::start(name, StartError::Bind { addr, source }))?;
-        let base = format!("http://{local}");
+        let tls = if self.tls {
+            Some(
+                hipkit_server::self_signed_acceptor()
+                    .map_err(|e| CapabilityError::start(name, StartError::Tls(e)))?,
+            )
+        } else {
+            None
+        };
+        let scheme = if self.tls { "https" } else { "http" };
+        let base = format!("{scheme}://{local}");
         let connections = Connections {
             header_read_timeout: cx.serve.header_read_timeout(),
             max_connections: cx.serve.max_connections,
-            tls: None,
+            tls,
             allowed_hosts: cx
                 .serve
                 .hosts()

@@ -27,6 +27,7 @@ mod line;
 pub mod rate;
 mod server;
 mod shutdown;
+mod tls;
 
 pub use auth::require_token;
 pub use body::{BodyLimit, TimedBody};
@@ -42,3 +43,4 @@ pub use idempotency::{IDEMPOTENCY_KEY, check_idempotency_key, idempotency_key};
 pub use line::one_line;
 pub use server::{BoundServer, RequestDeadline, Routes, Server, ServerError, stamp_deadline};
 pub use shutdown::shutdown_signal;
+pub use tls::{TlsError, self_signed_acceptor};

@@ -23,6 +23,9 @@ pub struct BridgeConfig {
     /// proxy: HypChat maps a room's `links.self` to an object only for `https://` links); the
     /// listener's own `http://` URL when absent.
     pub public_url: Option<String>,
+    /// Serve HTTPS with a self-signed certificate (loopback tests of clients that need
+    /// `https://` links); put a real TLS proxy in front otherwise.
+    pub tls: bool,
     /// The tokens callers present (HipChat's scopes, optionally limited to rooms).
     pub tokens: Vec<TokenConfig>,
     /// `[[bridge.rooms]]`: the rooms callers address, and where each one's messages go.

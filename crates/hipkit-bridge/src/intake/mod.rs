@@ -82,6 +82,7 @@ pub fn router(intake: Arc<Intake>, max_body: usize, body_deadline: Duration) -> 
         .route("/v2/room/{room}/notification", post(v2::notification))
         .route("/v2/room/{room}/message", post(v2::room_message))
         .route("/v2/room/{room}/share/file", post(v2::share_file))
+        .route("/v2/user/{user}", get(v2::get_user))
         .route("/v2/user/{user}/message", post(v2::private_message))
         .route("/v1/rooms/message", post(v1::rooms_message))
         .fallback(not_found)

@@ -206,3 +206,31 @@ pub async fn list_rooms(State(s): State<Arc<Intake>>, parts: Parts) -> Result<Re
     }))
     .into_response())
 }
+
+/// `GET /v2/user/{user}` (id, `@mention` or e-mail): a `[[bridge.users]]` user as HipChat
+/// describes one, so that clients can message them through its `links.self`.
+pub async fn get_user(
+    State(s): State<Arc<Intake>>,
+    Path(user): Path<String>,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    s.caller(&parts, &[Scope::ViewGroup])?;
+    let user = s
+        .directory
+        .user(&UserRef::parse(&user))
+        .ok_or_else(|| ApiError::not_found("User not found"))?;
+    Ok(Json(json!({
+        "id": user.id,
+        "name": user.name,
+        "mention_name": user.mention_name,
+        "email": user.email,
+        "title": "",
+        "is_guest": false,
+        "is_deleted": false,
+        "is_group_admin": false,
+        "presence": null,
+        "timezone": "UTC",
+        "links": {"self": format!("{}/v2/user/{}", s.base, user.id)},
+    }))
+    .into_response())
+}
