@@ -123,6 +123,14 @@ impl Receiver {
             .collect()
     }
 
+    /// The bodies of the requests to `platform` that were accepted, in order.
+    pub fn bodies(&self, platform: &str) -> Vec<String> {
+        self.delivered(platform)
+            .into_iter()
+            .map(|s| s.body)
+            .collect()
+    }
+
     /// The Matrix events created, oldest first: each transaction's path once.
     pub fn matrix_events(&self) -> Vec<String> {
         self.inner
