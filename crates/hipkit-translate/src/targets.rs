@@ -549,7 +549,7 @@ pub(crate) fn teams(c: &Content<'_>) -> Vec<Value> {
             if !card.description.is_empty() {
                 items.push(json!({
                     "type": "TextBlock",
-                    "text": render::render(&card.description, &render::TEAMS, &mention),
+                    "text": teams_text(&card.description, &mention),
                     "wrap": true,
                 }));
             }
@@ -573,11 +573,7 @@ pub(crate) fn teams(c: &Content<'_>) -> Vec<Value> {
             cards.push((items, actions));
         }
         None => {
-            let text = render::render(
-                &c.tree(false, author_in_text, false),
-                &render::TEAMS,
-                &mention,
-            );
+            let text = teams_text(&c.tree(false, author_in_text, false), &mention);
             for part in split(&text, TEAMS_LIMIT_BYTES, split::bytes) {
                 cards.push((
                     vec![json!({ "type": "TextBlock", "text": part, "wrap": true })],
@@ -616,6 +612,31 @@ pub(crate) fn teams(c: &Content<'_>) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// `nodes` as Adaptive Card text, where a single `\n` is a space and only an empty line
+/// breaks the line (except between list items): every other line break doubled.
+fn teams_text(nodes: &[Node], mention: &dyn Fn(&str) -> String) -> String {
+    let text = render::render(nodes, &render::TEAMS, mention);
+    let is_item = |line: &str| {
+        let line = line.trim_start();
+        line.starts_with("- ")
+            || line
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = String::with_capacity(text.len() + lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !(is_item(lines[i - 1]) && is_item(line)) {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Zulip message bodies (`type` and `content`; the courier adds `to` and `topic`): the colour
@@ -691,6 +712,15 @@ pub(crate) fn matrix(c: &Content<'_>) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn teams_lines_break_at_empty_lines_but_list_items_stay_together() {
+        let tree = crate::markup::parse_html("one<br>two<ul><li>a</li><li>b</li></ul>end");
+        assert_eq!(
+            teams_text(&tree, &|m| m.to_owned()),
+            "one\n\ntwo\n\n- a\n- b\n\nend"
+        );
+    }
 
     #[test]
     fn sizes_read_like_people_write_them() {
