@@ -55,7 +55,7 @@ fn user_texts(emulator: &str) -> Vec<String> {
 }
 
 /// Build `number` as Buildbot's HttpStatusPush sends it, started or finished.
-fn build(number: u64, complete: bool) -> String {
+fn build(number: u64, complete: bool) -> Value {
     json!({
         "buildid": 500 + number, "number": number, "builderid": 7, "buildrequestid": number,
         "complete": complete, "results": if complete { json!(0) } else { Value::Null },
@@ -64,18 +64,17 @@ fn build(number: u64, complete: bool) -> String {
         "builder": {"builderid": 7, "name": "Builder0", "tags": []},
         "properties": {}, "buildset": {"bsid": number, "sourcestamps": []},
     })
-    .to_string()
 }
 
-fn relay(serve: &str, body: &str) {
+/// Posts build `number`'s start, then its finish, to the relay, as Buildbot does.
+fn relay_build(serve: &str, number: u64) {
     let api = BlockingApi::anonymous(serve);
-    let req = api
-        .request(Method::POST, "/hooks/buildbot")
-        .header("X-Hipkit-Secret", RELAY_SECRET)
-        .header("Content-Type", "application/json")
-        .body(body.to_owned());
-    let (status, _, answer) = api.send_text(req);
-    assert_eq!(status, 202, "{answer}");
+    for complete in [false, true] {
+        let req = api.request(Method::POST, "/hooks/buildbot");
+        let req = req.header("X-Hipkit-Secret", RELAY_SECRET);
+        let (status, _, answer) = api.send_text(req.json(&build(number, complete)));
+        assert_eq!(status, 202, "{answer}");
+    }
 }
 
 #[test]
@@ -103,8 +102,7 @@ secret = "{RELAY_SECRET}"
     let server = serve(dir.path(), &emu.base, &config, &[]);
     let mut expected = Vec::new();
     for number in 1..=BUILDS {
-        relay(&server.base, &build(number, false));
-        relay(&server.base, &build(number, true));
+        relay_build(&server.base, number);
         expected.push(format!("Builder0 {number} started"));
         expected.push(format!("Builder0 {number} finished"));
     }

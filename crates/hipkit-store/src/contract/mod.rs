@@ -51,6 +51,7 @@ macro_rules! contract_suite {
             outbox::outbox_lanes_go_in_parallel,
             outbox::outbox_dead_letter_unblocks_its_lane,
             outbox::outbox_expired_lease_reclaim_keeps_lane_order,
+            outbox::outbox_claim_takes_the_earliest_due_across_lanes,
             kv::kv_get_put_overwrite,
             kv::kv_delete_reports_whether_the_key_existed,
             kv::kv_list_is_sorted_by_key,

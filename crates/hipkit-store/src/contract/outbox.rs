@@ -851,3 +851,29 @@ pub async fn outbox_expired_lease_reclaim_keeps_lane_order(store: &dyn OutboxSto
         .expect("delivered");
     assert_eq!(claim_ids(store, 1300).await, [got[1].clone()]);
 }
+
+/// A claim smaller than what is due takes the earliest due first, whether in a lane or not
+/// (neither a backlog without lanes nor a lane waits behind the other).
+pub async fn outbox_claim_takes_the_earliest_due_across_lanes(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[
+            new("room:A", 30),
+            laned("room:B", "b", 10),
+            new("room:A", 40),
+            laned("room:C", "c", 20),
+            laned("room:C", "c", 5),
+        ])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    let first = store.claim(100, 1000, 2).await.expect("claim");
+    assert_eq!(
+        ids(&first),
+        [got[1].as_str(), got[3].as_str()],
+        "lane b's and lane c's first records (c's second waits for its first)"
+    );
+    assert_eq!(
+        claim_ids(store, 100).await,
+        [got[0].clone(), got[2].clone()]
+    );
+}

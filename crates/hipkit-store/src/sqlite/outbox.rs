@@ -250,23 +250,27 @@ impl OutboxStore for SqliteStore {
         let rows = sqlx::query(concat!(
             // Two index range scans for records without a lane, each already in due order
             // and limited, instead of one OR that scans and sorts the whole table; then the
-            // lanes' first records, if due. `now` is compared as `(SELECT ?)`: a bare
-            // parameter compared with an indexed column makes SQLite (built with STAT4)
-            // re-prepare the statement for every new value.
+            // lanes' first records that are due. The earliest due of those win, so neither
+            // a backlog without lanes nor many lanes starve the other. `now` is compared as
+            // `(SELECT ?)`: a bare parameter compared with an indexed column makes SQLite
+            // (built with STAT4) re-prepare the statement for every new value.
             "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, \
              updated_at = ? WHERE id IN (",
             lane_heads!(),
             "SELECT id FROM ( \
-             SELECT id FROM (SELECT id FROM outbox WHERE state = 'queued' AND lane IS NULL \
+             SELECT id, due FROM (SELECT id, next_attempt_at AS due FROM outbox \
+             WHERE state = 'queued' AND lane IS NULL \
              AND next_attempt_at <= (SELECT ?) ORDER BY next_attempt_at LIMIT ?) \
              UNION ALL \
-             SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' AND lane IS NULL \
+             SELECT id, due FROM (SELECT id, lease_until AS due FROM outbox \
+             WHERE state = 'in_flight' AND lane IS NULL \
              AND lease_until <= (SELECT ?) ORDER BY lease_until LIMIT ?) \
              UNION ALL \
-             SELECT id FROM (SELECT o.id FROM heads JOIN outbox o ON o.id = heads.id \
+             SELECT o.id, CASE o.state WHEN 'queued' THEN o.next_attempt_at \
+             ELSE o.lease_until END FROM heads JOIN outbox o ON o.id = heads.id \
              WHERE (o.state = 'queued' AND o.next_attempt_at <= (SELECT ?)) \
-             OR (o.state = 'in_flight' AND o.lease_until <= (SELECT ?)) LIMIT ?)) \
-             LIMIT ?) RETURNING ",
+             OR (o.state = 'in_flight' AND o.lease_until <= (SELECT ?))) \
+             ORDER BY due LIMIT ?) RETURNING ",
             columns!()
         ))
         .bind(now + lease_ms)
@@ -277,7 +281,6 @@ impl OutboxStore for SqliteStore {
         .bind(limit as i64)
         .bind(now)
         .bind(now)
-        .bind(limit as i64)
         .bind(limit as i64)
         .fetch_all(&mut *self.writer.lock().await)
         .await
