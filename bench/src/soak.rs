@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 const STREAMS: usize = 16;
 /// How much the RSS may grow past the first minute's before the soak fails.
 const RSS_GROWTH_LIMIT: f64 = 0.10;
+/// Messages the emulator keeps per room: its history is bounded memory that fills within the
+/// first minute, so growth past it is the server's own.
+const RETENTION: usize = 200;
 /// How long the outbox may take to drain after the traffic stops.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -148,7 +151,8 @@ fn start(hipkit: &Path, dir: &Path) -> Result<(Spawned, String, String)> {
     std::fs::write(
         &config,
         format!(
-            "[emulator]\nlisten = \"127.0.0.1:0\"\nrooms = [\"Soak\", \"Builds\", \"Direct\", \"Hooks\"]\n\n\
+            "[emulator]\nlisten = \"127.0.0.1:0\"\nrooms = [\"Soak\", \"Builds\", \"Direct\", \"Hooks\"]\n\
+             retention = {RETENTION}\n\n\
              [integrations]\npath = {:?}\n\n\
              [[reporters.hipchat]]\nbuilder_room_map = {{ \"Builder0\" = \"Builds\" }}\nmode = \"all\"\n",
             folder.to_str().context("integrations path")?
