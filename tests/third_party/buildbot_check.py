@@ -5,14 +5,18 @@ Run with the Python of a virtualenv holding buildbot and buildbot-worker (their 
 taken from beside it). SNIPPET names a master.cfg block of docs/build-status.md, the one
 after the line `<!-- master.cfg: SNIPPET -->`: that block, verbatim but for its relay URL,
 is the master's reporter. The rest of master.cfg is this check's own: a local worker, one
-builder running a trivial shell step, a PB change source and a scheduler, all on loopback
-free ports, without the web UI (no buildbot-www: nothing here needs it). `hipkit serve`
-runs with its built-in emulator and a HipChat reporter mapping the builder to a room; one
-change is sent (`buildbot sendchange`), and the build's started and finished messages must
-reach the room with Buildbot's HipChatStatusPush wording, once each and in that order.
+builder running a trivial shell step, a PB change source, a change scheduler and a force
+scheduler, all on loopback free ports. `hipkit serve` runs with its built-in emulator and a
+HipChat reporter mapping the builder to a room. When the virtualenv has buildbot-www, the
+master serves its web UI and REST API on loopback and the build is forced through that API
+(as a person's "Force" button does); otherwise one change is sent (`buildbot sendchange`).
+The build's started and finished messages must reach the room with Buildbot's
+HipChatStatusPush wording, once each and in that order.
 Every process started here is stopped on the way out, also when the check fails.
 """
 import contextlib
+import importlib.util
+import json
 import os
 import re
 import secrets
@@ -22,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import emulator
@@ -47,8 +53,11 @@ c['db'] = {{'db_url': "sqlite:///state.sqlite"}}
 c['protocols'] = {{'pb': {{'port': "tcp:{pb_port}:interface=127.0.0.1"}}}}
 c['workers'] = [worker.Worker("local", "{worker_pass}")]
 c['change_source'] = [changes.PBChangeSource(user="change", passwd="{change_pass}")]
-c['schedulers'] = [schedulers.AnyBranchScheduler(
-    name="on-change", treeStableTimer=None, builderNames=["{builder}"])]
+c['schedulers'] = [
+    schedulers.AnyBranchScheduler(name="on-change", treeStableTimer=None, builderNames=["{builder}"]),
+    schedulers.ForceScheduler(name="force", builderNames=["{builder}"]),
+]
+c['www'] = {{'port': {www_port!r}, 'plugins': {{}}}}
 c['builders'] = [util.BuilderConfig(
     name="{builder}", workernames=["local"],
     factory=util.BuildFactory([steps.ShellCommand(command=["true"])]))]
@@ -114,6 +123,38 @@ def tail(path, lines=40):
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return f"({path} is missing)"
+
+
+def rest(base, path, payload=None):
+    """The master's REST API: GET `path`, or POST `payload` (JSON-RPC) to it; None if it does
+    not answer yet."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(base + "api/v2/" + path, data=data,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.load(answer)
+    except urllib.error.HTTPError as refused:
+        return {"error": f"HTTP {refused.code}: {refused.read().decode(errors='replace')}"}
+    except OSError:
+        return None
+
+
+def force_build(base, procs, logs):
+    """Forces a build of the builder through the REST API, as the web UI's Force button does."""
+    builders = wait_for("the master's REST API",
+                        lambda: rest(base, f"builders?name={BUILDER}"), procs, logs)
+    if "error" in builders or not builders.get("builders"):
+        fail(f"the REST API does not list builder {BUILDER!r}: {builders!r}", logs)
+    builder_id = builders["builders"][0]["builderid"]
+    answer = rest(base, "forceschedulers/force", {
+        "jsonrpc": "2.0", "id": 1, "method": "force",
+        "params": {"builderid": str(builder_id),
+                   "username": "hipkit check <check@example.com>",
+                   "reason": "hipkit relay check"},
+    })
+    if not answer or "error" in answer:
+        fail(f"forcing a build through the REST API failed: {answer!r}", logs)
 
 
 def wait_for(what, check, procs, logs):
@@ -238,10 +279,12 @@ def main(binary, name):
             (secrets_dir / "hipkit_relay_password").write_text(password)
             (secrets_dir / "hipkit_relay_password").chmod(0o600)
             pb_port = free_port()
+            has_www = importlib.util.find_spec("buildbot_www") is not None
+            www_port = f"tcp:{free_port()}:interface=127.0.0.1" if has_www else None
             worker_pass, change_pass = secrets.token_hex(8), secrets.token_hex(8)
             (master / "master.cfg").write_text(
                 HARNESS.format(master_url=MASTER_URL, pb_port=pb_port, worker_pass=worker_pass,
-                               change_pass=change_pass, builder=BUILDER,
+                               change_pass=change_pass, builder=BUILDER, www_port=www_port,
                                secrets_dir=secrets_dir, snippet=name)
                 + block.replace(DOC_URL, relay)
             )
@@ -263,10 +306,16 @@ def main(binary, name):
                     procs, "worker", [buildbot_worker, "start", "--nodaemon", str(workdir)],
                     work / "worker.out", env=env))
 
-                run([buildbot, "sendchange", "--master", f"127.0.0.1:{pb_port}",
-                     "--auth", f"change:{change_pass}", "--who", "hipkit-check",
-                     "--branch", "main", "--comments", "hipkit relay check", "README.md"],
-                    env, logs)
+                if has_www:
+                    www = "http://127.0.0.1:" + www_port.split(":")[1] + "/"
+                    force_build(www, procs, logs)
+                    trigger = "forced through the master's REST API (buildbot-www)"
+                else:
+                    run([buildbot, "sendchange", "--master", f"127.0.0.1:{pb_port}",
+                         "--auth", f"change:{change_pass}", "--who", "hipkit-check",
+                         "--branch", "main", "--comments", "hipkit relay check", "README.md"],
+                        env, logs)
+                    trigger = "started by buildbot sendchange"
 
                 def both():
                     reporter_failed(logs)
@@ -285,7 +334,7 @@ def main(binary, name):
                 fail(f"room {ROOM!r} holds {messages!r}; expected Buildbot's started and "
                      f"finished messages for one build, once each", logs)
             version = run([buildbot, "--version"], env, logs).split("\n")[0].strip()
-            print(f"buildbot relay check ({name}; {version}): OK: {messages}")
+            print(f"buildbot relay check ({name}; {version}; build {trigger}): OK: {messages}")
         finally:
             for proc in procs.values():
                 stop(proc)
