@@ -47,6 +47,59 @@ pub enum Command {
     /// every integration: one line per check; exit 1 if any fails.
     #[command(visible_alias = "doctor")]
     Check(CheckArgs),
+    /// Print the effective settings of a command, each with where it came from (flag,
+    /// environment variable, file:line, default); secrets redacted.
+    Config(ConfigArgs),
+}
+
+/// `hipkit config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
+    pub format: ConfigFormat,
+    /// The command whose settings to show, with its flags (none: no flags).
+    #[command(subcommand)]
+    pub of: Option<ConfigOf>,
+}
+
+/// `hipkit config`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigFormat {
+    /// TOML, each value followed by a `# source` comment.
+    Toml,
+    /// One JSON object: each dotted key to `{"value", "source"}`.
+    Json,
+}
+
+/// The commands `hipkit config` can show the settings of, with the same flags.
+#[derive(Debug, Subcommand)]
+pub enum ConfigOf {
+    /// `hipkit serve`'s settings.
+    Serve(ServeArgs),
+    /// `hipkit send`'s settings.
+    Send(SendArgs),
+    /// `hipkit emulator`'s settings.
+    Emulator(EmulatorArgs),
+    /// `hipkit integrations`' settings.
+    #[command(override_usage = INTEGRATIONS_USAGE)]
+    Integrations(IntegrationsArgs),
+    /// `hipkit check`'s settings.
+    Check(CheckArgs),
+}
+
+impl ConfigArgs {
+    /// The flags of the command shown.
+    pub fn overrides(&self) -> Overrides {
+        match &self.of {
+            None => Overrides::new(),
+            Some(ConfigOf::Serve(a)) => a.overrides(),
+            Some(ConfigOf::Send(a)) => a.overrides(),
+            Some(ConfigOf::Emulator(a)) => a.overrides(),
+            Some(ConfigOf::Integrations(a)) => a.overrides(),
+            Some(ConfigOf::Check(a)) => a.overrides(),
+        }
+    }
 }
 
 /// The seed's two command-line forms, kept.

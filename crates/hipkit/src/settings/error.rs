@@ -12,6 +12,9 @@ pub enum SettingsError {
     /// A value is missing, unknown or of the wrong type.
     #[error("configuration: {}", describe(.0))]
     Invalid(#[source] Box<figment::Error>),
+    /// The resolved settings could not be turned into a table to show.
+    #[error("cannot show the settings: {0}")]
+    Show(#[source] serde_json::Error),
 }
 
 impl From<figment::Error> for SettingsError {

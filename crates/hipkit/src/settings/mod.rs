@@ -7,9 +7,11 @@
 //! win over those. Each section belongs to the crate that builds its runtime from it.
 
 mod error;
+mod explain;
 mod sources;
 
 pub use error::SettingsError;
+pub use explain::{Explained, REDACTED};
 pub use sources::{ENV_ALIASES, Overrides};
 
 use figment::Figment;
