@@ -44,8 +44,41 @@ fn describe(errors: &figment::Error) -> String {
                 };
                 text.push_str(&format!(" in {place}"));
             }
+            if let figment::error::Kind::UnknownField(field, expected) = &e.kind
+                && let Some(hint) = hint(field, expected)
+            {
+                text.push_str(&format!("; {hint}"));
+            }
             text
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Keys pasted from djhipchat2's settings and logging handler, and what hipkit calls them.
+const SEED_KEYS: &[(&str, &str)] = &[
+    ("critical", "error"),
+    ("fatal", "error"),
+    ("room_id", "room"),
+    ("room_name", "room"),
+];
+
+/// What an unknown key most likely means: a seed's name for a known key, the HipChat token
+/// (which lives in `[hipchat]`), or the nearest known key.
+fn hint(field: &str, expected: &[&str]) -> Option<String> {
+    let lower = field.to_ascii_lowercase();
+    if let Some((_, key)) = SEED_KEYS
+        .iter()
+        .find(|(seed, key)| *seed == lower && expected.contains(key))
+    {
+        return Some(format!("did you mean `{key}`?"));
+    }
+    let token = matches!(lower.as_str(), "token" | "auth_token" | "api_token");
+    if token && !expected.iter().any(|k| k.ends_with("token")) {
+        return Some(
+            "the HipChat token is `[hipchat] token` (or HIPCHAT_API_TOKEN), not set here"
+                .to_owned(),
+        );
+    }
+    hipchat::did_you_mean(field, expected).map(|key| format!("did you mean `{key}`?"))
 }
