@@ -58,6 +58,14 @@ impl ClientConfig {
         self.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT)
     }
 
+    /// [`ClientConfig::endpoint_or_default`] as banners and logs may show it
+    /// ([`crate::redact_url`], without a trailing `/`).
+    pub fn endpoint_shown(&self) -> String {
+        crate::redact_url(self.endpoint_or_default())
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     /// The request timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)

@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use hipchat::{Color, MessageFormat};
 use hipkit::Overrides;
-use hipkit_emulator::{RateSpec, TokenSpec};
+use hipkit_emulator::RateSpec;
 use hipkit_store::State;
 use hipkit_transport::BackendKind;
 use std::net::SocketAddr;
@@ -371,8 +371,9 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// Accepted token, `TOKEN[:scope,scope...]` (no scopes = all); repeatable.
+    // Text here, checked by the settings: clap's error would quote the value, a token.
     #[arg(long = "token")]
-    pub tokens: Vec<TokenSpec>,
+    pub tokens: Vec<String>,
     /// Room to create at start; repeatable [default: Build Room].
     #[arg(long = "room")]
     pub rooms: Vec<String>,

@@ -263,7 +263,7 @@ fn banner(
     let base = format!("http://{addr}");
     let mut banner = vec![format!("hipkit serve listening on {base}")];
     banner.extend(banner_lines(&base, lines));
-    let target = cx.hipchat.endpoint_or_default();
+    let target = cx.hipchat.endpoint_shown();
     banner.push(banner_line(
         "delivery",
         &format!("{} -> {target}", cx.delivery.label),

@@ -94,6 +94,24 @@ fn payload_templates_must_render_json() {
 }
 
 #[test]
+fn credentials_in_the_url_and_auth_are_refused_together() {
+    for auth in [
+        json!({"auth": {"bearer": "t"}}),
+        json!({"user": "u", "password": "p"}),
+    ] {
+        let mut table = json!({"server_url": "https://bb:url-pw@x.example/hook"});
+        table
+            .as_object_mut()
+            .unwrap()
+            .extend(auth.as_object().unwrap().clone());
+        let e = from_table(table).unwrap_err().to_string();
+        assert!(e.contains("server_url carries `user:password@`"), "{e}");
+        assert!(!e.contains("url-pw"), "{e}");
+    }
+    assert!(from_table(json!({"server_url": "https://bb:url-pw@x.example/hook"})).is_ok());
+}
+
+#[test]
 fn auth_forms_and_redaction() {
     let basic = from_table(
         json!({"server_url": "http://x", "auth": {"basic": ["bb", "pw-secret"]},

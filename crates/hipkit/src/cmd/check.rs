@@ -9,7 +9,6 @@ use hipkit::{DEFAULT_CONFIG_FILE, Settings};
 use hipkit_integrations::registry::{self, Kind};
 use hipkit_integrations::runtime::python::{HipChatTarget, check_python};
 use hipkit_integrations::{Integrations, Options};
-use hipkit_transport::push::redact_url;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -187,7 +186,7 @@ async fn hipchat(report: &mut Report, settings: &Settings) {
             return;
         }
     }
-    let endpoint = redact_url(settings.hipchat.endpoint_or_default());
+    let endpoint = settings.hipchat.endpoint_shown();
     let client = match settings.hipchat.build() {
         Ok(client) => client,
         Err(e) => {
