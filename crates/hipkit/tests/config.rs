@@ -7,7 +7,8 @@ use hipkit_testkit::hipkit_bin;
 use serde_json::Value;
 use std::path::Path;
 
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 7] = [
+    "slack-signing-7",
     "file-token-1",
     "env-api-token-2",
     "relay-secret-3",
@@ -35,7 +36,17 @@ secret = "relay-secret-3"
 fn config(dir: &Path, args: &[&str]) -> String {
     std::fs::write(dir.join("hipkit.toml"), CONFIG).unwrap();
     let out = hipkit_bin!()
-        .command(args, &[("HIPKIT_SERVE__API_TOKEN", "env-api-token-2")])
+        .command(
+            args,
+            &[
+                ("HIPKIT_SERVE__API_TOKEN", "env-api-token-2"),
+                // A section whose only key is a secret.
+                (
+                    "HIPKIT_INTEGRATIONS__SLACK__SIGNING_SECRET",
+                    "slack-signing-7",
+                ),
+            ],
+        )
         .current_dir(dir)
         .output()
         .unwrap();
@@ -89,6 +100,7 @@ fn json_names_each_values_source_and_redacts_secrets() {
     assert_eq!(entry("hipchat.token").0, "<redacted>");
     assert!(entry("hipchat.token").1.ends_with("hipkit.toml:3"));
     assert_eq!(entry("reporters.relay.secret").0, "<redacted>");
+    assert_eq!(entry("integrations.slack.signing_secret").0, "<redacted>");
     assert_eq!(
         entry("delivery.concurrency"),
         (Value::from(8), "default".to_owned())

@@ -34,7 +34,12 @@ impl Settings {
         let effective = serde_json::to_value(&settings).map_err(SettingsError::Show)?;
         let mut leaves = Vec::new();
         flatten(&effective, "", &mut leaves);
-        let known: BTreeSet<String> = leaves.iter().map(|(k, _)| k.clone()).collect();
+        // An empty table (a section whose only keys are secrets) covers nothing below it.
+        let known: BTreeSet<String> = leaves
+            .iter()
+            .filter(|(_, v)| !v.as_object().is_some_and(|o| o.is_empty()))
+            .map(|(k, _)| k.clone())
+            .collect();
         // Secrets are never serialized: what the sources set of them shows as redacted.
         if let Some(given) = figment
             .data()
@@ -49,6 +54,7 @@ impl Settings {
                     .iter()
                     .any(|k| key == *k || key.starts_with(&format!("{k}.")));
                 if !covered {
+                    leaves.retain(|(k, _)| !key.starts_with(&format!("{k}.")));
                     leaves.push((key, Value::String(REDACTED.to_owned())));
                 }
             }
