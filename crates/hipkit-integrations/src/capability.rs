@@ -131,7 +131,7 @@ impl Capability for IntegrationsConfig {
         Ok(Some(Mounted {
             routes: integrations.routes(self.root_hook, cx.serve.api_token.is_some()),
             unauthenticated,
-            banner: integrations.banner(cx.hipchat.endpoint_or_default()),
+            banner: integrations.banner(&cx.hipchat.endpoint_shown()),
             shutdown: Some(Box::pin(async move { stopping.shutdown().await })),
             ..Mounted::default()
         }))

@@ -3,13 +3,13 @@
 use crate::secret::SecretSource;
 use crate::tokens::TokenSpec;
 use hipchat::jwt::JwtSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// `[integrations]`: the folder, the runtimes' limits, tokens and webhook authentication.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntegrationsConfig {
     /// The integrations folder (`NAME.py` scripts and executables); none: integrations off
@@ -30,6 +30,7 @@ pub struct IntegrationsConfig {
     /// Most keys one integration may store.
     pub storage_max_keys: u64,
     /// Token specs, `NAME:TOKEN` (global) or `ROOM_ID:INTEGRATION:TOKEN`.
+    #[serde(skip_serializing)]
     pub tokens: Vec<TokenSpec>,
     /// A file with one token spec per line (`#` comments), read at start.
     pub tokens_file: Option<PathBuf>,
@@ -37,8 +38,10 @@ pub struct IntegrationsConfig {
     pub scoped_tokens: bool,
     /// HS256 secret webhooks must be signed with (`Authorization: JWT` or `signed_request`);
     /// none: webhooks are not authenticated (bind loopback).
+    #[serde(skip_serializing)]
     pub jwt_secret: Option<JwtSecret>,
     /// Per-integration secrets, overriding `jwt_secret` for that integration.
+    #[serde(skip_serializing)]
     pub jwt_secrets: BTreeMap<String, JwtSecret>,
     /// The `iss` (OAuth client id) signed webhooks must carry; none: any issuer.
     pub jwt_issuer: Option<String>,
@@ -59,19 +62,21 @@ pub struct IntegrationsConfig {
 }
 
 /// `[integrations.slack]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlackConfig {
     /// The app's signing secret (Slack's "Signing Secret"); none: `/hooks/slack` refuses all.
+    #[serde(skip_serializing)]
     pub signing_secret: Option<SecretSource>,
 }
 
 /// `[integrations.mattermost]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MattermostConfig {
     /// The tokens Mattermost shows for each slash command; none: `/hooks/mattermost`
     /// refuses all.
+    #[serde(skip_serializing)]
     pub tokens: Vec<SecretSource>,
 }
 

@@ -373,7 +373,7 @@ async fn own_token_messages_and_pushes_are_queued_without_any_secret() {
         "hipchat": [{"auth_token": OWN, "endpoint": emu.base_url, "verify": false,
                      "builder_room_map": {"Builder0": "Builds"}}],
         "http": [{"server_url": url, "auth": {"basic": ["bb", "basic-pw-0815"]},
-                  "headers": {"X-Api-Key": "header-key-4242", "X-Trace": "visible"}}],
+                  "headers": {"X-Api-Key": "header-key-4242", "X-Request-Id": "visible"}}],
     });
     // The shared transport is never used: this reporter has its own token.
     let reporters = reporters(table, &outbox, Arc::new(NullTransport::new()));
@@ -385,7 +385,7 @@ async fn own_token_messages_and_pushes_are_queued_without_any_secret() {
 
     let bytes = database_bytes(&dir);
     assert!(
-        contains(&bytes, "X-Trace"),
+        contains(&bytes, "X-Request-Id"),
         "the stored rows are in these bytes"
     );
     for secret in [

@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use hipchat::{Color, MessageFormat};
 use hipkit::Overrides;
-use hipkit_emulator::{RateSpec, TokenSpec};
+use hipkit_emulator::RateSpec;
 use hipkit_store::State;
 use hipkit_transport::BackendKind;
 use std::net::SocketAddr;
@@ -43,6 +43,63 @@ pub enum Command {
     Integrations(IntegrationsArgs),
     /// Export, import or erase an integration's storage on a running server (admin token).
     Storage(StorageArgs),
+    /// Check the configuration, reporters, store, HipChat endpoint and token, Python and
+    /// every integration: one line per check; exit 1 if any fails.
+    #[command(visible_alias = "doctor")]
+    Check(CheckArgs),
+    /// Print the effective settings of a command, each with where it came from (flag,
+    /// environment variable, file:line, default); secrets redacted.
+    Config(ConfigArgs),
+}
+
+/// `hipkit config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
+    pub format: ConfigFormat,
+    /// The command whose settings to show, with its flags (none: no flags).
+    #[command(subcommand)]
+    pub of: Option<ConfigOf>,
+}
+
+/// `hipkit config`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigFormat {
+    /// TOML, each value followed by a `# source` comment.
+    Toml,
+    /// One JSON object: each dotted key to `{"value", "source"}`.
+    Json,
+}
+
+/// The commands `hipkit config` can show the settings of, with the same flags.
+#[derive(Debug, Subcommand)]
+pub enum ConfigOf {
+    /// `hipkit serve`'s settings.
+    Serve(ServeArgs),
+    /// `hipkit send`'s settings.
+    Send(SendArgs),
+    /// `hipkit emulator`'s settings.
+    Emulator(EmulatorArgs),
+    /// `hipkit integrations`' settings.
+    #[command(override_usage = INTEGRATIONS_USAGE)]
+    Integrations(IntegrationsArgs),
+    /// `hipkit check`'s settings.
+    Check(CheckArgs),
+}
+
+impl ConfigArgs {
+    /// The flags of the command shown.
+    pub fn overrides(&self) -> Overrides {
+        match &self.of {
+            None => Overrides::new(),
+            Some(ConfigOf::Serve(a)) => a.overrides(),
+            Some(ConfigOf::Send(a)) => a.overrides(),
+            Some(ConfigOf::Emulator(a)) => a.overrides(),
+            Some(ConfigOf::Integrations(a)) => a.overrides(),
+            Some(ConfigOf::Check(a)) => a.overrides(),
+        }
+    }
 }
 
 /// The seed's two command-line forms, kept.
@@ -261,6 +318,23 @@ pub struct ServerArgs {
     pub timeout: Option<Duration>,
 }
 
+/// `hipkit check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// SQLite database file [env: HIPKIT_STORE] [default: hipkit.db].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// The integrations folder to check [default: [integrations] path].
+    #[arg(long = "integrations", value_name = "PATH")]
+    pub integrations: Option<PathBuf>,
+    /// Also check the built-in emulator's settings ([config: serve.emulator]).
+    #[arg(long)]
+    pub emulator: bool,
+    /// HipChat server and token to check.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 /// `hipkit send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -297,8 +371,9 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// Accepted token, `TOKEN[:scope,scope...]` (no scopes = all); repeatable.
+    // Text here, checked by the settings: clap's error would quote the value, a token.
     #[arg(long = "token")]
-    pub tokens: Vec<TokenSpec>,
+    pub tokens: Vec<String>,
     /// Room to create at start; repeatable [default: Build Room].
     #[arg(long = "room")]
     pub rooms: Vec<String>,
@@ -397,6 +472,22 @@ impl ServeArgs {
                 "serve.emulator",
                 self.emulator.then_some(true),
             );
+        o
+    }
+}
+
+impl CheckArgs {
+    /// The settings these flags set (those `serve` takes, and the integrations folder).
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        self.server.overrides(&mut o);
+        o.set("--store", "store.path", self.store.as_ref())
+            .set(
+                "--integrations",
+                "integrations.path",
+                self.integrations.as_ref(),
+            )
+            .set("--emulator", "serve.emulator", given(self.emulator));
         o
     }
 }

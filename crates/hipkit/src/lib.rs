@@ -25,7 +25,9 @@ mod settings;
 
 pub use entry::{Hipkit, SendOptions};
 pub use error::Error;
-pub use settings::{DEFAULT_CONFIG_FILE, ENV_ALIASES, Overrides, Settings, SettingsError};
+pub use settings::{
+    DEFAULT_CONFIG_FILE, ENV_ALIASES, Explained, Overrides, REDACTED, Settings, SettingsError,
+};
 
 /// The message and transport types a library user needs alongside [`Hipkit`].
 pub use hipkit_transport::{

@@ -24,6 +24,10 @@ const HEADER_SECRET: &str = "header-secret-5514";
 /// base64 of `bb:basic-secret-9902`, as it would travel in `Authorization`.
 const BASIC: &str = "YmI6YmFzaWMtc2VjcmV0LTk5MDI";
 const RELAY_SECRET: &str = "relay-secret-3306";
+/// Header values a deny-list of secret-looking names missed (issue 20.15).
+const OTHER_HEADER_SECRETS: [&str; 3] = ["cred-secret-1", "private-secret-2", "pass-secret-3"];
+/// A Slack-style webhook secret in the receiver's URL path.
+const PATH_SECRET: &str = "path-secret-4471";
 
 /// The build, as Buildbot's HttpStatusPush sends it (Python's spacing).
 const BUILD: &str = r#"{"buildid": 21, "number": 8, "builderid": 79, "buildrequestid": 12, "complete": true, "complete_at": 10000009, "results": 2, "state_string": "failed", "properties": {"branch": ["main", "Build"]}, "url": "http://buildbot:8010/#/builders/79/builds/8", "builder": {"builderid": 79, "name": "Builder0", "tags": []}, "buildset": {"bsid": 99, "sourcestamps": []}, "parentbuild": null, "parentbuilder": null}"#;
@@ -42,14 +46,17 @@ builder_room_map = {{ Builder0 = "Builds" }}
 
 [[reporters.http]]
 name = "dash"
-server_url = "http://{receiver}/hook"
+server_url = "http://{receiver}/hook/{PATH_SECRET}"
 auth = {{ basic = ["bb", "{PASSWORD}"] }}
-headers = {{ X-Api-Key = "{HEADER_SECRET}", X-Trace = "visible" }}
+headers = {{ X-Api-Key = "{HEADER_SECRET}", X-Request-Id = "visible", X-Credential = "{c}", Private-Token = "{p}", X-Pass = "{x}" }}
 debug = true
 
 [reporters.relay]
 secret = "{RELAY_SECRET}"
-"#
+"#,
+        c = OTHER_HEADER_SECRETS[0],
+        p = OTHER_HEADER_SECRETS[1],
+        x = OTHER_HEADER_SECRETS[2],
     );
     if with_legacy {
         toml.push_str(&format!(
@@ -113,7 +120,7 @@ fn receiver(addr: SocketAddr) -> Arc<Mutex<Vec<Vec<u8>>>> {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async move {
             let app = axum::Router::new().route(
-                "/hook",
+                &format!("/hook/{PATH_SECRET}"),
                 axum::routing::post(move |body: axum::body::Bytes| async move {
                     seen.lock().expect("bodies").push(body.to_vec());
                     "ok"
@@ -164,9 +171,9 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
         .collect();
     assert_eq!(states, ["queued"; 3], "{answer}");
     wait_until("the push failed twice", Duration::from_secs(20), || {
-        record(dir.path(), "/hook via dash")["attempts"].as_i64() >= Some(2)
+        record(dir.path(), "/hook/<redacted> via dash")["attempts"].as_i64() >= Some(2)
     });
-    let failing = record(dir.path(), "/hook via dash");
+    let failing = record(dir.path(), "/hook/<redacted> via dash");
     assert_eq!(failing["state"], "queued");
     assert!(
         failing["last_error"]
@@ -184,10 +191,14 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
     let mut bytes = std::fs::read(dir.path().join("hipkit.db")).expect("database");
     bytes.extend(std::fs::read(dir.path().join("hipkit.db-wal")).unwrap_or_default());
     assert!(
-        contains(&bytes, "X-Trace"),
+        contains(&bytes, "X-Request-Id"),
         "the reports are in these bytes"
     );
-    for secret in [OWN_TOKEN, PASSWORD, HEADER_SECRET, BASIC] {
+    let others = OTHER_HEADER_SECRETS.into_iter().chain([PATH_SECRET]);
+    for secret in [OWN_TOKEN, PASSWORD, HEADER_SECRET, BASIC]
+        .into_iter()
+        .chain(others)
+    {
         assert!(!contains(&bytes, secret), "{secret} reached the database");
     }
 
@@ -197,7 +208,7 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
     wait_until(
         "the push after the restart",
         Duration::from_secs(20),
-        || record(dir.path(), "/hook via dash")["state"] == "delivered",
+        || record(dir.path(), "/hook/<redacted> via dash")["state"] == "delivered",
     );
     assert_eq!(
         *bodies.lock().expect("bodies"),
@@ -207,6 +218,8 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
     wait_until("the legacy push is dead", Duration::from_secs(20), || {
         record(dir.path(), "/legacy via legacy")["state"] == "dead"
     });
+    let shown = serde_json::to_string(&outbox(dir.path())).expect("json");
+    assert!(!shown.contains(PATH_SECRET), "{shown}");
     let store = dir.path().join("hipkit.db");
     let listed = hipkit_bin!().run(
         &["outbox", "list", "--state", "dead"],
@@ -223,7 +236,11 @@ fn reports_survive_a_restart_without_a_secret_on_disk_or_in_the_log() {
     let log = std::fs::read(&log).expect("log");
     assert!(contains(&log, "HTTP push"), "debug logs the pushes");
     assert!(contains(&log, "Authorization: <redacted>"));
-    for secret in [OWN_TOKEN, PASSWORD, HEADER_SECRET, BASIC, TOKEN] {
+    let others = OTHER_HEADER_SECRETS.into_iter().chain([PATH_SECRET]);
+    for secret in [OWN_TOKEN, PASSWORD, HEADER_SECRET, BASIC, TOKEN]
+        .into_iter()
+        .chain(others)
+    {
         assert!(!contains(&log, secret), "{secret} reached the log");
     }
 }

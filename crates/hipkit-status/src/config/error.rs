@@ -34,9 +34,9 @@ pub enum ConfigProblem {
     /// A required key is absent.
     #[error("{0} is required")]
     Missing(String),
-    /// A key this reporter does not know.
-    #[error("unknown key `{0}`")]
-    Unknown(String),
+    /// A key this reporter does not know, and the known key it most likely means.
+    #[error("unknown key `{0}`{hint}", hint = did_you_mean(*.1))]
+    Unknown(String, Option<&'static str>),
     /// A template that does not compile.
     #[error("{key} is not a valid template: {source}")]
     Template {
@@ -67,4 +67,11 @@ pub struct ConfigError {
     /// What is wrong.
     #[source]
     pub problem: ConfigProblem,
+}
+
+/// `; did you mean `KEY`?` when there is a likely key.
+fn did_you_mean(meant: Option<&str>) -> String {
+    meant
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
 }

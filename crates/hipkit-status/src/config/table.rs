@@ -24,14 +24,15 @@ fn present<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 impl Table<'_> {
-    /// Refuses keys outside `known` and the generator keys.
-    pub fn only(&self, known: &[&str]) -> Result<(), ConfigProblem> {
-        match self
-            .0
-            .keys()
-            .find(|k| !known.contains(&k.as_str()) && !GENERATOR_KEYS.contains(&k.as_str()))
-        {
-            Some(key) => Err(ConfigProblem::Unknown(key.clone())),
+    /// Refuses keys outside `known` and the generator keys, suggesting the key meant
+    /// (Buildbot's `wantProperties` is `want_properties`).
+    pub fn only(&self, known: &[&'static str]) -> Result<(), ConfigProblem> {
+        let all: Vec<&'static str> = known.iter().chain(&GENERATOR_KEYS).copied().collect();
+        match self.0.keys().find(|k| !all.contains(&k.as_str())) {
+            Some(key) => Err(ConfigProblem::Unknown(
+                key.clone(),
+                hipchat::did_you_mean(key, &all),
+            )),
             None => Ok(()),
         }
     }

@@ -223,11 +223,10 @@ fn default_generator() -> Generator {
 
 fn recipient_templates(map: &Map<String, Value>) -> Result<RecipientTemplates, ConfigProblem> {
     let t = Table(map);
-    if let Some(key) = map
-        .keys()
-        .find(|k| !["room_id_or_name", "id_or_email"].contains(&k.as_str()))
-    {
-        return Err(ConfigProblem::Unknown(format!("recipients.{key}")));
+    const RECIPIENT_KEYS: [&str; 2] = ["room_id_or_name", "id_or_email"];
+    if let Some(key) = map.keys().find(|k| !RECIPIENT_KEYS.contains(&k.as_str())) {
+        let meant = hipchat::did_you_mean(key, &RECIPIENT_KEYS);
+        return Err(ConfigProblem::Unknown(format!("recipients.{key}"), meant));
     }
     let read = |key: &str| {
         let full = format!("recipients.{key}");

@@ -304,7 +304,14 @@ fn config_type_errors_are_buildbots() {
         err(json!({"want_steps": 1})),
         "want_steps must be a boolean"
     );
-    assert_eq!(err(json!({"wantSteps": true})), "unknown key `wantSteps`");
+    assert_eq!(
+        err(json!({"wantSteps": true})),
+        "unknown key `wantSteps`; did you mean `want_steps`?"
+    );
+    assert_eq!(
+        err(json!({"wantProperties": true})),
+        "unknown key `wantProperties`; did you mean `want_properties`?"
+    );
     assert!(err(json!({"message": "{{ x"})).starts_with("message is not a valid template"));
     assert!(
         err(json!({"extra_params": {"colour": "red"}}))

@@ -116,6 +116,16 @@ impl HttpConfig {
             (Some(_), Some(_)) => return Err(ConfigProblem::UserAndAuth),
             (a, b) => a.or(b),
         };
+        // `user:pw@` in the URL would silently replace the configured credentials.
+        let url_credentials = reqwest::Url::parse(&server_url)
+            .is_ok_and(|u| !u.username().is_empty() || u.password().is_some());
+        if url_credentials && auth.is_some() {
+            return Err(ConfigProblem::Invalid {
+                key: "server_url".into(),
+                expected: "carries `user:password@` while `auth` (or `user`) is set too: the \
+                           URL's credentials would replace the configured ones; keep only `auth`",
+            });
+        }
         let verify = match t.value("verify") {
             None => Verify::Enabled(true),
             Some(Value::Bool(b)) => Verify::Enabled(*b),

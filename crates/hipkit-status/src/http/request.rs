@@ -7,7 +7,7 @@ use crate::template::{self, TemplateError};
 use crate::{Build, Event};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hipkit_transport::push::{Header, HttpPush, PushRequest};
+use hipkit_transport::push::{Header, HttpPush, PushRequest, header_is_shown};
 
 /// The body could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -23,29 +23,13 @@ pub enum PayloadError {
     NotUtf8(#[source] std::string::FromUtf8Error),
 }
 
-/// Header names whose values are secrets whatever reporter set them.
-fn secret_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "auth",
-        "token",
-        "secret",
-        "key",
-        "cookie",
-        "password",
-        "signature",
-    ]
-    .iter()
-    .any(|s| name.contains(s))
-}
-
 /// Every header `config` sends, in order, each marked secret or not.
 fn headers(config: &HttpConfig) -> Vec<Header> {
     let mut headers = vec![Header::plain("Content-Type", "application/json")];
     headers.extend(config.headers.iter().map(|(name, value)| Header {
         name: name.clone(),
         value: value.clone(),
-        secret: secret_header(name),
+        secret: !header_is_shown(name),
     }));
     match &config.auth {
         Some(Auth::Basic { user, password }) => {

@@ -94,10 +94,29 @@ fn payload_templates_must_render_json() {
 }
 
 #[test]
+fn credentials_in_the_url_and_auth_are_refused_together() {
+    for auth in [
+        json!({"auth": {"bearer": "t"}}),
+        json!({"user": "u", "password": "p"}),
+    ] {
+        let mut table = json!({"server_url": "https://bb:url-pw@x.example/hook"});
+        table
+            .as_object_mut()
+            .unwrap()
+            .extend(auth.as_object().unwrap().clone());
+        let e = from_table(table).unwrap_err().to_string();
+        assert!(e.contains("server_url carries `user:password@`"), "{e}");
+        assert!(!e.contains("url-pw"), "{e}");
+    }
+    assert!(from_table(json!({"server_url": "https://bb:url-pw@x.example/hook"})).is_ok());
+}
+
+#[test]
 fn auth_forms_and_redaction() {
     let basic = from_table(
         json!({"server_url": "http://x", "auth": {"basic": ["bb", "pw-secret"]},
-        "headers": {"X-Api-Key": "key-secret", "X-Trace": "visible"}}),
+        "headers": {"X-Api-Key": "key-secret", "X-Request-Id": "visible",
+            "X-Credential": "cred-secret", "Private-Token": "pt-secret", "X-Pass": "pass-secret"}}),
     )
     .unwrap();
     let req = HttpReporter::new(basic)
@@ -112,7 +131,11 @@ fn auth_forms_and_redaction() {
     let shown = req.describe();
     assert!(shown.contains("Authorization: <redacted>"));
     assert!(shown.contains("X-Api-Key: <redacted>"));
-    assert!(shown.contains("X-Trace: visible"));
+    assert!(shown.contains("X-Request-Id: visible"));
+    // Shown only when allow-listed: names a deny-list would miss stay hidden.
+    for name in ["X-Credential", "Private-Token", "X-Pass"] {
+        assert!(shown.contains(&format!("{name}: <redacted>")), "{shown}");
+    }
     assert!(!shown.contains("secret") && !format!("{req:?}").contains("YmI6"));
 
     let bearer =
@@ -178,7 +201,7 @@ fn config_errors() {
 fn stored_pushes_hold_no_secret_and_take_the_live_ones_at_delivery() {
     let at_queue = from_table(json!({"server_url": "https://x/hook",
         "auth": {"basic": ["bb", "old-secret"]},
-        "headers": {"X-Api-Key": "key-secret", "X-Trace": "visible"}}))
+        "headers": {"X-Api-Key": "key-secret", "X-Request-Id": "visible"}}))
     .unwrap();
     let request = HttpReporter::new(at_queue)
         .request(&build(true, Some(0)), Event::Finished)
@@ -190,7 +213,7 @@ fn stored_pushes_hold_no_secret_and_take_the_live_ones_at_delivery() {
         stored.headers,
         [
             StoredHeader::from(("Content-Type".to_owned(), "application/json".to_owned())),
-            StoredHeader::from(("X-Trace".to_owned(), "visible".to_owned()))
+            StoredHeader::from(("X-Request-Id".to_owned(), "visible".to_owned()))
         ]
     );
 
@@ -204,7 +227,7 @@ fn stored_pushes_hold_no_secret_and_take_the_live_ones_at_delivery() {
         live.headers,
         [
             Header::plain("Content-Type", "application/json"),
-            Header::plain("X-Trace", "visible"),
+            Header::plain("X-Request-Id", "visible"),
             Header::secret("X-Api-Key", "new-key"),
             Header::secret("Authorization", "Bearer new-token"),
         ]

@@ -206,6 +206,9 @@ impl Outgoing {
                         (format!("user/{user}/message"), body)
                     }
                 };
+                // The endpoint may carry `user:pw@` or a query of its own.
+                let endpoint = hipkit_transport::push::redact_url(endpoint);
+                let endpoint = endpoint.trim_end_matches('/');
                 format!(
                     "# reporter {}\nPOST {endpoint}/v2/{path}?auth_token=<redacted>\nContent-Type: application/json\n\n{}\n",
                     self.reporter,

@@ -8,5 +8,5 @@ mod request;
 mod stored;
 
 pub use client::{PUSH_TIMEOUT, PushClient, PushError, Verify};
-pub use request::{Header, PushRequest, redact_url};
+pub use request::{Header, PushRequest, SHOWN_HEADERS, header_is_shown, redact_url};
 pub use stored::{HttpPush, StoredHeader};

@@ -94,44 +94,34 @@ impl PushRequest {
     }
 }
 
-/// `url` without user information and with the query replaced, for showing and storing.
-pub fn redact_url(url: &str) -> String {
-    let Ok(mut parsed) = reqwest::Url::parse(url) else {
-        return "<not a URL>".to_owned();
-    };
-    let had_credentials = !parsed.username().is_empty() || parsed.password().is_some();
-    let _ = parsed.set_username("");
-    let _ = parsed.set_password(None);
-    let had_query = parsed.query().is_some();
-    parsed.set_query(None);
-    parsed.set_fragment(None);
-    let mut shown = parsed.to_string();
-    if had_credentials {
-        let host_at = shown.find("://").map_or(0, |at| at + 3);
-        shown.insert_str(host_at, "<redacted>@");
-    }
-    if had_query {
-        shown.push_str("?<redacted>");
-    }
-    shown
+/// Header names (lower case) whose values may be shown and stored; every other header's
+/// value is treated as a secret (`X-Credential`, `Private-Token`, `X-Pass`, ...), because a
+/// deny-list of secret-looking names always misses one.
+pub const SHOWN_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-language",
+    "content-type",
+    "user-agent",
+    "x-correlation-id",
+    "x-request-id",
+];
+
+/// Whether header `name`'s value may be shown and stored (see [`SHOWN_HEADERS`]).
+pub fn header_is_shown(name: &str) -> bool {
+    SHOWN_HEADERS
+        .iter()
+        .any(|shown| shown.eq_ignore_ascii_case(name.trim()))
 }
+
+/// The one URL redaction, re-exported where pushes are built.
+pub use hipchat::redact_url;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_shown_without_credentials_or_query() {
-        assert_eq!(
-            redact_url("https://x.example/hook"),
-            "https://x.example/hook"
-        );
-        assert_eq!(
-            redact_url("https://bb:pw@x.example:8443/hook?token=abc#f"),
-            "https://<redacted>@x.example:8443/hook?<redacted>"
-        );
-        assert_eq!(redact_url("not a url"), "<not a URL>");
-    }
 
     #[test]
     fn stored_pushes_keep_no_secret_header() {

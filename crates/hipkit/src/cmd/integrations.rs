@@ -82,7 +82,7 @@ pub async fn run(args: &IntegrationsArgs, mut settings: Settings) -> Result<(), 
     let addr = bound.local_addr();
     println!("hipkit integrations listening on http://{addr}");
     let base = format!("http://{addr}");
-    let lines = integrations.banner(settings.hipchat.endpoint_or_default());
+    let lines = integrations.banner(&settings.hipchat.endpoint_shown());
     for line in hipkit::serve::banner_lines(&base, &lines) {
         println!("{line}");
     }

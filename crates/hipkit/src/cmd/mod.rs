@@ -1,5 +1,7 @@
 //! Subcommand implementations: each resolves its [`Settings`] once, then runs.
 
+mod check;
+mod config;
 mod emulator;
 mod integrations;
 mod outbox;
@@ -28,6 +30,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Integrations(args) => {
             integrations::run(&args, settings(file, &args.overrides())?).await
         }
+        Command::Check(args) => check::run(&args, file).await,
+        Command::Config(args) => config::run(&args, file),
         Command::Storage(args) => storage::run(&args, &settings(file, &Overrides::new())?).await,
         Command::Outbox(args) => {
             let settings = settings(file, &args.overrides())?;
