@@ -63,6 +63,19 @@ impl KindConfig {
     }
 }
 
+/// Shown (by `hipkit config`) as its name, kind and pacing: the kind's keys are URLs with
+/// tokens in them, API keys and access tokens.
+impl serde::Serialize for DestinationConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut shown = serializer.serialize_struct("DestinationConfig", 3)?;
+        shown.serialize_field("name", &self.name)?;
+        shown.serialize_field("kind", self.kind.name())?;
+        shown.serialize_field("min_interval_ms", &self.min_interval_ms)?;
+        shown.end()
+    }
+}
+
 impl DestinationConfig {
     /// Builds the destination: its secrets read, its settings checked.
     pub fn build(&self) -> Result<Destination, ConfigError> {

@@ -10,11 +10,13 @@ pub use destination::{DestinationConfig, KindConfig};
 pub use secret::{SecretError, SecretSource};
 
 use hipchat::Scope;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
-/// `[bridge]`: off unless it sets `listen`, a room or a destination.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[bridge]`: off unless it sets `listen`, a room or a destination. Shown by `hipkit config`
+/// without its tokens, and each destination without its kind's keys (URLs and keys are
+/// secrets).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BridgeConfig {
     /// The bridge's own listener (HipChat's API); default 127.0.0.1:8280.
@@ -27,6 +29,7 @@ pub struct BridgeConfig {
     /// `https://` links); put a real TLS proxy in front otherwise.
     pub tls: bool,
     /// The tokens callers present (HipChat's scopes, optionally limited to rooms).
+    #[serde(skip_serializing)]
     pub tokens: Vec<TokenConfig>,
     /// `[[bridge.rooms]]`: the rooms callers address, and where each one's messages go.
     pub rooms: Vec<RoomConfig>,
@@ -53,7 +56,7 @@ pub struct TokenConfig {
 }
 
 /// `[[bridge.rooms]]`: a room old tools address by name or id.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoomConfig {
     /// The name the old tool uses.
@@ -70,7 +73,7 @@ pub struct RoomConfig {
 
 /// `[[bridge.users]]`: a user private messages (`POST /v2/user/{user}/message`) may be sent
 /// to, addressed as HipChat allowed: id, `@mention_name` or e-mail.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// The user's display name.
