@@ -215,6 +215,22 @@ impl Integrations {
         self.inner.scans.load(Ordering::Relaxed)
     }
 
+    /// Loads each integration of the folder once (`hipkit check`): a Python one in a host
+    /// that is stopped again, an executable as found by the scan. Each name with why it
+    /// cannot load.
+    pub async fn probe(&self) -> Vec<(String, Result<Kind, CallError>)> {
+        let entries: Vec<Entry> = self.inner.registry().values().cloned().collect();
+        let mut verdicts = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let loaded = match entry.kind {
+                Kind::Python => self.inner.python.probe(&entry.path, &entry.name).await,
+                Kind::Executable => Ok(()),
+            };
+            verdicts.push((entry.name, loaded.map(|()| entry.kind)));
+        }
+        verdicts
+    }
+
     /// Stops every Python host.
     pub async fn shutdown(&self) {
         self.inner.python.shutdown().await;

@@ -49,6 +49,10 @@ pub enum Command {
     /// Export, import or erase an integration's storage on a running server (admin token).
     #[command(after_help = STORAGE_EXAMPLES)]
     Storage(StorageArgs),
+    /// Check the configuration, reporters, store, HipChat endpoint and token, Python and
+    /// every integration: one line per check; exit 1 if any fails.
+    #[command(visible_alias = "doctor")]
+    Check(CheckArgs),
 }
 
 // Each subcommand's --help ends with real examples; crates/hipkit/tests/help_examples.rs
@@ -333,6 +337,23 @@ pub struct ServerArgs {
     pub timeout: Option<Duration>,
 }
 
+/// `hipkit check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// SQLite database file [env: HIPKIT_STORE] [default: hipkit.db].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// The integrations folder to check [default: [integrations] path].
+    #[arg(long = "integrations", value_name = "PATH")]
+    pub integrations: Option<PathBuf>,
+    /// Also check the built-in emulator's settings ([config: serve.emulator]).
+    #[arg(long)]
+    pub emulator: bool,
+    /// HipChat server and token to check.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 /// `hipkit send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -469,6 +490,22 @@ impl ServeArgs {
                 "serve.emulator",
                 self.emulator.then_some(true),
             );
+        o
+    }
+}
+
+impl CheckArgs {
+    /// The settings these flags set (those `serve` takes, and the integrations folder).
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        self.server.overrides(&mut o);
+        o.set("--store", "store.path", self.store.as_ref())
+            .set(
+                "--integrations",
+                "integrations.path",
+                self.integrations.as_ref(),
+            )
+            .set("--emulator", "serve.emulator", given(self.emulator));
         o
     }
 }

@@ -98,19 +98,25 @@ impl std::fmt::Debug for Started {
     }
 }
 
+/// Whether `serve` starts its built-in emulator (no endpoint: on a first run, or when
+/// asked for), or why the HipChat settings are refused (a token without an endpoint, the
+/// emulator asked for beside an endpoint).
+pub fn wants_built_in_emulator(settings: &Settings) -> Result<bool, ServeError> {
+    match (settings.hipchat.endpoint.is_some(), settings.serve.emulator) {
+        (true, true) => Err(ServeError::EmulatorAndEndpoint),
+        (true, false) => Ok(false),
+        (false, false) if settings.hipchat.token.is_some() => Err(ServeError::TokenWithoutEndpoint),
+        (false, _) => Ok(true),
+    }
+}
+
 /// With no `[hipchat] endpoint`, starts the built-in emulator and points the HipChat
 /// settings at it: on a first run (no token either), or when asked for (`[serve] emulator`,
 /// accepting the configured token). A token without an endpoint is otherwise refused: a typo
 /// in the endpoint's variable must not deliver a service's messages into memory.
 async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmulator>, ServeError> {
-    let asked = settings.serve.emulator;
-    match (settings.hipchat.endpoint.is_some(), asked) {
-        (true, true) => return Err(ServeError::EmulatorAndEndpoint),
-        (true, false) => return Ok(None),
-        (false, false) if settings.hipchat.token.is_some() => {
-            return Err(ServeError::TokenWithoutEndpoint);
-        }
-        (false, _) => {}
+    if !wants_built_in_emulator(settings)? {
+        return Ok(None);
     }
     let mut config = settings.emulator.clone();
     if let Some(token) = &settings.hipchat.token {

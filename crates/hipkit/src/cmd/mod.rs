@@ -1,5 +1,6 @@
 //! Subcommand implementations: each resolves its [`Settings`] once, then runs.
 
+mod check;
 mod emulator;
 mod integrations;
 mod outbox;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Integrations(args) => {
             integrations::run(&args, settings(file, &args.overrides())?).await
         }
+        Command::Check(args) => check::run(&args, file).await,
         Command::Storage(args) => storage::run(&args, &settings(file, &Overrides::new())?).await,
         Command::Outbox(args) => {
             let settings = settings(file, &args.overrides())?;

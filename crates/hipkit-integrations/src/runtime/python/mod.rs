@@ -197,6 +197,16 @@ impl PythonRuntime {
         Ok(started)
     }
 
+    /// Loads the script `path` in a host of its own, as a first call would, and stops that
+    /// host again: `Ok` when the integration imports and defines what a call needs.
+    pub async fn probe(&self, path: &Path, name: &str) -> Result<(), CallError> {
+        let slot = self.slot(name);
+        let deadline = Instant::now() + self.base.limits.timeout;
+        self.host(&slot, path, name, deadline).await?;
+        self.retire(name).await;
+        Ok(())
+    }
+
     /// Retires `name`'s host: calls in flight finish, the next call starts a fresh host
     /// (reloading the script and its storage).
     pub async fn retire(&self, name: &str) {
