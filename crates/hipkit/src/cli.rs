@@ -51,7 +51,7 @@ pub enum Command {
     Storage(StorageArgs),
     /// Check the configuration, reporters, store, HipChat endpoint and token, Python and
     /// every integration: one line per check; exit 1 if any fails.
-    #[command(visible_alias = "doctor")]
+    #[command(visible_alias = "doctor", after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
 }
 
@@ -120,6 +120,15 @@ Examples:
   hipkit storage --url http://127.0.0.1:8080 erase echo
 
 The admin token is [serve] api_token (HIPKIT_SERVE__API_TOKEN), as the server has it.";
+
+/// `hipkit check --help`'s examples.
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  hipkit check                                      # ./hipkit.toml and HIPCHAT_* variables
+  hipkit check --store hipkit.db --integrations integrations
+  hipkit check --config /etc/hipkit/hipkit.toml     # what the packaged service uses
+
+Exit status 0 when every check passes, 1 when one fails. Also spelled hipkit doctor.";
 
 /// The seed's two command-line forms, kept.
 const INTEGRATIONS_USAGE: &str = "hipkit integrations [OPTIONS] PORT INTEGRATIONS_PATH \

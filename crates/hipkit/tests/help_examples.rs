@@ -1,8 +1,10 @@
 //! Every subcommand's `--help` ends with real examples. Each example is parsed by the
 //! binary's own parser (the `cli` module, compiled in here); those that work offline
-//! (`send`, `report`, `outbox`) are also run as printed, through `sh`, against a real
-//! `hipkit emulator`. The long-running ones (`serve`, `emulator`, `integrations`) and those
-//! that need a running server (`storage`) are parsed only.
+//! (`send`, `report`, `outbox`, `check`) are also run as printed, through `sh`, against a
+//! real `hipkit emulator` (`check --config /etc/hipkit/hipkit.toml` is run by
+//! scripts/test-package on the installed package). The long-running ones (`serve`,
+//! `emulator`, `integrations`) and those that need a running server (`storage`) are parsed
+//! only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
@@ -122,6 +124,19 @@ fn the_offline_examples_run_as_printed_against_the_emulator() {
         "delivery:",
     ));
     run_all(&examples(&["outbox"]), dir.path(), &emulator.base);
+    let integrations = dir.path().join("integrations");
+    std::fs::create_dir(&integrations).unwrap();
+    std::fs::write(
+        integrations.join("ping.py"),
+        "def run_integration(query):\n    return 'pong'\n",
+    )
+    .unwrap();
+    let check: Vec<String> = examples(&["check"])
+        .into_iter()
+        .filter(|l| !l.contains("/etc/"))
+        .collect();
+    assert_eq!(check.len(), 2, "{check:?}");
+    run_all(&check, dir.path(), &emulator.base);
     let api = emulator.api();
     let texts = |path: &str| -> Vec<String> {
         api.items(path)
