@@ -4,7 +4,7 @@
 use crate::client::{Client, DEFAULT_TIMEOUT};
 use crate::error::Error;
 use crate::secret::Token;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Where hipkit sends when nothing is configured: the emulator's default address (HipChat
@@ -12,12 +12,13 @@ use std::time::Duration;
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8180";
 
 /// `[hipchat]`: the server, the token and the request limits every HipChat caller shares.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientConfig {
     /// Base URL (`None`: not configured; `hipkit serve` then starts its built-in emulator).
     pub endpoint: Option<String>,
-    /// API token.
+    /// API token (never serialized).
+    #[serde(skip_serializing)]
     pub token: Option<Token>,
     /// Default `from` label for room notifications.
     pub default_sender: Option<String>,

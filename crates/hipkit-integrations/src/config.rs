@@ -2,13 +2,13 @@
 
 use crate::tokens::TokenSpec;
 use hipchat::jwt::JwtSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// `[integrations]`: the folder, the runtimes' limits, tokens and webhook authentication.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntegrationsConfig {
     /// The integrations folder (`NAME.py` scripts and executables); none: integrations off
@@ -25,6 +25,7 @@ pub struct IntegrationsConfig {
     /// it is killed as flooding, in bytes.
     pub max_output_bytes: usize,
     /// Token specs, `NAME:TOKEN` (global) or `ROOM_ID:INTEGRATION:TOKEN`.
+    #[serde(skip_serializing)]
     pub tokens: Vec<TokenSpec>,
     /// A file with one token spec per line (`#` comments), read at start.
     pub tokens_file: Option<PathBuf>,
@@ -32,8 +33,10 @@ pub struct IntegrationsConfig {
     pub scoped_tokens: bool,
     /// HS256 secret webhooks must be signed with (`Authorization: JWT` or `signed_request`);
     /// none: webhooks are not authenticated (bind loopback).
+    #[serde(skip_serializing)]
     pub jwt_secret: Option<JwtSecret>,
     /// Per-integration secrets, overriding `jwt_secret` for that integration.
+    #[serde(skip_serializing)]
     pub jwt_secrets: BTreeMap<String, JwtSecret>,
     /// The `iss` (OAuth client id) signed webhooks must carry; none: any issuer.
     pub jwt_issuer: Option<String>,

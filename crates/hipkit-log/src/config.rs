@@ -7,7 +7,7 @@ use crate::guard::LogGuard;
 use crate::layer::FilteredRoomLayer;
 use hipchat::{Color, MessageFormat};
 use hipkit_transport::Transport;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::level_filters::LevelFilter;
@@ -15,7 +15,7 @@ use tracing::{Level, Subscriber};
 use tracing_subscriber::registry::LookupSpan;
 
 /// `[log]`: where records go, which ones, and how they look; every key is optional.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// Room (id or name) the records are posted to; unset: nothing is posted.
@@ -111,7 +111,7 @@ impl LogConfig {
 }
 
 /// One optional value per level; Django's upper-case names (`ERROR`, `WARNING`) are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PerLevel<T> {
     /// For ERROR records.
@@ -178,6 +178,12 @@ impl<T: Copy> PerLevel<T> {
 /// The least severe level posted; reads `warn`, `WARNING`, `off`, ... from configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinLevel(pub LevelFilter);
+
+impl Serialize for MinLevel {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0.to_string().to_ascii_lowercase())
+    }
+}
 
 impl<'de> Deserialize<'de> for MinLevel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -1,16 +1,17 @@
 //! The `[serve]` configuration section.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 /// `[serve]`: where the HTTP service listens and the limits it applies to every request.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Listen address.
     pub listen: SocketAddr,
     /// Bearer token required on protected routes (`/api/*`); none: open, for loopback use.
+    #[serde(skip_serializing)]
     pub api_token: Option<hipchat::Token>,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,

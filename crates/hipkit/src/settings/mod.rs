@@ -13,10 +13,10 @@ pub use error::SettingsError;
 pub use sources::{ENV_ALIASES, Overrides};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use hipkit_transport::outbox::DeliveryMetrics;
 use hipkit_transport::{BuildError, DeliveryBackend, Transport};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub const DEFAULT_CONFIG_FILE: &str = "hipkit.toml";
 
 /// Every section of `hipkit.toml`, each owned by the crate that uses it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// `[hipchat]`: the HipChat server, token and request limits.
@@ -51,7 +51,7 @@ impl Settings {
     /// if present), then the environment, then `overrides` (the command line).
     pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, SettingsError> {
         Self::figment(config_file, overrides)?
-            .extract()
+            .extract_lossy()
             .map_err(SettingsError::from)
     }
 
@@ -91,11 +91,7 @@ impl Settings {
         };
         let figment = Figment::new()
             .merge(Toml::file(path))
-            .merge(
-                Env::prefixed("HIPKIT_")
-                    .filter(|k| k.as_str().contains("__"))
-                    .split("__"),
-            )
+            .merge(sources::SectionEnv::new())
             .merge(sources::DocumentedEnv);
         overrides.apply(figment)
     }

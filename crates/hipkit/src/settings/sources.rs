@@ -1,18 +1,16 @@
-//! The two sources hipkit adds to figment's file and `HIPKIT_*__*` environment: the
-//! documented environment names, and the command line.
+//! The sources hipkit adds to figment's file: the `HIPKIT_*__*` environment, the documented
+//! environment names, and the command line.
+//!
+//! Environment values are kept as text (`HIPKIT_LOG__ROOM=1234` is the room named "1234",
+//! `000123` keeps its zeros); the settings are extracted lossily, so a number or boolean
+//! field still reads `"16"` or `"true"`. Only a value written as a TOML-like list or table
+//! (`[a, b]`, `{k = v}`) is parsed.
 
+use figment::providers::Env;
 use figment::value::{Dict, Map, Value};
 use figment::{Error, Figment, Metadata, Profile, Provider};
 use serde::Serialize;
-
-/// Whether a documented variable is taken as text or parsed (numbers, booleans).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Kept as written: tokens, names and URLs are text even when they look like numbers.
-    Text,
-    /// Parsed like `HIPKIT_*__*` values.
-    Parsed,
-}
+use std::str::FromStr;
 
 /// Documented environment variables and the settings key each sets.
 pub const ENV_ALIASES: &[(&str, &str)] = &[
@@ -28,11 +26,40 @@ pub const ENV_ALIASES: &[(&str, &str)] = &[
     ("HIPKIT_EMULATOR_UI_PASSWORD", "emulator.ui_password"),
 ];
 
-fn kind(key: &str) -> Kind {
-    if key == "delivery.concurrency" {
-        Kind::Parsed
+/// An environment value as figment sees it: text, unless it is written as a list or table.
+fn env_value(raw: String) -> Value {
+    let trimmed = raw.trim_start();
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        Value::from_str(&raw).unwrap_or_else(|never| match never {})
     } else {
-        Kind::Text
+        Value::from(raw)
+    }
+}
+
+/// Every `HIPKIT_<SECTION>__<KEY>` variable, as text (see the module's note).
+pub(super) struct SectionEnv(Env);
+
+impl SectionEnv {
+    /// The variables with a `__` after the `HIPKIT_` prefix.
+    pub(super) fn new() -> Self {
+        Self(
+            Env::prefixed("HIPKIT_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        )
+    }
+}
+
+impl Provider for SectionEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment variable").interpolater(|_: &Profile, keys: &[&str]| {
+            format!("HIPKIT_{}", keys.join("__").to_ascii_uppercase())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, Error> {
+        let values = self.0.iter().map(|(key, raw)| (key, env_value(raw)));
+        Ok(Profile::Default.collect(nested(values)))
     }
 }
 
@@ -57,11 +84,7 @@ impl Provider for DocumentedEnv {
             let Ok(raw) = std::env::var(name) else {
                 continue;
             };
-            let value = match kind(key) {
-                Kind::Text => Value::from(raw),
-                Kind::Parsed => raw.parse().unwrap_or_else(|_| Value::from(raw.clone())),
-            };
-            values.push((*key, value));
+            values.push((*key, env_value(raw)));
         }
         Ok(Profile::Default.collect(nested(values)))
     }
@@ -135,10 +158,10 @@ impl Provider for FlagProvider {
 }
 
 /// `[("a.b", 1), ("a.c", 2)]` → `{a: {b: 1, c: 2}}`.
-fn nested(values: Vec<(&str, Value)>) -> Dict {
+fn nested<K: AsRef<str>>(values: impl IntoIterator<Item = (K, Value)>) -> Dict {
     let mut root = Dict::new();
     for (key, value) in values {
-        let parts: Vec<&str> = key.split('.').collect();
+        let parts: Vec<&str> = key.as_ref().split('.').collect();
         insert(&mut root, &parts, value);
     }
     root
