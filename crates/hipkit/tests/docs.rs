@@ -19,6 +19,8 @@
 //! - `stdout`: what the `run` block just before it printed, compared exactly.
 //! - `output`: what hipkit prints; each `$ hipkit ...` line in it is parsed by the real parser.
 //! - `seed`: the seed's own code, shown for comparison; Python is compiled by `python3`.
+//! - `<!-- master.cfg: NAME -->` (tests/third_party/buildbot_check.py's marker): compiled
+//!   here; scripts/test runs it as a real Buildbot master's reporter against the relay.
 //!
 //! After a page has run, the emulator's rooms are checked for what its commands sent.
 
@@ -59,10 +61,16 @@ fn blocks(page: &str, doc: &str) -> Vec<Block> {
     let mut previous = "";
     while let Some((i, line)) = lines.next() {
         if let Some(lang) = line.strip_prefix("```") {
-            let marker = previous
-                .trim()
+            let before = previous.trim();
+            // tests/third_party/buildbot_check.py's own marker: scripts/test runs that block
+            // as a real Buildbot master's configuration.
+            let master_cfg = before
+                .strip_prefix("<!-- master.cfg:")
+                .map(|_| "master.cfg");
+            let marker = before
                 .strip_prefix("<!-- test:")
                 .and_then(|m| m.strip_suffix("-->"))
+                .or(master_cfg)
                 .unwrap_or_else(|| {
                     panic!(
                         "{page}:{}: a fenced block without a `<!-- test: KIND -->` marker on \
@@ -202,7 +210,7 @@ impl Run<'_> {
                     }
                 }
             }
-            "seed" => {
+            "seed" | "master.cfg" => {
                 if block.lang == "python" {
                     let check = "import ast, sys; ast.parse(sys.stdin.read())";
                     let mut cmd = Command::new("python3");
@@ -452,4 +460,12 @@ fn a_block_without_a_marker_fails() {
     let result = std::panic::catch_unwind(|| blocks("page.md", doc));
     let message = *result.unwrap_err().downcast::<String>().unwrap();
     assert!(message.contains("page.md:7"), "{message}");
+}
+
+#[test]
+fn the_buildbot_checks_marker_counts_as_one() {
+    let doc = "<!-- master.cfg: 4.x -->\n```python\nc = {}\n```\n";
+    let found = blocks("page.md", doc);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].kind, "master.cfg");
 }
