@@ -7,6 +7,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod html;
+#[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod model;
 pub mod ratelimit;

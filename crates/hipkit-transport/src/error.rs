@@ -1,8 +1,10 @@
 //! Transport errors, and the one place that decides retry / don't retry.
 
 use crate::push::PushError;
+#[cfg(feature = "outbox")]
 use hipkit_store::StoreError;
 use std::path::PathBuf;
+#[cfg(feature = "outbox")]
 use std::sync::Arc;
 use std::time::SystemTime;
 use thiserror::Error;
@@ -30,6 +32,7 @@ pub enum TransportError {
     Encode(#[source] serde_json::Error),
     /// Persisting the message failed (outbox); it was not accepted. Shared: one failed
     /// commit fails every message of its batch with the same error.
+    #[cfg(feature = "outbox")]
     #[error("cannot persist message: {0}")]
     Store(#[source] Arc<StoreError>),
     /// The transport is shutting down and accepts nothing more.
@@ -67,6 +70,7 @@ pub enum TransportError {
     },
 }
 
+#[cfg(feature = "outbox")]
 impl From<StoreError> for TransportError {
     fn from(e: StoreError) -> Self {
         Self::Store(Arc::new(e))
@@ -112,11 +116,11 @@ impl TransportError {
             }
             Self::HipChat(e) if e.is_retryable() => Retry::Backoff,
             Self::HipChat(hipchat::Error::Decode { .. }) => Retry::Backoff,
-            Self::Io { .. }
-            | Self::Store(_)
-            | Self::ShuttingDown
-            | Self::TimedOut
-            | Self::OutcomeUnknown => Retry::Backoff,
+            #[cfg(feature = "outbox")]
+            Self::Store(_) => Retry::Backoff,
+            Self::Io { .. } | Self::ShuttingDown | Self::TimedOut | Self::OutcomeUnknown => {
+                Retry::Backoff
+            }
             Self::HipChat(_)
             | Self::Invalid(_)
             | Self::Encode(_)

@@ -8,6 +8,7 @@
 //! named [`courier`] whose secrets come from the live configuration, never from the store.
 
 mod backend;
+#[cfg(feature = "outbox")]
 mod config;
 pub mod courier;
 mod error;
@@ -16,11 +17,19 @@ mod http;
 mod memory;
 mod message;
 mod null;
+#[cfg(feature = "outbox")]
 pub mod outbox;
+/// Without the `outbox` feature: only the retry policy (hipkit-log's direct deliveries use it).
+#[cfg(not(feature = "outbox"))]
+pub mod outbox {
+    mod policy;
+    pub use policy::RetryPolicy;
+}
 pub mod push;
 mod stub;
 
 pub use backend::BackendKind;
+#[cfg(feature = "outbox")]
 pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
 pub use courier::{ChatItem, CourierSet, Couriers, NoCouriers, Parcel, ParcelItem};
 pub use error::{Retry, TransportError};

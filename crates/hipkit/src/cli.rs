@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// HipChat integration suite: send messages, emulate HipChat, deliver reliably.
 #[derive(Debug, Parser)]
-#[command(name = "hipkit", version, about)]
+#[command(name = "hipkit", version, about, after_help = HIPKIT_EXAMPLES)]
 pub struct Cli {
     /// Configuration file (TOML); default `hipkit.toml` in the current directory if present.
     #[arg(long, global = true, env = "HIPKIT_CONFIG")]
@@ -28,24 +28,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send a room notification, or a private message with --user.
+    #[command(after_help = SEND_EXAMPLES)]
     Send(SendArgs),
     /// Run the local HipChat API v2 emulator.
+    #[command(after_help = EMULATOR_EXAMPLES)]
     Emulator(EmulatorArgs),
     /// Run the service: send API, durable outbox and its workers (built-in emulator if no endpoint).
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
     /// Inspect and repair the outbox (same store as `serve`).
+    #[command(after_help = OUTBOX_EXAMPLES)]
     Outbox(OutboxArgs),
     /// Report one build with the configured reporters ([[reporters.*]]): for any CI step.
+    #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
     /// Run slash-command integrations from a folder (the Python integrations server's
     /// command line works as it is).
-    #[command(override_usage = INTEGRATIONS_USAGE)]
+    #[command(override_usage = INTEGRATIONS_USAGE, after_help = INTEGRATIONS_EXAMPLES)]
     Integrations(IntegrationsArgs),
     /// Export, import or erase an integration's storage on a running server (admin token).
+    #[command(after_help = STORAGE_EXAMPLES)]
     Storage(StorageArgs),
     /// Check the configuration, reporters, store, HipChat endpoint and token, Python and
     /// every integration: one line per check; exit 1 if any fails.
-    #[command(visible_alias = "doctor")]
+    #[command(visible_alias = "doctor", after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Print the effective settings of a command, each with where it came from (flag,
     /// environment variable, file:line, default); secrets redacted.
@@ -101,6 +107,81 @@ impl ConfigArgs {
         }
     }
 }
+
+// Each subcommand's --help ends with real examples; crates/hipkit/tests/help_examples.rs
+// parses every one with this parser and runs those that work offline against the emulator.
+
+/// `hipkit --help`'s examples.
+const HIPKIT_EXAMPLES: &str = "\
+Examples:
+  hipkit emulator                                   # a local HipChat to try things on
+  hipkit send \"Build Room\" \"deployed\" --color green   # HIPCHAT_ENDPOINT, HIPCHAT_API_TOKEN
+  hipkit serve --config /etc/hipkit/hipkit.toml     # the service (the package's unit runs this)";
+
+/// `hipkit send --help`'s examples.
+const SEND_EXAMPLES: &str = "\
+Examples:
+  hipkit send \"Build Room\" \"deployed <b>v2.1</b>\" --color green --notify
+  echo \"disk 91% full\" | hipkit send Ops --format text --from monitor
+  hipkit send --user ops@example.com \"your build is done\"
+
+The server and token come from HIPCHAT_ENDPOINT and HIPCHAT_API_TOKEN (or hipkit.toml).";
+
+/// `hipkit emulator --help`'s examples.
+const EMULATOR_EXAMPLES: &str = "\
+Examples:
+  hipkit emulator                                   # http://127.0.0.1:8180, prints a token
+  hipkit emulator --listen 127.0.0.1:0 --token s3cret --room Ops --user ops@example.com
+  hipkit emulator --rate-limit 100/300 --flood-limit 30/60 --retention 200";
+
+/// `hipkit serve --help`'s examples.
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  hipkit serve                                      # with the built-in emulator, to try it
+  hipkit serve --endpoint https://hipchat.example.com --listen 127.0.0.1:8080
+  hipkit serve --config /etc/hipkit/hipkit.toml --store /var/lib/hipkit/hipkit.db
+
+The token comes from HIPCHAT_API_TOKEN (or [hipchat] token). Check a configuration first with
+hipkit check --config FILE.";
+
+/// `hipkit outbox --help`'s examples.
+const OUTBOX_EXAMPLES: &str = "\
+Examples:
+  hipkit outbox list --state dead
+  hipkit outbox retry --all-dead
+  hipkit outbox purge --delivered-before 7d";
+
+/// `hipkit report --help`'s examples.
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  hipkit report --event started --build build.json
+  hipkit report --event finished --build - < build.json
+  hipkit report --event finished --build build.json --dry-run   # print the requests only";
+
+/// `hipkit integrations --help`'s examples.
+const INTEGRATIONS_EXAMPLES: &str = "\
+Examples:
+  hipkit integrations 8080 ./integrations upload:GLOBAL_TOKEN 123:echo:ROOM_TOKEN
+  hipkit integrations -p 8080 -i ./integrations -l integrations.log
+  hipkit integrations --listen 127.0.0.1:8081 --integrations ./integrations --tokens-file tokens.txt";
+
+/// `hipkit storage --help`'s examples.
+const STORAGE_EXAMPLES: &str = "\
+Examples:
+  hipkit storage export echo --output echo.json
+  hipkit storage import echo echo.json
+  hipkit storage --url http://127.0.0.1:8080 erase echo
+
+The admin token is [serve] api_token (HIPKIT_SERVE__API_TOKEN), as the server has it.";
+
+/// `hipkit check --help`'s examples.
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  hipkit check                                      # ./hipkit.toml and HIPCHAT_* variables
+  hipkit check --store hipkit.db --integrations integrations
+  hipkit check --config /etc/hipkit/hipkit.toml     # what the packaged service uses
+
+Exit status 0 when every check passes, 1 when one fails. Also spelled hipkit doctor.";
 
 /// The seed's two command-line forms, kept.
 const INTEGRATIONS_USAGE: &str = "hipkit integrations [OPTIONS] PORT INTEGRATIONS_PATH \

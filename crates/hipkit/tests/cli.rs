@@ -90,6 +90,49 @@ fn message_from_stdin_with_dash_or_absent() {
 }
 
 #[test]
+fn send_at_a_terminal_says_what_it_expects_then_reads_the_message() {
+    // `script` runs hipkit with a pseudo-terminal as its stdin (no terminal needed here) and
+    // passes our input and its end on.
+    let script = std::process::Command::new("script")
+        .arg("--version")
+        .output();
+    assert!(
+        script.is_ok_and(|o| o.status.success()),
+        "this test needs `script` (util-linux; Debian package bsdutils) to give hipkit a terminal"
+    );
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
+    let line = format!("{} send Ops", env!("CARGO_BIN_EXE_hipkit"));
+    let mut cmd = Hipkit::at("script").command(
+        &["-qec", &line, "/dev/null"],
+        &[
+            ("HIPCHAT_ENDPOINT", &emu.base),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+        ],
+    );
+    cmd.env("TERM", "dumb");
+    let out = Hipkit::run_with_stdin(cmd, b"typed at a terminal\n");
+    // The terminal shows stdout and stderr alike.
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}{}", stderr(&out));
+    assert!(
+        screen.contains("reading the message from the terminal")
+            && screen.contains("Ctrl-D")
+            && screen.contains("hipkit send ROOM MESSAGE"),
+        "{screen}"
+    );
+    let history = emu.get("/v2/room/Ops/history");
+    assert_eq!(history["items"][0]["message"], "typed at a terminal");
+}
+
+#[test]
+fn piped_stdin_gets_no_terminal_hint() {
+    let emu = Emulator::start(&["--token", TOKEN, "--room", "Ops"]);
+    let out = send(&emu.base, &["Ops"], Some("piped\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
 fn private_messages_with_user_flag() {
     let emu = Emulator::start(&["--token", TOKEN, "--user", "dana@example.com"]);
     assert!(

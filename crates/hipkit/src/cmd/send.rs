@@ -4,7 +4,7 @@ use crate::cli::SendArgs;
 use crate::failure::Failure;
 use hipchat::{PrivateMessage, RoomNotification, RoomRef, UserRef};
 use hipkit::Settings;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 /// Where the message goes and what it says.
 enum Target {
@@ -25,11 +25,22 @@ fn target_and_text(args: &SendArgs) -> Result<(Target, Option<String>), Failure>
     }
 }
 
+/// What `hipkit send` says when it reads the message from a terminal.
+const STDIN_HINT: &str = "hipkit send: reading the message from the terminal: type it, then \
+press Ctrl-D on an empty line to send it (Ctrl-C cancels). To send without typing, give it: \
+hipkit send ROOM MESSAGE, or pipe it: echo MESSAGE | hipkit send ROOM";
+
 fn read_text(text: Option<String>) -> Result<String, Failure> {
     match text.as_deref() {
         Some("-") | None => {
+            let stdin = std::io::stdin();
+            // A person at a terminal would otherwise see nothing happen.
+            if stdin.is_terminal() {
+                eprintln!("{STDIN_HINT}");
+            }
             let mut buf = String::new();
-            std::io::stdin()
+            stdin
+                .lock()
                 .read_to_string(&mut buf)
                 .map_err(|e| Failure::usage(format!("cannot read the message from stdin: {e}")))?;
             if buf.ends_with('\n') {
