@@ -55,6 +55,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the effective settings of a command, each with where it came from (flag,
     /// environment variable, file:line, default); secrets redacted.
+    #[command(after_help = CONFIG_EXAMPLES)]
     Config(ConfigArgs),
 }
 
@@ -182,6 +183,15 @@ Examples:
   hipkit check --config /etc/hipkit/hipkit.toml     # what the packaged service uses
 
 Exit status 0 when every check passes, 1 when one fails. Also spelled hipkit doctor.";
+
+/// `hipkit config --help`'s examples.
+const CONFIG_EXAMPLES: &str = "\
+Examples:
+  hipkit config serve                               # what serve would run with, and why
+  hipkit config --format json send Builds        # send with a room given
+  hipkit config check --config /etc/hipkit/hipkit.toml   # the packaged service's file
+
+Secrets (tokens, passwords, keys, URL paths and query values) are shown as <redacted>.";
 
 /// The seed's two command-line forms, kept.
 const INTEGRATIONS_USAGE: &str = "hipkit integrations [OPTIONS] PORT INTEGRATIONS_PATH \

@@ -137,6 +137,12 @@ fn the_offline_examples_run_as_printed_against_the_emulator() {
         .collect();
     assert_eq!(check.len(), 2, "{check:?}");
     run_all(&check, dir.path(), &emulator.base);
+    let config: Vec<String> = examples(&["config"])
+        .into_iter()
+        .filter(|l| !l.contains("/etc/"))
+        .collect();
+    assert_eq!(config.len(), 2, "{config:?}");
+    run_all(&config, dir.path(), &emulator.base);
     let api = emulator.api();
     let texts = |path: &str| -> Vec<String> {
         api.items(path)
