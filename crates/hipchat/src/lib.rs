@@ -12,6 +12,7 @@ pub mod model;
 pub mod ratelimit;
 pub mod refs;
 pub mod secret;
+pub mod secret_source;
 pub mod validate;
 
 pub use authorization::{Credentials, parse_authorization};
@@ -26,4 +27,5 @@ pub use model::*;
 pub use ratelimit::RateLimit;
 pub use refs::{RoomRef, UserRef};
 pub use secret::{Token, same_secret};
+pub use secret_source::{SecretError, SecretSource};
 pub use validate::{Validate, ValidationError};
