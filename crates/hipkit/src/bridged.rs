@@ -170,6 +170,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn room_tokens_serve_their_bridge_room_and_global_ones_every_room() {
+        let rooms = [Room {
+            id: 1001,
+            name: "Build Room".into(),
+            topic: String::new(),
+            to: Vec::new(),
+        }];
+        let specs: Vec<TokenSpec> = ["uploader:g1", "1001:deploy:r1", "2002:deploy:r2"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let tokens = integration_tokens(&specs, &rooms);
+        let shown: Vec<_> = tokens
+            .iter()
+            .map(|t| (t.label.clone().unwrap(), t.rooms.clone()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("uploader".to_owned(), None),
+                ("deploy".to_owned(), Some(vec!["1001".to_owned()])),
+            ]
+        );
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.scopes == [Scope::SendNotification, Scope::SendMessage])
+        );
+    }
+
+    #[test]
     fn helpers_reach_a_wildcard_listener_on_loopback() {
         let any: SocketAddr = "0.0.0.0:8280".parse().unwrap();
         assert_eq!(helper_url(any, false), "http://127.0.0.1:8280");
