@@ -130,6 +130,12 @@ min_interval_ms = 50
     )
 }
 
+/// An integration that says which room it was called in.
+const ROOM: &str = "\
+def run_integration(notification, query):
+    return 'in %s %s' % (notification.item.room.name, notification.item.room.id)
+";
+
 /// A slash-command form body (values without characters that need escaping but `/` and
 /// spaces).
 fn form(command: &str, text: &str, channel: &str, token: &str) -> String {
@@ -175,6 +181,7 @@ fn the_seed_example_answers_slack_and_mattermost_and_its_room_posts_reach_the_br
     let integrations = dir.path().join("integrations");
     std::fs::create_dir(&integrations).unwrap();
     std::fs::write(integrations.join("example.py"), seed_example::EXAMPLE).unwrap();
+    std::fs::write(integrations.join("room.py"), ROOM).unwrap();
     seed_example::write_upload_file();
     std::fs::write(
         dir.path().join("signing-secret"),
@@ -238,6 +245,22 @@ fn the_seed_example_answers_slack_and_mattermost_and_its_room_posts_reach_the_br
     ];
     let (status, answer) = post_form(&format!("{}/hooks/slack", serve.base), &signed, body);
     assert_eq!(status, 200, "{answer}");
+    // The mapped channel is Build Room, id and name; an unmapped one is its own room.
+    for (channel, room) in [("C-BUILD", "Build Room 1001"), ("C-OTHER", "ops C-OTHER")] {
+        let body = form("/room", "", channel, "ignored");
+        let signature = slack_sign::slack_signature(SIGNING_SECRET, now, &body);
+        let signed = [
+            ("x-slack-request-timestamp", now.to_string()),
+            ("x-slack-signature", signature),
+        ];
+        let (status, answer) = post_form(&format!("{}/hooks/slack", serve.base), &signed, body);
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(&format!("in {room}")), "{answer}");
+    }
+    let body = form("/room", "", "mm-build", MATTERMOST_TOKEN);
+    let (status, answer) = post_form(&format!("{}/hooks/mattermost", serve.base), &[], body);
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("in Build Room 1001"), "{answer}");
     let body = form("/example", "from mattermost", "mm-build", MATTERMOST_TOKEN);
     let (status, answer) = post_form(&format!("{}/hooks/mattermost", serve.base), &[], body);
     assert_eq!(status, 200, "{answer}");
