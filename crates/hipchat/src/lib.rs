@@ -14,6 +14,7 @@ pub mod ratelimit;
 pub mod redact;
 pub mod refs;
 pub mod secret;
+pub mod secret_source;
 pub mod suggest;
 pub mod validate;
 
@@ -30,5 +31,6 @@ pub use ratelimit::RateLimit;
 pub use redact::redact_url;
 pub use refs::{RoomRef, UserRef};
 pub use secret::{Token, same_secret};
+pub use secret_source::{SecretError, SecretSource};
 pub use suggest::did_you_mean;
 pub use validate::{Validate, ValidationError};

@@ -59,6 +59,15 @@ impl BridgeConfig {
     }
 }
 
+/// The bridge built, its listener bound (not yet serving).
+#[derive(Debug)]
+pub struct Listening {
+    /// What `serve` mounts (the listener runs as its task).
+    pub mounted: Mounted,
+    /// The address the listener bound (integrations served beside it post through it).
+    pub addr: std::net::SocketAddr,
+}
+
 #[async_trait]
 impl Capability for BridgeConfig {
     fn name(&self) -> &'static str {
@@ -66,10 +75,18 @@ impl Capability for BridgeConfig {
     }
 
     async fn build(&self, cx: &mut Context) -> Result<Option<Mounted>, CapabilityError> {
+        Ok(self.listen(cx).await?.map(|l| l.mounted))
+    }
+}
+
+impl BridgeConfig {
+    /// [`Capability::build`], also telling where the listener bound; `None` when the section
+    /// leaves the bridge off.
+    pub async fn listen(&self, cx: &mut Context) -> Result<Option<Listening>, CapabilityError> {
+        let name = "bridge";
         if !self.is_on() {
             return Ok(None);
         }
-        let name = self.name();
         let directory = Directory::build(self).map_err(|e| CapabilityError::config(name, e))?;
         let destinations = self
             .destinations()
@@ -135,17 +152,19 @@ impl Capability for BridgeConfig {
                 serve_connections(listener, app, connections, stopped).await;
             })
         }));
-        Ok(Some(
-            mounted
-                .banner("bridge", format!("HipChat API on {base} (v2 and v1)"))
-                .banner(
-                    "to",
-                    if summary.is_empty() {
-                        "no destinations".to_owned()
-                    } else {
-                        summary
-                    },
-                ),
-        ))
+        let mounted = mounted
+            .banner("bridge", format!("HipChat API on {base} (v2 and v1)"))
+            .banner(
+                "to",
+                if summary.is_empty() {
+                    "no destinations".to_owned()
+                } else {
+                    summary
+                },
+            );
+        Ok(Some(Listening {
+            mounted,
+            addr: local,
+        }))
     }
 }

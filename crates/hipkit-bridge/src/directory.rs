@@ -114,39 +114,51 @@ fn check_targets(
     }
 }
 
+/// The destinations' names, as rooms and users may name them.
+fn destination_names(config: &BridgeConfig) -> HashSet<&str> {
+    config
+        .destinations
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect()
+}
+
+/// `[[bridge.rooms]]` checked (unique names and ids, known destinations), in configured
+/// order, with their ids: what callers address, without the tokens that may call.
+pub fn rooms(config: &BridgeConfig) -> Result<Vec<Room>, ConfigError> {
+    let known = destination_names(config);
+    let mut names = HashSet::new();
+    for RoomConfig { name, to, .. } in &config.rooms {
+        if !names.insert(name.to_lowercase()) {
+            return Err(ConfigError::Duplicate {
+                what: "room",
+                name: name.clone(),
+            });
+        }
+        check_targets("room", name, to, &known)?;
+    }
+    let ids = assign_ids(
+        config.rooms.iter().map(|r| (r.name.as_str(), r.id)),
+        "room id",
+    )?;
+    Ok(config
+        .rooms
+        .iter()
+        .zip(ids)
+        .map(|(r, id)| Room {
+            id,
+            name: r.name.clone(),
+            topic: r.topic.clone().unwrap_or_default(),
+            to: r.to.clone(),
+        })
+        .collect())
+}
+
 impl Directory {
     /// Checks `[bridge]`'s rooms, users and tokens (the destinations' names as known).
     pub fn build(config: &BridgeConfig) -> Result<Self, ConfigError> {
-        let known: HashSet<&str> = config
-            .destinations
-            .iter()
-            .map(|d| d.name.as_str())
-            .collect();
-        let mut names = HashSet::new();
-        for RoomConfig { name, to, .. } in &config.rooms {
-            if !names.insert(name.to_lowercase()) {
-                return Err(ConfigError::Duplicate {
-                    what: "room",
-                    name: name.clone(),
-                });
-            }
-            check_targets("room", name, to, &known)?;
-        }
-        let ids = assign_ids(
-            config.rooms.iter().map(|r| (r.name.as_str(), r.id)),
-            "room id",
-        )?;
-        let rooms: Vec<Room> = config
-            .rooms
-            .iter()
-            .zip(ids)
-            .map(|(r, id)| Room {
-                id,
-                name: r.name.clone(),
-                topic: r.topic.clone().unwrap_or_default(),
-                to: r.to.clone(),
-            })
-            .collect();
+        let known = destination_names(config);
+        let rooms = rooms(config)?;
         for UserConfig { name, to, .. } in &config.users {
             check_targets("user", name, to, &known)?;
         }
@@ -175,10 +187,10 @@ impl Directory {
             return Err(ConfigError::NoTokens);
         }
         for (index, t) in config.tokens.iter().enumerate() {
-            let token = t.token.resolve().map_err(|source| ConfigError::Secret {
-                name: format!("tokens[{index}]"),
-                source,
-            })?;
+            let token = t
+                .token
+                .read(&format!("[bridge] tokens[{index}] token"))
+                .map_err(ConfigError::Token)?;
             let rooms = match &t.rooms {
                 None => None,
                 Some(list) => Some(

@@ -17,6 +17,6 @@ pub mod directory;
 pub mod intake;
 pub mod kinds;
 
-pub use capability::StartError;
+pub use capability::{Listening, StartError};
 pub use config::{BridgeConfig, ConfigError};
 pub use directory::Directory;

@@ -3,9 +3,11 @@
 //! and stop with `serve`.
 
 use crate::runtime::python::HipChatTarget;
+use crate::slash::ChannelRooms;
 use crate::{Integrations, IntegrationsConfig, Options};
 use async_trait::async_trait;
 use hipkit_server::{Capability, CapabilityError, Context, Mounted, Routes};
+use std::sync::Arc;
 
 impl From<&hipchat::ClientConfig> for HipChatTarget {
     fn from(hipchat: &hipchat::ClientConfig) -> Self {
@@ -104,6 +106,20 @@ impl Capability for IntegrationsConfig {
     }
 
     async fn build(&self, cx: &mut Context) -> Result<Option<Mounted>, CapabilityError> {
+        let target = HipChatTarget::from(&cx.hipchat);
+        self.mount(cx, target, None).await
+    }
+}
+
+impl IntegrationsConfig {
+    /// [`Capability::build`] with the helpers' HipChat requests going to `target` and, when
+    /// given, Slack and Mattermost channels mapped to rooms by `channels`.
+    pub async fn mount(
+        &self,
+        cx: &mut Context,
+        target: HipChatTarget,
+        channels: Option<Arc<dyn ChannelRooms>>,
+    ) -> Result<Option<Mounted>, CapabilityError> {
         if self.path.is_none() {
             return Ok(None);
         }
@@ -115,10 +131,13 @@ impl Capability for IntegrationsConfig {
         let integrations = Integrations::start(Options {
             config: self.clone(),
             store: store.kv,
-            hipchat: HipChatTarget::from(&cx.hipchat),
+            hipchat: target.clone(),
         })
         .await
         .map_err(|e| CapabilityError::config(self.name(), e))?;
+        if let Some(channels) = channels {
+            integrations.map_channels(channels);
+        }
         let stopping = integrations.clone();
         let unauthenticated = match self.jwt_secret {
             Some(_) => Vec::new(),
@@ -131,7 +150,8 @@ impl Capability for IntegrationsConfig {
         Ok(Some(Mounted {
             routes: integrations.routes(self.root_hook, cx.serve.api_token.is_some()),
             unauthenticated,
-            banner: integrations.banner(&cx.hipchat.endpoint_shown()),
+            banner: integrations
+                .banner(hipchat::redact_url(&target.endpoint).trim_end_matches('/')),
             shutdown: Some(Box::pin(async move { stopping.shutdown().await })),
             ..Mounted::default()
         }))

@@ -1,7 +1,7 @@
 //! The `[integrations]` configuration section.
 
-use crate::secret::SecretSource;
 use crate::tokens::TokenSpec;
+use hipchat::SecretSource;
 use hipchat::jwt::JwtSecret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -43,7 +43,7 @@ pub enum IntegrationsError {
     },
     /// A slash-command secret cannot be read.
     #[error(transparent)]
-    Secret(#[from] crate::secret::SecretError),
+    Secret(#[from] hipchat::SecretError),
     /// The client for late slash-command replies cannot be built.
     #[error("cannot build the HTTP client for slash-command replies")]
     HttpClient(#[source] reqwest::Error),

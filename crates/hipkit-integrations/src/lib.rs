@@ -16,7 +16,6 @@ mod lenient;
 pub mod registry;
 pub mod reply;
 pub mod runtime;
-pub mod secret;
 mod service;
 pub mod slash;
 pub mod storage;

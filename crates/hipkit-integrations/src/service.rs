@@ -13,7 +13,7 @@ use crate::runtime::python::{HipChatTarget, PythonRuntime, check_python};
 use crate::runtime::{CallError, Invocation, Limits, Returned};
 use crate::slash::verify::SlashAuth;
 use crate::slash::{ChannelRooms, Unmapped};
-use crate::tokens::{self, Tokens};
+use crate::tokens::{self, TokenSpec, Tokens};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -71,23 +71,30 @@ struct Inner {
     http: reqwest::Client,
 }
 
-/// Every token spec of the configuration: `tokens`, then the tokens file's.
-fn collect_tokens(config: &IntegrationsConfig) -> Result<Tokens, IntegrationsError> {
-    let mut specs = config.tokens.clone();
-    if let Some(path) = &config.tokens_file {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| IntegrationsError::TokensFile {
-                path: path.clone(),
-                source,
-            })?;
-        specs.extend(tokens::parse_file(&text).map_err(|source| {
-            IntegrationsError::TokensFileSpec {
-                path: path.clone(),
-                source,
-            }
-        })?);
+impl IntegrationsConfig {
+    /// Every token spec of the configuration: `tokens`, then the tokens file's (read now).
+    pub fn token_specs(&self) -> Result<Vec<TokenSpec>, IntegrationsError> {
+        let mut specs = self.tokens.clone();
+        if let Some(path) = &self.tokens_file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| IntegrationsError::TokensFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            specs.extend(tokens::parse_file(&text).map_err(|source| {
+                IntegrationsError::TokensFileSpec {
+                    path: path.clone(),
+                    source,
+                }
+            })?);
+        }
+        Ok(specs)
     }
-    Ok(Tokens::new(&specs)?)
+}
+
+/// Every token of the configuration, checked.
+fn collect_tokens(config: &IntegrationsConfig) -> Result<Tokens, IntegrationsError> {
+    Ok(Tokens::new(&config.token_specs()?)?)
 }
 
 impl Integrations {

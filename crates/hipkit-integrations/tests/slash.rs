@@ -11,19 +11,20 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use common::*;
+use hipchat::{SecretSource, Token};
 use hipkit_integrations::IntegrationsConfig;
-use hipkit_integrations::secret::SecretSource;
 use hipkit_integrations::slash::{ChannelRooms, MappedRoom, Platform};
 use hipkit_testkit::{assert_envelope, wait_until_async};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[path = "fixtures/seed_example.rs"]
 mod seed_example;
+#[path = "fixtures/slack_sign.rs"]
+mod slack_sign;
+
+use slack_sign::slack_signature;
 
 const SIGNING_SECRET: &str = "slash-test-signing-secret";
 const MATTERMOST_TOKEN: &str = "slash-test-mattermost-token";
@@ -33,42 +34,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `X-Slack-Signature` for `body` at `timestamp`, computed by Slack's Python SDK.
-fn slack_signature(secret: &str, timestamp: u64, body: &str) -> String {
-    let python = repo_root().join("target/third-party-venv/bin/python");
-    assert!(
-        python.exists(),
-        "missing {}: these tests sign Slack requests with Slack's own SDK (slack_sdk==3.47.0); \
-         run scripts/test once, which creates that virtualenv",
-        python.display()
-    );
-    let mut child = Command::new(python)
-        .arg(repo_root().join("tests/third_party/slack_sign.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let request = json!({"secret": secret, "timestamp": timestamp, "body": body});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "slack_sign.py failed (is slack_sdk installed in target/third-party-venv?): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// A slash-command form body.
@@ -136,12 +101,12 @@ fn shown(body: &Value) -> &str {
 fn slash_config() -> IntegrationsConfig {
     IntegrationsConfig {
         slack: hipkit_integrations::SlackConfig {
-            signing_secret: Some(SecretSource::Inline(SIGNING_SECRET.into())),
+            signing_secret: Some(SecretSource::Inline(Token::new(SIGNING_SECRET))),
         },
         mattermost: hipkit_integrations::MattermostConfig {
             tokens: vec![
-                SecretSource::Inline("another-command-token".into()),
-                SecretSource::Inline(MATTERMOST_TOKEN.into()),
+                SecretSource::Inline(Token::new("another-command-token")),
+                SecretSource::Inline(Token::new(MATTERMOST_TOKEN)),
             ],
         },
         ..IntegrationsConfig::default()

@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+mod bridged;
 mod entry;
 mod error;
 pub mod send_api;

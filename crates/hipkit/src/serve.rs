@@ -5,6 +5,7 @@
 //! returns, and shut down in reverse order.
 
 use crate::Settings;
+use crate::bridged::Bridged;
 use crate::send_api::SendApiCapability;
 use futures_util::future::BoxFuture;
 use hipkit_emulator::{RunningEmulator, TokenSpec};
@@ -21,13 +22,16 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Every capability `serve` mounts, in order (shut down in reverse). A new capability is
-/// its crate, its section in [`Settings`], and one line here.
-pub fn capabilities(settings: &Settings) -> Vec<&dyn Capability> {
+/// its crate, its section in [`Settings`], and one line here. The integrations and the
+/// bridge are built together ([`Bridged`]): the integrations post through the bridge.
+pub fn capabilities(settings: &Settings) -> Vec<Box<dyn Capability + '_>> {
     vec![
-        &SendApiCapability,
-        &settings.reporters,
-        &settings.integrations,
-        &settings.bridge,
+        Box::new(SendApiCapability),
+        Box::new(settings.reporters.clone()),
+        Box::new(Bridged {
+            integrations: &settings.integrations,
+            bridge: &settings.bridge,
+        }),
     ]
 }
 

@@ -455,6 +455,18 @@ fn integrations_server_page_runs() {
 }
 
 #[test]
+fn slash_commands_page_runs() {
+    let emulator = emulator();
+    run_page(
+        "docs/slash-commands.md",
+        &read("slash-commands.md"),
+        &emulator,
+        &[],
+        |_| {},
+    );
+}
+
+#[test]
 fn a_block_without_a_marker_fails() {
     let doc = "text\n<!-- test: run -->\n```sh\ntrue\n```\n\n```sh\nfalse\n```\n";
     let result = std::panic::catch_unwind(|| blocks("page.md", doc));

@@ -4,10 +4,9 @@
 //! [`Destinations`](crate::deliver::Destinations) the couriers deliver through.
 
 mod destination;
-mod secret;
 
 pub use destination::{DestinationConfig, KindConfig};
-pub use secret::{SecretError, SecretSource};
+pub use hipchat::{SecretError, SecretSource};
 
 use hipchat::Scope;
 use serde::{Deserialize, Serialize};
@@ -69,6 +68,10 @@ pub struct RoomConfig {
     /// The topic room lookups answer.
     #[serde(default)]
     pub topic: Option<String>,
+    /// The Slack and Mattermost channels (`slack:CHANNEL_ID`, `mattermost:CHANNEL_ID`) whose
+    /// slash commands the integrations served beside the bridge take as typed in this room.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 /// `[[bridge.users]]`: a user private messages (`POST /v2/user/{user}/message`) may be sent
@@ -98,12 +101,15 @@ pub enum ConfigError {
     /// A destination's secret cannot be read.
     #[error("[[bridge.destinations]] `{name}`: {source}")]
     Secret {
-        /// The destination (or `tokens[N]`).
+        /// The destination.
         name: String,
         /// Why.
         #[source]
         source: SecretError,
     },
+    /// A caller token's secret cannot be read.
+    #[error(transparent)]
+    Token(SecretError),
     /// Two entries share a name or id.
     #[error("[bridge] {what} `{name}` is configured twice")]
     Duplicate {

@@ -37,7 +37,7 @@ impl HipChatConfig {
     pub fn build(&self, name: &str) -> Result<HipChat, ConfigError> {
         let config = hipchat::ClientConfig {
             endpoint: Some(self.endpoint.clone()),
-            token: Some(secret(name, &self.token)?),
+            token: Some(secret(name, "token", &self.token)?),
             accept_invalid_certs: self.accept_invalid_certs,
             ..hipchat::ClientConfig::default()
         };

@@ -42,7 +42,7 @@ pub struct Matrix {
 impl MatrixConfig {
     /// Reads the access token and checks the homeserver URL.
     pub fn build(&self, name: &str) -> Result<Matrix, ConfigError> {
-        let token = secret(name, &self.access_token)?;
+        let token = secret(name, "access_token", &self.access_token)?;
         let home = checked_url(
             name,
             "homeserver",

@@ -29,9 +29,9 @@ pub trait Kind: Send + Sync {
     -> Result<(), TransportError>;
 }
 
-/// Reads a destination's secret, naming the destination when it cannot.
-fn secret(name: &str, source: &SecretSource) -> Result<Token, ConfigError> {
-    source.resolve().map_err(|source| ConfigError::Secret {
+/// Reads a destination's secret `key`, naming the destination and the key when it cannot.
+fn secret(name: &str, key: &str, source: &SecretSource) -> Result<Token, ConfigError> {
+    source.read(key).map_err(|source| ConfigError::Secret {
         name: name.to_owned(),
         source,
     })
@@ -78,7 +78,7 @@ pub struct Hook {
 impl HookConfig {
     /// Reads the URL and checks it.
     fn build(&self, name: &str) -> Result<Hook, ConfigError> {
-        let url = secret(name, &self.url)?;
+        let url = secret(name, "url", &self.url)?;
         Ok(Hook {
             url: checked_url(name, "url", &url)?,
             channel: self.channel.clone(),

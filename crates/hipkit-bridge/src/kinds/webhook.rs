@@ -43,7 +43,7 @@ const BODY: &str = "body";
 impl WebhookConfig {
     /// Reads the URL and compiles the template.
     pub fn build(&self, name: &str) -> Result<Webhook, ConfigError> {
-        let url = checked_url(name, "url", &secret(name, &self.url)?)?;
+        let url = checked_url(name, "url", &secret(name, "url", &self.url)?)?;
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.add_template_owned(BODY, self.template.clone())

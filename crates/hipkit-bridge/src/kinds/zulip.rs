@@ -45,7 +45,7 @@ pub struct Zulip {
 impl ZulipConfig {
     /// Reads the API key and checks the site.
     pub fn build(&self, name: &str) -> Result<Zulip, ConfigError> {
-        let key = secret(name, &self.api_key)?;
+        let key = secret(name, "api_key", &self.api_key)?;
         let site = checked_url(name, "site", &::hipchat::Token::new(self.site.clone()))?;
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",

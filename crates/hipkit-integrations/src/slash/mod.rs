@@ -6,6 +6,7 @@
 //! after [`ACK_WITHIN`] is acknowledged at once and its reply posted to `response_url` when
 //! it finishes.
 
+pub mod channels;
 pub mod request;
 pub mod respond;
 pub mod verify;
@@ -25,7 +26,7 @@ use tokio::time::Instant;
 pub const ACK_WITHIN: Duration = Duration::from_millis(2_000);
 
 /// Where a slash command came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Platform {
     /// Slack (`POST /hooks/slack`).
     Slack,
@@ -57,8 +58,9 @@ pub struct MappedRoom {
     pub name: String,
 }
 
-/// The seam for the bridge's `[[bridge.rooms]]` mapping (another crate's work): which HipChat
-/// room a platform's channel stands for. Unmapped channels are rooms of their own.
+/// Which HipChat room a platform's channel stands for (under `serve` with `[bridge]`, the
+/// [`channels::ChannelMap`] of `[[bridge.rooms]] channels`). Unmapped channels are rooms of
+/// their own.
 pub trait ChannelRooms: Send + Sync {
     /// The room `channel_id` of `platform` maps to, if any.
     fn room(&self, platform: Platform, channel_id: &str) -> Option<MappedRoom>;

@@ -3,8 +3,8 @@
 //! five minutes, compared in constant time) and Mattermost's per-command tokens.
 
 use crate::config::IntegrationsConfig;
-use crate::secret::SecretError;
 use axum::http::HeaderMap;
+use hipchat::SecretError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
@@ -66,14 +66,14 @@ impl SlashAuth {
             .as_ref()
             .map(|s| s.read("[integrations.slack] signing_secret"))
             .transpose()?
-            .map(String::into_bytes);
+            .map(|t| t.expose().as_bytes().to_vec());
         let mattermost = config
             .mattermost
             .tokens
             .iter()
             .map(|t| {
                 t.read("[integrations.mattermost] tokens")
-                    .map(String::into_bytes)
+                    .map(|t| t.expose().as_bytes().to_vec())
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { slack, mattermost })
