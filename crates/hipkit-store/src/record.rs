@@ -220,3 +220,51 @@ pub enum Outcome {
         at: crate::Millis,
     },
 }
+
+/// The stored record columns every backend selects, in one place (a macro so queries stay
+/// `&'static str`).
+macro_rules! record_columns {
+    () => {
+        "id, destination, payload, state, attempts, next_attempt_at, lease_until, \
+         last_error, created_at, updated_at, delivered_at"
+    };
+}
+pub(crate) use record_columns;
+
+/// Reads one record from a row of [`record_columns!`] of any backend; an unknown state is
+/// [`crate::StoreError::Corrupt`].
+pub(crate) fn decode<'r, R>(row: &'r R, op: &'static str) -> Result<OutboxRecord, crate::StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use crate::error::DbResult;
+    let id: String = row.try_get("id").op(op)?;
+    let state: String = row.try_get("state").op(op)?;
+    let state = state
+        .parse::<State>()
+        .map_err(|source| crate::StoreError::Corrupt {
+            id: id.clone(),
+            source,
+        })?;
+    let fields = || -> Result<OutboxRecord, sqlx::Error> {
+        Ok(OutboxRecord {
+            destination: row.try_get("destination")?,
+            payload: row.try_get("payload")?,
+            state,
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            lease_until: row.try_get("lease_until")?,
+            last_error: row.try_get("last_error")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            delivered_at: row.try_get("delivered_at")?,
+            id: id.clone(),
+        })
+    };
+    fields().op(op)
+}
