@@ -3,7 +3,7 @@
 //! beside `seed_baseline.py` (what the seed does per request) in the same run; an executable
 //! integration's rate; and the intake path (the built-in `/ping`) beside a bare hyper server.
 
-use crate::process::{Spawned, cpu_seconds, spawn_with_env, tree_cpu_seconds};
+use crate::process::{Spawned, cpu_seconds, percentile_ms, spawn_with_env, tree_cpu_seconds};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -55,12 +55,8 @@ impl Phase {
         self.requests as f64 / self.seconds
     }
 
-    fn p99_ms(&mut self) -> f64 {
-        self.latencies.sort();
-        self.latencies
-            .get(self.latencies.len().saturating_sub(1) * 99 / 100)
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .unwrap_or(f64::NAN)
+    fn p99_ms(&self) -> f64 {
+        percentile_ms(self.latencies.clone(), 99)
     }
 
     fn per_request_us(&self, cpu_seconds: f64) -> f64 {

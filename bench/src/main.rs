@@ -7,6 +7,7 @@ mod load;
 mod process;
 mod relay;
 mod serve;
+mod soak;
 mod ui;
 
 use anyhow::{Context, Result, bail};
@@ -48,6 +49,11 @@ async fn main() -> Result<()> {
         "integrations" => integrations::run(&hipkit, seconds)
             .await
             .context("integrations benchmark")?,
+        "soak" => {
+            let minutes = env_number("SOAK_MINUTES", 5.0)? as u64;
+            let rate = env_number("SOAK_RATE", 30.0)?;
+            soak::run(&hipkit, minutes.max(1), rate).await?
+        }
         "hello" => {
             integrations::serve_hello().await?;
             return Ok(());
@@ -72,7 +78,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, hook or drain"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, hook, drain or soak"
         ),
     };
     println!("{report}");
@@ -85,4 +91,15 @@ fn default_binary() -> PathBuf {
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("hipkit")))
         .unwrap_or_else(|| PathBuf::from("target/release/hipkit"))
+}
+
+/// A positive number from the environment variable `name`, or `default` when it is unset.
+fn env_number(name: &str, default: f64) -> Result<f64> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => match v.parse::<f64>() {
+            Ok(n) if n > 0.0 => Ok(n),
+            _ => bail!("{name}={v:?}: expected a positive number"),
+        },
+    }
 }

@@ -1,6 +1,6 @@
 //! Spawning hipkit processes, reading their announced URL, and reading their memory.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +30,17 @@ pub fn spawn(binary: &Path, args: &[&str]) -> Result<Spawned> {
 
 /// Like [`spawn`], with extra environment variables.
 pub fn spawn_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Spawned> {
+    Ok(spawn_reading(binary, args, env, |_| true)?.0)
+}
+
+/// Like [`spawn_with_env`], also reading the banner up to and including the first line for
+/// which `last` holds; returns the lines read (the first one announces the base URL).
+pub fn spawn_reading(
+    binary: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    last: impl Fn(&str) -> bool,
+) -> Result<(Spawned, Vec<String>)> {
     let started = Instant::now();
     let mut child = Command::new(binary)
         .args(args)
@@ -40,20 +51,34 @@ pub fn spawn_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Res
         .with_context(|| format!("spawn {}", binary.display()))?;
     let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
     let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let time_to_listening = started.elapsed();
+    let mut lines = Vec::new();
+    let mut time_to_listening = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            let _ = child.kill();
+            bail!("{} exited before its banner ended", binary.display());
+        }
+        time_to_listening.get_or_insert_with(|| started.elapsed());
+        let line = line.trim_end().to_owned();
+        let done = last(&line);
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
     std::thread::spawn(move || for _ in reader.lines() {});
-    let base = line
-        .split_whitespace()
-        .last()
+    let base = lines
+        .first()
+        .and_then(|l| l.split_whitespace().last())
         .ok_or_else(|| anyhow!("no URL announced"))?
         .to_owned();
-    Ok(Spawned {
+    let spawned = Spawned {
         child,
         base,
-        time_to_listening,
-    })
+        time_to_listening: time_to_listening.unwrap_or_default(),
+    };
+    Ok((spawned, lines))
 }
 
 /// Resident set size of a process in MiB, from /proc.
@@ -103,10 +128,15 @@ pub fn tree_cpu_seconds(pid: u32) -> Result<f64> {
 }
 
 /// The median of some durations, in milliseconds.
-pub fn median_ms(mut samples: Vec<Duration>) -> f64 {
+pub fn median_ms(samples: Vec<Duration>) -> f64 {
+    percentile_ms(samples, 50)
+}
+
+/// The `pct`th percentile (nearest rank below) of some durations, in milliseconds; NaN for none.
+pub fn percentile_ms(mut samples: Vec<Duration>, pct: usize) -> f64 {
     samples.sort();
     samples
-        .get(samples.len() / 2)
+        .get(samples.len().saturating_sub(1) * pct / 100)
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(f64::NAN)
 }

@@ -324,3 +324,45 @@ async fn the_wal_is_truncated_after_a_burst() {
     assert!(store.size_bytes().await.unwrap() < before);
     assert_eq!(store.counts().await.unwrap().queued, 20_000);
 }
+
+/// A connection beside the store's own (a checkpoint, another process) holding SQLite's write
+/// lock while an enqueue with idempotency keys runs: the enqueue waits for the lock instead of
+/// failing with "database is locked". Found by `scripts/soak`: the keys' lookup started a read
+/// transaction that SQLite cannot upgrade once another writer has committed, so the busy
+/// handler was never consulted and the relay answered 503.
+#[tokio::test]
+async fn an_enqueue_with_keys_waits_for_another_writer_instead_of_failing() {
+    use sqlx::{Connection, Executor};
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).await.expect("open");
+    let keyed = |n: usize| NewRecord {
+        idempotency: Some(hipkit_store::IdempotencyKey {
+            key: format!("key-{n}"),
+            fingerprint: "f".into(),
+        }),
+        ..new("room:Ops")
+    };
+    store.enqueue(&[keyed(0)]).await.expect("first enqueue");
+
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("second connection");
+    other.execute("BEGIN IMMEDIATE").await.expect("write lock");
+    other
+        .execute("UPDATE outbox SET attempts = attempts")
+        .await
+        .expect("write");
+    let enqueue = tokio::spawn({
+        let store = store.clone();
+        async move { store.enqueue(&[keyed(1)]).await }
+    });
+    // Let the enqueue reach the lock while the other writer holds it, then commit.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    other.execute("COMMIT").await.expect("commit");
+
+    let enqueued = enqueue
+        .await
+        .expect("task")
+        .expect("the enqueue waits and succeeds");
+    assert!(enqueued[0].is_new(), "{enqueued:?}");
+}

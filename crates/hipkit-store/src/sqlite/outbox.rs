@@ -41,7 +41,11 @@ async fn insert(
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = conn.begin().await.op(op)?;
+    // IMMEDIATE: the keys' lookup reads before the inserts write, and SQLite cannot upgrade a
+    // read transaction once another connection (a checkpoint, another process) has written:
+    // it answers "database is locked" at once instead of waiting. Taking the write lock first
+    // waits for it under the busy timeout.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.op(op)?;
     let known = known_keys(&mut tx, new).await?;
     // Time-ordered (v7) ids: consecutive messages sit next to each other in the primary-key
     // index, so claiming and settling a batch touches a few pages instead of one per row.
