@@ -13,6 +13,9 @@ use hipkit_store::{
     StoreConfig,
 };
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
 
 fn new(dest: &str, key: Option<&str>) -> NewRecord {
     NewRecord {
@@ -135,4 +138,26 @@ async fn a_restarting_replica_takes_back_its_own_leases_only() {
     };
     assert_eq!(get(mine[0].id.clone()).await, State::Queued);
     assert_eq!(get(theirs[0].id.clone()).await, State::InFlight);
+}
+
+#[tokio::test]
+async fn an_enqueue_on_one_replica_wakes_the_idle_others() {
+    let url = fresh_database().await;
+    let a = PostgresStore::open(&url, "a").await.unwrap();
+    let b = PostgresStore::open(&url, "b").await.unwrap();
+    let wake = Arc::new(Notify::new());
+    b.wake_on_enqueue(&wake);
+    // b's listener starts in the background: enqueue again until it has heard one (a
+    // store that never wakes fails after the overall bound).
+    let woken = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            a.enqueue(&[new("room:A", None)]).await.unwrap();
+            let heard = tokio::time::timeout(Duration::from_millis(250), wake.notified());
+            if heard.await.is_ok() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(woken.is_ok(), "b was never woken by a's enqueue");
 }

@@ -6,6 +6,7 @@ mod last_build;
 mod migrations;
 mod outbox;
 mod url;
+mod wake;
 
 pub use url::DatabaseUrl;
 

@@ -1,6 +1,6 @@
 //! [`OutboxStore`] on PostgreSQL.
 
-use super::{LOCK_IDEMPOTENCY, PostgresStore};
+use super::{LOCK_IDEMPOTENCY, PostgresStore, wake};
 use crate::error::DbResult;
 use crate::idempotency::{KnownKeys, plan};
 use crate::record::{decode, record_columns};
@@ -11,6 +11,8 @@ use crate::{
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 fn records(rows: &[PgRow], op: &'static str) -> Result<Vec<OutboxRecord>, StoreError> {
     rows.iter().map(|row| decode(row, op)).collect()
@@ -199,6 +201,7 @@ impl OutboxStore for PostgresStore {
         // concurrent requests share a commit as they do on SQLite's writer.
         let mut tx = self.pool.begin().await.op(op)?;
         let planned = insert(&mut tx, new).await?;
+        sqlx::query(wake::NOTIFY).execute(&mut *tx).await.op(op)?;
         tx.commit().await.op(op)?;
         Ok(planned)
     }
@@ -334,6 +337,7 @@ impl OutboxStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .op(op)?;
+        sqlx::query(wake::NOTIFY).execute(&mut *tx).await.op(op)?;
         tx.commit().await.op(op)?;
         Ok(Requeue::Requeued)
     }
@@ -422,6 +426,10 @@ impl OutboxStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .op("next due")
+    }
+
+    fn wake_on_enqueue(&self, wake: &Arc<Notify>) {
+        self.listen(wake);
     }
 
     async fn recover_leases(&self, now: Millis) -> Result<u64, StoreError> {
