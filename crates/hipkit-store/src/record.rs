@@ -139,6 +139,32 @@ pub enum Requeue {
     NotFound,
 }
 
+impl Requeue {
+    /// What a requeue of record `id`, stored with `state` (`None`: no such record), answers
+    /// without changing it, or `None` when it is to be queued again; an unknown state is
+    /// [`crate::StoreError::Corrupt`]. Every backend decides the same way.
+    pub(crate) fn refusal(
+        id: &str,
+        state: Option<String>,
+        force: bool,
+    ) -> Result<Option<Self>, crate::StoreError> {
+        let Some(state) = state else {
+            return Ok(Some(Self::NotFound));
+        };
+        let state = state
+            .parse::<State>()
+            .map_err(|source| crate::StoreError::Corrupt {
+                id: id.to_owned(),
+                source,
+            })?;
+        Ok(match state {
+            State::Delivered => Some(Self::Delivered),
+            State::InFlight if !force => Some(Self::InFlight),
+            State::Queued | State::Dead | State::InFlight => None,
+        })
+    }
+}
+
 impl fmt::Display for Requeue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

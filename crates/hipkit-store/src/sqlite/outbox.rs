@@ -350,19 +350,8 @@ impl OutboxStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .op(op)?;
-        let Some(state) = state else {
-            return Ok(Requeue::NotFound);
-        };
-        let state = state
-            .parse::<State>()
-            .map_err(|source| StoreError::Corrupt {
-                id: id.to_owned(),
-                source,
-            })?;
-        match state {
-            State::Delivered => return Ok(Requeue::Delivered),
-            State::InFlight if !force => return Ok(Requeue::InFlight),
-            State::Queued | State::Dead | State::InFlight => {}
+        if let Some(answer) = Requeue::refusal(id, state, force)? {
+            return Ok(answer);
         }
         sqlx::query(
             "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, \
