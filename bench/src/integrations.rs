@@ -19,6 +19,8 @@ const APPEND: &str = "def run_integration(notification, query, all_tokens, token
                       storage[len(storage)] = query\n";
 const NOOP: &str = "def run_integration(notification, query, all_tokens, token, storage, log):\n    \
                     pass\n";
+/// The Slack signing secret the server and the load generator share.
+const SLACK_SECRET: &str = "bench-slack-signing-secret";
 const APPEND_SH: &str = "#!/bin/sh\ncat >/dev/null\n";
 
 /// A webhook body carrying `message`.
@@ -35,6 +37,66 @@ fn webhook(message: &str) -> String {
         "webhook_id": 1
     })
     .to_string()
+}
+
+/// One request's content, sent as is by every client.
+#[derive(Clone)]
+struct Payload {
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: bytes::Bytes,
+}
+
+impl Payload {
+    fn json(body: &str) -> Self {
+        Self {
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
+    /// Slack's slash-command form for `command text`, signed with `secret` as Slack signs it
+    /// (HMAC-SHA256 over `v0:{timestamp}:{body}`) at the current time: good for five minutes.
+    fn slack(command: &str, text: &str, secret: &str) -> Result<Self> {
+        use hmac::Mac;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("token", "unused"),
+                ("team_id", "T0001"),
+                ("team_domain", "bench"),
+                ("channel_id", "C0001"),
+                ("channel_name", "bench"),
+                ("user_id", "U0001"),
+                ("user_name", "bench"),
+                ("command", command),
+                ("text", text),
+                ("response_url", "http://127.0.0.1:9/unused"),
+                ("trigger_id", "1.2.3"),
+            ])
+            .finish();
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs()
+            .to_string();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|_| anyhow!("the Slack signing secret is unusable"))?;
+        mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+        let signature: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Self {
+            content_type: "application/x-www-form-urlencoded",
+            headers: vec![
+                ("x-slack-request-timestamp", timestamp),
+                ("x-slack-signature", format!("v0={signature}")),
+            ],
+            body: bytes::Bytes::from(body),
+        })
+    }
 }
 
 /// Spans of load against one server, summed: requests answered, time taken, each request's
@@ -118,7 +180,7 @@ impl Target {
     /// loop holds one connection (a new one per request for an HTTP/1.0 server) and sends a
     /// prepared request with bare hyper, so the load generator takes as little of the shared
     /// CPU as it can.
-    async fn measure(&self, body: &str, seconds: f64, phase: &mut Phase) -> Result<()> {
+    async fn measure(&self, payload: &Payload, seconds: f64, phase: &mut Phase) -> Result<()> {
         let latencies = Arc::new(Mutex::new(Vec::new()));
         let own = self.pid.to_string();
         let cpu_before = (
@@ -128,13 +190,12 @@ impl Target {
         );
         let started = Instant::now();
         let deadline = started + Duration::from_secs_f64(seconds);
-        let body = bytes::Bytes::copy_from_slice(body.as_bytes());
         let mut tasks = Vec::new();
         for _ in 0..CLIENTS {
-            let (addr, path, body, latencies, fresh) = (
+            let (addr, path, payload, latencies, fresh) = (
                 self.addr,
                 self.path.clone(),
-                body.clone(),
+                payload.clone(),
                 latencies.clone(),
                 self.fresh_connections,
             );
@@ -148,10 +209,13 @@ impl Target {
                         Some(open) if !fresh && !open.is_closed() => open,
                         _ => Self::connect(addr).await?,
                     };
-                    let request = hyper::Request::post(path.as_str())
+                    let mut request = hyper::Request::post(path.as_str())
                         .header(hyper::header::HOST, host.clone())
-                        .header(hyper::header::CONTENT_TYPE, "application/json")
-                        .body(http_body_util::Full::new(body.clone()))?;
+                        .header(hyper::header::CONTENT_TYPE, payload.content_type);
+                    for (name, value) in &payload.headers {
+                        request = request.header(*name, value.as_str());
+                    }
+                    let request = request.body(http_body_util::Full::new(payload.body.clone()))?;
                     let response = sender.send_request(request).await?;
                     if !response.status().is_success() {
                         bail!("status {}", response.status());
@@ -184,8 +248,8 @@ impl Target {
 /// Measures `a` and `b` in [`ROUNDS`] alternating spans of `seconds / ROUNDS` each, so that a
 /// change in the machine's speed during the run (a shared VM) weighs on both alike.
 async fn side_by_side(
-    a: (&Target, &str),
-    b: (&Target, &str),
+    a: (&Target, &Payload),
+    b: (&Target, &Payload),
     seconds: f64,
 ) -> Result<(Phase, Phase)> {
     let (mut phase_a, mut phase_b) = (Phase::default(), Phase::default());
@@ -270,6 +334,7 @@ fn integrations(hipkit: &Path, dir: &Path, store: &Path) -> Result<Spawned> {
             ("HIPKIT_STORE", store.to_str().context("store")?),
             ("HIPKIT_LOG", "error"),
             ("HIPKIT_INTEGRATIONS__CONCURRENCY", "8"),
+            ("HIPKIT_INTEGRATIONS__SLACK__SIGNING_SECRET", SLACK_SECRET),
         ],
     )
 }
@@ -282,7 +347,7 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let sh = dir.path().join("appendsh");
     std::fs::write(&sh, APPEND_SH)?;
     std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    let query = webhook("/append bench query");
+    let query = Payload::json(&webhook("/append bench query"));
 
     let seed_log = tempfile::NamedTempFile::new()?;
     // The baseline gets its own copy of the folder: it re-imports the file per request, and
@@ -305,17 +370,28 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let (mut seed_phase, mut py) =
         side_by_side((&seed.1, &query), (&hook, &query), seconds).await?;
     drop(seed);
-    let noop_body = webhook("/noop");
+    let noop_body = Payload::json(&webhook("/noop"));
     hook.measure(&noop_body, 0.2, &mut Phase::default()).await?;
     let mut noop = Phase::default();
     hook.measure(&noop_body, seconds, &mut noop).await?;
     let mut sh = Phase::default();
-    hook.measure(&webhook("/appendsh q"), seconds, &mut sh)
+    hook.measure(&Payload::json(&webhook("/appendsh q")), seconds, &mut sh)
         .await?;
+
+    // The same Python integration as a Slack slash command, beside its HipChat webhook.
+    let slack = Target::new(
+        &format!("{}/hooks/slack", serve.base),
+        serve.child.id(),
+        false,
+    )?;
+    let signed = Payload::slack("/append", "bench query", SLACK_SECRET)?;
+    slack.measure(&signed, 0.2, &mut Phase::default()).await?;
+    let (mut hipchat_hook, mut slack_hook) =
+        side_by_side((&hook, &query), (&slack, &signed), seconds).await?;
 
     let (hello, hello_url) = hello_server()?;
     let hello = Target::new(&hello_url, hello.0.id(), false).map(|t| (hello, t))?;
-    let ping_body = webhook("/ping");
+    let ping_body = Payload::json(&webhook("/ping"));
     let (mut bare, mut ping) =
         side_by_side((&hello.1, &ping_body), (&hook, &ping_body), seconds).await?;
     drop(serve);
@@ -323,7 +399,7 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let seed_rate = seed_phase.rate();
     let hello_rate = bare.rate();
     Ok(format!(
-        "## Slash-command integrations (issue 9)\n\n\
+        "## Slash-command integrations (issues 9 and 23)\n\n\
          One run, {CLIENTS} clients over loopback, each sending `room_message` webhooks one \
          after another. The Python integration appends the query to its storage \
          (`storage[len(storage)] = query`); hipkit persists every call's change to SQLite \
@@ -334,11 +410,12 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
          Each pair compared (the baseline and hipkit's Python integration; hyper and hipkit's \
          `/ping`) runs in {ROUNDS} alternating spans, {seconds} s in all per side; the other \
          rows run {seconds} s each. CPU per request is user + system time of the server's \
-         processes (hipkit with its Python host; in brackets the server's own process) and of the load generator (bare hyper, one \
+         processes (hipkit with its Python host; the Slack row signs each span's form once, as \
+         Slack signs every request, and the server checks the HMAC per request; in brackets the server's own process) and of the load generator (bare hyper, one \
          connection per client, or one per request for the HTTP/1.0 baseline) over requests \
          answered.\n\n\
          | measurement | requests/s | p99 | ratio | CPU per request: server (its own process) | load generator | target |\n\
-         |---|---|---|---|---|---|---|\n{}{}{}{}{}{}",
+         |---|---|---|---|---|---|---|\n{}{}{}{}{}{}{}{}",
         seed_phase.row("seed baseline, Python integration", seed_rate, "—"),
         py.row(
             "`hipkit integrations`, same Python integration (warm host)",
@@ -355,6 +432,16 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
             seed_rate,
             "reported"
         ),
+        hipchat_hook.row(
+            "`/hooks/hipchat`, the Python integration (issue 23's baseline)",
+            hipchat_hook.rate(),
+            "—"
+        ),
+        slack_hook.row(
+            "`/hooks/slack`, the same integration as a signed Slack slash command, ratio to `/hooks/hipchat`",
+            hipchat_hook.rate(),
+            "≥ 0.80x"
+        ),
         bare.row("bare hyper hello-world server", hello_rate, "—"),
         ping.row(
             "`hipkit integrations` intake, built-in `/ping` (parse, route, reply), ratio to hyper",
@@ -370,7 +457,7 @@ pub async fn load_only(url: &str, pid: u32, message: &str, seconds: f64) -> Resu
     let target = Target::new(url, pid, false)?;
     let mut phase = Phase::default();
     target
-        .measure(&webhook(message), seconds, &mut phase)
+        .measure(&Payload::json(&webhook(message)), seconds, &mut phase)
         .await?;
     Ok(format!(
         "| measurement | requests/s | p99 | ratio | CPU per request: server (its own process) | load generator | target |\n\

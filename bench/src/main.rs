@@ -67,6 +67,9 @@ async fn main() -> Result<()> {
                 .await
                 .context("webhook load")?
         }
+        "intake" => serve::intake_only(&hipkit, seconds)
+            .await
+            .context("intake benchmark")?,
         "drain" => {
             let workers = std::env::var("BENCH_WORKERS").unwrap_or_else(|_| "64".into());
             let count = std::env::var("BENCH_BACKLOG")
@@ -78,7 +81,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, hook, drain or soak"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, hook, intake, drain or soak"
         ),
     };
     println!("{report}");

@@ -76,6 +76,7 @@ async fn backlog(path: &Path, count: usize) -> Result<()> {
             payload: payload.clone(),
             created_at: now_millis(),
             idempotency: None,
+            lane: None,
         })
         .collect();
     for chunk in records.chunks(1000) {
@@ -206,6 +207,35 @@ pub async fn drain_only(hipkit: &Path, workers: &str, count: usize) -> Result<St
     ))
 }
 
+/// The outbox intake phase alone, delivery held (each send waits a minute): accepted
+/// messages per second and the server's RSS after it. Leaves the emulator faulted.
+async fn outbox_intake(
+    hipkit: &Path,
+    emu: &Spawned,
+    dir: &Path,
+    seconds: f64,
+) -> Result<(f64, f64)> {
+    add_fault(
+        &emu.base,
+        serde_json::json!({"times": 1_000_000, "action": {"delay": {"delay_ms": 60_000}}}),
+    )
+    .await?;
+    let outbox = serve(hipkit, &emu.base, &dir.join("intake.db"), "outbox", "8")?;
+    let rate = intake_rate(&outbox.base, seconds).await?;
+    Ok((rate, rss_mib(outbox.child.id())?))
+}
+
+/// `hipkit-bench intake`: only the outbox intake phase, to compare two builds quickly.
+pub async fn intake_only(hipkit: &Path, seconds: f64) -> Result<String> {
+    let emu = spawn_emulator(hipkit)?;
+    let dir = tempfile::tempdir()?;
+    let (rate, rss) = outbox_intake(hipkit, &emu, dir.path(), seconds).await?;
+    Ok(format!(
+        "POST /api/v1/messages into the SQLite outbox (delivery held), {seconds} s: \
+         {rate:.0} messages/s; RSS after {rss:.1} MiB"
+    ))
+}
+
 /// Runs every measurement and returns the markdown report.
 pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let emu = spawn_emulator(hipkit)?;
@@ -233,22 +263,7 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
     let memory_rate = intake_rate(&memory.base, seconds).await?;
     drop(memory);
 
-    // Hold delivery (each send waits a minute) so this phase measures intake alone.
-    add_fault(
-        &emu.base,
-        serde_json::json!({"times": 1_000_000, "action": {"delay": {"delay_ms": 60_000}}}),
-    )
-    .await?;
-    let outbox = serve(
-        hipkit,
-        &emu.base,
-        &dir.path().join("intake.db"),
-        "outbox",
-        "8",
-    )?;
-    let outbox_rate = intake_rate(&outbox.base, seconds).await?;
-    let backlog_rss = rss_mib(outbox.child.id())?;
-    drop(outbox);
+    let (outbox_rate, backlog_rss) = outbox_intake(hipkit, &emu, dir.path(), seconds).await?;
     let emu = {
         drop(emu);
         spawn_emulator(hipkit)?

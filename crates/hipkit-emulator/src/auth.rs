@@ -1,12 +1,14 @@
-//! Who is calling: the token from `Authorization: Bearer` or `auth_token`, and scope checks.
+//! Who is calling: the token from `Authorization: Bearer` or `auth_token`, and scope checks
+//! (HipChat's rules, from `hipkit_server::hipchat_api`, which the bridge answers by too).
 //! Shared by the `/v2` gate and the `/_emulator` control API.
 
 use crate::state::{Shared, World};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
 use hipchat::Scope;
 use hipkit_server::ApiError;
+use hipkit_server::hipchat_api;
+pub use hipkit_server::hipchat_api::{bad_token, no_token, query_pairs, raw_token};
 
 /// The authenticated caller: put into request extensions by the `/v2` gate, or looked up
 /// from the request's token when extracted on a route the gate does not cover.
@@ -25,38 +27,8 @@ pub struct Caller {
 impl Caller {
     /// Fails with 403 unless the token has one of `any_of`; with `auth_test`, stops with 202.
     pub fn require(&self, any_of: &[Scope]) -> Result<(), ApiError> {
-        if !any_of.iter().any(|s| self.scopes.contains(s)) {
-            let list = any_of
-                .iter()
-                .map(|s| format!("u'{s}'"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("This action requires one of the following scopes: [{list}]"),
-            ));
-        }
-        if self.auth_test {
-            return Err(ApiError::new(
-                StatusCode::ACCEPTED,
-                "This auth_token has access to use this method.",
-            ));
-        }
-        Ok(())
+        hipchat_api::require_scopes(&self.scopes, any_of, self.auth_test)
     }
-}
-
-/// 401 for a request without a token, in HipChat's words.
-pub fn no_token() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "Authenticated requests only. See https://www.hipchat.com/docs/apiv2/auth for more information.",
-    )
-}
-
-/// 401 for an unknown token, in HipChat's words.
-pub fn bad_token() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "Invalid OAuth session")
 }
 
 /// Looks a raw token up: 401 without one or for an unknown one. `auth_test` starts false.
@@ -81,26 +53,4 @@ impl FromRequestParts<Shared> for Caller {
         let token = raw_token(&parts.headers, &query_pairs(parts.uri.query()));
         identify(&s.world(), token.as_deref())
     }
-}
-
-/// Query parameters as decoded pairs.
-pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
-}
-
-/// The raw token of a request, from the header first, then the query.
-pub fn raw_token(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(hipchat::Credentials::bearer)
-        .map(str::to_owned);
-    from_header.or_else(|| {
-        query
-            .iter()
-            .find(|(k, _)| k == "auth_token")
-            .map(|(_, v)| v.clone())
-    })
 }

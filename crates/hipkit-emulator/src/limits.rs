@@ -1,15 +1,14 @@
 //! HipChat-style rate limits: per token, and flood control per recipient, in fixed windows.
 
 use crate::config::RateSpec;
-use axum::http::{HeaderMap, HeaderValue};
+use hipkit_server::rate::{TOKEN_LIMIT, TOKEN_WINDOW_SECS, Windows, now_secs};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// HipChat's documented per-token limit, reported when none is enforced.
 const DEFAULT_RATE: RateSpec = RateSpec {
-    limit: 500,
-    window_secs: 300,
+    limit: TOKEN_LIMIT,
+    window_secs: TOKEN_WINDOW_SECS,
 };
 /// HipChat's documented per-recipient flood limit, reported when none is enforced.
 const DEFAULT_FLOOD: RateSpec = RateSpec {
@@ -17,82 +16,17 @@ const DEFAULT_FLOOD: RateSpec = RateSpec {
     window_secs: 60,
 };
 
-/// The outcome of counting one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count {
-    /// Limit per window.
-    pub limit: u64,
-    /// Left in this window.
-    pub remaining: u64,
-    /// Window end, Unix seconds.
-    pub reset: u64,
-    /// Whether this request is over an enforced limit.
-    pub exceeded: bool,
-}
-
-impl Count {
-    /// Writes `X-{prefix}-Limit/Remaining/Reset`.
-    pub fn write_headers(&self, prefix: &str, headers: &mut HeaderMap) {
-        for (suffix, value) in [
-            ("Limit", self.limit),
-            ("Remaining", self.remaining),
-            ("Reset", self.reset),
-        ] {
-            if let Ok(name) = axum::http::HeaderName::try_from(format!("x-{prefix}-{suffix}")) {
-                headers.insert(name, HeaderValue::from(value));
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: u64,
-    used: u64,
-}
+pub use hipkit_server::rate::Count;
 
 /// Fixed-window counters keyed by token label or recipient.
 #[derive(Debug)]
 pub struct Limiter {
     rate: (RateSpec, bool),
     flood: (RateSpec, bool),
-    tokens: Mutex<HashMap<String, Window>>,
-    recipients: Mutex<HashMap<String, Window>>,
+    tokens: Windows,
+    recipients: Windows,
     /// A reset forced by fault injection: 429 for every token until this Unix second.
     forced_until: Mutex<HashMap<String, u64>>,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn count(map: &Mutex<HashMap<String, Window>>, key: &str, spec: RateSpec, enforce: bool) -> Count {
-    let now = now_secs();
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    let w = map.entry(key.to_owned()).or_insert(Window {
-        start: now,
-        used: 0,
-    });
-    let window_end = w.start.saturating_add(spec.window_secs);
-    if now >= window_end {
-        *w = Window {
-            start: now,
-            used: 0,
-        };
-    }
-    let exceeded = enforce && w.used >= spec.limit;
-    if !exceeded {
-        w.used = w.used.saturating_add(1);
-    }
-    Count {
-        limit: spec.limit,
-        remaining: spec.limit.saturating_sub(w.used),
-        reset: w.start.saturating_add(spec.window_secs),
-        exceeded,
-    }
 }
 
 /// A read-only view of the limiter for the web UI.
@@ -108,42 +42,24 @@ pub struct Budgets {
     pub recipients: Vec<(String, Count)>,
 }
 
-fn peek_all(map: &Mutex<HashMap<String, Window>>, spec: RateSpec) -> Vec<(String, Count)> {
-    let now = now_secs();
-    let map = map.lock().unwrap_or_else(|p| p.into_inner());
-    let mut out: Vec<(String, Count)> = map
-        .iter()
-        .map(|(key, w)| {
-            let ended = now >= w.start.saturating_add(spec.window_secs);
-            let used = if ended { 0 } else { w.used };
-            let count = Count {
-                limit: spec.limit,
-                remaining: spec.limit.saturating_sub(used),
-                reset: w.start.saturating_add(spec.window_secs),
-                exceeded: false,
-            };
-            (key.clone(), count)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 impl Limiter {
     /// Enforces the given limits; `None` reports HipChat's defaults without enforcing.
     pub fn new(rate: Option<RateSpec>, flood: Option<RateSpec>) -> Self {
         Self {
             rate: (rate.unwrap_or(DEFAULT_RATE), rate.is_some()),
             flood: (flood.unwrap_or(DEFAULT_FLOOD), flood.is_some()),
-            tokens: Mutex::default(),
-            recipients: Mutex::default(),
+            tokens: Windows::default(),
+            recipients: Windows::default(),
             forced_until: Mutex::default(),
         }
     }
 
     /// Counts a request by `token`.
     pub fn count_token(&self, token: &str) -> Count {
-        let mut c = count(&self.tokens, token, self.rate.0, self.rate.1);
+        let (spec, enforce) = self.rate;
+        let mut c = self
+            .tokens
+            .count(token, spec.limit, spec.window_secs, enforce);
         let forced = self
             .forced_until
             .lock()
@@ -160,7 +76,9 @@ impl Limiter {
 
     /// Counts a message to `recipient` (flood control).
     pub fn count_recipient(&self, recipient: &str) -> Count {
-        count(&self.recipients, recipient, self.flood.0, self.flood.1)
+        let (spec, enforce) = self.flood;
+        self.recipients
+            .count(recipient, spec.limit, spec.window_secs, enforce)
     }
 
     /// The current budgets without counting anything: per token label, then per recipient
@@ -169,8 +87,12 @@ impl Limiter {
         Budgets {
             rate: self.rate,
             flood: self.flood,
-            tokens: peek_all(&self.tokens, self.rate.0),
-            recipients: peek_all(&self.recipients, self.flood.0),
+            tokens: self
+                .tokens
+                .peek_all(self.rate.0.limit, self.rate.0.window_secs),
+            recipients: self
+                .recipients
+                .peek_all(self.flood.0.limit, self.flood.0.window_secs),
         }
     }
 

@@ -7,14 +7,11 @@ use crate::state::Shared;
 use crate::webhooks;
 use hipkit_server::{AllowedHosts, Connections, serve_connections};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
 
 /// Why the emulator could not start.
 #[derive(Debug, Error)]
@@ -104,7 +101,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError
     let firing = start_firing(&shared, &config)?;
     let router = crate::app::router(shared.clone(), &config);
     let tls = if config.tls {
-        Some(self_signed_acceptor()?)
+        Some(hipkit_server::self_signed_acceptor().map_err(StartError::Tls)?)
     } else {
         None
     };
@@ -147,19 +144,4 @@ fn start_firing(shared: &Shared, config: &EmulatorConfig) -> Result<JoinHandle<(
         jobs,
         settings,
     )))
-}
-
-fn self_signed_acceptor() -> Result<TlsAcceptor, StartError> {
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-    let cert =
-        rcgen::generate_simple_self_signed(names).map_err(|e| StartError::Tls(Box::new(e)))?;
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| StartError::Tls(Box::new(e)))?
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .map_err(|e| StartError::Tls(Box::new(e)))?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
 }

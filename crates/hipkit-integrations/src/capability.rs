@@ -46,6 +46,23 @@ impl Integrations {
         text.to_owned()
     }
 
+    /// The slash-command routes and whether each can verify its requests.
+    fn slash_banner(&self) -> String {
+        let on = |on: bool, what: &str| {
+            if on {
+                format!("verified by {what}")
+            } else {
+                format!("off (no {what})")
+            }
+        };
+        let auth = self.slash_auth();
+        format!(
+            "POST {{base}}/hooks/slack: {}; POST {{base}}/hooks/mattermost: {}",
+            on(auth.slack_on(), "[integrations.slack] signing_secret"),
+            on(auth.mattermost_on(), "[integrations.mattermost] tokens"),
+        )
+    }
+
     /// The start-up lines (label, text), `{base}` standing for the listener's URL; tokens
     /// only as a count.
     pub fn banner(&self, helpers: &str) -> Vec<(String, String)> {
@@ -66,6 +83,7 @@ impl Integrations {
             ),
             ("webhooks", "POST {base}/hooks/hipchat".to_owned()),
             ("auth", self.webhook_auth()),
+            ("slash", self.slash_banner()),
             (
                 "storage",
                 "GET/PUT/DELETE {base}/admin/storage/{integration} (admin token)".to_owned(),

@@ -1,5 +1,6 @@
 //! The `[integrations]` configuration section.
 
+use crate::secret::SecretSource;
 use crate::tokens::TokenSpec;
 use hipchat::jwt::JwtSecret;
 use serde::Deserialize;
@@ -24,6 +25,10 @@ pub struct IntegrationsConfig {
     /// Output (log lines, prints, the reply) an integration may produce per second before
     /// it is killed as flooding, in bytes.
     pub max_output_bytes: usize,
+    /// Most bytes one integration may store (its keys plus their values as compact JSON).
+    pub storage_max_bytes: u64,
+    /// Most keys one integration may store.
+    pub storage_max_keys: u64,
     /// Token specs, `NAME:TOKEN` (global) or `ROOM_ID:INTEGRATION:TOKEN`.
     pub tokens: Vec<TokenSpec>,
     /// A file with one token spec per line (`#` comments), read at start.
@@ -37,10 +42,37 @@ pub struct IntegrationsConfig {
     pub jwt_secrets: BTreeMap<String, JwtSecret>,
     /// The `iss` (OAuth client id) signed webhooks must carry; none: any issuer.
     pub jwt_issuer: Option<String>,
+    /// Room id → the JWT issuer (installation) whose webhooks that room takes: its tokens
+    /// are handed only to calls signed by that issuer.
+    pub room_issuers: BTreeMap<String, String>,
     /// Under `serve`, also take webhooks at `POST /` (existing HipChat configurations).
     pub root_hook: bool,
     /// Watch the folder and pick up new, changed and removed integrations at once.
     pub watch: bool,
+    /// Integrations (or `name subcommand` commands) whose Slack and Mattermost replies only
+    /// the caller sees (`ephemeral`); the others answer in the channel.
+    pub ephemeral: Vec<String>,
+    /// `[integrations.slack]`: Slack slash commands at `POST /hooks/slack`.
+    pub slack: SlackConfig,
+    /// `[integrations.mattermost]`: Mattermost slash commands at `POST /hooks/mattermost`.
+    pub mattermost: MattermostConfig,
+}
+
+/// `[integrations.slack]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    /// The app's signing secret (Slack's "Signing Secret"); none: `/hooks/slack` refuses all.
+    pub signing_secret: Option<SecretSource>,
+}
+
+/// `[integrations.mattermost]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MattermostConfig {
+    /// The tokens Mattermost shows for each slash command; none: `/hooks/mattermost`
+    /// refuses all.
+    pub tokens: Vec<SecretSource>,
 }
 
 impl Default for IntegrationsConfig {
@@ -51,14 +83,20 @@ impl Default for IntegrationsConfig {
             timeout_secs: 10,
             concurrency: 8,
             max_output_bytes: 1 << 20,
+            storage_max_bytes: 32 << 20,
+            storage_max_keys: 10_000,
             tokens: Vec::new(),
             tokens_file: None,
             scoped_tokens: false,
             jwt_secret: None,
             jwt_secrets: BTreeMap::new(),
             jwt_issuer: None,
+            room_issuers: BTreeMap::new(),
             root_hook: false,
             watch: true,
+            ephemeral: Vec::new(),
+            slack: SlackConfig::default(),
+            mattermost: MattermostConfig::default(),
         }
     }
 }
@@ -85,14 +123,20 @@ impl std::fmt::Debug for IntegrationsConfig {
             .field("timeout_secs", &self.timeout_secs)
             .field("concurrency", &self.concurrency)
             .field("max_output_bytes", &self.max_output_bytes)
+            .field("storage_max_bytes", &self.storage_max_bytes)
+            .field("storage_max_keys", &self.storage_max_keys)
             .field("tokens", &self.tokens.len())
             .field("tokens_file", &self.tokens_file)
             .field("scoped_tokens", &self.scoped_tokens)
             .field("jwt_secret", &self.jwt_secret)
             .field("jwt_secrets", &self.jwt_secrets.keys().collect::<Vec<_>>())
             .field("jwt_issuer", &self.jwt_issuer)
+            .field("room_issuers", &self.room_issuers)
             .field("root_hook", &self.root_hook)
             .field("watch", &self.watch)
+            .field("ephemeral", &self.ephemeral)
+            .field("slack", &self.slack)
+            .field("mattermost", &self.mattermost)
             .finish()
     }
 }

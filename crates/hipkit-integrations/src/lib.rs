@@ -8,6 +8,7 @@
 mod capability;
 pub mod command;
 pub mod config;
+mod entries;
 mod error;
 pub mod intake;
 pub mod jwt;
@@ -15,10 +16,12 @@ mod lenient;
 pub mod registry;
 pub mod reply;
 pub mod runtime;
+pub mod secret;
 mod service;
+pub mod slash;
 pub mod storage;
 pub mod tokens;
 
-pub use config::IntegrationsConfig;
+pub use config::{IntegrationsConfig, MattermostConfig, SlackConfig};
 pub use error::IntegrationsError;
 pub use service::{Integrations, Options};

@@ -4,13 +4,15 @@
 use crate::command::{self, Command};
 use crate::config::IntegrationsConfig;
 use crate::error::IntegrationsError;
-use crate::intake::{self, IntakeError};
+use crate::intake::{self, IntakeError, Webhook};
 use crate::jwt;
 use crate::registry::{self, Entry, Kind};
 use crate::reply::Reply;
 use crate::runtime::exec::ExecRuntime;
 use crate::runtime::python::{HipChatTarget, PythonRuntime, check_python};
 use crate::runtime::{CallError, Invocation, Limits, Returned};
+use crate::slash::verify::SlashAuth;
+use crate::slash::{ChannelRooms, Unmapped};
 use crate::tokens::{self, Tokens};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -64,6 +66,9 @@ struct Inner {
     last_rescan: Mutex<Option<std::time::Instant>>,
     scans: AtomicU64,
     watcher: Mutex<Option<RecommendedWatcher>>,
+    slash_auth: SlashAuth,
+    channel_rooms: RwLock<Arc<dyn ChannelRooms>>,
+    http: reqwest::Client,
 }
 
 /// Every token spec of the configuration: `tokens`, then the tokens file's.
@@ -109,8 +114,17 @@ impl Integrations {
             timeout: config.timeout(),
             concurrency: config.concurrency.max(1),
             max_output_bytes: config.max_output_bytes.max(1),
+            quota: crate::runtime::quota::Quota {
+                max_bytes: config.storage_max_bytes,
+                max_keys: config.storage_max_keys,
+            },
         };
         let python = PythonRuntime::new(&config.python, hipchat, limits, store.clone())?;
+        let slash_auth = SlashAuth::from_config(&config)?;
+        let http = reqwest::Client::builder()
+            .timeout(LATE_REPLY_TIMEOUT)
+            .build()
+            .map_err(IntegrationsError::HttpClient)?;
         let inner = Arc::new(Inner {
             exec: ExecRuntime::new(limits, store.clone()),
             dir,
@@ -122,6 +136,9 @@ impl Integrations {
             last_rescan: Mutex::new(None),
             scans: AtomicU64::new(0),
             watcher: Mutex::new(None),
+            slash_auth,
+            channel_rooms: RwLock::new(Arc::new(Unmapped)),
+            http,
             config,
         });
         if inner.config.watch {
@@ -172,10 +189,14 @@ impl Integrations {
         self.inner.python.with_storage_exclusive(name, op).await
     }
 
-    /// The webhook routes: `POST /hooks/hipchat`, and `POST /` with `root`. They answer by
+    /// The webhook routes: `POST /hooks/hipchat`, `/hooks/slack`, `/hooks/mattermost`, and
+    /// `POST /` with `root`. They answer by
     /// the request's deadline themselves (a call's own timeout is reported as a reply).
     pub fn hook_routes(&self, root: bool) -> Routes {
-        let mut router = Router::new().route("/hooks/hipchat", post(hook));
+        let mut router = Router::new()
+            .route("/hooks/hipchat", post(hook))
+            .route("/hooks/slack", post(crate::slash::slack))
+            .route("/hooks/mattermost", post(crate::slash::mattermost));
         if root {
             router = router.route("/", post(hook));
         }
@@ -213,6 +234,53 @@ impl Integrations {
     /// commands and explicit rescans): a diagnostic that shows a quiet folder stays quiet.
     pub fn scans(&self) -> u64 {
         self.inner.scans.load(Ordering::Relaxed)
+    }
+
+    /// Maps Slack and Mattermost channels to HipChat rooms (the bridge's `[[bridge.rooms]]`);
+    /// without it every channel is a room of its own.
+    pub fn map_channels(&self, rooms: Arc<dyn ChannelRooms>) {
+        *self
+            .inner
+            .channel_rooms
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = rooms;
+    }
+
+    /// The channel mapping in use.
+    pub(crate) fn channel_rooms(&self) -> Arc<dyn ChannelRooms> {
+        self.inner
+            .channel_rooms
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The slash-command secrets.
+    pub(crate) fn slash_auth(&self) -> &SlashAuth {
+        &self.inner.slash_auth
+    }
+
+    /// The client late slash-command replies are posted with.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Whether `line`'s reply is for its caller only (`[integrations] ephemeral` names its
+    /// integration, or its integration and first word).
+    pub(crate) fn is_ephemeral(&self, line: &str) -> bool {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap_or_default().trim_start_matches('/');
+        let sub = words.next();
+        self.inner.config.ephemeral.iter().any(|e| {
+            let mut want = e.split_whitespace();
+            want.next().map(|w| w.trim_start_matches('/')) == Some(name)
+                && want.next().is_none_or(|w| Some(w) == sub)
+        })
+    }
+
+    /// Runs an authenticated webhook (see `Inner::run`).
+    pub(crate) async fn run(&self, hook: Webhook, deadline: Instant) -> Result<Reply, Reply> {
+        self.inner.run(hook, deadline).await
     }
 
     /// Stops every Python host.
@@ -253,6 +321,9 @@ const UNKNOWN_RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// The built-in integration (unless the folder has one of that name): replies `pong`
 /// without running anything, to check the webhook path.
 pub const BUILTIN_PING: &str = "ping";
+
+/// How long posting one late slash-command reply may take.
+const LATE_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Time kept back from the request's deadline to write the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(50);
@@ -324,13 +395,38 @@ impl Inner {
             Command::Call { name, .. } => self.config.jwt_secret_for(name),
             _ => self.config.jwt_secret.as_ref(),
         };
-        if let Some(secret) = secret
-            && let Err(e) = jwt::check(headers, query, secret, self.config.jwt_issuer.as_deref())
-        {
-            tracing::warn!("webhook refused: {e}");
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()));
+        if let Some(secret) = secret {
+            let refused = |why: String| {
+                tracing::warn!(room = %hook.room_id, "webhook refused: {why}");
+                ApiError::new(StatusCode::UNAUTHORIZED, why)
+            };
+            let claims = jwt::check(headers, query, secret, self.config.jwt_issuer.as_deref())
+                .map_err(|e| refused(e.to_string()))?;
+            jwt::bind(
+                &claims,
+                &hook.room_id,
+                hook.oauth_client_id.as_deref(),
+                &self.config.room_issuers,
+            )
+            .map_err(|e| refused(e.to_string()))?;
         }
-        let (name, text) = match command {
+        Ok(self
+            .run(hook, deadline)
+            .await
+            .unwrap_or_else(|failed| failed))
+    }
+
+    /// Routes an authenticated webhook to its integration and runs it by `deadline`: the
+    /// reply, or `Err` with the reply saying why nothing (or nothing good) came of it.
+    pub(crate) async fn run(&self, hook: Webhook, deadline: Instant) -> Result<Reply, Reply> {
+        let Webhook {
+            event,
+            message,
+            room_id,
+            payload,
+            ..
+        } = hook;
+        let (name, text) = match command::parse(&message) {
             Command::None => {
                 return Ok(Reply::text(format!(
                     "Not a slash command: start the message with /NAME. Available: {}",
@@ -338,7 +434,7 @@ impl Inner {
                 )));
             }
             Command::BadName(bad) => {
-                return Ok(Reply::error(format!(
+                return Err(Reply::error(format!(
                     "`/{}` is not an integration name (letters, digits, `_` and `-` only). \
                      Available: {}",
                     crate::runtime::one_line(bad),
@@ -351,7 +447,7 @@ impl Inner {
             return Ok(Reply::text("pong"));
         }
         let Some(entry) = self.entry(&name).await else {
-            return Ok(Reply::error(format!(
+            return Err(Reply::error(format!(
                 "No integration /{name}. Available: {}",
                 self.available()
             )));
@@ -360,21 +456,25 @@ impl Inner {
             id: self.next_call.fetch_add(1, Ordering::Relaxed),
             path: entry.path.clone(),
             deadline: deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline),
-            token: self.tokens.token_for(&hook.room_id, &name).cloned(),
+            token: self.tokens.token_for(&room_id, &name).cloned(),
             all_tokens: self.tokens.all_tokens(&name, self.config.scoped_tokens),
             name,
             query: text,
-            payload: hook.payload,
+            payload,
         };
-        tracing::info!(integration = %inv.name, call = inv.id, room = %hook.room_id, event = %hook.event, "running");
+        tracing::info!(integration = %inv.name, call = inv.id, room = %room_id, event = %event, "running");
         let outcome = match entry.kind {
             Kind::Python => self.python.call(&inv).await,
             Kind::Executable => self.exec.call(&inv).await,
         };
-        Ok(self.reply(&inv, outcome))
+        self.reply(&inv, outcome)
     }
 
-    fn reply(&self, inv: &Invocation, outcome: Result<Returned, CallError>) -> Reply {
+    fn reply(
+        &self,
+        inv: &Invocation,
+        outcome: Result<Returned, CallError>,
+    ) -> Result<Reply, Reply> {
         let converted = outcome.and_then(|returned| {
             match returned {
                 Returned::Value(v) => Reply::from_value(v),
@@ -385,12 +485,12 @@ impl Inner {
         match converted {
             Ok(reply) => {
                 tracing::info!(integration = %inv.name, call = inv.id, "done");
-                reply
+                Ok(reply)
             }
             Err(e) => {
                 let why = hipchat::error_chain(&e);
                 tracing::error!(integration = %inv.name, call = inv.id, "{why}");
-                Reply::error(format!("/{} {why}", inv.name))
+                Err(Reply::error(format!("/{} {why}", inv.name)))
             }
         }
     }

@@ -1,11 +1,14 @@
 //! Storage administration: the seed's `save`/`load`/`erase` as authenticated JSON endpoints
 //! (mounted behind the admin token): `GET /admin/storage` lists integrations with storage,
-//! `GET /admin/storage/{integration}` exports one as a JSON object, `PUT` imports such an
+//! `GET /admin/storage/{integration}` exports one as a JSON object (streamed: one value in
+//! memory at a time, whatever the storage's size), `PUT` imports such an
 //! object (replacing), `DELETE` erases. Server-chosen locations only: no request names a file.
 //!
 //! Keys are stored as text: an integer key `n` written by a Python integration is stored as
 //! `#n` (and read back as the integer), a string key starting with `#` gets one more `#`.
 
+use crate::entries::Entries;
+use crate::runtime::quota::entry_size;
 use crate::service::Integrations;
 use crate::tokens::valid_name;
 use axum::Router;
@@ -53,8 +56,44 @@ async fn export(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     checked(&name)?;
-    let entries = s.store().export(&name).await.map_err(store_failed)?;
-    Ok(axum::Json(entries).into_response())
+    let entries = Entries::open(s.store(), &name)
+        .await
+        .map_err(store_failed)?;
+    let chunks = futures_util::stream::unfold(Some((entries, true)), |state| async move {
+        let (mut entries, first) = state?;
+        let open: &[u8] = if first { b"{" } else { b"," };
+        match entries.next().await {
+            Some(Ok((key, value))) => {
+                let chunk = pair(open, &key, &value).map_err(std::io::Error::other);
+                Some((chunk, Some((entries, false))))
+            }
+            Some(Err(e)) => {
+                // The status is sent already: the body ends short (not JSON), and is logged.
+                tracing::error!(integration = %entries.namespace(), "storage export failed: {e}");
+                Some((Err(std::io::Error::other(e)), None))
+            }
+            None => {
+                let close: &'static [u8] = if first { b"{}" } else { b"}" };
+                Some((Ok(Bytes::from_static(close)), None))
+            }
+        }
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+/// One `"key":value` of an export, after `open` (`{` or `,`).
+fn pair(open: &[u8], key: &str, value: &Value) -> Result<Bytes, serde_json::Error> {
+    let size = usize::try_from(entry_size(key, value)).unwrap_or(0);
+    let mut chunk = Vec::with_capacity(open.len() + size + 4);
+    chunk.extend_from_slice(open);
+    serde_json::to_writer(&mut chunk, key)?;
+    chunk.push(b':');
+    serde_json::to_writer(&mut chunk, value)?;
+    Ok(Bytes::from(chunk))
 }
 
 async fn import(

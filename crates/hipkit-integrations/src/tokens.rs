@@ -92,13 +92,14 @@ impl FromStr for TokenSpec {
         };
         let room_form = !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit());
         if let (true, Some((integration, token))) = (room_form, rest.split_once(':')) {
-            let shown = format!("{first}:{integration}:…");
             if !valid_name(integration) {
+                // Not shown: a part that is no name may be the token, split at its own `:`.
                 return Err(fail(
-                    shown,
+                    format!("{first}:…"),
                     "the integration name must be letters, digits, `_` or `-`",
                 ));
             }
+            let shown = format!("{first}:{integration}:…");
             if token.is_empty() {
                 return Err(fail(shown, "the token is empty"));
             }

@@ -123,10 +123,13 @@ async fn forged_expired_foreign_and_missing_tokens_are_refused() {
     let mut not_before = fresh.clone();
     not_before.nbf = Some(fresh.iat + 365 * 86_400);
     let http = reqwest::Client::new();
+    // The body names the installation the tokens are signed by (as the emulator's do).
+    let mut body = webhook(1, "/ok");
+    body["oauth_client_id"] = json!("hipkit-emulator");
     let send = |auth: Option<String>, query: &str| {
         let mut req = http
             .post(format!("{}/hooks/hipchat{query}", stack.base))
-            .json(&webhook(1, "/ok"));
+            .json(&body);
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -166,5 +169,72 @@ async fn forged_expired_foreign_and_missing_tokens_are_refused() {
         let body: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(body["message"], "ran");
     }
+    stack.stop().await;
+}
+
+/// Issue 20 point 4: a valid token is bound to its room and its installation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_signed_for_one_room_runs_nothing_for_another() {
+    let emu = emulator().await;
+    let (dir, db, data) = folders();
+    let ran = data.path().join("ran");
+    write(
+        dir.path(),
+        "ok.py",
+        &format!(
+            "def run_integration(token):\n    open({:?}, 'a').write(str(token) + '\\n')\n    \
+             return 'ran'\n",
+            ran.display().to_string()
+        ),
+        0o644,
+    );
+    let mut config = signed_config();
+    config.tokens = vec![
+        "1:ok:room-one-token".parse().unwrap(),
+        "2:ok:room-two-token".parse().unwrap(),
+    ];
+    config.room_issuers = [("3".to_owned(), "room-three-install".to_owned())].into();
+    let stack = Stack::start(dir.path(), &db, &emu, config).await;
+    let http = reqwest::Client::new();
+    let post = |room: u64, client: &str, signed_room: u64| {
+        let mut body = webhook(room, "/ok");
+        body["oauth_client_id"] = json!(client);
+        let claims = WebhookClaims::for_call("hipkit-emulator", Some(1), signed_room);
+        let jwt = hipchat::jwt::sign(&JwtSecret::new(SECRET), &claims).unwrap();
+        http.post(format!("{}/hooks/hipchat", stack.base))
+            .header("authorization", format!("JWT {jwt}"))
+            .json(&body)
+            .send()
+    };
+    for (room, client, signed_room, expected) in [
+        (
+            2,
+            "hipkit-emulator",
+            1,
+            "issued for room 1, not for the body's room 2",
+        ),
+        (
+            1,
+            "someone-else",
+            1,
+            "`oauth_client_id` is not the JWT's issuer",
+        ),
+        (
+            3,
+            "hipkit-emulator",
+            3,
+            "room 3 takes webhooks from another issuer",
+        ),
+    ] {
+        let resp = post(room, client, signed_room).await.unwrap();
+        assert_eq!(resp.status(), 401, "room {room}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(expected), "{text}");
+        assert!(!text.contains("room-two-token"), "{text}");
+    }
+    assert!(!ran.exists(), "a refused webhook ran the integration");
+    let resp = post(1, "hipkit-emulator", 1).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "room-one-token\n");
     stack.stop().await;
 }

@@ -28,15 +28,7 @@ async fn the_seed_example_does_its_four_effects() {
     write(dir.path(), "example.py", EXAMPLE, 0o644);
     // Binary, not UTF-8: the seed's helper could only upload text.
     seed_example::write_upload_file();
-    let config = IntegrationsConfig {
-        tokens: vec![
-            "file_uploader:integrations-test-token".parse().unwrap(),
-            format!("{room}:example:integrations-test-token")
-                .parse()
-                .unwrap(),
-        ],
-        ..IntegrationsConfig::default()
-    };
+    let config = seed_example_config(room, IntegrationsConfig::default());
     let stack = Stack::start(dir.path(), &db, &emu, config).await;
     let (status, body) = stack.command(room, "/example hello 50% world").await;
     assert_eq!(status, 204, "{body}");
@@ -401,4 +393,56 @@ async fn a_killed_hosts_subprocesses_die_with_it() {
     assert!(text.contains("did not finish within 1 s"), "{text}");
     wait_ended(&pid, "the script's subprocess outlived its killed host").await;
     stack.stop().await;
+}
+
+/// Issue 20: what a script starts in a new session (`setsid`), even daemonised by a double
+/// fork, does not outlive its host, whether the call times out or the host is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_started_in_a_new_session_die_with_their_host() {
+    let emu = emulator().await;
+    let (dir, db, data) = folders();
+    let d = dir.path();
+    let pid = |name: &str| data.path().join(name);
+    // `setsid sleep` (a new session), and `setsid -f` whose forked child is orphaned at once.
+    let script = |name: &str, then: &str| {
+        format!(
+            "import os, subprocess, time\n\
+             QUIET = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, \
+             stderr=subprocess.DEVNULL)\n\
+             def run_integration():\n    \
+             subprocess.Popen(['setsid', 'sh', '-c', 'echo $$ > {a}; exec sleep 1000'], **QUIET)\n    \
+             subprocess.run(['setsid', '-f', 'sh', '-c', 'echo $$ > {b}; exec sleep 1000'], **QUIET)\n    \
+             for f in ('{a}', '{b}'):\n        \
+             while not (os.path.exists(f) and os.path.getsize(f)):\n            \
+             time.sleep(0.01)\n    \
+             {then}\n",
+            a = pid(&format!("{name}-session")).display(),
+            b = pid(&format!("{name}-daemon")).display(),
+        )
+    };
+    write(d, "hangs.py", &script("hangs", "time.sleep(60)"), 0o644);
+    write(
+        d,
+        "leaves.py",
+        &script("leaves", "return 'left them'"),
+        0o644,
+    );
+    let config = IntegrationsConfig {
+        timeout_secs: 2,
+        ..IntegrationsConfig::default()
+    };
+    let stack = Stack::start(d, &db, &emu, config).await;
+    let text = stack.reply_text(1, "/hangs").await;
+    assert!(text.contains("did not finish within 2 s"), "{text}");
+    for name in ["hangs-session", "hangs-daemon"] {
+        wait_ended(&pid(name), "a setsid process outlived its timed-out host").await;
+    }
+    assert_eq!(stack.reply_text(1, "/leaves").await, "left them");
+    for name in ["leaves-session", "leaves-daemon"] {
+        assert!(runs(&pid(name)), "{name} did not start");
+    }
+    stack.stop().await;
+    for name in ["leaves-session", "leaves-daemon"] {
+        wait_ended(&pid(name), "a setsid process outlived its stopped host").await;
+    }
 }

@@ -92,6 +92,10 @@ impl Couriers for ReporterCouriers {
             (Some(Courier::HipChat(_) | Courier::Shared), ParcelItem::Http(_)) => {
                 refuse("this reporter is a HipChat reporter now; it cannot send an HTTP push")
             }
+            (Some(_), ParcelItem::Chat(_)) => refuse(
+                "a build reporter has this name: it cannot carry a bridge message (give the \
+                 bridge destination and the reporter different names)",
+            ),
         }
     }
 

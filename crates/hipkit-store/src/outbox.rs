@@ -20,6 +20,13 @@ pub trait OutboxStore: Send + Sync {
 
     /// Leases up to `limit` due records (queued and due, or in flight with an expired lease)
     /// until `now + lease_ms`, counting an attempt for each; returned in due order.
+    ///
+    /// Lanes: a record with a [`NewRecord::lane`] is only handed out while no record of its
+    /// lane accepted before it is still queued (due or waiting for a retry) or in flight, so a
+    /// lane's records are delivered one at a time in acceptance (enqueue) order; an expired
+    /// lease is claimed again before anything behind it. The guarantee is "delivered or
+    /// dead": a dead-lettered record unblocks its lane, and one queued again (`requeue`)
+    /// blocks it again. Records without a lane, and different lanes, go in parallel.
     async fn claim(
         &self,
         now: Millis,
@@ -122,7 +129,8 @@ pub trait OutboxStore: Send + Sync {
     /// How many records are in each state (one snapshot).
     async fn counts(&self) -> Result<StateCounts, StoreError>;
 
-    /// When the earliest queued record (or in-flight lease) becomes due, if any.
+    /// When the earliest record a claim could take (queued, or an in-flight lease expiring,
+    /// and for a lane only its first record) becomes due, if any.
     async fn next_due(&self) -> Result<Option<Millis>, StoreError>;
 
     /// After a crash: puts every in-flight record back in the queue, due at `now`, keeping

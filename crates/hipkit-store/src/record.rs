@@ -73,6 +73,10 @@ pub struct NewRecord {
     /// The client's idempotency key, if any: a record whose key is already stored is not
     /// stored again (see [`crate::Enqueued`]).
     pub idempotency: Option<crate::IdempotencyKey>,
+    /// The ordered lane the record joins, if any: records of one lane are delivered one at a
+    /// time in acceptance order (see [`crate::OutboxStore::claim`]); without a lane a record
+    /// is delivered alongside any other.
+    pub lane: Option<String>,
 }
 
 /// A stored outbox record.
@@ -100,6 +104,9 @@ pub struct OutboxRecord {
     pub updated_at: crate::Millis,
     /// When it was delivered.
     pub delivered_at: Option<crate::Millis>,
+    /// Its ordered lane, if any (see [`NewRecord::lane`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lane: Option<String>,
 }
 
 impl OutboxRecord {
@@ -252,7 +259,7 @@ pub enum Outcome {
 macro_rules! record_columns {
     () => {
         "id, destination, payload, state, attempts, next_attempt_at, lease_until, \
-         last_error, created_at, updated_at, delivered_at"
+         last_error, created_at, updated_at, delivered_at, lane"
     };
 }
 pub(crate) use record_columns;
@@ -289,6 +296,7 @@ where
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             delivered_at: row.try_get("delivered_at")?,
+            lane: row.try_get("lane")?,
             id: id.clone(),
         })
     };

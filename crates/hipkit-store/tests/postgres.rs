@@ -26,6 +26,7 @@ fn new(dest: &str, key: Option<&str>) -> NewRecord {
             key: k.into(),
             fingerprint: "f".into(),
         }),
+        lane: None,
     }
 }
 
@@ -160,4 +161,56 @@ async fn an_enqueue_on_one_replica_wakes_the_idle_others() {
     })
     .await;
     assert!(woken.is_ok(), "b was never woken by a's enqueue");
+}
+
+#[tokio::test]
+async fn replicas_claiming_together_hand_out_each_lane_one_at_a_time_in_order() {
+    let url = fresh_database().await;
+    let a = PostgresStore::open(&url, "a").await.unwrap();
+    let b = PostgresStore::open(&url, "b").await.unwrap();
+    let lanes = 8;
+    let batch: Vec<NewRecord> = (0..15 * lanes)
+        .map(|i| NewRecord {
+            lane: Some(format!("room:{}", i % lanes)),
+            ..new(&format!("room:{}", i % lanes), None)
+        })
+        .collect();
+    let ids: Vec<String> = a
+        .enqueue(&batch)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id().to_owned())
+        .collect();
+    let mut handed: std::collections::HashMap<String, Vec<String>> = Default::default();
+    loop {
+        let (x, y) = tokio::join!(a.claim(10, 60_000, 5), b.claim(10, 60_000, 5));
+        let claimed: Vec<_> = x.unwrap().into_iter().chain(y.unwrap()).collect();
+        if claimed.is_empty() {
+            break;
+        }
+        let mut lanes_now = HashSet::new();
+        for r in &claimed {
+            let lane = r.lane.clone().expect("laned");
+            assert!(
+                lanes_now.insert(lane.clone()),
+                "two of {lane} in flight at once"
+            );
+            handed.entry(lane).or_default().push(r.id.clone());
+            a.mark_delivered(&r.id, 20).await.unwrap();
+        }
+    }
+    for lane in 0..lanes {
+        let expected: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % lanes == lane)
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert_eq!(
+            handed[&format!("room:{lane}")],
+            expected,
+            "lane {lane} in order"
+        );
+    }
 }

@@ -28,6 +28,7 @@ fn new(dest: &str) -> NewRecord {
         payload: r#"{"message":"x"}"#.into(),
         created_at: 0,
         idempotency: None,
+        lane: None,
     }
 }
 
@@ -295,6 +296,46 @@ async fn recovery_copies_what_a_damaged_database_still_holds() {
         recovered.get_last("scope", "builder").await.unwrap(),
         Some(build)
     );
+}
+
+#[tokio::test]
+async fn recovery_reads_a_database_from_before_lanes() {
+    use sqlx::{ConnectOptions, Executor};
+    let (dir, path) = db();
+    let store = SqliteStore::open(&path).await.expect("open");
+    let id = store.enqueue(&[new("room:A")]).await.unwrap()[0]
+        .id()
+        .to_owned();
+    drop(store);
+    // The outbox as migration 5 left it: no lane column (nor the indexes that name it).
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .connect()
+        .await
+        .expect("connect");
+    conn.execute(
+        "DROP INDEX outbox_lane; DROP INDEX outbox_queued; \
+         ALTER TABLE outbox DROP COLUMN lane",
+    )
+    .await
+    .expect("the schema before lanes");
+    drop(conn);
+
+    let target = dir.path().join("recovered.db");
+    let report = SqliteStore::recover_into(&path, &target)
+        .await
+        .expect("recover");
+    assert_eq!(
+        (report.outbox.copied, report.outbox.lost),
+        (1, 0),
+        "{report:?}"
+    );
+    let recovered = SqliteStore::open(&target).await.expect("open");
+    let record = OutboxStore::get(&recovered, &id)
+        .await
+        .unwrap()
+        .expect("copied");
+    assert_eq!((record.destination.as_str(), record.lane), ("room:A", None));
 }
 
 #[tokio::test]

@@ -28,6 +28,18 @@ pub enum ParcelItem {
     Message(Box<Message>),
     /// An HTTP push, sent with the courier's URL, credentials and TLS settings.
     Http(HttpPush),
+    /// A message for another chat system (the bridge's): what was accepted, as its courier's
+    /// own JSON, rendered and sent with the courier's live settings at delivery.
+    Chat(ChatItem),
+}
+
+/// A message for another chat system: opaque here, read by the courier that queued it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatItem {
+    /// Where it was addressed, as shown (`room:Build Room`, `user:@bob`).
+    pub to: String,
+    /// What the courier stored (never a secret).
+    pub payload: serde_json::Value,
 }
 
 impl Parcel {
@@ -36,6 +48,7 @@ impl Parcel {
         match &self.item {
             ParcelItem::Message(m) => format!("{} via {}", m.to, self.via),
             ParcelItem::Http(push) => format!("{} via {}", push.url, self.via),
+            ParcelItem::Chat(chat) => format!("{} via {}", chat.to, self.via),
         }
     }
 }
@@ -44,7 +57,7 @@ impl Validate for Parcel {
     fn validate(&self) -> Result<(), ValidationError> {
         match &self.item {
             ParcelItem::Message(m) => m.validate(),
-            ParcelItem::Http(_) => Ok(()),
+            ParcelItem::Http(_) | ParcelItem::Chat(_) => Ok(()),
         }
     }
 }
@@ -213,5 +226,16 @@ mod tests {
         assert_eq!(push.destination(), "https://x/hook via http-1");
         let json = serde_json::to_string(&push).unwrap();
         assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), push);
+        let chat = Parcel {
+            via: "ops-slack".into(),
+            item: ParcelItem::Chat(ChatItem {
+                to: "room:Build Room".into(),
+                payload: serde_json::json!({"message": "hi"}),
+            }),
+        };
+        assert_eq!(chat.destination(), "room:Build Room via ops-slack");
+        let json = serde_json::to_string(&chat).unwrap();
+        assert!(json.contains(r#""item":{"chat":"#), "{json}");
+        assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), chat);
     }
 }

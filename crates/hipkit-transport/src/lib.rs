@@ -22,7 +22,7 @@ mod stub;
 
 pub use backend::BackendKind;
 pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
-pub use courier::{CourierSet, Couriers, NoCouriers, Parcel, ParcelItem};
+pub use courier::{ChatItem, CourierSet, Couriers, NoCouriers, Parcel, ParcelItem};
 pub use error::{Retry, TransportError};
 pub use file::FileTransport;
 pub use http::HttpTransport;
@@ -66,7 +66,8 @@ impl Delivery {
     }
 }
 
-/// How to send one message: an answer deadline and an idempotency key, both optional.
+/// How to send one message: an answer deadline, an idempotency key and an ordered lane, all
+/// optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SendOptions {
     /// Answer by then: the outbox answers [`TransportError::TimedOut`] (not stored) unless
@@ -77,6 +78,10 @@ pub struct SendOptions {
     /// a repeat with the first id (see [`Sent::replayed`]); other transports refuse keys
     /// ([`TransportError::IdempotencyUnsupported`]).
     pub idempotency_key: Option<String>,
+    /// The outbox's ordered lane for this message (see [`hipkit_store::NewRecord::lane`]):
+    /// the outbox delivers a lane's messages one at a time in the order it accepted them.
+    /// Direct transports deliver at once, so they keep the caller's order without it.
+    pub lane: Option<String>,
 }
 
 /// The answer to [`Transport::send_with`].
@@ -127,7 +132,7 @@ pub trait Transport: Send + Sync {
     ) -> Result<Delivery, TransportError> {
         let options = SendOptions {
             deadline: Some(deadline),
-            idempotency_key: None,
+            ..SendOptions::default()
         };
         Ok(self.send_with(message, &options).await?.delivery)
     }

@@ -101,6 +101,7 @@ async fn the_outbox_recovers_leases_left_by_a_dead_process_and_holds_the_lock() 
         payload: serde_json::to_string(&note()).unwrap(),
         created_at: 0,
         idempotency: None,
+        lane: None,
     };
     let id = crashed.enqueue(&[record]).await.unwrap()[0].id().to_owned();
     crashed.claim(0, 3_600_000, 1).await.unwrap();

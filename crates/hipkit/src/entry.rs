@@ -146,9 +146,15 @@ impl Hipkit {
         self.send(&Message::room(room, notification)).await
     }
 
-    /// Sends a full message (a notification with a card, a private message, ...).
+    /// Sends a full message (a notification with a card, a private message, ...). Through
+    /// the outbox, a room's (or user's) messages are delivered in the order they were sent:
+    /// each destination is an ordered lane.
     pub async fn send(&self, message: &Message) -> Result<Delivery, Error> {
-        Ok(self.transport.send(message).await?)
+        let options = hipkit_transport::SendOptions {
+            lane: Some(message.to.to_string()),
+            ..hipkit_transport::SendOptions::default()
+        };
+        Ok(self.transport.send_with(message, &options).await?.delivery)
     }
 
     /// The transport, to hand to other hipkit parts (the log layer, reporters).

@@ -27,6 +27,7 @@ pub fn capabilities(settings: &Settings) -> Vec<&dyn Capability> {
         &SendApiCapability,
         &settings.reporters,
         &settings.integrations,
+        &settings.bridge,
     ]
 }
 

@@ -313,3 +313,40 @@ fn a_bad_report_queues_nothing_and_a_resent_build_is_posted_once() {
     assert_eq!(ids(&resent), ids(&keyed));
     assert_eq!(outbox(dir.path()).len(), 4);
 }
+
+#[test]
+fn builds_of_two_masters_with_one_id_are_both_posted_and_a_reused_key_is_a_422() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{HTTP_REPORTER}\n[[reporters.hipchat]]\nbuilder_room_map = {{ Builder0 = \"Build Room\" }}\n"
+    );
+    let srv = serve(dir.path(), &config);
+    // Two masters both number their builds from 1: the same `buildid` with another content is
+    // another build (before: the HipChat message was queued, then the push collided with the
+    // first master's key and the relay answered 503 with half the build queued).
+    let (status, first) = relay(&srv.base, build(1), &[]);
+    assert_eq!(status, 202, "{first}");
+    let mut other: Value = serde_json::from_str(&build(1)).unwrap();
+    other["url"] = json!("http://other-master:8010/#/builders/3/builds/1");
+    let (status, second) = relay(&srv.base, other.to_string(), &[]);
+    assert_eq!(status, 202, "{second}");
+    assert_eq!(ids(&second).len(), 2, "{second}");
+    assert!(ids(&second).iter().all(|id| !ids(&first).contains(id)));
+    assert_eq!(outbox(dir.path()).len(), 4);
+
+    // One Idempotency-Key for two different builds is the sender's mistake: a 422, and
+    // nothing new is queued.
+    let key = [("idempotency-key", "bb-9")];
+    let (status, keyed) = relay(&srv.base, build(9), &key);
+    assert_eq!(status, 202, "{keyed}");
+    let (status, reused) = relay(&srv.base, build(10), &key);
+    assert_eq!(status, 422, "{reused}");
+    assert_envelope(&reused, 422, "already used for a different build");
+    assert_eq!(outbox(dir.path()).len(), 6);
+    // The key names no destination: a push URL may carry a secret.
+    let shown = reused.to_string();
+    assert!(
+        !shown.contains("buildbot-relay/key:bb-9/dash/http"),
+        "{shown}"
+    );
+}

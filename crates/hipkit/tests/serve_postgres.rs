@@ -115,3 +115,34 @@ fn one_idempotency_key_sent_to_two_replicas_is_one_record() {
         room_count(&emu.base, "Once") == 2
     });
 }
+
+#[test]
+fn two_replicas_deliver_a_rooms_messages_in_acceptance_order() {
+    let url = fresh_database();
+    let emu = hipkit_bin!().emulator(&["--room", "Ordered"]);
+    // The room's first call is held back: without per-room order across replicas, the
+    // messages behind it (on either replica) overtook it.
+    BlockingApi::at(&emu.base).add_fault(&json!({"method": "POST", "path": "/v2/room/Ordered/",
+        "times": 1, "action": {"delay": {"delay_ms": 1500}}}));
+    let replicas = [serve(&emu.base, &url), serve(&emu.base, &url)];
+    let expected: Vec<String> = (1..=12).map(|n| format!("message {n}")).collect();
+    for (n, text) in expected.iter().enumerate() {
+        let (status, answer) = send(
+            &replicas[n % 2].base,
+            None,
+            &json!({"room": "Ordered", "message": text}),
+        );
+        assert_eq!(status, 202, "{answer}");
+    }
+    let history = || -> Vec<String> {
+        BlockingApi::at(&emu.base)
+            .items("/v2/room/Ordered/history/latest?max-results=1000")
+            .iter()
+            .map(|i| i["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    wait_until("every message delivered", Duration::from_secs(60), || {
+        history().len() >= expected.len()
+    });
+    assert_eq!(history(), expected, "the room's order");
+}

@@ -6,9 +6,10 @@ use crate::auth::Caller;
 use crate::state::{FileTarget, Shared, StoredFile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hipchat::{FileInfo, MessageType, Scope};
+use hipkit_server::hipchat_api;
 use hipkit_server::{ApiError, TimedBody};
 
 /// What a share request carried.
@@ -17,57 +18,17 @@ struct Upload {
     file: StoredFile,
 }
 
-fn boundary(headers: &HeaderMap) -> Result<String, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut parts = ct.split(';');
-    let kind = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-    if kind != "multipart/related" && kind != "multipart/form-data" {
-        return Err(ApiError::bad_request("Invalid content type"));
-    }
-    parts
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| k.eq_ignore_ascii_case("boundary"))
-        .map(|(_, v)| v.trim_matches('"').to_owned())
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Multipart boundary missing"))
-}
-
+/// Reads the share body with HipChat's rules (shared with the bridge).
 async fn read_upload(headers: &HeaderMap, body: Bytes) -> Result<Upload, ApiError> {
-    let boundary = boundary(headers)?;
-    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
-    let mut multipart = multer::Multipart::new(stream, boundary);
-    let bad = |e: multer::Error| ApiError::bad_request(format!("Malformed multipart body: {e}"));
-    let mut message = String::new();
-    let mut file = None;
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("metadata") => {
-                let raw = field.bytes().await.map_err(bad)?;
-                let meta: serde_json::Value = serde_json::from_slice(&raw)
-                    .map_err(|e| ApiError::bad_request(format!("metadata part: {e}")))?;
-                message = meta["message"].as_str().unwrap_or("").to_owned();
-            }
-            Some("file") => {
-                let name = field.file_name().unwrap_or("file").to_owned();
-                let content_type = field
-                    .content_type()
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "application/octet-stream".into());
-                let data = field.bytes().await.map_err(bad)?;
-                file = Some(StoredFile {
-                    name,
-                    content_type,
-                    data,
-                });
-            }
-            _ => {}
-        }
-    }
-    let file = file.ok_or_else(|| ApiError::bad_request("Multipart body has no 'file' part"))?;
-    Ok(Upload { message, file })
+    let shared = hipchat_api::read_shared_file(headers, body).await?;
+    Ok(Upload {
+        message: shared.message,
+        file: StoredFile {
+            name: shared.name,
+            content_type: shared.content_type,
+            data: shared.data,
+        },
+    })
 }
 
 /// Stores the file and posts the history item pointing at it to `target`.

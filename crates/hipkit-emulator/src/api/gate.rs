@@ -125,7 +125,7 @@ pub async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Resp
         )
         .into_response(),
         (None, Ok(caller)) => {
-            let auth_test = query.iter().any(|(k, v)| k == "auth_test" && v == "true");
+            let auth_test = hipkit_server::hipchat_api::is_auth_test(&query);
             req.extensions_mut().insert(crate::auth::Caller {
                 auth_test,
                 ..caller

@@ -8,23 +8,22 @@
 
 use super::gate::{ANONYMOUS, apply_fault, now_ms};
 use super::messages::{notification_item, room_recipient};
-use crate::auth::{Caller, query_pairs};
+use crate::auth::Caller;
 use crate::state::{LoggedRequest, RoomRec, Shared, World, room_jid};
 use axum::Json;
 use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hipchat::{RoomRef, Scope, V1RoomMessage, v1_format_is_json};
+use hipchat::{RoomRef, Scope, V1RoomMessage};
+use hipkit_server::hipchat_api;
 use hipkit_server::{ApiError, CloseConnection, TimedBody};
 use serde_json::{Value, json};
 
 /// The scopes v1's room calls accept (v1's admin token could read rooms).
 const VIEW: &[Scope] = &[Scope::ViewGroup, Scope::ViewRoom];
-
-const AUTH_DOCS: &str = "Please see: https://www.hipchat.com/docs/api/auth";
 
 /// The `/v1` routes.
 pub fn router() -> Router<Shared> {
@@ -33,13 +32,6 @@ pub fn router() -> Router<Shared> {
         .route("/rooms/list", get(list))
         .route("/rooms/show", get(show))
         .fallback(super::not_found)
-}
-
-/// A v1 call's parameters: the query's pairs, then the form body's.
-fn params(uri: &Uri, body: &[u8]) -> Vec<(String, String)> {
-    let mut pairs = query_pairs(uri.query());
-    pairs.extend(form_urlencoded::parse(body).into_owned());
-    pairs
 }
 
 /// Authenticates with v1's words, counts the token's rate limit and checks the scope.
@@ -51,38 +43,17 @@ fn authorize(
 ) -> Result<Caller, ApiError> {
     let token = crate::auth::raw_token(headers, pairs).filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            format!("Auth token not found. {AUTH_DOCS}"),
-        ));
+        return Err(hipchat_api::v1_no_token());
     };
-    let caller = crate::auth::identify(&s.world(), Some(&token)).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            format!("Auth token invalid. {AUTH_DOCS}"),
-        )
-    })?;
+    let caller =
+        crate::auth::identify(&s.world(), Some(&token)).map_err(|_| hipchat_api::v1_bad_token())?;
     if s.limiter.count_token(&caller.label).exceeded {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "Rate limit exceeded. Please wait before making further requests.",
         ));
     }
-    if !any_of.iter().any(|sc| caller.scopes.contains(sc)) {
-        let names: Vec<&str> = any_of.iter().map(|sc| sc.as_str()).collect();
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Auth token not allowed to use this method (it needs one of the scopes: {}). {AUTH_DOCS}",
-                names.join(", ")
-            ),
-        ));
-    }
-    if !v1_format_is_json(pairs) {
-        return Err(ApiError::bad_request(
-            "Unsupported format: this server answers format=json only",
-        ));
-    }
+    hipchat_api::v1_require(&caller.scopes, any_of, pairs)?;
     Ok(caller)
 }
 
@@ -109,7 +80,7 @@ async fn call(
         .extensions
         .get::<OriginalUri>()
         .map_or(&parts.uri, |o| &o.0);
-    let pairs = params(uri, body);
+    let pairs = hipchat_api::v1_params(uri.query(), body);
     let known = crate::auth::raw_token(&parts.headers, &pairs)
         .and_then(|t| s.world().token(&t).map(|rec| rec.label.clone()));
     let log = |label: Option<String>, status: u16| LoggedRequest {

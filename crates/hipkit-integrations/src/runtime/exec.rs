@@ -4,14 +4,14 @@
 //! floods; a non-zero exit is a failure reported with its last stderr line.
 
 use super::output::{Line, read_line};
+use super::quota::entry_size;
 use super::{
     Base, CallError, FloodMeter, GroupGuard, Invocation, Limits, Returned, acquire,
     integration_command, kill_group, one_line,
 };
+use crate::entries::Entries;
 use hipkit_store::KvStore;
-use serde_json::Value;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Semaphore;
@@ -20,13 +20,42 @@ use tokio::time::{Instant, timeout_at};
 /// Longest stderr line logged.
 const MAX_STDERR_LINE: usize = 8 << 10;
 
-/// What an executable reads on stdin (one line of JSON).
+/// What an executable reads on stdin (one line of JSON), but its storage: that follows,
+/// written entry by entry as it is read from the store (see [`write_request`]).
 #[derive(serde::Serialize)]
 struct ExecRequest<'a> {
     notification: &'a RawValue,
     query: &'a str,
-    storage: BTreeMap<String, Value>,
     token: Option<&'a str>,
+}
+
+/// Writes the request line: the [`ExecRequest`]'s fields, then `"storage"`, an object of
+/// the integration's entries, each read from the store as it is written.
+async fn write_request(
+    stdin: &mut tokio::process::ChildStdin,
+    head: Vec<u8>,
+    mut entries: Entries,
+) -> std::io::Result<()> {
+    // `{...}` without its closing brace, then `,"storage":{`.
+    let open = head.len().saturating_sub(1);
+    stdin.write_all(&head[..open]).await?;
+    stdin.write_all(b",\"storage\":{").await?;
+    let mut first = true;
+    while let Some(entry) = entries.next().await {
+        let (key, value) = entry.map_err(std::io::Error::other)?;
+        let size = usize::try_from(entry_size(&key, &value)).unwrap_or(0);
+        let mut pair = Vec::with_capacity(size + 4);
+        if !first {
+            pair.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut pair, &key)?;
+        pair.push(b':');
+        serde_json::to_writer(&mut pair, &value)?;
+        drop(value);
+        stdin.write_all(&pair).await?;
+    }
+    stdin.write_all(b"}}\n").await
 }
 
 /// Runs executables with per-integration concurrency limits.
@@ -49,20 +78,15 @@ impl ExecRuntime {
         let deadline = inv.deadline;
         let permits = self.base.per_name.get(&inv.name, || self.base.permits());
         let _permit = acquire(&permits, &self.base.limits, deadline).await?;
-        let storage = self
-            .base
-            .store
-            .export(&inv.name)
+        let entries = Entries::open(self.base.store.clone(), &inv.name)
             .await
             .map_err(|e| CallError::start("cannot load its storage").by(e))?;
-        let mut request = serde_json::to_vec(&ExecRequest {
+        let head = serde_json::to_vec(&ExecRequest {
             notification: &inv.payload,
             query: &inv.query,
-            storage,
             token: inv.token.as_ref().map(|t| t.expose()),
         })
         .map_err(|e| CallError::start("cannot write its request").by(e))?;
-        request.push(b'\n');
         let mut child = integration_command(&inv.path)
             .spawn()
             .map_err(|e| CallError::start("cannot run it").by(e))?;
@@ -73,8 +97,13 @@ impl ExecRuntime {
             return Err(CallError::start("no pipes to the executable"));
         };
         // Written beside the reads, so a child that does not read stdin cannot block us.
+        let name = inv.name.clone();
         tokio::spawn(async move {
-            let _ = stdin.write_all(&request).await;
+            if let Err(e) = write_request(&mut stdin, head, entries).await
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                tracing::warn!(integration = %name, "cannot write its request: {e}");
+            }
         });
         let meter = Arc::new(FloodMeter::new(self.base.limits.max_output_bytes));
         let stderr_task = tokio::spawn(log_stderr(inv.name.clone(), stderr, meter.clone()));

@@ -6,9 +6,12 @@
 pub mod exec;
 mod output;
 pub mod python;
+pub mod quota;
+mod reap;
 
 pub use hipkit_server::one_line;
 pub use output::FloodMeter;
+pub(crate) use reap::kill_descendants;
 
 use crate::reply::ReplyError;
 use hipchat::Token;
@@ -92,6 +95,9 @@ pub enum CallError {
     /// Its storage changes could not be saved.
     #[error("ran, but its storage could not be saved")]
     Storage(#[source] Arc<StoreError>),
+    /// Its storage changes would exceed its quota and were not saved.
+    #[error("ran, but its storage changes were refused")]
+    Quota(#[source] quota::QuotaExceeded),
     /// It answered something the protocol does not allow.
     #[error("broke the host protocol: {what}")]
     Protocol {
@@ -152,6 +158,8 @@ pub struct Limits {
     pub concurrency: usize,
     /// Output bytes per second before a flood kill.
     pub max_output_bytes: usize,
+    /// Each integration's storage quota.
+    pub quota: quota::Quota,
 }
 
 /// Waits for one of `permits` until `deadline` (a busy integration past it is [`CallError::Busy`]).

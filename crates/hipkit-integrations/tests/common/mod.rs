@@ -222,6 +222,18 @@ pub fn webhook(room: u64, message: &str) -> Value {
     })
 }
 
+/// The tokens the seed example needs in `room` (its `file_uploader` token and its room's),
+/// over `config`.
+pub fn seed_example_config(room: u64, config: IntegrationsConfig) -> IntegrationsConfig {
+    IntegrationsConfig {
+        tokens: vec![
+            format!("file_uploader:{TOKEN}").parse().unwrap(),
+            format!("{room}:example:{TOKEN}").parse().unwrap(),
+        ],
+        ..config
+    }
+}
+
 /// A temporary folder for integrations and one for the database.
 pub fn folders() -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
     let scripts = tempfile::tempdir().unwrap();

@@ -71,12 +71,14 @@ impl Relay {
 /// The longest `Idempotency-Key` taken.
 const MAX_KEY: usize = 200;
 
-/// What makes a resent build the same: the `Idempotency-Key` header, or the build's id and
-/// event (Buildbot sends each build's `new` and `finished` once; a resend is a retry).
-/// `None`: no header and no `buildid` (nothing to tell builds apart by).
+/// What makes a resent build the same: the `Idempotency-Key` header, or the build's id, event
+/// and content (Buildbot sends each build's `new` and `finished` once and a resend is a retry
+/// of the same JSON; the same id with other content is another build, e.g. from a second
+/// master, whose ids count from 1 too). `None`: no header and no `buildid`.
 fn idempotency_base(
     headers: &HeaderMap,
     build: &Build,
+    body: &[u8],
     event: crate::Event,
 ) -> Result<Option<String>, ApiError> {
     if let Some(key) = hipkit_server::idempotency_key(headers, MAX_KEY)? {
@@ -86,25 +88,45 @@ fn idempotency_base(
         .dict()
         .get("buildid")
         .and_then(serde_json::Value::as_i64)
-        .map(|id| format!("build:{id}:{}", event.as_str())))
+        .map(|id| format!("build:{id}:{}:{}", event.as_str(), fingerprint(&[body]))))
 }
 
-/// Queues one report once per key (each report of a build gets its own key); a transport
-/// without idempotency (not the outbox) takes it without one.
+/// The first 128 bits of the SHA-256 of `parts` (each length-prefixed), in hex: a stable
+/// name for content that shows none of it.
+fn fingerprint(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Queues one report once per key (each report of a build gets its own key, which names the
+/// reporter but not the destination: an HTTP push's URL may carry a secret, and the key is
+/// stored); a transport without idempotency (not the outbox) takes it without one. Its lane
+/// is [`Outgoing::lane`](crate::report::Outgoing::lane): the reports of one reporter to one
+/// destination are delivered in the order Buildbot sent them.
 async fn send_once(
     report: &crate::report::Outgoing,
     key: Option<&str>,
     deadline: tokio::time::Instant,
 ) -> Result<hipkit_transport::Delivery, hipkit_transport::TransportError> {
+    let destination = report.destination();
     let mut options = SendOptions {
         deadline: Some(deadline),
         idempotency_key: key.map(|k| {
             format!(
                 "buildbot-relay/{k}/{}/{}",
                 report.reporter,
-                report.destination()
+                fingerprint(&[destination.as_bytes()])
             )
         }),
+        lane: Some(report.lane()),
     };
     match report.send(&options).await {
         Err(hipkit_transport::TransportError::IdempotencyUnsupported) => {
@@ -167,7 +189,7 @@ async fn accept(
             return refuse(ApiError::bad_request(message));
         }
     }
-    let key = match idempotency_base(&headers, &build, event) {
+    let key = match idempotency_base(&headers, &build, &body, event) {
         Ok(key) => key,
         Err(refusal) => return refuse(refusal),
     };
@@ -180,7 +202,12 @@ async fn accept(
     let total = results.len();
     let mut queued = Vec::with_capacity(total);
     let mut refused = None;
+    let mut reused_key = false;
     for (report, result) in prepared.outgoing.iter().zip(results) {
+        reused_key |= matches!(
+            result,
+            Err(hipkit_transport::TransportError::IdempotencyConflict { .. })
+        );
         match result {
             Ok(delivery) => queued.push(Queued {
                 reporter: report.reporter.clone(),
@@ -201,14 +228,24 @@ async fn accept(
     }
     if let Some(message) = refused {
         let message = format!("{message} ({} of {total} reports queued)", queued.len());
+        // A key reused for another build is the sender's mistake, and retrying cannot help.
+        let refusal = if reused_key {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the Idempotency-Key was already used for a different build: {message}"),
+            )
+        } else {
+            ApiError::unavailable(message)
+        };
         tracing::info!(
             builder = build.builder_name(),
             build = %number,
             %event,
-            status = 503,
-            "relay: refused: {message}"
+            status = refusal.status().as_u16(),
+            "relay: refused: {}",
+            refusal.message()
         );
-        return ApiError::unavailable(message).into_response();
+        return refusal.into_response();
     }
     tracing::info!(
         builder = build.builder_name(),

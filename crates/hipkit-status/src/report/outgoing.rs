@@ -132,6 +132,14 @@ impl Outgoing {
         }
     }
 
+    /// The outbox lane of the report: its reporter (the courier of its parcels) and its
+    /// destination. Reports sharing a lane are delivered in the order they were queued;
+    /// other destinations (a build's private message and its room notification, say) go in
+    /// parallel.
+    pub fn lane(&self) -> String {
+        format!("{} {}", self.reporter, self.destination())
+    }
+
     /// Sends (or, through the outbox, durably queues) the report once.
     pub async fn send(&self, options: &SendOptions) -> Result<Delivery, TransportError> {
         let parcel = |item| Parcel {

@@ -13,6 +13,7 @@ fn new(dest: &str, at: Millis) -> NewRecord {
         payload: format!(r#"{{"message":"to {dest} at {at}"}}"#),
         created_at: at,
         idempotency: None,
+        lane: None,
     }
 }
 
@@ -660,6 +661,7 @@ pub async fn outbox_other_destinations_round_trip_byte_exact(store: &dyn OutboxS
             payload: payload.clone(),
             created_at: 7,
             idempotency: None,
+            lane: None,
         }])
         .await
         .map(stored)
@@ -683,4 +685,195 @@ pub async fn outbox_other_destinations_round_trip_byte_exact(store: &dyn OutboxS
         Requeue::Requeued
     );
     assert_eq!(one(store, &got[0]).await.payload, payload);
+}
+
+/// A record for `dest` in `lane`, created (and first due) at `at`.
+fn laned(dest: &str, lane: &str, at: Millis) -> NewRecord {
+    NewRecord {
+        lane: Some(lane.into()),
+        ..new(dest, at)
+    }
+}
+
+/// Claims at `now` (lease 1000) and returns the ids claimed.
+async fn claim_ids(store: &dyn OutboxStore, now: Millis) -> Vec<String> {
+    let claimed = store.claim(now, 1000, 100).await.expect("claim");
+    claimed.into_iter().map(|r| r.id).collect()
+}
+
+/// A lane's records are handed out one at a time in enqueue order (also within one batch
+/// and with equal creation times); a record waiting for its retry blocks the lane, and
+/// `next_due` waits for it rather than for the records behind it.
+pub async fn outbox_lane_keeps_order_through_a_retry(store: &dyn OutboxStore) {
+    let batch = [laned("room:A", "room:A", 10), laned("room:A", "room:A", 10)];
+    let mut lane = store.enqueue(&batch).await.map(stored).expect("enqueue");
+    lane.extend(
+        store
+            .enqueue(&[laned("room:A", "room:A", 10)])
+            .await
+            .map(stored)
+            .expect("enqueue"),
+    );
+    assert_eq!(one(store, &lane[0]).await.lane.as_deref(), Some("room:A"));
+    assert_eq!(store.next_due().await.expect("next due"), Some(10));
+
+    assert_eq!(
+        claim_ids(store, 100).await,
+        [lane[0].clone()],
+        "the first only"
+    );
+    assert!(
+        claim_ids(store, 101).await.is_empty(),
+        "blocked while in flight"
+    );
+    let claim = one(store, &lane[0]).await.claim();
+    store
+        .mark_retry(&lane[0], claim, 500, "503 Service Unavailable")
+        .await
+        .expect("retry");
+    assert!(
+        claim_ids(store, 200).await.is_empty(),
+        "a record waiting for its retry blocks its lane"
+    );
+    assert_eq!(store.next_due().await.expect("next due"), Some(500));
+    assert_eq!(store.counts().await.expect("counts").queued, 3);
+
+    assert_eq!(claim_ids(store, 500).await, [lane[0].clone()]);
+    assert_eq!(one(store, &lane[0]).await.attempts, 2);
+    store
+        .mark_delivered(&lane[0], 510)
+        .await
+        .expect("delivered");
+    assert_eq!(claim_ids(store, 520).await, [lane[1].clone()]);
+    store
+        .mark_delivered(&lane[1], 530)
+        .await
+        .expect("delivered");
+    assert_eq!(claim_ids(store, 540).await, [lane[2].clone()]);
+    store
+        .mark_delivered(&lane[2], 550)
+        .await
+        .expect("delivered");
+    assert!(claim_ids(store, 560).await.is_empty());
+    assert_eq!(store.next_due().await.expect("next due"), None);
+}
+
+/// Different lanes, and records without a lane, are handed out side by side; each lane
+/// still one record at a time.
+pub async fn outbox_lanes_go_in_parallel(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[
+            laned("room:A", "a", 10),
+            laned("user:@bob", "b", 11),
+            laned("room:A", "a", 12),
+            new("room:A", 13),
+            laned("user:@bob", "b", 14),
+            new("room:A", 15),
+        ])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    let (a1, b1, a2, u1, b2, u2) = (&got[0], &got[1], &got[2], &got[3], &got[4], &got[5]);
+    let mut first = claim_ids(store, 100).await;
+    first.sort();
+    let mut expected = vec![a1.clone(), b1.clone(), u1.clone(), u2.clone()];
+    expected.sort();
+    assert_eq!(
+        first, expected,
+        "each lane's first record, and every record without one"
+    );
+    let counts = store.counts().await.expect("counts");
+    assert_eq!((counts.queued, counts.in_flight), (2, 4));
+
+    store.mark_delivered(b1, 110).await.expect("delivered");
+    assert_eq!(
+        claim_ids(store, 120).await,
+        [b2.as_str()],
+        "lane b moves on alone"
+    );
+    store.mark_delivered(a1, 130).await.expect("delivered");
+    assert_eq!(claim_ids(store, 140).await, [a2.as_str()]);
+}
+
+/// Dead-lettering a lane's record unblocks the lane (the order guarantee is "delivered or
+/// dead"); queueing the dead record again blocks what is still queued behind it.
+pub async fn outbox_dead_letter_unblocks_its_lane(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[
+            laned("room:A", "L", 10),
+            laned("room:A", "L", 11),
+            laned("room:A", "L", 12),
+        ])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    assert_eq!(claim_ids(store, 100).await, [got[0].clone()]);
+    let claim = one(store, &got[0]).await.claim();
+    store
+        .mark_dead(&got[0], claim, "400 Bad Request", 110)
+        .await
+        .expect("dead");
+    assert_eq!(claim_ids(store, 120).await, [got[1].clone()]);
+    store.mark_delivered(&got[1], 130).await.expect("delivered");
+    assert_eq!(
+        store.requeue(&got[0], 140, false).await.expect("requeue"),
+        Requeue::Requeued
+    );
+    assert_eq!(
+        claim_ids(store, 150).await,
+        [got[0].clone()],
+        "queued again, it is the lane's first record again"
+    );
+    store.mark_delivered(&got[0], 160).await.expect("delivered");
+    assert_eq!(claim_ids(store, 170).await, [got[2].clone()]);
+}
+
+/// An expired lease is claimed again before anything behind it in its lane.
+pub async fn outbox_expired_lease_reclaim_keeps_lane_order(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[laned("room:A", "L", 10), laned("room:A", "L", 11)])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    assert_eq!(claim_ids(store, 100).await, [got[0].clone()]);
+    assert!(claim_ids(store, 1099).await.is_empty(), "leased until 1100");
+    assert_eq!(store.next_due().await.expect("next due"), Some(1100));
+    let again = store.claim(1100, 1000, 100).await.expect("claim");
+    assert_eq!(
+        ids(&again),
+        [got[0].as_str()],
+        "the expired lease, not the next"
+    );
+    assert_eq!(again[0].attempts, 2);
+    store
+        .mark_delivered(&got[0], 1200)
+        .await
+        .expect("delivered");
+    assert_eq!(claim_ids(store, 1300).await, [got[1].clone()]);
+}
+
+/// A claim smaller than what is due takes the earliest due first, whether in a lane or not
+/// (neither a backlog without lanes nor a lane waits behind the other).
+pub async fn outbox_claim_takes_the_earliest_due_across_lanes(store: &dyn OutboxStore) {
+    let got = store
+        .enqueue(&[
+            new("room:A", 30),
+            laned("room:B", "b", 10),
+            new("room:A", 40),
+            laned("room:C", "c", 20),
+            laned("room:C", "c", 5),
+        ])
+        .await
+        .map(stored)
+        .expect("enqueue");
+    let first = store.claim(100, 1000, 2).await.expect("claim");
+    assert_eq!(
+        ids(&first),
+        [got[1].as_str(), got[3].as_str()],
+        "lane b's and lane c's first records (c's second waits for its first)"
+    );
+    assert_eq!(
+        claim_ids(store, 100).await,
+        [got[0].clone(), got[2].clone()]
+    );
 }

@@ -6,12 +6,13 @@ use super::LOCK_MIGRATIONS;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// (version, statements). Append only; never edit an applied migration.
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        // `claimed_by`: the replica whose worker holds the lease (recovering after a
-        // restart takes back its own leases only, never another live replica's).
-        "CREATE TABLE outbox (
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            // `claimed_by`: the replica whose worker holds the lease (recovering after a
+            // restart takes back its own leases only, never another live replica's).
+            "CREATE TABLE outbox (
             id TEXT PRIMARY KEY,
             destination TEXT NOT NULL,
             payload TEXT NOT NULL,
@@ -25,19 +26,19 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             delivered_at BIGINT,
             claimed_by TEXT
         )",
-        "CREATE INDEX outbox_queued ON outbox (next_attempt_at) WHERE state = 'queued'",
-        "CREATE INDEX outbox_leased ON outbox (lease_until) WHERE state = 'in_flight'",
-        "CREATE INDEX outbox_dead ON outbox (created_at) WHERE state = 'dead'",
-        "CREATE INDEX outbox_created ON outbox (created_at, id)",
-        // Keys compare as bytes (the C collation), which is Rust's `str` order.
-        "CREATE TABLE kv (
+            "CREATE INDEX outbox_queued ON outbox (next_attempt_at) WHERE state = 'queued'",
+            "CREATE INDEX outbox_leased ON outbox (lease_until) WHERE state = 'in_flight'",
+            "CREATE INDEX outbox_dead ON outbox (created_at) WHERE state = 'dead'",
+            "CREATE INDEX outbox_created ON outbox (created_at, id)",
+            // Keys compare as bytes (the C collation), which is Rust's `str` order.
+            "CREATE TABLE kv (
             namespace TEXT COLLATE \"C\" NOT NULL,
             key TEXT COLLATE \"C\" NOT NULL,
             value TEXT NOT NULL,
             updated_at BIGINT NOT NULL,
             PRIMARY KEY (namespace, key)
         )",
-        "CREATE TABLE last_build (
+            "CREATE TABLE last_build (
             scope TEXT NOT NULL,
             builder TEXT NOT NULL,
             build_number BIGINT NOT NULL,
@@ -45,16 +46,30 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             at BIGINT NOT NULL,
             PRIMARY KEY (scope, builder)
         )",
-        "CREATE TABLE idempotency (
+            "CREATE TABLE idempotency (
             key TEXT PRIMARY KEY,
             fingerprint TEXT NOT NULL,
             id TEXT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE INDEX idempotency_created ON idempotency (created_at)",
-        "CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL)",
-    ],
-)];
+            "CREATE INDEX idempotency_created ON idempotency (created_at)",
+            "CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL)",
+        ],
+    ),
+    (
+        // Ordered lanes: a queued record with a lane is found through `outbox_lane` (each
+        // lane's active records in id order, byte-wise like Rust's), not `outbox_queued`.
+        2,
+        &[
+            "ALTER TABLE outbox ADD COLUMN lane TEXT",
+            "DROP INDEX outbox_queued",
+            "CREATE INDEX outbox_queued ON outbox (next_attempt_at) \
+             WHERE state = 'queued' AND lane IS NULL",
+            "CREATE INDEX outbox_lane ON outbox (lane, (id COLLATE \"C\")) \
+             WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight')",
+        ],
+    ),
+];
 
 /// Applies every migration not yet applied, holding the migrations' advisory lock; returns
 /// the version that failed with the driver's error (0: the bookkeeping itself).

@@ -35,14 +35,21 @@ async fn insert(conn: &mut PgConnection, new: &[NewRecord]) -> Result<Vec<Enqueu
     let ats: Vec<Millis> = stored.iter().map(|(r, _)| r.created_at).collect();
     sqlx::query(
         "INSERT INTO outbox (id, destination, payload, state, attempts, next_attempt_at, \
-         created_at, updated_at) SELECT id, destination, payload, 'queued', 0, at, at, at \
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
-         AS n(id, destination, payload, at)",
+         created_at, updated_at, lane) \
+         SELECT id, destination, payload, 'queued', 0, at, at, at, lane \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) \
+         AS n(id, destination, payload, at, lane)",
     )
     .bind(column(|(_, id)| (*id).to_owned()))
     .bind(column(|(r, _)| r.destination.clone()))
     .bind(column(|(r, _)| r.payload.clone()))
     .bind(&ats)
+    .bind(
+        stored
+            .iter()
+            .map(|(r, _)| r.lane.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .op(op)?;
@@ -110,6 +117,17 @@ async fn known_keys(conn: &mut PgConnection, new: &[NewRecord]) -> Result<KnownK
         .into_iter()
         .map(|(key, fingerprint, id)| (key, (fingerprint, id)))
         .collect())
+}
+
+/// `heads(id)`: the first active (queued or in-flight) record of every lane, in id order
+/// (byte-wise, as the `outbox_lane` index keeps them); a lane's order is its ids' order
+/// (time-ordered v7 UUIDs).
+macro_rules! lane_heads {
+    () => {
+        "heads AS (SELECT DISTINCT ON (lane) id FROM outbox \
+         WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight') \
+         ORDER BY lane, id COLLATE \"C\")"
+    };
 }
 
 /// The guard every claim-settling outcome shares: still in flight under this very claim
@@ -212,18 +230,33 @@ impl OutboxStore for PostgresStore {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
-        // Each source is an index range scan in due order, locking only rows nobody else has
-        // locked (another replica's claim in progress skips them rather than waiting).
-        // A future ordering rule (e.g. a lane per record) adds its condition to `queued`.
+        // Records without a lane: two index range scans in due order. Lanes: each lane's
+        // first active record (id order), due, and only while no other record of its lane
+        // holds a live lease (ids from replicas with skewed clocks, or batches committed
+        // out of order, could otherwise put a newer first record beside one in flight).
+        // The earliest due of all win. Every source locks only rows nobody else has locked
+        // (another replica's claim in progress skips them rather than waiting; a lane head
+        // it is taking is skipped, and the lane's next is not a head).
         let rows = sqlx::query(concat!(
             "WITH queued AS (SELECT id, next_attempt_at AS due FROM outbox \
-             WHERE state = 'queued' AND next_attempt_at <= $1 \
+             WHERE state = 'queued' AND lane IS NULL AND next_attempt_at <= $1 \
              ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED), \
              expired AS (SELECT id, lease_until AS due FROM outbox \
-             WHERE state = 'in_flight' AND lease_until <= $1 \
+             WHERE state = 'in_flight' AND lane IS NULL AND lease_until <= $1 \
              ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED), \
-             picked AS (SELECT id AS picked_id FROM (SELECT id, due, 0 AS source FROM queued \
-             UNION ALL SELECT id, due, 1 FROM expired) AS candidates ORDER BY source, due LIMIT $2) \
+             ",
+            lane_heads!(),
+            ", \
+             laned AS (SELECT o.id, CASE o.state WHEN 'queued' THEN o.next_attempt_at \
+             ELSE o.lease_until END AS due FROM heads JOIN outbox o ON o.id = heads.id \
+             WHERE ((o.state = 'queued' AND o.next_attempt_at <= $1) \
+             OR (o.state = 'in_flight' AND o.lease_until <= $1)) \
+             AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.lane = o.lane \
+             AND x.state = 'in_flight' AND x.id <> o.id AND x.lease_until > $1) \
+             ORDER BY due LIMIT $2 FOR UPDATE OF o SKIP LOCKED), \
+             picked AS (SELECT id AS picked_id FROM (SELECT id, due FROM queued \
+             UNION ALL SELECT id, due FROM expired UNION ALL SELECT id, due FROM laned) \
+             AS candidates ORDER BY due LIMIT $2) \
              UPDATE outbox SET state = 'in_flight', lease_until = $3, \
              attempts = attempts + 1, updated_at = $1, claimed_by = $4 \
              FROM picked WHERE outbox.id = picked.picked_id RETURNING ",
@@ -237,7 +270,9 @@ impl OutboxStore for PostgresStore {
         .await
         .op("claim")?;
         let mut claimed = records(&rows, "claim")?;
-        claimed.sort_by_key(|r| (r.next_attempt_at, r.created_at));
+        claimed.sort_by(|a, b| {
+            (a.next_attempt_at, a.created_at, &a.id).cmp(&(b.next_attempt_at, b.created_at, &b.id))
+        });
         Ok(claimed)
     }
 
@@ -408,10 +443,15 @@ impl OutboxStore for PostgresStore {
     }
 
     async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT LEAST((SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'), \
-             (SELECT MIN(lease_until) FROM outbox WHERE state = 'in_flight'))",
-        )
+        sqlx::query_scalar(concat!(
+            "WITH ",
+            lane_heads!(),
+            " SELECT LEAST((SELECT MIN(next_attempt_at) FROM outbox \
+             WHERE state = 'queued' AND lane IS NULL), \
+             (SELECT MIN(lease_until) FROM outbox WHERE state = 'in_flight' AND lane IS NULL), \
+             (SELECT MIN(CASE o.state WHEN 'queued' THEN o.next_attempt_at \
+             ELSE o.lease_until END) FROM heads JOIN outbox o ON o.id = heads.id))"
+        ))
         .fetch_one(&self.pool)
         .await
         .op("next due")

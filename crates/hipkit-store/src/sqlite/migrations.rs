@@ -80,6 +80,20 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
         5,
         &["CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL)"],
     ),
+    (
+        // Ordered lanes. A queued record with a lane lives in `outbox_lane` instead of
+        // `outbox_queued` (one index entry each, as before), so claims scan neither the
+        // other's backlog; `outbox_lane` yields each lane's first record with one seek.
+        6,
+        &[
+            "ALTER TABLE outbox ADD COLUMN lane TEXT",
+            "DROP INDEX outbox_queued",
+            "CREATE INDEX outbox_queued ON outbox (next_attempt_at) \
+             WHERE state = 'queued' AND lane IS NULL",
+            "CREATE INDEX outbox_lane ON outbox (lane, id, state) \
+             WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight')",
+        ],
+    ),
 ];
 
 /// Creates the bookkeeping table (reported as version 0 if that fails) and applies every
@@ -180,6 +194,6 @@ mod tests {
                 .fetch_all(&store.reader)
                 .await
                 .unwrap();
-        assert_eq!(versions, [1, 2, 3, 4, 5]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
     }
 }

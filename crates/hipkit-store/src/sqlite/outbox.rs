@@ -12,6 +12,26 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Executor, Row, SqliteConnection};
 
+/// The first record of every lane that has any queued or in-flight, as `heads(id)`: a
+/// recursive CTE that seeks each lane in `outbox_lane` (one index seek per lane, however
+/// long its queue), for the claim and `next_due`. A lane's order is its ids' order (time
+/// ordered v7 UUIDs, issued in enqueue order).
+macro_rules! lane_heads {
+    () => {
+        "WITH RECURSIVE lanes(lane) AS ( \
+         SELECT MIN(lane) FROM outbox \
+         WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight') \
+         UNION ALL \
+         SELECT (SELECT MIN(lane) FROM outbox WHERE lane > lanes.lane \
+         AND lane IS NOT NULL AND state IN ('queued', 'in_flight')) \
+         FROM lanes WHERE lanes.lane IS NOT NULL), \
+         heads(id) AS ( \
+         SELECT (SELECT id FROM outbox WHERE lane = lanes.lane \
+         AND lane IS NOT NULL AND state IN ('queued', 'in_flight') ORDER BY id LIMIT 1) \
+         FROM lanes WHERE lanes.lane IS NOT NULL) "
+    };
+}
+
 /// Reads one record.
 fn record(row: &SqliteRow, op: &'static str) -> Result<OutboxRecord, StoreError> {
     decode(row, op)
@@ -28,6 +48,8 @@ struct NewRow<'a> {
     destination: &'a str,
     payload: &'a str,
     at: Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lane: Option<&'a str>,
 }
 
 /// Stores new records on `conn` in one transaction; returns what became of each (see
@@ -64,15 +86,16 @@ async fn insert(
             destination: &r.destination,
             payload: &r.payload,
             at: r.created_at,
+            lane: r.lane.as_deref(),
         })
         .collect();
     let rows = serde_json::to_string(&rows).map_err(|source| StoreError::Encode { op, source })?;
     sqlx::query(
         "INSERT INTO outbox (id, destination, payload, state, attempts, next_attempt_at, \
-         created_at, updated_at) SELECT json_extract(value, '$.id'), \
+         created_at, updated_at, lane) SELECT json_extract(value, '$.id'), \
          json_extract(value, '$.destination'), json_extract(value, '$.payload'), 'queued', 0, \
-         json_extract(value, '$.at'), json_extract(value, '$.at'), json_extract(value, '$.at') \
-         FROM json_each(?)",
+         json_extract(value, '$.at'), json_extract(value, '$.at'), json_extract(value, '$.at'), \
+         json_extract(value, '$.lane') FROM json_each(?)",
     )
     .bind(rows)
     .execute(&mut *tx)
@@ -193,17 +216,29 @@ impl OutboxStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         let rows = sqlx::query(concat!(
-            // Two index range scans, each already in due order and limited, instead of one
-            // OR that scans and sorts the whole table. `now` is compared as `(SELECT ?)`: a
-            // bare parameter compared with an indexed column makes SQLite (built with STAT4)
-            // re-prepare the statement for every new value.
+            // Two index range scans for records without a lane, each already in due order
+            // and limited, instead of one OR that scans and sorts the whole table; then the
+            // lanes' first records that are due. The earliest due of those win, so neither
+            // a backlog without lanes nor many lanes starve the other. `now` is compared as
+            // `(SELECT ?)`: a bare parameter compared with an indexed column makes SQLite
+            // (built with STAT4) re-prepare the statement for every new value.
             "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, \
-             updated_at = ? WHERE id IN (SELECT id FROM ( \
-             SELECT id FROM (SELECT id FROM outbox WHERE state = 'queued' \
+             updated_at = ? WHERE id IN (",
+            lane_heads!(),
+            "SELECT id FROM ( \
+             SELECT id, due FROM (SELECT id, next_attempt_at AS due FROM outbox \
+             WHERE state = 'queued' AND lane IS NULL \
              AND next_attempt_at <= (SELECT ?) ORDER BY next_attempt_at LIMIT ?) \
              UNION ALL \
-             SELECT id FROM (SELECT id FROM outbox WHERE state = 'in_flight' \
-             AND lease_until <= (SELECT ?) ORDER BY lease_until LIMIT ?)) LIMIT ?) RETURNING ",
+             SELECT id, due FROM (SELECT id, lease_until AS due FROM outbox \
+             WHERE state = 'in_flight' AND lane IS NULL \
+             AND lease_until <= (SELECT ?) ORDER BY lease_until LIMIT ?) \
+             UNION ALL \
+             SELECT o.id, CASE o.state WHEN 'queued' THEN o.next_attempt_at \
+             ELSE o.lease_until END FROM heads JOIN outbox o ON o.id = heads.id \
+             WHERE (o.state = 'queued' AND o.next_attempt_at <= (SELECT ?)) \
+             OR (o.state = 'in_flight' AND o.lease_until <= (SELECT ?))) \
+             ORDER BY due LIMIT ?) RETURNING ",
             record_columns!()
         ))
         .bind(now + lease_ms)
@@ -212,12 +247,16 @@ impl OutboxStore for SqliteStore {
         .bind(limit as i64)
         .bind(now)
         .bind(limit as i64)
+        .bind(now)
+        .bind(now)
         .bind(limit as i64)
         .fetch_all(&mut *self.writer.lock().await)
         .await
         .op("claim")?;
         let mut claimed = records(&rows, "claim")?;
-        claimed.sort_by_key(|r| (r.next_attempt_at, r.created_at));
+        claimed.sort_by(|a, b| {
+            (a.next_attempt_at, a.created_at, &a.id).cmp(&(b.next_attempt_at, b.created_at, &b.id))
+        });
         Ok(claimed)
     }
 
@@ -412,12 +451,15 @@ impl OutboxStore for SqliteStore {
 
     async fn counts(&self) -> Result<StateCounts, StoreError> {
         let op = "counts";
-        // One snapshot; the active states come from their partial indexes, delivered is the rest.
+        // One snapshot; the active states come from their partial indexes (queued records
+        // with a lane from the lanes' index), delivered is the rest.
         let row = self
             .reader
             .fetch_one(
                 "SELECT (SELECT COUNT(*) FROM outbox) AS total, \
-                 (SELECT COUNT(*) FROM outbox WHERE state = 'queued') AS queued, \
+                 (SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND lane IS NULL) \
+                 + (SELECT COUNT(*) FROM outbox WHERE lane IS NOT NULL \
+                 AND state IN ('queued', 'in_flight') AND state = 'queued') AS queued, \
                  (SELECT COUNT(*) FROM outbox WHERE state = 'in_flight') AS in_flight, \
                  (SELECT COUNT(*) FROM outbox WHERE state = 'dead') AS dead",
             )
@@ -441,11 +483,16 @@ impl OutboxStore for SqliteStore {
         let op = "next due";
         let row = self
             .reader
-            .fetch_one(
+            .fetch_one(concat!(
+                lane_heads!(),
                 "SELECT MIN(due) AS due FROM ( \
-                 SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'queued' \
-                 UNION ALL SELECT MIN(lease_until) FROM outbox WHERE state = 'in_flight')",
-            )
+                 SELECT MIN(next_attempt_at) AS due FROM outbox \
+                 WHERE state = 'queued' AND lane IS NULL \
+                 UNION ALL SELECT MIN(lease_until) FROM outbox \
+                 WHERE state = 'in_flight' AND lane IS NULL \
+                 UNION ALL SELECT MIN(CASE o.state WHEN 'queued' THEN o.next_attempt_at \
+                 ELSE o.lease_until END) FROM heads JOIN outbox o ON o.id = heads.id)"
+            ))
             .await
             .op(op)?;
         row.try_get("due").op(op)

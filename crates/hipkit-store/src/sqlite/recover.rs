@@ -37,11 +37,13 @@ pub struct Recovery {
     pub idempotency: TableRecovery,
 }
 
-/// A table to salvage: its name, its columns in order, its key (for scan order).
+/// A table to salvage: its name, its columns in order, its key (for scan order), and the
+/// columns later migrations added (a database from before them is read with NULL there).
 struct Table {
     name: &'static str,
     columns: &'static [&'static str],
     key: &'static str,
+    added: &'static [&'static str],
 }
 
 const OUTBOX: Table = Table {
@@ -58,34 +60,62 @@ const OUTBOX: Table = Table {
         "created_at",
         "updated_at",
         "delivered_at",
+        "lane",
     ],
     key: "rowid",
+    added: &["lane"],
 };
 const KV: Table = Table {
     name: "kv",
     columns: &["namespace", "key", "value", "updated_at"],
     key: "namespace, key",
+    added: &[],
 };
 const LAST_BUILD: Table = Table {
     name: "last_build",
     columns: &["scope", "builder", "build_number", "result", "at"],
     key: "scope, builder",
+    added: &[],
 };
 const IDEMPOTENCY: Table = Table {
     name: "idempotency",
     columns: &["key", "fingerprint", "id", "created_at"],
     key: "key",
+    added: &[],
 };
 
 impl Table {
-    /// `SELECT <sort key as JSON>, <row as JSON> FROM table`.
-    fn select(&self) -> String {
+    /// `SELECT <sort key as JSON>, <row as JSON> FROM table`, with NULL for the `missing`
+    /// columns.
+    fn select(&self, missing: &[&str]) -> String {
+        let columns: Vec<&str> = self
+            .columns
+            .iter()
+            .map(|c| if missing.contains(c) { "NULL" } else { c })
+            .collect();
         format!(
             "SELECT json_array({}) AS k, json_array({}) AS r FROM {}",
             self.key,
-            self.columns.join(", "),
+            columns.join(", "),
             self.name
         )
+    }
+
+    /// The [`Table::added`] columns `conn`'s table lacks (its database predates them). A
+    /// column that cannot be read for another reason (damage) fails the scans instead.
+    async fn missing(&self, conn: &mut SqliteConnection) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        for column in self.added {
+            let probe = format!("SELECT {column} FROM {} LIMIT 0", self.name);
+            if let Err(sqlx::Error::Database(e)) = sqlx::query(sqlx::AssertSqlSafe(probe))
+                .execute(&mut *conn)
+                .await
+                && e.message().starts_with("no such column")
+            {
+                missing.push(*column);
+            }
+        }
+        missing
     }
 
     /// Inserts rows given as one JSON array of JSON row arrays.
@@ -205,7 +235,8 @@ async fn copy(
     to: &SqliteStore,
     table: &Table,
 ) -> Result<TableRecovery, StoreError> {
-    let select = table.select();
+    let missing = table.missing(from).await;
+    let select = table.select(&missing);
     let mut salvage = Salvage::default();
     let ordered = |direction| format!("{select} ORDER BY {} {direction}", table.key);
     let (lost, complete) = match salvage.scan(from, &ordered("ASC")).await {

@@ -201,6 +201,7 @@ mod tests {
             created_at: now - age_ms,
             updated_at: now,
             delivered_at: None,
+            lane: None,
         }
     }
 

@@ -157,6 +157,7 @@ impl Outbox {
             payload,
             created_at: hipkit_store::now_millis(),
             idempotency,
+            lane: options.lane.clone(),
         };
         let (id, replayed) = match self.commit(record, options.deadline).await? {
             Enqueued::New(id) => (id, false),

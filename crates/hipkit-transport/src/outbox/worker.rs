@@ -68,6 +68,8 @@ struct Context {
     leased: Mutex<HashMap<String, Claim>>,
     /// Failures to record outcomes or release leases, logged with backoff.
     failures: Mutex<Throttle>,
+    /// Wakes the delivery loop: a settled record of a lane lets the lane's next be claimed.
+    wake: Arc<Notify>,
 }
 
 impl Context {
@@ -111,6 +113,7 @@ impl Workers {
                 },
                 leased: Mutex::new(HashMap::new()),
                 failures: Mutex::new(Throttle::default()),
+                wake: wake.clone(),
             },
             wake,
         }
@@ -128,9 +131,14 @@ impl Workers {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let ctx = Arc::new(self.ctx);
         let concurrency = ctx.config.concurrency.max(1);
-        let writer = tokio::spawn(outcome_writer(ctx.store.clone(), self.writer, concurrency));
-        let lease = to_millis(ctx.config.lease);
         let slots = Slots::new(concurrency);
+        let writer = tokio::spawn(outcome_writer(
+            ctx.store.clone(),
+            self.writer,
+            concurrency,
+            (slots.unsettled.clone(), slots.unsettled.available_permits()),
+        ));
+        let lease = to_millis(ctx.config.lease);
         let mut tasks = JoinSet::new();
         let mut feed = Feed::new(ctx.store.clone(), concurrency, lease);
         while !*shutdown.borrow() {
@@ -287,10 +295,16 @@ impl Slots {
 
 async fn deliver(ctx: Arc<Context>, record: OutboxRecord, slot: Slot) {
     let id = record.id.clone();
+    let laned = record.lane.is_some();
     let outcome = ctx.deliverer.attempt(record).await;
     drop(slot.sending);
     match commit(&ctx, outcome).await {
-        Ok(()) => lock(&ctx.failures).succeeded(),
+        Ok(()) => {
+            lock(&ctx.failures).succeeded();
+            if laned {
+                ctx.wake.notify_one();
+            }
+        }
         Err(e) => ctx.store_failed(
             &e,
             "recording a delivery outcome failed; the lease will expire and it is retried",
@@ -315,16 +329,21 @@ async fn commit(ctx: &Context, outcome: Outcome) -> Result<(), CommitError> {
 /// Commits outcomes in batches, one transaction each: a batch is what queued up while the
 /// previous commit ran, topped up for at most [`OUTCOME_LINGER`] or until `flush_at` are
 /// waiting (each statement wakes SQLite's thread, which costs more than the rows it writes).
+/// It does not linger once every delivery holding one of the `unsettled` slots (the
+/// semaphore and its size) has reported: no more can come, and a lane's next message waits
+/// for this commit.
 async fn outcome_writer(
     store: Arc<dyn OutboxStore>,
     mut rx: mpsc::Receiver<PendingOutcome>,
     flush_at: usize,
+    (unsettled, slots): (Arc<Semaphore>, usize),
 ) {
     let flush_at = flush_at.clamp(1, OUTCOME_BATCH);
+    let outstanding = || slots.saturating_sub(unsettled.available_permits());
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + OUTCOME_LINGER;
-        while batch.len() < flush_at {
+        while batch.len() < flush_at && batch.len() < outstanding() {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(p)) => batch.push(p),
                 Ok(None) | Err(_) => break,

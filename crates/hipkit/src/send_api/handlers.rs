@@ -94,11 +94,14 @@ pub async fn send(
     TimedBody(body): TimedBody,
 ) -> Result<Response, ApiError> {
     let req: SendRequest = parse_json(&headers, &body)?;
+    let idempotency_key = req.idempotency_key(&headers)?;
+    let message = req.into_message()?;
+    // One lane per room or user: the outbox delivers a destination's messages in order.
     let options = SendOptions {
         deadline: Some(deadline),
-        idempotency_key: req.idempotency_key(&headers)?,
+        idempotency_key,
+        lane: Some(message.to.to_string()),
     };
-    let message = req.into_message()?;
     let sent = api
         .transport
         .send_with(&message, &options)

@@ -44,6 +44,9 @@ pub struct Settings {
     /// `[integrations]`: slash-command integrations (`hipkit integrations`, and `serve` when
     /// `path` is set).
     pub integrations: hipkit_integrations::IntegrationsConfig,
+    /// `[bridge]`: HipChat API calls accepted on their own listener and delivered to other
+    /// chat systems (`serve`, when it sets `listen`, rooms or destinations).
+    pub bridge: hipkit_bridge::BridgeConfig,
 }
 
 impl Settings {

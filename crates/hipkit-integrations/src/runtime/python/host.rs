@@ -4,9 +4,13 @@
 //! calls waiting on a host that ends are told why.
 
 use super::super::output::{Line, read_line};
-use super::super::{CallError, FloodMeter, Returned, integration_command, kill_group, one_line};
+use super::super::quota::{Quota, Usage, entry_size};
+use super::super::{
+    CallError, FloodMeter, Returned, integration_command, kill_descendants, kill_group, one_line,
+};
 use super::batch::Batch;
 use super::wire::{CallRequest, FromHost, Hello, Init, Op};
+use crate::entries::Entries;
 use hipkit_store::KvStore;
 use serde_json::value::RawValue;
 use std::collections::{HashMap, VecDeque};
@@ -37,6 +41,36 @@ pub(super) struct Host {
     death: Mutex<Option<CallError>>,
     flood: FloodMeter,
     tail: Mutex<VecDeque<String>>,
+    /// What its storage holds, as saved (checked against `quota` as calls finish).
+    usage: Mutex<Usage>,
+    quota: Quota,
+}
+
+/// Writes `name`'s storage to a starting host, one `[key, size, value]` line per entry read
+/// from the store as it is written, and an empty line after the last; returns what it holds.
+async fn send_storage(
+    stdin: &mut ChildStdin,
+    store: Arc<dyn KvStore>,
+    name: &str,
+) -> Result<Usage, CallError> {
+    let load_failed = |e| CallError::start("cannot load its storage").by(e);
+    let send_failed = |e| CallError::start("cannot send its storage to the Python host").by(e);
+    let mut entries = Entries::open(store, name).await.map_err(load_failed)?;
+    let mut usage = Usage::default();
+    while let Some(entry) = entries.next().await {
+        let (key, value) = entry.map_err(load_failed)?;
+        let size = entry_size(&key, &value);
+        // Sized up front (the value's JSON is `size` less the key), so it is never regrown.
+        let mut line = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + key.len() + 32);
+        serde_json::to_writer(&mut line, &(&key, size, &value))
+            .map_err(|e| CallError::start("cannot write its storage").by(e))?;
+        drop(value);
+        line.push(b'\n');
+        stdin.write_all(&line).await.map_err(send_failed)?;
+        usage.insert(key, size);
+    }
+    stdin.write_all(b"\n").await.map_err(send_failed)?;
+    Ok(usage)
 }
 
 impl Host {
@@ -71,6 +105,7 @@ impl Host {
             .write_all(&line)
             .await
             .map_err(|e| CallError::start("cannot start the Python host").by(e))?;
+        let usage = send_storage(&mut stdin, store.clone(), name).await?;
         let host = Arc::new(Host {
             name: name.to_owned(),
             stdin: tokio::sync::Mutex::new(Some(stdin)),
@@ -80,6 +115,8 @@ impl Host {
             death: Mutex::new(None),
             flood: FloodMeter::new(max_output_bytes),
             tail: Mutex::new(VecDeque::new()),
+            usage: Mutex::new(usage),
+            quota: init.quota,
         });
         tokio::spawn(host.clone().drain_stderr(stderr));
         let mut stdout = BufReader::new(stdout);
@@ -121,6 +158,23 @@ impl Host {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Outcome>>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What its storage holds, as saved.
+    pub(super) fn usage(&self) -> std::sync::MutexGuard<'_, Usage> {
+        self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Its storage quota.
+    pub(super) fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Lets the host finish its calls and go, and the next call start a fresh one (its
+    /// storage in memory no longer matches what was saved).
+    pub(super) async fn resync(&self) {
+        self.dead.store(true, Ordering::Release);
+        self.retire().await;
     }
 
     /// Whether the host was killed or has ended.
@@ -166,6 +220,8 @@ impl Host {
             .unwrap_or_else(|p| p.into_inner())
             .as_mut()
         {
+            // Its subtree first, while the host (their subreaper) still collects the orphans.
+            kill_descendants(child.id());
             kill_group(child.id());
             let _ = child.start_kill();
         }
@@ -178,6 +234,7 @@ impl Host {
         let status = match child {
             Some(mut c) => {
                 // What the script started dies with its host, whose pid is still unwaited.
+                kill_descendants(c.id());
                 kill_group(c.id());
                 c.wait()
                     .await
@@ -264,7 +321,7 @@ impl Host {
                     }
                     self.log(id, &m.level, &m.message);
                 }
-                (Op::Done, Some(id)) => batch.add(id, m.result, m.error, m.set, m.del),
+                (Op::Done, Some(id)) => batch.add(&self, id, m.result, m.error, m.set, m.del),
                 (Op::Done, None) => {
                     self.kill(CallError::protocol("a finished call without its id"));
                     break;

@@ -167,12 +167,6 @@ impl PythonRuntime {
         if let Some(host) = current.as_ref().filter(|h| !h.is_dead()) {
             return Ok(host.clone());
         }
-        let storage = self
-            .base
-            .store
-            .export(name)
-            .await
-            .map_err(|e| CallError::start("cannot load its storage").by(e))?;
         let init = Init {
             name,
             path,
@@ -180,7 +174,7 @@ impl PythonRuntime {
             insecure: self.target.insecure,
             http_timeout: self.target.timeout_secs,
             concurrency: self.base.limits.concurrency.max(1),
-            storage,
+            quota: self.base.limits.quota,
         };
         let program = self.support.path().join(support::HOST_PROGRAM);
         let start = Host::start(

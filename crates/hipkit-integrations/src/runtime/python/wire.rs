@@ -2,13 +2,15 @@
 //! line per call; from the host its first line (ready, or failed to load), then log records
 //! and finished calls.
 
+use super::super::quota::Quota;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The host's first input: the integration to load, how its helpers reach HipChat, its
-/// thread limit and its storage.
+/// thread limit and its storage quota. Its storage follows, one `[key, size, value]` line per
+/// entry, and an empty line after the last.
 #[derive(Serialize)]
 pub(super) struct Init<'a> {
     pub name: &'a str,
@@ -17,7 +19,7 @@ pub(super) struct Init<'a> {
     pub insecure: bool,
     pub http_timeout: u64,
     pub concurrency: usize,
-    pub storage: BTreeMap<String, Value>,
+    pub quota: Quota,
 }
 
 /// A call as the host reads it, borrowed from the [`super::super::Invocation`]. On the wire

@@ -1,0 +1,205 @@
+//! Delivery: each destination of the live configuration ([`Destination`]: its kind's
+//! runtime and its pacing), and the [`BridgeCouriers`] the outbox's workers hand bridge
+//! parcels to. [`send`] is the one place that sends a request and reads its answer.
+
+pub mod send;
+
+use crate::accepted::Accepted;
+use crate::kinds::Kind;
+use async_trait::async_trait;
+use hipkit_transport::{Couriers, Delivery, Parcel, ParcelItem, TransportError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+pub use send::Request;
+
+/// One destination: its kind's runtime, and the least time between two of its requests.
+pub struct Destination {
+    name: String,
+    kind_name: &'static str,
+    interval: Duration,
+    kind: Box<dyn Kind>,
+    /// When the next request may start.
+    next: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination")
+            .field("name", &self.name)
+            .field("kind", &self.kind_name)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a kind sends through: the shared HTTP client and the destination's pacing.
+pub struct Sender<'a> {
+    client: &'a reqwest::Client,
+    destination: &'a Destination,
+}
+
+impl Sender<'_> {
+    /// Waits for the destination's pacing, then sends `request` once.
+    pub async fn send(&self, request: &Request) -> Result<(), TransportError> {
+        self.destination.pace().await;
+        send::send(self.client, request).await?;
+        Ok(())
+    }
+
+    /// Waits for the destination's pacing (for kinds that send through their own client).
+    pub async fn pace(&self) {
+        self.destination.pace().await;
+    }
+}
+
+impl Destination {
+    /// A destination named `name` of kind `kind_name`.
+    pub fn new(
+        name: String,
+        kind_name: &'static str,
+        interval: Duration,
+        kind: Box<dyn Kind>,
+    ) -> Self {
+        Self {
+            name,
+            kind_name,
+            interval,
+            kind,
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its kind's name (`slack`, `matrix`).
+    pub fn kind_name(&self) -> &'static str {
+        self.kind_name
+    }
+
+    /// Waits until a request may start, and books the next slot.
+    async fn pace(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let mut next = self.next.lock().await;
+        let now = Instant::now();
+        if let Some(at) = *next
+            && at > now
+        {
+            tokio::time::sleep_until(at).await;
+        }
+        *next = Some(Instant::now() + self.interval);
+    }
+}
+
+/// The destinations of the live configuration, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    by_name: HashMap<String, Arc<Destination>>,
+}
+
+impl Destinations {
+    /// Adds one; `false` when its name is taken.
+    pub fn add(&mut self, destination: Destination) -> bool {
+        let name = destination.name.clone();
+        if self.by_name.contains_key(&name) {
+            return false;
+        }
+        self.by_name.insert(name, Arc::new(destination));
+        true
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Each name with its kind, sorted by name (the banner).
+    pub fn summary(&self) -> Vec<String> {
+        let mut list: Vec<String> = self
+            .by_name
+            .values()
+            .map(|d| format!("{} ({})", d.name, d.kind_name))
+            .collect();
+        list.sort();
+        list
+    }
+}
+
+/// The couriers of bridge parcels: each parcel's destination looked up in the live
+/// configuration, its message rendered and sent there.
+#[derive(Debug)]
+pub struct BridgeCouriers {
+    destinations: Destinations,
+    client: reqwest::Client,
+}
+
+impl BridgeCouriers {
+    /// Couriers for `destinations`.
+    pub fn new(destinations: Destinations) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(send::REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("hipkit-bridge/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            destinations,
+            client,
+        })
+    }
+
+    /// Delivers one accepted call to the destination named `via`.
+    pub async fn deliver_to(&self, via: &str, accepted: &Accepted) -> Result<(), TransportError> {
+        let destination = self.destinations.by_name.get(via).ok_or_else(|| {
+            undeliverable(
+                via,
+                "no [[bridge.destinations]] of this name is configured any more; add it back \
+                 to hipkit.toml, restart, and run `hipkit outbox retry`",
+            )
+        })?;
+        let sender = Sender {
+            client: &self.client,
+            destination,
+        };
+        destination.kind.deliver(accepted, &sender).await
+    }
+}
+
+fn undeliverable(via: &str, reason: &str) -> TransportError {
+    TransportError::Undeliverable {
+        via: via.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+#[async_trait]
+impl Couriers for BridgeCouriers {
+    async fn deliver(&self, parcel: &Parcel) -> Result<Delivery, TransportError> {
+        let ParcelItem::Chat(chat) = &parcel.item else {
+            return Err(undeliverable(
+                &parcel.via,
+                "a bridge destination has this name: it carries bridge messages only",
+            ));
+        };
+        let accepted: Accepted = serde_json::from_value(chat.payload.clone())
+            .map_err(|e| undeliverable(&parcel.via, &format!("unreadable bridge message: {e}")))?;
+        self.deliver_to(&parcel.via, &accepted).await?;
+        Ok(Delivery::delivered())
+    }
+
+    fn carries(&self, via: &str) -> bool {
+        self.destinations.by_name.contains_key(via)
+    }
+}
