@@ -70,7 +70,7 @@ impl ReportersConfig {
     ) -> Result<Reporters, StatusError> {
         let checked = self.check()?;
         let history = history(&checked, mode, || async {
-            let db: Arc<dyn LastBuildStore> = Arc::new(store.open().await?);
+            let db: Arc<dyn LastBuildStore> = store.open().await?.last_builds;
             Ok(db)
         })
         .await?;

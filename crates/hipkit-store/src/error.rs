@@ -35,6 +35,35 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The PostgreSQL URL does not parse (`target` is the URL with its password hidden).
+    #[error("invalid PostgreSQL URL {target}: {source}")]
+    Url {
+        /// The URL, password hidden.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The PostgreSQL server cannot be reached, or refused the connection.
+    #[error("cannot connect to the PostgreSQL store at {target}: {source}")]
+    Connect {
+        /// The URL, password hidden.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A PostgreSQL schema migration failed; the schema is left at the previous version.
+    #[error("cannot migrate the PostgreSQL store at {target} to version {version}: {source}")]
+    MigrateRemote {
+        /// The URL, password hidden.
+        target: String,
+        /// The migration that failed.
+        version: i64,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// Another process holds the database's single-writer lock.
     #[error(
         "another `hipkit serve` is using the database {} (it holds {}); \

@@ -6,10 +6,11 @@
 //! - [`LastBuildStore`]: the build reporters' last result per builder.
 //!
 //! Consumers ask for the narrow trait they need (`Arc<dyn OutboxStore>` ...), never for SQL.
-//! [`SqliteStore`] is the embedded default and implements all three. Each backend has its
-//! own SQL and its own migrations (SQLite's use `json_each`, `PRAGMA`s and scalar `MAX`);
-//! a PostgreSQL backend will implement the same traits with its own, and must pass the same
-//! contract suite (the `contract` feature).
+//! [`SqliteStore`] is the embedded default and implements all three; [`PostgresStore`] does
+//! too, for several replicas on one database. Each backend has its own SQL and its own
+//! migrations (SQLite's use `json_each`, `PRAGMA`s and scalar `MAX`; PostgreSQL's
+//! `unnest`, `FOR UPDATE SKIP LOCKED` and advisory locks), and both pass the same contract
+//! suite (the `contract` feature).
 
 mod config;
 mod error;
@@ -18,6 +19,7 @@ mod idempotency;
 mod kv;
 mod last_build;
 mod outbox;
+mod postgres;
 mod record;
 mod shared;
 mod sqlite;
@@ -32,6 +34,7 @@ pub use idempotency::{Enqueued, IDEMPOTENCY_KEY_RETENTION, IdempotencyKey};
 pub use kv::{KvStore, MAX_KEY_BYTES, NamespaceSummary, check_key};
 pub use last_build::{LastBuild, LastBuildStore};
 pub use outbox::OutboxStore;
+pub use postgres::{DatabaseUrl, PostgresStore};
 pub use record::{
     Claim, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, UnknownState,
 };

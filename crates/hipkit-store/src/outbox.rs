@@ -6,6 +6,8 @@ use crate::{
     StoreError,
 };
 use async_trait::async_trait;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The durable outbox: accepted messages, their delivery state, attempts and last error.
 #[async_trait]
@@ -136,4 +138,10 @@ pub trait OutboxStore: Send + Sync {
     /// last error; returns how many. Only the single writer may call this (every lease then
     /// belongs to a dead process): see `SqliteStore::open_exclusive`.
     async fn recover_leases(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// Wakes `wake` whenever another process enqueues (or requeues), for as long as
+    /// `wake` lives, so idle workers need not poll for others' messages (PostgreSQL:
+    /// `LISTEN/NOTIFY`). A store only one process writes (SQLite) has nothing to do: its
+    /// own intake wakes its workers.
+    fn wake_on_enqueue(&self, _wake: &Arc<Notify>) {}
 }

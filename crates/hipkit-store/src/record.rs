@@ -146,6 +146,32 @@ pub enum Requeue {
     NotFound,
 }
 
+impl Requeue {
+    /// What a requeue of record `id`, stored with `state` (`None`: no such record), answers
+    /// without changing it, or `None` when it is to be queued again; an unknown state is
+    /// [`crate::StoreError::Corrupt`]. Every backend decides the same way.
+    pub(crate) fn refusal(
+        id: &str,
+        state: Option<String>,
+        force: bool,
+    ) -> Result<Option<Self>, crate::StoreError> {
+        let Some(state) = state else {
+            return Ok(Some(Self::NotFound));
+        };
+        let state = state
+            .parse::<State>()
+            .map_err(|source| crate::StoreError::Corrupt {
+                id: id.to_owned(),
+                source,
+            })?;
+        Ok(match state {
+            State::Delivered => Some(Self::Delivered),
+            State::InFlight if !force => Some(Self::InFlight),
+            State::Queued | State::Dead | State::InFlight => None,
+        })
+    }
+}
+
 impl fmt::Display for Requeue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -226,4 +252,53 @@ pub enum Outcome {
         /// When.
         at: crate::Millis,
     },
+}
+
+/// The stored record columns every backend selects, in one place (a macro so queries stay
+/// `&'static str`).
+macro_rules! record_columns {
+    () => {
+        "id, destination, payload, state, attempts, next_attempt_at, lease_until, \
+         last_error, created_at, updated_at, delivered_at, lane"
+    };
+}
+pub(crate) use record_columns;
+
+/// Reads one record from a row of [`record_columns!`] of any backend; an unknown state is
+/// [`crate::StoreError::Corrupt`].
+pub(crate) fn decode<'r, R>(row: &'r R, op: &'static str) -> Result<OutboxRecord, crate::StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use crate::error::DbResult;
+    let id: String = row.try_get("id").op(op)?;
+    let state: String = row.try_get("state").op(op)?;
+    let state = state
+        .parse::<State>()
+        .map_err(|source| crate::StoreError::Corrupt {
+            id: id.clone(),
+            source,
+        })?;
+    let fields = || -> Result<OutboxRecord, sqlx::Error> {
+        Ok(OutboxRecord {
+            destination: row.try_get("destination")?,
+            payload: row.try_get("payload")?,
+            state,
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            lease_until: row.try_get("lease_until")?,
+            last_error: row.try_get("last_error")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            delivered_at: row.try_get("delivered_at")?,
+            lane: row.try_get("lane")?,
+            id: id.clone(),
+        })
+    };
+    fields().op(op)
 }

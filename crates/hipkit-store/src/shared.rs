@@ -1,7 +1,9 @@
 //! [`Store`]: one opened database behind every narrow trait, and [`SharedStore`], the
 //! `[store]` database a process opens once, at its first need, for everyone who asks.
 
-use crate::{KvStore, LastBuildStore, OutboxStore, SqliteStore, StoreConfig, StoreError};
+use crate::{
+    KvStore, LastBuildStore, OutboxStore, PostgresStore, SqliteStore, StoreConfig, StoreError,
+};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -26,21 +28,39 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Which backend and where, for banners and logs: `SQLite hipkit.db`.
+    /// Which backend and where, for banners and logs: `SQLite hipkit.db` (a URL's
+    /// password hidden).
     pub fn label(&self) -> &str {
         &self.label
     }
 }
 
-impl From<SqliteStore> for Store {
-    fn from(db: SqliteStore) -> Self {
-        let label = format!("SQLite {}", db.path().display());
+impl Store {
+    /// One backend behind every trait, labelled `label`.
+    fn of<T>(db: T, label: String) -> Self
+    where
+        T: OutboxStore + KvStore + LastBuildStore + Clone + 'static,
+    {
         Self {
             outbox: Arc::new(db.clone()),
             kv: Arc::new(db.clone()),
             last_builds: Arc::new(db),
             label,
         }
+    }
+}
+
+impl From<SqliteStore> for Store {
+    fn from(db: SqliteStore) -> Self {
+        let label = format!("SQLite {}", db.path().display());
+        Self::of(db, label)
+    }
+}
+
+impl From<PostgresStore> for Store {
+    fn from(db: PostgresStore) -> Self {
+        let label = format!("PostgreSQL {} (replica {})", db.target(), db.replica());
+        Self::of(db, label)
     }
 }
 
@@ -65,7 +85,7 @@ impl SharedStore {
     /// process holds it); a failed open is tried again by the next caller.
     pub async fn get(&self) -> Result<Store, StoreError> {
         self.opened
-            .get_or_try_init(|| async { self.config.open_exclusive().await.map(Store::from) })
+            .get_or_try_init(|| async { self.config.open_exclusive().await })
             .await
             .cloned()
     }

@@ -65,10 +65,13 @@ async fn a_second_exclusive_open_is_refused_until_the_first_is_dropped() {
         .await
         .expect("free again");
     drop(again);
-    StoreConfig { path }
-        .open_exclusive()
-        .await
-        .expect("through the config");
+    StoreConfig {
+        path,
+        ..StoreConfig::default()
+    }
+    .open_exclusive()
+    .await
+    .expect("through the config");
 }
 
 #[tokio::test]

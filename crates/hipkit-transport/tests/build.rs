@@ -19,6 +19,7 @@ fn config(backend: BackendKind, dir: &tempfile::TempDir) -> (DeliveryConfig, Sto
     };
     let store = StoreConfig {
         path: dir.path().join("hipkit.db"),
+        ..StoreConfig::default()
     };
     (delivery, store)
 }

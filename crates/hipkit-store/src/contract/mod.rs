@@ -1,5 +1,5 @@
 //! The store contract as executable scenarios, written against the traits only, so every
-//! backend (SQLite today, PostgreSQL later) passes the same suite unchanged.
+//! backend (SQLite and PostgreSQL) passes the same suite unchanged.
 //!
 //! Each scenario is an `async fn` taking a fresh, empty store as a trait object and
 //! asserting (it panics on a breach). [`contract_suite!`](crate::contract_suite) turns them
@@ -22,6 +22,7 @@
 pub mod kv;
 pub mod last_build;
 pub mod outbox;
+pub mod postgres;
 
 /// Defines one `#[tokio::test]` per contract scenario. `$fresh` is an async fn returning
 /// `(guard, store)`: a new empty store implementing every store trait, and whatever must

@@ -1,16 +1,11 @@
 //! The SQLite store's health: the database file is still the one opened (not deleted or
 //! replaced), and a commit to a one-row table goes through (not read-only, full or
-//! damaged). Answers are cached for [`HEALTH_CACHE`] so `/healthz` polling stays cheap.
+//! damaged). Answers are cached for a moment so `/healthz` polling stays cheap.
 
 use super::SqliteStore;
 use crate::error::classify;
 use crate::{StoreError, StoreHealth, now_millis};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// How long a health answer is reused.
-pub(super) const HEALTH_CACHE: Duration = Duration::from_secs(2);
 
 /// The database file as opened: its path and (device, inode).
 #[derive(Debug)]
@@ -57,9 +52,6 @@ impl FileIdentity {
     }
 }
 
-/// The last health answer and when it was found.
-pub(super) type HealthCache = Arc<Mutex<Option<(Instant, Result<StoreHealth, Arc<StoreError>>)>>>;
-
 impl SqliteStore {
     /// The file identity check, for stores backed by a file.
     pub(super) fn check_file(&self) -> Result<(), StoreError> {
@@ -87,23 +79,7 @@ impl SqliteStore {
 
     /// The cached answer if fresh, else a new probe's (cached).
     pub(super) async fn cached_health(&self) -> Result<StoreHealth, StoreError> {
-        let fresh = {
-            let cache = self.health.lock().unwrap_or_else(|p| p.into_inner());
-            cache
-                .as_ref()
-                .filter(|(at, _)| at.elapsed() < HEALTH_CACHE)
-                .map(|(_, answer)| answer.clone())
-        };
-        let answer = match fresh {
-            Some(answer) => answer,
-            None => {
-                let answer = self.probe().await.map_err(Arc::new);
-                let mut cache = self.health.lock().unwrap_or_else(|p| p.into_inner());
-                *cache = Some((Instant::now(), answer.clone()));
-                answer
-            }
-        };
-        answer.map_err(StoreError::Unhealthy)
+        self.health.answer(self.probe()).await
     }
 
     /// Bytes on disk: the database, its WAL and its shared-memory file.

@@ -13,7 +13,8 @@ mod writer;
 pub use recover::{Recovery, TableRecovery};
 
 use crate::StoreError;
-use health::{FileIdentity, HealthCache};
+use crate::health::HealthCache;
+use health::FileIdentity;
 use lock::WriterLock;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -3,6 +3,7 @@
 use super::SqliteStore;
 use crate::error::DbResult;
 use crate::idempotency::{KnownKeys, plan};
+use crate::record::{decode, record_columns};
 use crate::{
     Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State,
     StateCounts, StoreError, StoreHealth,
@@ -10,14 +11,6 @@ use crate::{
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Executor, Row, SqliteConnection};
-
-/// The record columns, in one place (a macro so queries stay `&'static str`).
-macro_rules! columns {
-    () => {
-        "id, destination, payload, state, attempts, next_attempt_at, lease_until, \
-         last_error, created_at, updated_at, delivered_at, lane"
-    };
-}
 
 /// The first record of every lane that has any queued or in-flight, as `heads(id)`: a
 /// recursive CTE that seeks each lane in `outbox_lane` (one index seek per lane, however
@@ -39,34 +32,9 @@ macro_rules! lane_heads {
     };
 }
 
-/// Reads one record; an unknown state is [`StoreError::Corrupt`].
+/// Reads one record.
 fn record(row: &SqliteRow, op: &'static str) -> Result<OutboxRecord, StoreError> {
-    let id: String = row.try_get("id").op(op)?;
-    let state: String = row.try_get("state").op(op)?;
-    let state = state
-        .parse::<State>()
-        .map_err(|source| StoreError::Corrupt {
-            id: id.clone(),
-            source,
-        })?;
-    fields(row, id, state).op(op)
-}
-
-fn fields(row: &SqliteRow, id: String, state: State) -> Result<OutboxRecord, sqlx::Error> {
-    Ok(OutboxRecord {
-        destination: row.try_get("destination")?,
-        payload: row.try_get("payload")?,
-        state,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        lease_until: row.try_get("lease_until")?,
-        last_error: row.try_get("last_error")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-        lane: row.try_get("lane")?,
-        id,
-    })
+    decode(row, op)
 }
 
 fn records(rows: &[SqliteRow], op: &'static str) -> Result<Vec<OutboxRecord>, StoreError> {
@@ -271,7 +239,7 @@ impl OutboxStore for SqliteStore {
              WHERE (o.state = 'queued' AND o.next_attempt_at <= (SELECT ?)) \
              OR (o.state = 'in_flight' AND o.lease_until <= (SELECT ?))) \
              ORDER BY due LIMIT ?) RETURNING ",
-            columns!()
+            record_columns!()
         ))
         .bind(now + lease_ms)
         .bind(now)
@@ -381,11 +349,15 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM outbox WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await
-            .op("get")?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            record_columns!(),
+            " FROM outbox WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .op("get")?;
         row.as_ref().map(|row| record(row, "get")).transpose()
     }
 
@@ -396,7 +368,7 @@ impl OutboxStore for SqliteStore {
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
-            columns!(),
+            record_columns!(),
             " FROM outbox WHERE (? IS NULL OR state = ?) ORDER BY created_at, id LIMIT ?"
         ))
         .bind(state.map(State::as_str))
@@ -417,19 +389,8 @@ impl OutboxStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .op(op)?;
-        let Some(state) = state else {
-            return Ok(Requeue::NotFound);
-        };
-        let state = state
-            .parse::<State>()
-            .map_err(|source| StoreError::Corrupt {
-                id: id.to_owned(),
-                source,
-            })?;
-        match state {
-            State::Delivered => return Ok(Requeue::Delivered),
-            State::InFlight if !force => return Ok(Requeue::InFlight),
-            State::Queued | State::Dead | State::InFlight => {}
+        if let Some(answer) = Requeue::refusal(id, state, force)? {
+            return Ok(answer);
         }
         sqlx::query(
             "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, \

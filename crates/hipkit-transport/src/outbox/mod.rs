@@ -51,6 +51,7 @@ impl Outbox {
     pub fn new(store: Arc<dyn OutboxStore>) -> Self {
         let (intake, rx) = mpsc::channel(MAX_BATCH * 8);
         let wake = Arc::new(Notify::new());
+        store.wake_on_enqueue(&wake);
         tokio::spawn(batch_writer(store.clone(), rx, wake.clone()));
         Self {
             store,

@@ -10,7 +10,6 @@ use hipkit_integrations::{Integrations, Options};
 use hipkit_server::Server;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Starts the integrations of `[integrations]` (its `path` must be set), their storage in
 /// the `[store]` database (opened beside a `serve` that may hold it), their helpers pointed
@@ -23,7 +22,7 @@ async fn start(settings: &Settings) -> Result<Integrations, Failure> {
         .map_err(|e| Failure::runtime(format!("integration storage: {e}")))?;
     Integrations::start(Options {
         config: settings.integrations.clone(),
-        store: Arc::new(store),
+        store: store.kv,
         hipchat: HipChatTarget::from(&settings.hipchat),
     })
     .await

@@ -6,17 +6,20 @@ use hipkit::Settings;
 use hipkit_server::one_line;
 use hipkit_store::{OutboxStore, Requeue, SqliteStore, now_millis};
 use std::path::Path;
+use std::sync::Arc;
 
-/// Opens `[store] path` without the writer's lock (readable while `serve` runs).
-async fn open(settings: &Settings) -> Result<SqliteStore, Failure> {
+/// Opens the `[store]` outbox beside a running `serve`: SQLite without the writer's lock
+/// (the file must exist), or the PostgreSQL database.
+async fn open(settings: &Settings) -> Result<Arc<dyn OutboxStore>, Failure> {
     let path = &settings.store.path;
-    if !path.exists() {
+    if settings.store.url.is_none() && !path.exists() {
         return Err(Failure::usage(format!(
             "no outbox at {} (set --store or HIPKIT_STORE)",
             path.display()
         )));
     }
-    settings.store.open().await.map_err(Failure::runtime)
+    let store = settings.store.open().await.map_err(Failure::runtime)?;
+    Ok(store.outbox)
 }
 
 /// Runs `hipkit outbox ...`.

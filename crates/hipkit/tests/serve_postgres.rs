@@ -1,0 +1,148 @@
+//! `hipkit serve` on PostgreSQL: real `hipkit serve` and `hipkit emulator` processes over
+//! loopback, a real PostgreSQL server (the one `scripts/test` starts, or
+//! `HIPKIT_TEST_POSTGRES_URL`), a fresh database per test.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test crate: its helpers, like its tests, fail the test by panicking"
+)]
+
+use hipkit_store::DatabaseUrl;
+use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin, wait_until};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+/// A new, empty database on the test server.
+fn fresh_database() -> DatabaseUrl {
+    tokio::runtime::Runtime::new()
+        .expect("a runtime")
+        .block_on(hipkit_store::contract::postgres::fresh_database())
+}
+
+/// `hipkit serve` against `emulator`, its store the PostgreSQL database `url`.
+fn serve(emulator: &str, url: &DatabaseUrl) -> Proc {
+    hipkit_bin!().spawn(
+        &["serve", "--listen", "127.0.0.1:0", "--timeout", "1"],
+        &[
+            ("HIPCHAT_ENDPOINT", emulator),
+            ("HIPCHAT_API_TOKEN", TOKEN),
+            ("HIPKIT_STORE", url.expose()),
+            ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
+            ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
+        ],
+        "delivery:",
+    )
+}
+
+/// POSTs a message (with an `Idempotency-Key` when given); status and answer.
+fn send(serve: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+    let api = BlockingApi::anonymous(serve);
+    let mut req = api.request(Method::POST, "/api/v1/messages").json(body);
+    if let Some(key) = key {
+        req = req.header("Idempotency-Key", key);
+    }
+    let (status, _, answer) = api.send(req);
+    (status, answer)
+}
+
+fn room_count(emulator: &str, room: &str) -> u64 {
+    BlockingApi::at(emulator).get(&format!("/v2/room/{room}/statistics"))["messages_sent"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The password of `url` (the test server always has one).
+fn password(url: &DatabaseUrl) -> String {
+    let rest = url.expose().split_once("://").expect("a URL").1;
+    let user_info = rest.rsplit_once('@').expect("a user").0;
+    user_info.split_once(':').expect("a password").1.to_owned()
+}
+
+#[test]
+fn messages_sent_to_serve_on_postgres_are_delivered() {
+    let url = fresh_database();
+    let emu = hipkit_bin!().emulator(&["--room", "Pg"]);
+    let server = serve(&emu.base, &url);
+    let banner = server.lines.concat();
+    assert!(banner.contains("PostgreSQL"), "{banner}");
+    assert!(!banner.contains(&password(&url)), "{banner}");
+    for i in 0..25 {
+        let (status, answer) = send(
+            &server.base,
+            None,
+            &json!({"room": "Pg", "message": format!("pg {i}")}),
+        );
+        assert_eq!(status, 202, "{answer}");
+    }
+    wait_until("25 deliveries", Duration::from_secs(30), || {
+        room_count(&emu.base, "Pg") == 25
+    });
+    let records = hipkit_bin!().outbox_records(Path::new(url.expose()));
+    assert_eq!(records.len(), 25);
+    wait_until("every record delivered", Duration::from_secs(30), || {
+        hipkit_bin!()
+            .outbox_records(Path::new(url.expose()))
+            .iter()
+            .all(|r| r["state"] == "delivered")
+    });
+}
+
+#[test]
+fn one_idempotency_key_sent_to_two_replicas_is_one_record() {
+    let url = fresh_database();
+    let emu = hipkit_bin!().emulator(&["--room", "Once"]);
+    let (a, b) = (serve(&emu.base, &url), serve(&emu.base, &url));
+    let body = json!({"room": "Once", "message": "exactly once"});
+    let (status, first) = send(&a.base, Some("deploy-42"), &body);
+    assert_eq!(status, 202, "{first}");
+    let (status, second) = send(&b.base, Some("deploy-42"), &body);
+    // 200 when the first replica has delivered it already.
+    assert!(matches!(status, 200 | 202), "{status} {second}");
+    assert_eq!(first["id"], second["id"], "{first} {second}");
+    let records = hipkit_bin!().outbox_records(Path::new(url.expose()));
+    assert_eq!(records.len(), 1, "{records:?}");
+    wait_until("the delivery", Duration::from_secs(30), || {
+        room_count(&emu.base, "Once") >= 1
+    });
+    // Another message through the second replica still gets through (it is not stuck on
+    // the first one's record), and nothing was sent twice.
+    let (status, _) = send(&b.base, None, &json!({"room": "Once", "message": "next"}));
+    assert_eq!(status, 202);
+    wait_until("the second delivery", Duration::from_secs(30), || {
+        room_count(&emu.base, "Once") == 2
+    });
+}
+
+#[test]
+fn two_replicas_deliver_a_rooms_messages_in_acceptance_order() {
+    let url = fresh_database();
+    let emu = hipkit_bin!().emulator(&["--room", "Ordered"]);
+    // The room's first call is held back: without per-room order across replicas, the
+    // messages behind it (on either replica) overtook it.
+    BlockingApi::at(&emu.base).add_fault(&json!({"method": "POST", "path": "/v2/room/Ordered/",
+        "times": 1, "action": {"delay": {"delay_ms": 1500}}}));
+    let replicas = [serve(&emu.base, &url), serve(&emu.base, &url)];
+    let expected: Vec<String> = (1..=12).map(|n| format!("message {n}")).collect();
+    for (n, text) in expected.iter().enumerate() {
+        let (status, answer) = send(
+            &replicas[n % 2].base,
+            None,
+            &json!({"room": "Ordered", "message": text}),
+        );
+        assert_eq!(status, 202, "{answer}");
+    }
+    let history = || -> Vec<String> {
+        BlockingApi::at(&emu.base)
+            .items("/v2/room/Ordered/history/latest?max-results=1000")
+            .iter()
+            .map(|i| i["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    wait_until("every message delivered", Duration::from_secs(60), || {
+        history().len() >= expected.len()
+    });
+    assert_eq!(history(), expected, "the room's order");
+}
