@@ -238,3 +238,36 @@ fn any_configuration_file_loads_or_says_what_is_wrong() {
         .unwrap();
     assert!(loaded.get() > 0, "no generated configuration loaded");
 }
+
+#[test]
+fn any_configuration_file_given_to_the_binary_exits_0_or_2_with_a_message() {
+    // The same files through the real binary: a refusal is exit status 2 (a usage or
+    // validation problem) with a message on stderr, never a panic (101) or a silent failure.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hipkit.toml");
+    let hipkit = hipkit_bin!();
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&config_file(), |text| {
+            std::fs::write(&path, &text).unwrap();
+            let out = hipkit.run(
+                &["config", "serve"],
+                &[("HIPKIT_CONFIG", path.to_str().unwrap())],
+            );
+            let code = out.status.code();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            prop_assert!(
+                code == Some(0) || (code == Some(2) && !stderr.trim().is_empty()),
+                "exit {:?} for {:?}: {}",
+                code,
+                text,
+                stderr
+            );
+            Ok(())
+        })
+        .unwrap();
+}
