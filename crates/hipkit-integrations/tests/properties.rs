@@ -7,6 +7,7 @@
 use hipkit_integrations::command::{self, Command};
 use hipkit_integrations::intake;
 use hipkit_integrations::tokens::{TokenSpec, parse_file};
+use hipkit_testkit::props;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -30,28 +31,9 @@ fn reference() -> Value {
     })
 }
 
-/// Arbitrary JSON, a couple of levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        "[0-9]{0,25}".prop_map(Value::String),
-        ".{0,30}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(2, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
 /// The reference payload with one field (by JSON pointer) replaced or removed.
 fn mutated_payload() -> impl Strategy<Value = Vec<u8>> {
-    let pointer = prop::sample::select(vec![
+    let pointers = vec![
         "/event",
         "/item",
         "/item/message",
@@ -62,18 +44,8 @@ fn mutated_payload() -> impl Strategy<Value = Vec<u8>> {
         "/item/room/id",
         "/oauth_client_id",
         "/webhook_id",
-    ]);
-    (pointer, proptest::option::of(json_value())).prop_map(|(pointer, value)| {
-        let mut payload = reference();
-        let (parent, key) = pointer.rsplit_once('/').unwrap();
-        if let Some(Value::Object(map)) = payload.pointer_mut(parent) {
-            match value {
-                Some(value) => map.insert(key.to_owned(), value),
-                None => map.remove(key),
-            };
-        }
-        serde_json::to_vec(&payload).unwrap()
-    })
+    ];
+    props::mutated(reference(), pointers, 1..2)
 }
 
 proptest! {

@@ -5,7 +5,7 @@
 //! that says what is wrong); the server keeps serving.
 
 use hipkit::{Overrides, Settings};
-use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin};
+use hipkit_testkit::{BlockingApi, Proc, TOKEN, hipkit_bin, props};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
@@ -26,28 +26,9 @@ fn build() -> Value {
     })
 }
 
-/// Arbitrary JSON, a couple of levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        ".{0,30}".prop_map(Value::String),
-        (0usize..12_000).prop_map(|n| Value::String("<b>&".repeat(n / 4))),
-    ];
-    leaf.prop_recursive(2, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
 /// The build with up to three fields (by JSON pointer) replaced or removed, or any bytes.
 fn mutated_build() -> impl Strategy<Value = Vec<u8>> {
-    let pointer = prop::sample::select(vec![
+    let pointers = vec![
         "/buildid",
         "/number",
         "/results",
@@ -64,22 +45,9 @@ fn mutated_build() -> impl Strategy<Value = Vec<u8>> {
         "/prev_build",
         "/prev_build/results",
         "/other",
-    ]);
-    let change = (pointer, proptest::option::of(json_value()));
+    ];
     prop_oneof![
-        4 => prop::collection::vec(change, 1..4).prop_map(|changes| {
-            let mut build = build();
-            for (pointer, value) in changes {
-                let (parent, key) = pointer.rsplit_once('/').unwrap();
-                if let Some(Value::Object(map)) = build.pointer_mut(parent) {
-                    match value {
-                        Some(value) => map.insert(key.to_owned(), value),
-                        None => map.remove(key),
-                    };
-                }
-            }
-            serde_json::to_vec(&build).unwrap()
-        }),
+        4 => props::mutated(build(), pointers, 1..4),
         1 => prop::collection::vec(any::<u8>(), 0..200),
     ]
 }
