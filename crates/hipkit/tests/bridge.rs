@@ -551,6 +551,101 @@ fn refusals_are_hipchats_and_queue_nothing() {
     b.assert_no_secret_shows();
 }
 
+/// Runs `sql` on the SQLite database `serve` uses, as another process would (fault
+/// injection: a trigger that refuses some inserts); answers the first column of its last
+/// row, if any.
+fn sql(db: &Path, sql: &'static str) -> Option<i64> {
+    use sqlx::{Connection, Row};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let url = format!("sqlite://{}", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        let rows = sqlx::raw_sql(sql).fetch_all(&mut conn).await.expect(sql);
+        conn.close().await.expect("close");
+        rows.last().map(|row| row.get::<i64, _>(0))
+    })
+}
+
+/// How many records the outbox holds (`hipkit outbox list` stops at its limit).
+fn outbox_count(db: &Path) -> i64 {
+    sql(db, "SELECT count(*) FROM outbox").expect("a count")
+}
+
+/// More destinations than the outbox commits in one transaction (512 records): parcels
+/// committed one by one would necessarily span several transactions.
+const WIDE: usize = 600;
+
+/// A room `Wide` sending to [`WIDE`] webhook destinations `wide-0`, `wide-1`, ...
+fn wide_config(receiver: &str, _emulator: &str, _token_file: &Path) -> String {
+    let to: Vec<String> = (0..WIDE).map(|n| format!("\"wide-{n}\"")).collect();
+    let mut toml = format!(
+        r#"
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{FULL}", scopes = ["send_notification"] }}]
+
+[[bridge.rooms]]
+name = "Wide"
+to = [{}]
+"#,
+        to.join(", ")
+    );
+    for n in 0..WIDE {
+        toml.push_str(&format!(
+            "\n[[bridge.destinations]]\nname = \"wide-{n}\"\nkind = \"webhook\"\n\
+             url = \"{receiver}/webhook/in\"\ntemplate = '{{\"text\": {{{{ text|tojson }}}}}}'\n"
+        ));
+    }
+    toml
+}
+
+#[test]
+fn a_call_whose_parcels_cannot_all_be_queued_queues_none() {
+    let b = Bridge::start_with(wide_config, &[]);
+    let db = b.dir.path().join("hipkit.db");
+    // The store refuses the last destination's parcel only.
+    sql(
+        &db,
+        "CREATE TRIGGER refuse_last BEFORE INSERT ON outbox \
+         WHEN NEW.destination = 'room:Wide via wide-599' \
+         BEGIN SELECT RAISE(ABORT, 'injected: wide-599 refused'); END;",
+    );
+    let api = b.api(FULL);
+    let (status, _, body) = api.call(
+        Method::POST,
+        "/v2/room/Wide/notification",
+        Some(json!({"message": "refused"})),
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_envelope(&body, 503, "could not be queued");
+    let left = outbox_count(&db);
+    assert_eq!(
+        left, 0,
+        "the refused call left {left} parcels behind (a client's retry would duplicate them)"
+    );
+
+    // The fault gone, the client's retry is queued once for every destination.
+    sql(&db, "DROP TRIGGER refuse_last;");
+    assert_eq!(
+        api.post("/v2/room/Wide/notification", &json!({"message": "retried"})),
+        204
+    );
+    assert_eq!(outbox_count(&db), WIDE as i64);
+    wait_until("every destination received the retry", WAIT, || {
+        b.receiver.delivered("webhook").len() >= WIDE
+    });
+    assert_eq!(b.receiver.delivered("webhook").len(), WIDE);
+    assert!(
+        b.receiver
+            .bodies("webhook")
+            .iter()
+            .all(|t| t.contains("retried"))
+    );
+}
+
 #[test]
 fn rate_limits_and_failures_are_retried_and_refusals_dead_lettered() {
     let b = Bridge::start();
