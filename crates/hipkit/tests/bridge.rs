@@ -646,6 +646,101 @@ fn a_call_whose_parcels_cannot_all_be_queued_queues_none() {
     );
 }
 
+/// `hipkit serve` with the configuration `toml`: it must refuse to start; answers what it
+/// printed on stderr.
+fn refused_start(toml: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("hipkit.toml");
+    std::fs::write(&cfg, toml).expect("config");
+    let store = dir.path().join("hipkit.db");
+    let env = [
+        ("HIPKIT_CONFIG", cfg.to_str().expect("utf-8")),
+        ("HIPKIT_STORE", store.to_str().expect("utf-8")),
+    ];
+    let mut child = hipkit_bin!()
+        .command(&["serve", "--listen", "127.0.0.1:0", "--emulator"], &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hipkit serve");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > WAIT {
+            child.kill().expect("kill");
+            panic!("hipkit serve started with:\n{toml}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(!out.status.success(), "hipkit serve exited 0 with:\n{toml}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A `[bridge]` with one room sending to `destination`, a webhook named `name`.
+fn one_destination(name: &str, destination: &str) -> String {
+    format!(
+        r#"
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{FULL}", scopes = ["send_notification"] }}]
+
+[[bridge.rooms]]
+name = "Build Room"
+to = ["{name}"]
+
+[[bridge.destinations]]
+name = "{name}"
+{destination}
+"#
+    )
+}
+
+#[test]
+fn a_destination_named_like_a_buildbot_reporter_is_refused_at_start() {
+    let webhook = "kind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n\
+                   template = '{\"text\": {{ text|tojson }}}'";
+    let mut toml = one_destination("ops-alerts", webhook);
+    toml.push_str(
+        r#"
+[[reporters.http]]
+name = "ops-alerts"
+server_url = "http://127.0.0.1:9/buildbot"
+"#,
+    );
+    let err = refused_start(&toml);
+    assert!(
+        err.contains("`ops-alerts`")
+            && err.contains("[[bridge.destinations]]")
+            && err.contains("[[reporters.http]]"),
+        "the error names the name and both tables: {err}"
+    );
+    // A reporter's default name (`http-1`) clashes too.
+    let mut toml = one_destination("http-1", webhook);
+    toml.push_str("\n[[reporters.http]]\nserver_url = \"http://127.0.0.1:9/buildbot\"\n");
+    let err = refused_start(&toml);
+    assert!(err.contains("`http-1`"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_in_a_destination_is_refused_at_start() {
+    // A translation option misspelt: it used to be ignored, the option silently off.
+    let slack = "kind = \"slack\"\nurl = \"http://127.0.0.1:9/slack\"\nmass_mentoin = true";
+    let err = refused_start(&one_destination("ops-slack", slack));
+    assert!(
+        err.contains("[[bridge.destinations]] `ops-slack`") && err.contains("`mass_mentoin`"),
+        "the error names the destination and the key: {err}"
+    );
+    assert!(err.contains("did you mean `mass_mention`?"), "{err}");
+    // A kind's own key misspelt.
+    let hipchat = "kind = \"hipchat\"\nendpoint = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
+                   rooom = \"Ops\"";
+    let err = refused_start(&one_destination("old-hipchat", hipchat));
+    assert!(
+        err.contains("`old-hipchat`") && err.contains("`rooom`") && err.contains("`room`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn rate_limits_and_failures_are_retried_and_refusals_dead_lettered() {
     let b = Bridge::start();

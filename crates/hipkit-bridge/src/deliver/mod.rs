@@ -202,4 +202,9 @@ impl Couriers for BridgeCouriers {
     fn carries(&self, via: &str) -> bool {
         self.destinations.by_name.contains_key(via)
     }
+
+    fn named(&self) -> Vec<(String, String)> {
+        let named = |name: &String| (name.clone(), format!("[[bridge.destinations]] `{name}`"));
+        self.destinations.by_name.keys().map(named).collect()
+    }
 }
