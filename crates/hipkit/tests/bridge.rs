@@ -817,6 +817,38 @@ fn rate_limits_and_failures_are_retried_and_refusals_dead_lettered() {
 }
 
 #[test]
+fn a_retry_after_a_later_part_failed_does_not_post_the_earlier_parts_again() {
+    let b = Bridge::start();
+    // A Discord embed takes 4,096 characters: this message goes in two parts. The second
+    // fails once.
+    let words: Vec<String> = (0..900).map(|n| format!("w{n:03}")).collect();
+    let text = format!("START {} END", words.join(" "));
+    b.receiver
+        .plan("discord", &[Answer::Accept, Answer::ServerError]);
+    let note = json!({"message": text, "message_format": "text"});
+    assert_eq!(b.api(FULL).post("/v2/room/Ops/notification", &note), 204);
+    wait_until("Discord has the last part", WAIT, || {
+        b.receiver
+            .bodies("discord")
+            .iter()
+            .any(|body| body.contains("END"))
+    });
+    let bodies = b.receiver.bodies("discord");
+    assert!(bodies.len() >= 2, "{bodies:?}");
+    let mut unique = bodies.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        bodies.len(),
+        "a part was posted twice: {bodies:#?}"
+    );
+    assert!(bodies[0].contains("START"), "{bodies:?}");
+    let failed = b.receiver.seen().iter().filter(|s| s.status == 500).count();
+    assert_eq!(failed, 1);
+}
+
+#[test]
 fn a_crash_mid_delivery_posts_each_matrix_message_exactly_once() {
     let mut b = Bridge::start();
     // The first Matrix request is processed but its answer never reaches the bridge.
