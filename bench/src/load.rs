@@ -13,6 +13,15 @@ where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<()>> + Send,
 {
+    Ok(run_counted(in_flight, seconds, op).await?.0)
+}
+
+/// [`run_for`], also answering how many ops completed.
+pub async fn run_counted<F, Fut>(in_flight: usize, seconds: f64, op: F) -> Result<(f64, u64)>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<()>> + Send,
+{
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
@@ -30,7 +39,8 @@ where
     for t in tasks {
         t.await??;
     }
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    let done = done.load(Ordering::Relaxed);
+    Ok((done as f64 / started.elapsed().as_secs_f64(), done))
 }
 
 /// One run of a repeated operation.
@@ -38,7 +48,7 @@ type Op = std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
 /// One POST of a pre-serialized JSON `body` to `url` (with an optional bearer token), as a
 /// repeatable operation for [`run_for`] or [`post_count`]; any non-2xx answer is an error.
-fn poster(
+pub fn poster(
     url: &str,
     bearer: Option<&str>,
     body: &str,
@@ -73,6 +83,16 @@ fn poster(
 /// POSTs a pre-serialized JSON `body` to `url` (with an optional bearer token) from 64 loops.
 pub async fn post_rate(url: &str, bearer: Option<&str>, body: &str, seconds: f64) -> Result<f64> {
     run_for(64, seconds, poster(url, bearer, body)?).await
+}
+
+/// [`post_rate`], also answering how many POSTs were answered.
+pub async fn post_rate_counted(
+    url: &str,
+    bearer: Option<&str>,
+    body: &str,
+    seconds: f64,
+) -> Result<(f64, u64)> {
+    run_counted(64, seconds, poster(url, bearer, body)?).await
 }
 
 /// POSTs `body` to `url` exactly `count` times from 64 loops; returns the time it took.

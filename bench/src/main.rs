@@ -1,6 +1,7 @@
 //! `hipkit-bench`: measures the real binaries over loopback and prints ratios against a
 //! baseline measured in the same run. `bench/run` builds in release mode and calls this.
 
+mod bridge;
 mod client;
 mod integrations;
 mod load;
@@ -46,6 +47,9 @@ async fn main() -> Result<()> {
             .await
             .context("relay benchmark")?,
         "ui" => ui::run(&hipkit).await.context("web UI benchmark")?,
+        "bridge" => bridge::run(&hipkit, seconds)
+            .await
+            .context("bridge benchmark")?,
         "integrations" => integrations::run(&hipkit, seconds)
             .await
             .context("integrations benchmark")?,
@@ -81,7 +85,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, hook, intake, drain or soak"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, hook, intake, drain or soak"
         ),
     };
     println!("{report}");

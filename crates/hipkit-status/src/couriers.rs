@@ -102,4 +102,18 @@ impl Couriers for ReporterCouriers {
     fn carries(&self, via: &str) -> bool {
         self.by_name.contains_key(via)
     }
+
+    fn named(&self) -> Vec<(String, String)> {
+        let named = |(name, courier): (&String, &Courier)| {
+            let table = match courier {
+                Courier::Http { .. } => "[[reporters.http]]",
+                Courier::HipChat(_) | Courier::Shared => "[[reporters.hipchat]]",
+            };
+            (
+                name.clone(),
+                format!("the Buildbot reporter {table} `{name}`"),
+            )
+        };
+        self.by_name.iter().map(named).collect()
+    }
 }

@@ -72,6 +72,28 @@ pub trait Couriers: Send + Sync {
     /// Whether a courier named `via` is among these, so a [`CourierSet`] can pick the member
     /// that carries a parcel.
     fn carries(&self, via: &str) -> bool;
+
+    /// Each courier's name and the configuration that gives it (`[[bridge.destinations]]
+    /// \`ops\``), so a [`CourierSet`] can refuse a name two capabilities both claim; none
+    /// unless an implementation lists them.
+    fn named(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// Two capabilities name a courier alike: a parcel for that name would go to the first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the courier name `{name}` is given twice, by {first} and by {second}: parcels for it \
+     would all go to the first; rename one of them"
+)]
+pub struct CourierClash {
+    /// The name.
+    pub name: String,
+    /// The configuration that gave it first.
+    pub first: String,
+    /// The one that gave it again.
+    pub second: String,
 }
 
 /// The couriers of every capability of one process, each parcel handed to the member that
@@ -90,9 +112,21 @@ impl std::fmt::Debug for CourierSet {
 }
 
 impl CourierSet {
-    /// Adds a capability's couriers.
-    pub fn add(&mut self, couriers: Arc<dyn Couriers>) {
+    /// Adds a capability's couriers; refused when one of their names is already carried
+    /// by a member.
+    pub fn add(&mut self, couriers: Arc<dyn Couriers>) -> Result<(), CourierClash> {
+        let taken = self.named();
+        for (name, second) in couriers.named() {
+            if let Some((_, first)) = taken.iter().find(|(n, _)| *n == name) {
+                return Err(CourierClash {
+                    name,
+                    first: first.clone(),
+                    second,
+                });
+            }
+        }
         self.members.push(couriers);
+        Ok(())
     }
 }
 
@@ -113,6 +147,10 @@ impl Couriers for CourierSet {
 
     fn carries(&self, via: &str) -> bool {
         self.members.iter().any(|m| m.carries(via))
+    }
+
+    fn named(&self) -> Vec<(String, String)> {
+        self.members.iter().flat_map(|m| m.named()).collect()
     }
 }
 
@@ -158,6 +196,11 @@ mod tests {
         fn carries(&self, via: &str) -> bool {
             self.names.contains(&via)
         }
+
+        fn named(&self) -> Vec<(String, String)> {
+            let named = |n: &&str| ((*n).to_owned(), format!("{} `{n}`", self.tag));
+            self.names.iter().map(named).collect()
+        }
     }
 
     #[tokio::test]
@@ -166,11 +209,24 @@ mod tests {
         set.add(Arc::new(Named {
             names: &["hipchat-2", "http-1"],
             tag: "reporters",
-        }));
+        }))
+        .unwrap();
         set.add(Arc::new(Named {
             names: &["ops-slack"],
             tag: "bridge",
-        }));
+        }))
+        .unwrap();
+        let clash = set
+            .add(Arc::new(Named {
+                names: &["ops-matrix", "http-1"],
+                tag: "bridge",
+            }))
+            .unwrap_err();
+        assert_eq!(
+            (clash.first.as_str(), clash.second.as_str()),
+            ("reporters `http-1`", "bridge `http-1`")
+        );
+        assert!(!set.carries("ops-matrix"), "a clashing member is not added");
         let parcel = |via: &str| Parcel {
             via: via.into(),
             item: ParcelItem::Message(Box::new(Message::room("Ops", RoomNotification::new("hi")))),

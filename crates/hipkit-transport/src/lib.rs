@@ -31,7 +31,7 @@ mod stub;
 pub use backend::BackendKind;
 #[cfg(feature = "outbox")]
 pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
-pub use courier::{ChatItem, CourierSet, Couriers, NoCouriers, Parcel, ParcelItem};
+pub use courier::{ChatItem, CourierClash, CourierSet, Couriers, NoCouriers, Parcel, ParcelItem};
 pub use error::{Retry, TransportError};
 pub use file::FileTransport;
 pub use http::HttpTransport;

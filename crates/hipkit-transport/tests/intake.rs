@@ -12,7 +12,8 @@ use hipchat::RoomNotification;
 use hipkit_store::OutboxStore;
 use hipkit_transport::outbox::Outbox;
 use hipkit_transport::{
-    DeliveryState, MemoryTransport, Message, SendOptions, Transport, TransportError,
+    ChatItem, DeliveryState, MemoryTransport, Message, Parcel, ParcelItem, SendOptions, Transport,
+    TransportError,
 };
 use std::time::Duration;
 use support::held;
@@ -106,4 +107,34 @@ async fn an_idempotency_key_stores_a_message_once() {
         .send_by(&x, Instant::now() + Duration::from_secs(5))
         .await;
     assert_eq!(by.unwrap().state, DeliveryState::Delivered);
+}
+
+#[tokio::test]
+async fn a_group_of_parcels_is_one_commit_however_large() {
+    let (_dir, store) = held().await;
+    store.release();
+    let outbox = Outbox::new(store.clone());
+    // More parcels than one batch holds (512): a group is still never split.
+    let parcels: Vec<(Parcel, Option<String>)> = (0..600)
+        .map(|n| {
+            let parcel = Parcel {
+                via: format!("dest-{n}"),
+                item: ParcelItem::Chat(ChatItem {
+                    to: "room:Ops".into(),
+                    payload: serde_json::json!({"n": n}),
+                }),
+            };
+            (parcel, Some(format!("dest-{n} room:Ops")))
+        })
+        .collect();
+    let ids = outbox.send_parcels(&parcels, None).await.unwrap();
+    assert_eq!(ids.len(), 600);
+    assert_eq!(*store.batches.lock().unwrap(), [600]);
+    let stored = store.list(None, 1000).await.unwrap();
+    assert_eq!(stored.len(), 600);
+    assert_eq!(stored[599].destination, "room:Ops via dest-599");
+    assert_eq!(stored[599].lane.as_deref(), Some("dest-599 room:Ops"));
+    // A single send is a group of one.
+    outbox.send(&note("one")).await.unwrap();
+    assert_eq!(*store.batches.lock().unwrap(), [600, 1]);
 }

@@ -14,7 +14,7 @@ use hipkit_server::{
 };
 use hipkit_store::SharedStore;
 use hipkit_transport::outbox::{DeliveryMetrics, Workers};
-use hipkit_transport::{BuildError, CourierSet, HttpTransport, Transport};
+use hipkit_transport::{BuildError, CourierClash, CourierSet, HttpTransport, Transport};
 use prometheus_client::registry::Registry;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -77,6 +77,9 @@ pub enum ServeError {
     /// The `[delivery]` backend could not be built.
     #[error(transparent)]
     Delivery(#[from] BuildError),
+    /// Two capabilities give a courier the same name.
+    #[error(transparent)]
+    CourierClash(#[from] CourierClash),
     /// A capability could not be built.
     #[error(transparent)]
     Capability(#[from] CapabilityError),
@@ -217,9 +220,14 @@ pub async fn start(mut settings: Settings) -> Result<Started, ServeError> {
         shut_down(built.into_iter().rev().filter_map(|m| m.shutdown)).await;
         return Err(ServeError::Unauthenticated { addr, open });
     }
+    let mut couriers = CourierSet::default();
+    let mut carried = built.iter().filter_map(|m| m.couriers.clone());
+    if let Err(clash) = carried.try_for_each(|c| couriers.add(c)) {
+        shut_down(built.into_iter().rev().filter_map(|m| m.shutdown)).await;
+        return Err(clash.into());
+    }
     let mut server = Server::new(cx.serve.clone());
     *server.registry() = std::mem::take(&mut cx.registry);
-    let mut couriers = CourierSet::default();
     let mut lines = Vec::new();
     let mut tasks = Vec::new();
     let mut shutdowns = Vec::new();
@@ -232,9 +240,6 @@ pub async fn start(mut settings: Settings) -> Result<Started, ServeError> {
         }
         for hook in mounted.scrape {
             server = server.on_scrape(hook);
-        }
-        if let Some(carried) = mounted.couriers {
-            couriers.add(carried);
         }
         lines.extend(mounted.banner);
         tasks.extend(mounted.tasks);

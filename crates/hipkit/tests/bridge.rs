@@ -551,6 +551,196 @@ fn refusals_are_hipchats_and_queue_nothing() {
     b.assert_no_secret_shows();
 }
 
+/// Runs `sql` on the SQLite database `serve` uses, as another process would (fault
+/// injection: a trigger that refuses some inserts); answers the first column of its last
+/// row, if any.
+fn sql(db: &Path, sql: &'static str) -> Option<i64> {
+    use sqlx::{Connection, Row};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let url = format!("sqlite://{}", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        let rows = sqlx::raw_sql(sql).fetch_all(&mut conn).await.expect(sql);
+        conn.close().await.expect("close");
+        rows.last().map(|row| row.get::<i64, _>(0))
+    })
+}
+
+/// How many records the outbox holds (`hipkit outbox list` stops at its limit).
+fn outbox_count(db: &Path) -> i64 {
+    sql(db, "SELECT count(*) FROM outbox").expect("a count")
+}
+
+/// More destinations than the outbox commits in one transaction (512 records): parcels
+/// committed one by one would necessarily span several transactions.
+const WIDE: usize = 600;
+
+/// A room `Wide` sending to [`WIDE`] webhook destinations `wide-0`, `wide-1`, ...
+fn wide_config(receiver: &str, _emulator: &str, _token_file: &Path) -> String {
+    let to: Vec<String> = (0..WIDE).map(|n| format!("\"wide-{n}\"")).collect();
+    let mut toml = format!(
+        r#"
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{FULL}", scopes = ["send_notification"] }}]
+
+[[bridge.rooms]]
+name = "Wide"
+to = [{}]
+"#,
+        to.join(", ")
+    );
+    for n in 0..WIDE {
+        toml.push_str(&format!(
+            "\n[[bridge.destinations]]\nname = \"wide-{n}\"\nkind = \"webhook\"\n\
+             url = \"{receiver}/webhook/in\"\ntemplate = '{{\"text\": {{{{ text|tojson }}}}}}'\n"
+        ));
+    }
+    toml
+}
+
+#[test]
+fn a_call_whose_parcels_cannot_all_be_queued_queues_none() {
+    let b = Bridge::start_with(wide_config, &[]);
+    let db = b.dir.path().join("hipkit.db");
+    // The store refuses the last destination's parcel only.
+    sql(
+        &db,
+        "CREATE TRIGGER refuse_last BEFORE INSERT ON outbox \
+         WHEN NEW.destination = 'room:Wide via wide-599' \
+         BEGIN SELECT RAISE(ABORT, 'injected: wide-599 refused'); END;",
+    );
+    let api = b.api(FULL);
+    let (status, _, body) = api.call(
+        Method::POST,
+        "/v2/room/Wide/notification",
+        Some(json!({"message": "refused"})),
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_envelope(&body, 503, "could not be queued");
+    let left = outbox_count(&db);
+    assert_eq!(
+        left, 0,
+        "the refused call left {left} parcels behind (a client's retry would duplicate them)"
+    );
+
+    // The fault gone, the client's retry is queued once for every destination.
+    sql(&db, "DROP TRIGGER refuse_last;");
+    assert_eq!(
+        api.post("/v2/room/Wide/notification", &json!({"message": "retried"})),
+        204
+    );
+    assert_eq!(outbox_count(&db), WIDE as i64);
+    wait_until("every destination received the retry", WAIT, || {
+        b.receiver.delivered("webhook").len() >= WIDE
+    });
+    assert_eq!(b.receiver.delivered("webhook").len(), WIDE);
+    assert!(
+        b.receiver
+            .bodies("webhook")
+            .iter()
+            .all(|t| t.contains("retried"))
+    );
+}
+
+/// `hipkit serve` with the configuration `toml`: it must refuse to start; answers what it
+/// printed on stderr.
+fn refused_start(toml: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("hipkit.toml");
+    std::fs::write(&cfg, toml).expect("config");
+    let store = dir.path().join("hipkit.db");
+    let env = [
+        ("HIPKIT_CONFIG", cfg.to_str().expect("utf-8")),
+        ("HIPKIT_STORE", store.to_str().expect("utf-8")),
+    ];
+    let mut child = hipkit_bin!()
+        .command(&["serve", "--listen", "127.0.0.1:0", "--emulator"], &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hipkit serve");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > WAIT {
+            child.kill().expect("kill");
+            panic!("hipkit serve started with:\n{toml}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(!out.status.success(), "hipkit serve exited 0 with:\n{toml}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A `[bridge]` with one room sending to `destination`, a webhook named `name`.
+fn one_destination(name: &str, destination: &str) -> String {
+    format!(
+        r#"
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{FULL}", scopes = ["send_notification"] }}]
+
+[[bridge.rooms]]
+name = "Build Room"
+to = ["{name}"]
+
+[[bridge.destinations]]
+name = "{name}"
+{destination}
+"#
+    )
+}
+
+#[test]
+fn a_destination_named_like_a_buildbot_reporter_is_refused_at_start() {
+    let webhook = "kind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n\
+                   template = '{\"text\": {{ text|tojson }}}'";
+    let mut toml = one_destination("ops-alerts", webhook);
+    toml.push_str(
+        r#"
+[[reporters.http]]
+name = "ops-alerts"
+server_url = "http://127.0.0.1:9/buildbot"
+"#,
+    );
+    let err = refused_start(&toml);
+    assert!(
+        err.contains("`ops-alerts`")
+            && err.contains("[[bridge.destinations]]")
+            && err.contains("[[reporters.http]]"),
+        "the error names the name and both tables: {err}"
+    );
+    // A reporter's default name (`http-1`) clashes too.
+    let mut toml = one_destination("http-1", webhook);
+    toml.push_str("\n[[reporters.http]]\nserver_url = \"http://127.0.0.1:9/buildbot\"\n");
+    let err = refused_start(&toml);
+    assert!(err.contains("`http-1`"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_in_a_destination_is_refused_at_start() {
+    // A translation option misspelt: it used to be ignored, the option silently off.
+    let slack = "kind = \"slack\"\nurl = \"http://127.0.0.1:9/slack\"\nmass_mentoin = true";
+    let err = refused_start(&one_destination("ops-slack", slack));
+    assert!(
+        err.contains("[[bridge.destinations]] `ops-slack`") && err.contains("`mass_mentoin`"),
+        "the error names the destination and the key: {err}"
+    );
+    assert!(err.contains("did you mean `mass_mention`?"), "{err}");
+    // A kind's own key misspelt.
+    let hipchat = "kind = \"hipchat\"\nendpoint = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
+                   rooom = \"Ops\"";
+    let err = refused_start(&one_destination("old-hipchat", hipchat));
+    assert!(
+        err.contains("`old-hipchat`") && err.contains("`rooom`") && err.contains("`room`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn rate_limits_and_failures_are_retried_and_refusals_dead_lettered() {
     let b = Bridge::start();
@@ -624,6 +814,38 @@ fn rate_limits_and_failures_are_retried_and_refusals_dead_lettered() {
     );
     assert_eq!(r.violations(), Vec::<String>::new());
     b.assert_no_secret_shows();
+}
+
+#[test]
+fn a_retry_after_a_later_part_failed_does_not_post_the_earlier_parts_again() {
+    let b = Bridge::start();
+    // A Discord embed takes 4,096 characters: this message goes in two parts. The second
+    // fails once.
+    let words: Vec<String> = (0..900).map(|n| format!("w{n:03}")).collect();
+    let text = format!("START {} END", words.join(" "));
+    b.receiver
+        .plan("discord", &[Answer::Accept, Answer::ServerError]);
+    let note = json!({"message": text, "message_format": "text"});
+    assert_eq!(b.api(FULL).post("/v2/room/Ops/notification", &note), 204);
+    wait_until("Discord has the last part", WAIT, || {
+        b.receiver
+            .bodies("discord")
+            .iter()
+            .any(|body| body.contains("END"))
+    });
+    let bodies = b.receiver.bodies("discord");
+    assert!(bodies.len() >= 2, "{bodies:?}");
+    let mut unique = bodies.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        bodies.len(),
+        "a part was posted twice: {bodies:#?}"
+    );
+    assert!(bodies[0].contains("START"), "{bodies:?}");
+    let failed = b.receiver.seen().iter().filter(|s| s.status == 500).count();
+    assert_eq!(failed, 1);
 }
 
 #[test]

@@ -8,18 +8,86 @@ use hipkit_translate::Platform;
 use serde::Deserialize;
 use std::time::Duration;
 
-/// One destination: a name rooms send to, pacing, and its kind's settings.
-#[derive(Debug, Clone, Deserialize)]
+/// One destination: a name rooms send to, pacing, and its kind's settings. A key its kind
+/// does not know (a typo of a translation option) is refused, naming the destination.
+#[derive(Debug, Clone)]
 pub struct DestinationConfig {
     /// The name `[[bridge.rooms]] to` lists (and parcels name as their courier).
     pub name: String,
     /// The least time between two requests to it (Slack: about one message a second per
     /// webhook, so 1000 by default; 0 for the other kinds).
-    #[serde(default)]
     pub min_interval_ms: Option<u64>,
     /// The kind and its keys.
-    #[serde(flatten)]
     pub kind: KindConfig,
+}
+
+/// A destination's table as written; each kind's settings refuse unknown keys.
+#[derive(Deserialize)]
+struct Table {
+    name: String,
+    #[serde(default)]
+    min_interval_ms: Option<u64>,
+    #[serde(flatten)]
+    kind: KindConfig,
+}
+
+impl<'de> Deserialize<'de> for DestinationConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Read as a plain table first, so that an error can name the destination.
+        let table = serde_json::Value::deserialize(deserializer)?;
+        let name = table
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_owned);
+        let table = Table::deserialize(&table).map_err(|e| {
+            let name = name
+                .as_deref()
+                .map_or_else(String::new, |n| format!(" `{n}`"));
+            let e = e.to_string();
+            let hint = did_you_mean(&e);
+            serde::de::Error::custom(format!("[[bridge.destinations]]{name}: {e}{hint}"))
+        })?;
+        Ok(Self {
+            name: table.name,
+            min_interval_ms: table.min_interval_ms,
+            kind: table.kind,
+        })
+    }
+}
+
+/// The backquoted words of a serde error: the unknown field first, then any it lists as
+/// expected.
+fn quoted(error: &str) -> Vec<&str> {
+    error.split('`').skip(1).step_by(2).collect()
+}
+
+/// `; did you mean `x`?` for an unknown field close to a key the kind or the translation
+/// options know (serde lists the keys of the kinds without translation options; those of
+/// the options are asked of `Options` itself).
+fn did_you_mean(error: &str) -> String {
+    if !error.starts_with("unknown field") {
+        return String::new();
+    }
+    let words = quoted(error);
+    let Some((unknown, expected)) = words.split_first() else {
+        return String::new();
+    };
+    let probe = serde_json::json!({ "\u{0}": 0 });
+    let options = hipkit_translate::Options::deserialize(&probe)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let common = ["name", "kind", "min_interval_ms"];
+    let known: Vec<&str> = expected
+        .iter()
+        .copied()
+        .chain(quoted(&options).into_iter().skip(1))
+        .chain(common)
+        .filter(|k| k != unknown)
+        .collect();
+    hipchat::did_you_mean(unknown, &known)
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
 }
 
 /// The kinds of destination and their keys.
@@ -135,5 +203,37 @@ mod tests {
             e.contains("`url` is not an http(s) URL") && !e.contains("ftp"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_naming_the_destination_and_a_near_key() {
+        let typo = |table: serde_json::Value| {
+            serde_json::from_value::<DestinationConfig>(table)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = typo(serde_json::json!({
+            "name": "ops-slack", "kind": "slack", "url": "https://hooks.slack.test/x",
+            "mass_mentoin": true,
+        }));
+        assert!(
+            e.contains("`ops-slack`") && e.contains("`mass_mentoin`"),
+            "{e}"
+        );
+        assert!(e.ends_with("did you mean `mass_mention`?"), "{e}");
+        let e = typo(serde_json::json!({
+            "name": "hook", "kind": "webhook", "url": "https://x.test/", "template": "{}",
+            "content-type": "text/plain",
+        }));
+        assert!(
+            e.contains("`hook`") && e.contains("did you mean `content_type`?"),
+            "{e}"
+        );
+        let e = typo(serde_json::json!({
+            "name": "far", "kind": "matrix", "homeserver": "https://m.test",
+            "room_id": "!r:m.test", "access_token": "t", "colour_scheme": "dark",
+        }));
+        assert!(e.contains("`far`") && e.contains("`colour_scheme`"), "{e}");
+        assert!(!e.contains("did you mean"), "{e}");
     }
 }

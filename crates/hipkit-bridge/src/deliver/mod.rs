@@ -2,14 +2,17 @@
 //! runtime and its pacing), and the [`BridgeCouriers`] the outbox's workers hand bridge
 //! parcels to. [`send`] is the one place that sends a request and reads its answer.
 
+mod progress;
 pub mod send;
 
 use crate::accepted::Accepted;
 use crate::kinds::Kind;
 use async_trait::async_trait;
 use hipkit_transport::{Couriers, Delivery, Parcel, ParcelItem, TransportError};
+use progress::Progress;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -36,17 +39,31 @@ impl std::fmt::Debug for Destination {
     }
 }
 
-/// What a kind sends through: the shared HTTP client and the destination's pacing.
+/// What a kind sends through: the shared HTTP client, the destination's pacing, and the
+/// parcel's progress (the parts an earlier attempt delivered are not sent again).
 pub struct Sender<'a> {
     client: &'a reqwest::Client,
     destination: &'a Destination,
+    /// The parcel's id.
+    parcel: &'a str,
+    /// Its parts delivered by earlier attempts.
+    delivered: usize,
+    /// The next part's number in this attempt.
+    part: AtomicUsize,
+    progress: &'a Progress,
 }
 
 impl Sender<'_> {
-    /// Waits for the destination's pacing, then sends `request` once.
+    /// Waits for the destination's pacing, then sends `request` (the parcel's next part)
+    /// once; a part an earlier attempt delivered is skipped.
     pub async fn send(&self, request: &Request) -> Result<(), TransportError> {
+        let part = self.part.fetch_add(1, Ordering::Relaxed);
+        if part < self.delivered {
+            return Ok(());
+        }
         self.destination.pace().await;
         send::send(self.client, request).await?;
+        self.progress.record(self.parcel, part + 1);
         Ok(())
     }
 
@@ -144,6 +161,7 @@ impl Destinations {
 pub struct BridgeCouriers {
     destinations: Destinations,
     client: reqwest::Client,
+    progress: Progress,
 }
 
 impl BridgeCouriers {
@@ -157,6 +175,7 @@ impl BridgeCouriers {
         Ok(Self {
             destinations,
             client,
+            progress: Progress::default(),
         })
     }
 
@@ -172,8 +191,14 @@ impl BridgeCouriers {
         let sender = Sender {
             client: &self.client,
             destination,
+            parcel: &accepted.id,
+            delivered: self.progress.delivered(&accepted.id),
+            part: AtomicUsize::new(0),
+            progress: &self.progress,
         };
-        destination.kind.deliver(accepted, &sender).await
+        destination.kind.deliver(accepted, &sender).await?;
+        self.progress.forget(&accepted.id);
+        Ok(())
     }
 }
 
@@ -201,5 +226,10 @@ impl Couriers for BridgeCouriers {
 
     fn carries(&self, via: &str) -> bool {
         self.destinations.by_name.contains_key(via)
+    }
+
+    fn named(&self) -> Vec<(String, String)> {
+        let named = |name: &String| (name.clone(), format!("[[bridge.destinations]] `{name}`"));
+        self.destinations.by_name.keys().map(named).collect()
     }
 }

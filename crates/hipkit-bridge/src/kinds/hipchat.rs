@@ -13,6 +13,7 @@ use serde::Deserialize;
 /// `kind = "hipchat"`: `endpoint`, `token` (a secret), optional `room` (the caller's room
 /// name when absent), `accept_invalid_certs`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HipChatConfig {
     /// The server's base URL.
     pub endpoint: String,

@@ -20,6 +20,7 @@ use serde::Deserialize;
 /// `kind = "matrix"`: `homeserver`, `room_id` (`!abc:example.org`), `access_token` (a
 /// secret).
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatrixConfig {
     /// The homeserver's base URL.
     pub homeserver: String,

@@ -53,6 +53,7 @@ fn checked_url(name: &str, key: &str, url: &Token) -> Result<String, ConfigError
 /// Teams): the webhook URL (a secret), the channel override, and the translation's choices
 /// (`mass_mention`, `author`, `username`, `icon_url`, `mentions`).
 #[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HookConfig {
     /// The webhook URL: inline, `{ env = "NAME" }` or `{ file = "path" }`.
     pub url: SecretSource,

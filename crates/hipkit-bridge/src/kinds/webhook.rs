@@ -15,6 +15,7 @@ use serde_json::json;
 /// `kind = "webhook"`: `url` (may hold a secret), `template` (the body), `content_type`
 /// (`application/json` by default).
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where to POST.
     pub url: SecretSource,

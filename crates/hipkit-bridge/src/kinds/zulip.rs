@@ -16,6 +16,7 @@ use serde::Deserialize;
 /// `kind = "zulip"`: `site`, `email` (the bot's), `api_key` (a secret), `stream`, and
 /// `topic` (the HipChat room's name when absent).
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ZulipConfig {
     /// The organisation's URL (`https://chat.example.org`).
     pub site: String,

@@ -54,12 +54,13 @@ impl Drop for WithdrawOnDrop {
     }
 }
 
-/// What the writer answers a taken record.
-pub(super) type Reply = Result<Enqueued, Arc<StoreError>>;
+/// What the writer answers a taken group: what became of each record, in order.
+pub(super) type Reply = Result<Vec<Enqueued>, Arc<StoreError>>;
 
-/// A record waiting for the writer.
+/// A group of records waiting for the writer: committed in one transaction, all or none
+/// (usually one record; a bridge call's parcels, one per destination, go together).
 pub(super) struct Pending {
-    pub(super) record: NewRecord,
+    pub(super) records: Vec<NewRecord>,
     pub(super) reply: oneshot::Sender<Reply>,
     pub(super) ticket: Ticket,
 }
@@ -81,7 +82,8 @@ impl KeyJanitor {
     }
 }
 
-/// Commits what has queued up while the previous commit ran, skipping withdrawn records.
+/// Commits what has queued up while the previous commit ran, skipping withdrawn records; a
+/// group is never split between two transactions.
 pub(super) async fn batch_writer(
     store: Arc<dyn OutboxStore>,
     mut rx: mpsc::Receiver<Pending>,
@@ -93,10 +95,14 @@ pub(super) async fn batch_writer(
     };
     let mut failures = Throttle::default();
     while let Some(first) = rx.recv().await {
+        let mut count = first.records.len();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while count < MAX_BATCH {
             match rx.try_recv() {
-                Ok(p) => batch.push(p),
+                Ok(p) => {
+                    count += p.records.len();
+                    batch.push(p);
+                }
                 Err(_) => break,
             }
         }
@@ -105,13 +111,18 @@ pub(super) async fn batch_writer(
             continue;
         }
         // Moved, not copied: a record may carry kilobytes (an HTTP push's body).
-        let (records, replies): (Vec<NewRecord>, Vec<_>) =
-            batch.into_iter().map(|p| (p.record, p.reply)).unzip();
+        let mut records = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(batch.len());
+        for p in batch {
+            replies.push((p.reply, p.records.len()));
+            records.extend(p.records);
+        }
         match store.enqueue(&records).await {
             Ok(outcomes) => {
                 failures.succeeded();
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+                let mut outcomes = outcomes.into_iter();
+                for (reply, len) in replies {
+                    let _ = reply.send(Ok(outcomes.by_ref().take(len).collect()));
                 }
                 wake.notify_one();
                 if janitor.due(Instant::now()) {
@@ -123,7 +134,7 @@ pub(super) async fn batch_writer(
                     tracing::error!(error = %e, records = records.len(), suppressed, "outbox commit failed");
                 }
                 let shared = Arc::new(e);
-                for reply in replies {
+                for (reply, _) in replies {
                     let _ = reply.send(Err(shared.clone()));
                 }
             }

@@ -83,18 +83,19 @@ impl Outbox {
 }
 
 impl Outbox {
-    /// Hands the record to the batch writer and waits for its commit, or until `deadline`:
-    /// a record the writer has not taken by then is withdrawn ([`TransportError::TimedOut`],
-    /// never stored); one it has taken is awaited and its commit reported truthfully.
+    /// Hands the records to the batch writer as one group and waits for their commit (one
+    /// transaction: all or none), or until `deadline`: a group the writer has not taken by
+    /// then is withdrawn ([`TransportError::TimedOut`], never stored); one it has taken is
+    /// awaited and its commit reported truthfully. Answers what became of each, in order.
     async fn commit(
         &self,
-        record: NewRecord,
+        records: Vec<NewRecord>,
         deadline: Option<Instant>,
-    ) -> Result<Enqueued, TransportError> {
+    ) -> Result<Vec<Enqueued>, TransportError> {
         let (reply, mut answer) = oneshot::channel();
         let ticket = Ticket::default();
         let pending = Pending {
-            record,
+            records,
             reply,
             ticket: ticket.clone(),
         };
@@ -137,6 +138,27 @@ fn fingerprint(payload: &str) -> String {
         .collect()
 }
 
+/// Validates `item` and encodes it as the record to store for `destination`.
+fn record<T: Validate + serde::Serialize>(
+    destination: String,
+    item: &T,
+    options: &SendOptions,
+) -> Result<NewRecord, TransportError> {
+    item.validate()?;
+    let payload = serde_json::to_string(item).map_err(TransportError::Encode)?;
+    let idempotency = options.idempotency_key.as_ref().map(|key| IdempotencyKey {
+        key: key.clone(),
+        fingerprint: fingerprint(&payload),
+    });
+    Ok(NewRecord {
+        destination,
+        payload,
+        created_at: hipkit_store::now_millis(),
+        idempotency,
+        lane: options.lane.clone(),
+    })
+}
+
 impl Outbox {
     /// Validates `item` and persists it as JSON for `destination` (once per idempotency
     /// key), answering with its id, by the deadline if one is given: see [`SendOptions`].
@@ -146,20 +168,13 @@ impl Outbox {
         item: &T,
         options: &SendOptions,
     ) -> Result<Sent, TransportError> {
-        item.validate()?;
-        let payload = serde_json::to_string(item).map_err(TransportError::Encode)?;
-        let idempotency = options.idempotency_key.as_ref().map(|key| IdempotencyKey {
-            key: key.clone(),
-            fingerprint: fingerprint(&payload),
-        });
-        let record = NewRecord {
-            destination,
-            payload,
-            created_at: hipkit_store::now_millis(),
-            idempotency,
-            lane: options.lane.clone(),
+        let record = record(destination, item, options)?;
+        let enqueued = self.commit(vec![record], options.deadline).await?;
+        // The store answers one outcome per record; none means the writer went away.
+        let Some(enqueued) = enqueued.into_iter().next() else {
+            return Err(TransportError::ShuttingDown);
         };
-        let (id, replayed) = match self.commit(record, options.deadline).await? {
+        let (id, replayed) = match enqueued {
             Enqueued::New(id) => (id, false),
             Enqueued::Existing(id) => (id, true),
             Enqueued::Conflict(id) => {
@@ -185,6 +200,34 @@ impl Outbox {
         options: &SendOptions,
     ) -> Result<Sent, TransportError> {
         self.queue(parcel.destination(), parcel, options).await
+    }
+
+    /// Persists several parcels, each in its own ordered lane, in one transaction: all are
+    /// stored or none is (a caller answered with an error can send them all again without
+    /// duplicating any), by `deadline` if given; answers their ids in order.
+    pub async fn send_parcels(
+        &self,
+        parcels: &[(Parcel, Option<String>)],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Delivery>, TransportError> {
+        let records = parcels
+            .iter()
+            .map(|(parcel, lane)| {
+                let options = SendOptions {
+                    lane: lane.clone(),
+                    ..SendOptions::default()
+                };
+                record(parcel.destination(), parcel, &options)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let enqueued = self.commit(records, deadline).await?;
+        Ok(enqueued
+            .into_iter()
+            .map(|e| Delivery {
+                id: e.id().to_owned(),
+                state: DeliveryState::Queued,
+            })
+            .collect())
     }
 }
 

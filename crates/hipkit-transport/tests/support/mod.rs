@@ -21,6 +21,8 @@ pub struct Held {
     pub fail_claims: AtomicBool,
     /// Claims attempted.
     pub claims: AtomicU64,
+    /// How many records each commit held, in order.
+    pub batches: std::sync::Mutex<Vec<usize>>,
 }
 
 impl Held {
@@ -35,6 +37,7 @@ impl OutboxStore for Held {
     async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<Enqueued>, StoreError> {
         self.entered.notify_one();
         let _go = self.gate.acquire().await;
+        self.batches.lock().unwrap().push(records.len());
         self.inner.enqueue(records).await
     }
     async fn claim(
@@ -106,6 +109,7 @@ pub async fn held() -> (tempfile::TempDir, Arc<Held>) {
         gate: Semaphore::new(0),
         fail_claims: AtomicBool::new(false),
         claims: AtomicU64::new(0),
+        batches: std::sync::Mutex::default(),
     };
     (dir, Arc::new(held))
 }

@@ -43,6 +43,8 @@ impl Seen {
 /// What to answer next for one platform.
 #[derive(Debug, Clone, Copy)]
 pub enum Answer {
+    /// Answered as usual (a plan's way to let a request through before a failure).
+    Accept,
     /// 429 with `Retry-After: 1`.
     TooManyHeader,
     /// 429 with the platform's own JSON wait (Discord `retry_after` seconds, Matrix
@@ -207,8 +209,8 @@ fn handle(
         }
         // Processed now, answered (too late) after the stall.
         (Ok(()), Some(Answer::Stall)) => (0, success(&mut inner, platform, path)),
+        (Ok(()), Some(Answer::Accept) | None) => (200, success(&mut inner, platform, path)),
         (Ok(()), Some(answer)) => planned_answer(platform, answer),
-        (Ok(()), None) => (200, success(&mut inner, platform, path)),
     };
     inner.seen.push(Seen {
         platform: platform.to_owned(),
@@ -249,7 +251,7 @@ fn planned_answer(platform: &str, answer: Answer) -> (u16, Response) {
             500,
             (StatusCode::INTERNAL_SERVER_ERROR, "upstream hiccup").into_response(),
         ),
-        Answer::Stall => (0, StatusCode::OK.into_response()),
+        Answer::Stall | Answer::Accept => (0, StatusCode::OK.into_response()),
         Answer::Refuse => (
             400,
             (StatusCode::BAD_REQUEST, "invalid_payload: refused by plan").into_response(),
