@@ -335,6 +335,10 @@ fn integrations(hipkit: &Path, dir: &Path, store: &Path) -> Result<Spawned> {
             ("HIPKIT_LOG", "error"),
             ("HIPKIT_INTEGRATIONS__CONCURRENCY", "8"),
             ("HIPKIT_INTEGRATIONS__SLACK__SIGNING_SECRET", SLACK_SECRET),
+            // The append integration adds a key per call: past the default quota (10,000
+            // keys) every call would be a refusal, and the row would measure that instead.
+            ("HIPKIT_INTEGRATIONS__STORAGE_MAX_KEYS", "100000000"),
+            ("HIPKIT_INTEGRATIONS__STORAGE_MAX_BYTES", "4294967296"),
         ],
     )
 }
