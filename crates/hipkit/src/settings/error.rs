@@ -9,9 +9,11 @@ pub enum SettingsError {
     /// `--config` / `HIPKIT_CONFIG` names a file that does not exist.
     #[error("config file {} does not exist", .0.display())]
     MissingFile(PathBuf),
-    /// A value is missing, unknown or of the wrong type.
+    /// A value is missing, unknown or of the wrong type. The figment error is kept but not
+    /// chained as the source: the message already says all it says, and a printed chain
+    /// would repeat it.
     #[error("configuration: {}", describe(.0))]
-    Invalid(#[source] Box<figment::Error>),
+    Invalid(Box<figment::Error>),
     /// The file is not valid TOML. Neither the offending line nor the parser's error (which
     /// quotes it) is kept: the line may hold a token.
     #[error(

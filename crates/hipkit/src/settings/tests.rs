@@ -128,6 +128,18 @@ fn errors_name_the_source_they_came_from() {
 }
 
 #[test]
+fn a_type_error_is_said_once_in_the_printed_chain() {
+    Jail::expect_with(|jail| {
+        jail.create_file("hipkit.toml", "[hipchat]\nendpoint = 0\n")?;
+        let err = Settings::load(None, &Overrides::new()).expect_err("a number as endpoint");
+        let shown = hipchat::error_chain(&err);
+        assert_eq!(shown.matches("expected a string").count(), 1, "{shown}");
+        assert!(shown.contains("`hipchat.endpoint`"), "{shown}");
+        Ok(())
+    });
+}
+
+#[test]
 fn an_explicit_config_file_must_exist() {
     Jail::expect_with(|_| {
         let err = Settings::load(Some(Path::new("missing.toml")), &Overrides::new())
