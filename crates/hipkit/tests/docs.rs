@@ -372,16 +372,7 @@ fn wait_for_message(emulator: &Proc, room: &str, part: &str) {
 }
 
 fn emulator() -> Proc {
-    hipkit_bin!().emulator(&[
-        "--room",
-        "Build Room",
-        "--room",
-        "Ops",
-        "--room",
-        "Builds",
-        "--user",
-        "ops@example.com",
-    ])
+    shell::docs_emulator()
 }
 
 fn docs(name: &str) -> PathBuf {

@@ -96,16 +96,7 @@ fn run_all(lines: &[String], dir: &Path, base: &str) {
 
 #[test]
 fn the_offline_examples_run_as_printed_against_the_emulator() {
-    let emulator = hipkit_bin!().emulator(&[
-        "--room",
-        "Build Room",
-        "--room",
-        "Ops",
-        "--room",
-        "Builds",
-        "--user",
-        "ops@example.com",
-    ]);
+    let emulator = shell::docs_emulator();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("build.json"), BUILD).unwrap();
     std::fs::write(dir.path().join("hipkit.toml"), CONFIG).unwrap();

@@ -2,7 +2,7 @@
 //! blocks): split into words the way `sh` would for the simple lines docs use, and run
 //! through `sh` with the `hipkit` under test first on `PATH`.
 
-use hipkit_testkit::clear_env;
+use hipkit_testkit::{Proc, clear_env, hipkit_bin};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -74,6 +74,21 @@ pub fn run(bin: &Path, line: &str, dir: &Path, env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .stdin(Stdio::null());
     cmd.output().expect("run sh")
+}
+
+/// `hipkit emulator` with the rooms and user the documentation's examples name (`Build Room`,
+/// `Ops`, `Builds`, `ops@example.com`).
+pub fn docs_emulator() -> Proc {
+    hipkit_bin!().emulator(&[
+        "--room",
+        "Build Room",
+        "--room",
+        "Ops",
+        "--room",
+        "Builds",
+        "--user",
+        "ops@example.com",
+    ])
 }
 
 #[cfg(test)]
