@@ -208,6 +208,19 @@ async fn settle(conn: &mut PgConnection, outcome: &Outcome) -> Result<(), StoreE
     done.map(|_| ())
 }
 
+impl PostgresStore {
+    /// Runs `sql` with `$1` bound to `at` and returns how many rows it changed.
+    async fn rows_at(
+        &self,
+        sql: &'static str,
+        at: Millis,
+        op: &'static str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(sql).bind(at).execute(&self.pool).await.op(op)?;
+        Ok(done.rows_affected())
+    }
+}
+
 #[async_trait]
 impl OutboxStore for PostgresStore {
     async fn enqueue(&self, new: &[NewRecord]) -> Result<Vec<Enqueued>, StoreError> {
@@ -367,34 +380,31 @@ impl OutboxStore for PostgresStore {
     }
 
     async fn requeue_all_dead(&self, now: Millis) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        self.rows_at(
             "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1, \
              updated_at = $1 WHERE state = 'dead'",
+            now,
+            "requeue dead",
         )
-        .bind(now)
-        .execute(&self.pool)
         .await
-        .op("requeue dead")?;
-        Ok(done.rows_affected())
     }
 
     async fn purge_delivered(&self, before: Millis) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < $1")
-                .bind(before)
-                .execute(&self.pool)
-                .await
-                .op("purge")?;
-        Ok(done.rows_affected())
+        self.rows_at(
+            "DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < $1",
+            before,
+            "purge",
+        )
+        .await
     }
 
     async fn purge_idempotency_keys(&self, before: Millis) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .op("purge idempotency keys")?;
-        Ok(done.rows_affected())
+        self.rows_at(
+            "DELETE FROM idempotency WHERE created_at < $1",
+            before,
+            "purge idempotency keys",
+        )
+        .await
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {
