@@ -79,6 +79,9 @@ pub struct LatestQuery {
     pub not_before: Option<String>,
 }
 
+/// HipChat's largest shared file, in bytes (50 MiB).
+pub const MAX_FILE_BYTES: usize = 50 << 20;
+
 /// A file to share into a room or private chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileShare {

@@ -20,7 +20,8 @@ pub mod validate;
 
 pub use authorization::{Credentials, parse_authorization};
 pub use client::{
-    AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, Paging, Response,
+    AuthProbe, Client, ClientBuilder, FileShare, HistoryQuery, LatestQuery, MAX_FILE_BYTES, Paging,
+    Response,
 };
 pub use config::{ClientConfig, DEFAULT_ENDPOINT};
 pub use duration::{DurationError, parse_duration};

@@ -89,7 +89,7 @@ impl Default for EmulatorConfig {
             rate_limit: None,
             flood_limit: None,
             max_body: 1 << 20,
-            max_file: 50 << 20,
+            max_file: hipchat::MAX_FILE_BYTES,
             event_capacity: 1024,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
