@@ -19,8 +19,10 @@ pub enum CallKind {
     File,
 }
 
-/// A shared file as kept: its name and size (the bytes are not stored).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A shared file as kept: its name, size and type, and, for a destination that takes
+/// uploads, its bytes (so that they are as durable as the message: committed with the parcel
+/// before HipChat's answer).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileNote {
     /// The file's name.
     pub name: String,
@@ -28,6 +30,48 @@ pub struct FileNote {
     pub size: u64,
     /// Its content type.
     pub content_type: String,
+    /// The bytes, base64 (standard alphabet); absent for destinations that only name files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+impl std::fmt::Debug for FileNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileNote")
+            .field("name", &self.name)
+            .field("size", &self.size)
+            .field("content_type", &self.content_type)
+            .field("data", &self.data.as_ref().map(|d| d.len()))
+            .finish()
+    }
+}
+
+impl FileNote {
+    /// A note of `data` named `name`, the bytes kept.
+    pub fn with_bytes(name: String, content_type: String, data: &[u8]) -> Self {
+        use base64::Engine;
+        Self {
+            name,
+            size: data.len() as u64,
+            content_type,
+            data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+        }
+    }
+
+    /// The file's bytes, when kept (`None` also for bytes that are not valid base64).
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let data = self.data.as_deref()?;
+        base64::engine::general_purpose::STANDARD.decode(data).ok()
+    }
+
+    /// The same note without the bytes.
+    pub fn named_only(&self) -> Self {
+        Self {
+            data: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// One accepted call for one destination.
@@ -103,8 +147,8 @@ impl Accepted {
             .or(self.sender.as_deref())
     }
 
-    /// The text to show, a shared file named with its size when there is one (the bridge
-    /// never carries file bytes).
+    /// The text to show, a shared file named with its size when there is one (for
+    /// destinations that do not take uploads).
     pub fn text(&self) -> String {
         match &self.file {
             Some(f) if self.message.message.is_empty() => {

@@ -32,6 +32,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The store (where multi-part progress is kept) could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(#[source] hipkit_store::StoreError),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -97,7 +100,14 @@ impl BridgeConfig {
             .clone()
             .ok_or_else(|| CapabilityError::config(name, StartError::NoOutbox))?;
         let summary = destinations.summary().join(", ");
-        let couriers = BridgeCouriers::new(destinations)
+        let uploads = destinations.uploading();
+        // Multi-part progress is kept beside the outbox's records, in the same database.
+        let store = cx
+            .store
+            .get()
+            .await
+            .map_err(|e| CapabilityError::start(name, StartError::Store(e)))?;
+        let couriers = BridgeCouriers::new(destinations, Some(store.kv))
             .map_err(|e| CapabilityError::start(name, StartError::Client(e)))?;
         let addr = self.listen_addr();
         let listener = TcpListener::bind(addr)
@@ -134,8 +144,14 @@ impl BridgeConfig {
             outbox,
             base: links,
             windows: Windows::default(),
+            uploads,
         });
-        let app = router(intake, cx.serve.max_body_bytes, cx.serve.request_timeout());
+        let app = router(
+            intake,
+            cx.serve.max_body_bytes,
+            self.max_file(),
+            cx.serve.request_timeout(),
+        );
         let mut mounted = Mounted {
             couriers: Some(Arc::new(couriers)),
             ..Mounted::default()

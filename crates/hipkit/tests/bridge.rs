@@ -36,6 +36,9 @@ const TEAMS_SECRET: &str = "TEAMSSECRET0047";
 const ZULIP_SECRET: &str = "ZULIPSECRET0048";
 const MATRIX_SECRET: &str = "MATRIXSECRET0049";
 
+/// The test configuration's `[bridge] max_file_bytes`.
+const MAX_FILE: usize = 16_384;
+
 /// Every secret of the configuration (none may show anywhere).
 const SECRETS: [&str; 11] = [
     FULL,
@@ -59,6 +62,7 @@ fn config(receiver: &str, emulator: &str, token_file: &Path) -> String {
 [bridge]
 listen = "127.0.0.1:0"
 public_url = "https://hipchat.example.test/"
+max_file_bytes = {MAX_FILE}
 tokens = [
   {{ token = "{FULL}", scopes = ["send_notification", "send_message", "view_room"] }},
   {{ token = {{ env = "BRIDGE_TEST_NOTIFY_TOKEN" }}, scopes = ["send_notification"], rooms = ["Build Room"] }},
@@ -438,7 +442,11 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
         .collect();
     assert!(history[0].contains("failed"), "{history:?}");
     assert_eq!(history[1], "deploying 1.2 <now>");
-    assert!(history[2].contains("build.log (18 bytes)"), "{history:?}");
+    // The shared file is shared again, its bytes with it.
+    assert_eq!(history[2], "the build log");
+    let shared = &emulator.history("Build Room")[2]["file"];
+    assert_eq!(shared["name"], "build.log", "{shared}");
+    assert_eq!(shared["size"], 18, "{shared}");
 
     // Every parcel delivered, shown as a bridge parcel by `hipkit outbox`.
     wait_until("the outbox shows every parcel delivered", WAIT, || {
@@ -449,6 +457,165 @@ fn old_tools_calls_reach_every_destination_and_no_secret_shows() {
     assert!(table.contains("room:Build Room via ops-slack"), "{table}");
     assert!(table.contains("user:Bob Builder via ops-slack"), "{table}");
     assert!(table.contains("room:Ops via ops-matrix"), "{table}");
+    b.assert_no_secret_shows();
+}
+
+/// HypChat's share-file request (`multipart/related`: a JSON `metadata` part, then the file)
+/// to `room`.
+fn share_request(
+    api: &BlockingApi,
+    room: &str,
+    message: &str,
+    name: &str,
+    content_type: &str,
+    data: &[u8],
+) -> reqwest::RequestBuilder {
+    let mut body = format!(
+        "--b0\r\nContent-Type: application/json; charset=UTF-8\r\n\
+         Content-Disposition: attachment; name=\"metadata\"\r\n\r\n{}\r\n\
+         --b0\r\nContent-Type: {content_type}\r\n\
+         Content-Disposition: attachment; name=\"file\"; filename=\"{name}\"\r\n\r\n",
+        json!({ "message": message })
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"\r\n--b0--\r\n");
+    api.request(Method::POST, &format!("/v2/room/{room}/share/file"))
+        .header("Content-Type", "multipart/related; boundary=b0")
+        .body(body)
+}
+
+/// The bytes `url` serves (with `bearer` as its token, if any); panics on any answer but 200.
+fn download(url: &str, bearer: Option<&str>) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.expect("download");
+        assert_eq!(resp.status(), 200, "GET {url}");
+        resp.bytes().await.expect("the bytes").to_vec()
+    })
+}
+
+/// Bytes that are not text: every byte value, repeated.
+fn binary(len: usize) -> Vec<u8> {
+    (0..=255u8).cycle().take(len).collect()
+}
+
+#[test]
+fn shared_files_are_uploaded_where_the_destination_takes_files() {
+    let b = Bridge::start();
+    let api = b.api(FULL);
+    let log = binary(3_000);
+    let image = binary(5_000);
+    // Build Room: Slack and the webhook name the file; the hipchat kind shares it again.
+    let (status, _, answer) = api.send(share_request(
+        &api,
+        "1001",
+        "the nightly log",
+        "nightly.bin",
+        "application/octet-stream",
+        &log,
+    ));
+    assert_eq!(status, 204, "{answer}");
+    // Ops: Discord, Zulip and Matrix upload it; Mattermost, Rocket.Chat and Teams name it.
+    let (status, _, answer) = api.send(share_request(
+        &api,
+        "Ops",
+        "",
+        "graph.png",
+        "image/png",
+        &image,
+    ));
+    assert_eq!(status, 204, "{answer}");
+
+    let r = &b.receiver;
+    wait_until("every destination took the files", WAIT, || {
+        r.delivered("slack").len() == 1
+            && r.delivered("webhook").len() == 1
+            && r.delivered("zulip").len() == 2
+            && r.delivered("matrix").len() == 2
+            && ["mattermost", "rocketchat", "discord", "teams"]
+                .iter()
+                .all(|p| r.delivered(p).len() == 1)
+    });
+    assert_eq!(r.violations(), Vec::<String>::new());
+
+    // Named where the webhook cannot take a file.
+    assert_some(
+        &r.bodies("slack"),
+        &["the nightly log", "nightly.bin", "2.9 KiB"],
+    );
+    assert_some(&r.bodies("webhook"), &["nightly.bin (3000 bytes)"]);
+    for platform in ["mattermost", "rocketchat", "teams"] {
+        assert_some(&r.bodies(platform), &["graph.png", "4.9 KiB"]);
+    }
+    // Discord: the file as `files[0]` beside `payload_json`.
+    let discord = r.delivered("discord")[0].parts();
+    let file = discord
+        .iter()
+        .find(|p| p.name == "files[0]")
+        .expect("files[0]");
+    assert_eq!(file.filename.as_deref(), Some("graph.png"));
+    assert_eq!(file.content_type.as_deref(), Some("image/png"));
+    assert!(file.data == image, "Discord got other bytes");
+    // Zulip: uploaded, then linked from the message.
+    let zulip = r.delivered("zulip");
+    assert_eq!(zulip[0].path, "/zulip/api/v1/user_uploads");
+    assert!(zulip[0].parts()[0].data == image, "Zulip got other bytes");
+    let content = &zulip[1].form()["content"];
+    assert!(
+        content.contains(&format!("]({}/zulip/user_uploads/", r.base)),
+        "{content}"
+    );
+    // Matrix: uploaded, then an m.image event naming the mxc:// URI it was given.
+    let matrix = r.delivered("matrix");
+    assert_eq!(matrix[0].path, "/matrix/_matrix/media/v3/upload");
+    assert!(matrix[0].raw == image, "Matrix got other bytes");
+    assert_eq!(matrix[0].content_type, "image/png");
+    let event = matrix[1].json();
+    assert_eq!(event["msgtype"], "m.image", "{event}");
+    assert_eq!(event["body"], "graph.png", "{event}");
+    assert!(
+        event["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("mxc://loopback/media")),
+        "{event}"
+    );
+    assert_eq!(event["info"]["size"], 5_000, "{event}");
+
+    // The hipchat kind: the emulator has the file, byte for byte.
+    let emulator = b.emulator.api();
+    wait_until("the emulator has the shared file", WAIT, || {
+        emulator.history("Build Room").len() == 1
+    });
+    let item = &emulator.history("Build Room")[0];
+    assert_eq!(item["message"], "the nightly log", "{item}");
+    assert_eq!(item["file"]["name"], "nightly.bin", "{item}");
+    let url = item["file"]["url"].as_str().expect("a file url");
+    assert!(
+        download(url, None) == log,
+        "the emulator serves other bytes"
+    );
+
+    // Only the parcels of destinations that upload carry the bytes.
+    wait_until("every parcel is delivered", WAIT, || {
+        let all = b.outbox();
+        all.len() == 9 && all.iter().all(|r| r["state"] == "delivered")
+    });
+    for record in b.outbox() {
+        let parcel: Value =
+            serde_json::from_str(record["payload"].as_str().expect("payload")).expect("parcel");
+        let via = parcel["via"].as_str().expect("via");
+        let carries = parcel["item"]["chat"]["payload"]["file"]["data"].is_string();
+        let uploads = ["old-hipchat", "ops-discord", "ops-zulip", "ops-matrix"].contains(&via);
+        assert_eq!(carries, uploads, "{via}: {parcel}");
+    }
     b.assert_no_secret_shows();
 }
 
@@ -510,6 +677,19 @@ fn refusals_are_hipchats_and_queue_nothing() {
     );
     assert_eq!(status, 400);
     assert_envelope(&body, 400, "");
+
+    // A shared file over `max_file_bytes`: HipChat's 413.
+    let big = vec![b'x'; MAX_FILE + 1];
+    let (status, _, body) = full.send(share_request(
+        &full,
+        "1001",
+        "too big",
+        "big.bin",
+        "application/octet-stream",
+        &big,
+    ));
+    assert_eq!(status, 413, "{body}");
+    assert_envelope(&body, 413, "too large");
 
     // HipChat's rate-limit headers: its documented 500 per 5 minutes, per token.
     let remaining = |headers: &reqwest::header::HeaderMap| -> u64 {
@@ -849,6 +1029,49 @@ fn a_retry_after_a_later_part_failed_does_not_post_the_earlier_parts_again() {
 }
 
 #[test]
+fn a_restart_mid_message_sends_only_the_missing_parts() {
+    // Attempts enough for the refusals before and during the restart.
+    let mut b = Bridge::start_with(config, &[("HIPKIT_DELIVERY__MAX_ATTEMPTS", "100")]);
+    // A Discord embed takes 4,096 characters: this message goes in two parts. The receiver
+    // takes the first, then refuses until `serve` was killed (-9) and started again.
+    let words: Vec<String> = (0..900).map(|n| format!("w{n:03}")).collect();
+    let text = format!("START {} END", words.join(" "));
+    b.receiver.plan("discord", &[Answer::Accept]);
+    b.receiver.plan("discord", &[Answer::ServerError; 90]);
+    let note = json!({"message": text, "message_format": "text"});
+    assert_eq!(b.api(FULL).post("/v2/room/Ops/notification", &note), 204);
+    wait_until("Discord refused the second part", WAIT, || {
+        b.receiver
+            .seen()
+            .iter()
+            .any(|s| s.platform == "discord" && s.status == 500)
+    });
+    b.restart();
+    b.receiver.clear_plan("discord");
+    wait_until("Discord has the last part", WAIT, || {
+        b.receiver
+            .bodies("discord")
+            .iter()
+            .any(|body| body.contains("END"))
+    });
+    wait_until("the outbox is drained", WAIT, || {
+        b.outbox().iter().all(|r| r["state"] == "delivered")
+    });
+    // Each part exactly once, in order: the first was not posted again after the restart.
+    let bodies = b.receiver.bodies("discord");
+    assert_eq!(bodies.len(), 2, "{bodies:#?}");
+    assert!(
+        bodies[0].contains("START") && !bodies[0].contains("END"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies[1].contains("END") && !bodies[1].contains("START"),
+        "{bodies:?}"
+    );
+    assert_eq!(b.receiver.violations(), Vec::<String>::new());
+}
+
+#[test]
 fn a_crash_mid_delivery_posts_each_matrix_message_exactly_once() {
     let mut b = Bridge::start();
     // The first Matrix request is processed but its answer never reaches the bridge.
@@ -908,7 +1131,7 @@ fn matrix_config(homeserver: &str, room_id: &str) -> String {
         r#"
 [bridge]
 listen = "127.0.0.1:0"
-tokens = [{{ token = "{FULL}", scopes = ["send_notification"] }}]
+tokens = [{{ token = "{FULL}", scopes = ["send_notification", "send_message"] }}]
 
 [[bridge.rooms]]
 name = "Build Room"
@@ -974,6 +1197,48 @@ fn a_real_synapse_gets_every_message_once_in_order_across_a_crash() {
     // Yellow, HipChat's default colour, is an emoji on Matrix.
     let expected: Vec<String> = (1..=count).map(|n| format!("🟡 deploy step {n}")).collect();
     assert_eq!(bodies, expected, "exactly once, in order");
+
+    // A shared file: its message, then the file uploaded to the homeserver's media
+    // repository and posted as an m.file event; read back and downloaded as the reader.
+    let data = binary(4_000);
+    let api = b.api(FULL);
+    let (status, _, answer) = api.send(share_request(
+        &api,
+        "Build%20Room",
+        "the core dump",
+        "core.bin",
+        "application/octet-stream",
+        &data,
+    ));
+    assert_eq!(status, 204, "{answer}");
+    wait_until("the file is in the Matrix room", WAIT, || {
+        read().len() == count + 2
+    });
+    let events = rt.block_on(synapse.messages(&reader, &room));
+    assert!(
+        events[count]["content"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("the core dump")),
+        "{:?}",
+        events[count]
+    );
+    let file = &events[count + 1]["content"];
+    assert_eq!(file["msgtype"], "m.file", "{file}");
+    assert_eq!(file["body"], "core.bin", "{file}");
+    assert_eq!(file["info"]["size"], 4_000, "{file}");
+    let mxc = file["url"].as_str().expect("an mxc:// url");
+    let (server, media) = mxc
+        .strip_prefix("mxc://")
+        .and_then(|m| m.split_once('/'))
+        .unwrap_or_else(|| panic!("not an mxc:// URI: {mxc}"));
+    let url = format!(
+        "{}/_matrix/client/v1/media/download/{server}/{media}",
+        synapse.base()
+    );
+    assert!(
+        download(&url, Some(&reader.access_token)) == data,
+        "Synapse serves other bytes"
+    );
     let log = b.log();
     assert!(
         !log.contains(&poster.access_token),

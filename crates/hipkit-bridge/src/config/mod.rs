@@ -27,6 +27,10 @@ pub struct BridgeConfig {
     /// Serve HTTPS with a self-signed certificate (loopback tests of clients that need
     /// `https://` links); put a real TLS proxy in front otherwise.
     pub tls: bool,
+    /// The largest share-file request accepted, in bytes (HipChat's 413 beyond); HipChat's
+    /// own limit, 50 MiB, when absent. The file is stored with each parcel of a destination
+    /// that takes uploads, so a smaller cap bounds the outbox's growth.
+    pub max_file_bytes: Option<usize>,
     /// The tokens callers present (HipChat's scopes, optionally limited to rooms).
     #[serde(skip_serializing)]
     pub tokens: Vec<TokenConfig>,
@@ -159,6 +163,11 @@ impl BridgeConfig {
     /// Whether the section turns the bridge on.
     pub fn is_on(&self) -> bool {
         self.listen.is_some() || !self.rooms.is_empty() || !self.destinations.is_empty()
+    }
+
+    /// The largest share-file request accepted (`max_file_bytes`, else HipChat's limit).
+    pub fn max_file(&self) -> usize {
+        self.max_file_bytes.unwrap_or(hipchat::MAX_FILE_BYTES)
     }
 
     /// The address to listen on (127.0.0.1:8280 unless `listen` says otherwise).

@@ -8,16 +8,17 @@ pub mod send;
 use crate::accepted::Accepted;
 use crate::kinds::Kind;
 use async_trait::async_trait;
+use hipkit_store::KvStore;
 use hipkit_transport::{Couriers, Delivery, Parcel, ParcelItem, TransportError};
 use progress::Progress;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 use tokio::time::Instant;
 
-pub use send::Request;
+pub use send::{FormPart, Request};
 
 /// One destination: its kind's runtime, and the least time between two of its requests.
 pub struct Destination {
@@ -40,31 +41,76 @@ impl std::fmt::Debug for Destination {
 }
 
 /// What a kind sends through: the shared HTTP client, the destination's pacing, and the
-/// parcel's progress (the parts an earlier attempt delivered are not sent again).
+/// parcel's progress (the parts an earlier attempt delivered, before a restart too, are not
+/// sent again).
 pub struct Sender<'a> {
     client: &'a reqwest::Client,
     destination: &'a Destination,
     /// The parcel's id.
     parcel: &'a str,
-    /// Its parts delivered by earlier attempts.
-    delivered: usize,
+    /// How many parts the parcel has, as its kind planned ([`Sender::plan`]); 1 otherwise.
+    parts: AtomicUsize,
+    /// Its parts delivered by earlier attempts, read at the first need.
+    delivered: OnceCell<usize>,
     /// The next part's number in this attempt.
     part: AtomicUsize,
+    /// Whether this attempt wrote progress to the store.
+    stored: AtomicBool,
     progress: &'a Progress,
 }
 
 impl Sender<'_> {
+    /// Tells how many parts ([`Sender::send`] calls) the parcel takes, before the first: the
+    /// progress of a parcel of several parts is read from the store (a parcel of one part
+    /// has none to read).
+    pub fn plan(&self, parts: usize) {
+        self.parts.store(parts, Ordering::Relaxed);
+    }
+
+    /// The parts earlier attempts delivered.
+    async fn delivered(&self) -> Result<usize, TransportError> {
+        let n = self
+            .delivered
+            .get_or_try_init(|| async {
+                if self.parts.load(Ordering::Relaxed) > 1 {
+                    self.progress.delivered(self.parcel).await
+                } else {
+                    Ok(self.progress.remembered(self.parcel))
+                }
+            })
+            .await?;
+        Ok(*n)
+    }
+
+    /// Whether the next part still has to be sent (an upload it needs can be skipped when
+    /// an earlier attempt delivered it).
+    pub async fn pending(&self) -> Result<bool, TransportError> {
+        Ok(self.part.load(Ordering::Relaxed) >= self.delivered().await?)
+    }
+
     /// Waits for the destination's pacing, then sends `request` (the parcel's next part)
-    /// once; a part an earlier attempt delivered is skipped.
+    /// once; a part an earlier attempt delivered is skipped. Before a part that follows
+    /// parts this attempt delivered, that progress is stored.
     pub async fn send(&self, request: &Request) -> Result<(), TransportError> {
+        let delivered = self.delivered().await?;
         let part = self.part.fetch_add(1, Ordering::Relaxed);
-        if part < self.delivered {
+        if part < delivered {
             return Ok(());
+        }
+        if part > delivered {
+            self.progress.record(self.parcel, part).await?;
+            self.stored.store(true, Ordering::Relaxed);
         }
         self.destination.pace().await;
         send::send(self.client, request).await?;
-        self.progress.record(self.parcel, part + 1);
         Ok(())
+    }
+
+    /// Waits for the destination's pacing, then sends `request` (an upload a part needs, not
+    /// a part itself) once; the answer's body.
+    pub async fn upload(&self, request: &Request) -> Result<String, TransportError> {
+        self.destination.pace().await;
+        Ok(send::send(self.client, request).await?)
     }
 
     /// Waits for the destination's pacing (for kinds that send through their own client).
@@ -143,6 +189,15 @@ impl Destinations {
         self.by_name.is_empty()
     }
 
+    /// The names of the destinations whose kind takes file uploads.
+    pub fn uploading(&self) -> std::collections::HashSet<String> {
+        self.by_name
+            .values()
+            .filter(|d| d.kind.takes_files())
+            .map(|d| d.name.clone())
+            .collect()
+    }
+
     /// Each name with its kind, sorted by name (the banner).
     pub fn summary(&self) -> Vec<String> {
         let mut list: Vec<String> = self
@@ -165,8 +220,12 @@ pub struct BridgeCouriers {
 }
 
 impl BridgeCouriers {
-    /// Couriers for `destinations`.
-    pub fn new(destinations: Destinations) -> Result<Self, reqwest::Error> {
+    /// Couriers for `destinations`, keeping the progress of parcels of several parts in
+    /// `store` (in memory only without one).
+    pub fn new(
+        destinations: Destinations,
+        store: Option<Arc<dyn KvStore>>,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(send::REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -175,7 +234,7 @@ impl BridgeCouriers {
         Ok(Self {
             destinations,
             client,
-            progress: Progress::default(),
+            progress: Progress::new(store),
         })
     }
 
@@ -192,12 +251,16 @@ impl BridgeCouriers {
             client: &self.client,
             destination,
             parcel: &accepted.id,
-            delivered: self.progress.delivered(&accepted.id),
+            parts: AtomicUsize::new(1),
+            delivered: OnceCell::new(),
             part: AtomicUsize::new(0),
+            stored: AtomicBool::new(false),
             progress: &self.progress,
         };
         destination.kind.deliver(accepted, &sender).await?;
-        self.progress.forget(&accepted.id);
+        let stored =
+            sender.stored.load(Ordering::Relaxed) || sender.delivered.get().is_some_and(|n| *n > 0);
+        self.progress.forget(&accepted.id, stored).await;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! The outbox's classification ([`hipkit_transport::TransportError::retry`]) then retries
 //! 429s at that time and 5xx / network failures with backoff, and dead-letters other 4xx.
 
+use hipkit_transport::TransportError;
 use hipkit_transport::push::PushError;
 use reqwest::Method;
 use std::time::{Duration, SystemTime};
@@ -47,6 +48,40 @@ impl Request {
         }
     }
 
+    /// A POST of `multipart/form-data` (RFC 7578) made of `parts`.
+    pub fn form_data(url: impl Into<String>, parts: &[FormPart<'_>]) -> Self {
+        let boundary = format!("hipkit-{}", uuid::Uuid::new_v4().simple());
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let mut disposition = format!(
+                "Content-Disposition: form-data; name=\"{}\"",
+                quoted(part.name)
+            );
+            if let Some(filename) = part.filename {
+                disposition.push_str(&format!("; filename=\"{}\"", quoted(filename)));
+            }
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            if let Some(content_type) = part.content_type {
+                body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(part.data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Self {
+            method: Method::POST,
+            url: url.into(),
+            headers: vec![(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )],
+            body,
+        }
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
@@ -54,8 +89,52 @@ impl Request {
     }
 }
 
-/// Sends `request` once and reads the answer.
-pub async fn send(client: &reqwest::Client, request: &Request) -> Result<(), PushError> {
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone, Copy)]
+pub struct FormPart<'a> {
+    /// The field's name (`payload_json`, `files[0]`).
+    pub name: &'a str,
+    /// The file name, for a file.
+    pub filename: Option<&'a str>,
+    /// The part's type.
+    pub content_type: Option<&'a str>,
+    /// Its bytes.
+    pub data: &'a [u8],
+}
+
+/// A name fit for a quoted `Content-Disposition` parameter: quotes, backslashes and line
+/// breaks (which would end the header) replaced.
+fn quoted(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\r' | '\n' => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// The first of `keys` that a successful JSON `answer` holds as text starting with `prefix`
+/// (an upload's link); a missing one is the platform's fault, retried like a 502.
+pub fn answered(answer: &str, keys: &[&str], prefix: &str) -> Result<String, TransportError> {
+    let json: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+    keys.iter()
+        .find_map(|k| json[*k].as_str().filter(|v| v.starts_with(prefix)))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            PushError::Status {
+                status: 502,
+                body: format!(
+                    "the upload's answer has no `{}` starting with {prefix}",
+                    keys.join("` or `")
+                ),
+                retry_at: None,
+            }
+            .into()
+        })
+}
+
+/// Sends `request` once and reads the answer: its body when it is a success.
+pub async fn send(client: &reqwest::Client, request: &Request) -> Result<String, PushError> {
     let mut req = client
         .request(request.method.clone(), &request.url)
         .body(request.body.clone());
@@ -70,7 +149,7 @@ pub async fn send(client: &reqwest::Client, request: &Request) -> Result<(), Pus
     let status = resp.status().as_u16();
     let header_wait = retry_after_header(resp.headers());
     let body = resp.text().await.unwrap_or_default();
-    classify(status, header_wait, &body)
+    classify(status, header_wait, &body).map(|()| body)
 }
 
 /// The answer's verdict: `Ok` for 2xx, else the status, the start of the body and, for a
@@ -137,6 +216,40 @@ mod tests {
             Retry::At(Some(at)) => at.duration_since(SystemTime::now()).unwrap_or_default(),
             other => panic!("expected a wait, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_upload_answer_gives_its_link_or_a_retried_refusal() {
+        let zulip = r#"{"result": "success", "uri": "/user_uploads/1/ab/x.log"}"#;
+        assert_eq!(
+            answered(zulip, &["url", "uri"], "/user_uploads/").unwrap(),
+            "/user_uploads/1/ab/x.log"
+        );
+        let matrix = r#"{"content_uri": "https://elsewhere/x"}"#;
+        let refused = answered(matrix, &["content_uri"], "mxc://").unwrap_err();
+        assert_eq!(refused.retry(), Retry::Backoff);
+        assert!(answered("not json", &["content_uri"], "mxc://").is_err());
+    }
+
+    #[test]
+    fn a_form_keeps_bytes_and_no_name_breaks_its_header() {
+        let data = [0u8, 13, 10, 255];
+        let r = Request::form_data(
+            "http://x/",
+            &[FormPart {
+                name: "files[0]",
+                filename: Some("a\"b\r\nc.bin"),
+                content_type: Some("application/octet-stream"),
+                data: &data,
+            }],
+        );
+        let body = r.body;
+        let header = String::from_utf8_lossy(&body);
+        assert!(header.contains("name=\"files[0]\"; filename=\"a_b__c.bin\"\r\n"));
+        let at = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(&body[at..at + 4], &data);
+        let (_, boundary) = r.headers[0].1.split_once("boundary=").unwrap();
+        assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));
     }
 
     #[test]

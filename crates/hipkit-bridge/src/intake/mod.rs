@@ -20,6 +20,7 @@ use hipkit_server::hipchat_api::{query_pairs, raw_token};
 use hipkit_server::rate::{TOKEN_LIMIT, TOKEN_WINDOW_SECS, Windows};
 use hipkit_server::{ApiError, BodyLimit, envelope_errors, stamp_deadline};
 use hipkit_transport::outbox::Outbox;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,8 @@ pub struct Intake {
     pub base: String,
     /// Requests per token in HipChat's windows, for the `X-Ratelimit-*` headers.
     pub windows: Windows,
+    /// The destinations that take file uploads: only their parcels carry a file's bytes.
+    pub uploads: HashSet<String>,
 }
 
 impl Intake {
@@ -48,7 +51,7 @@ impl Intake {
     /// Commits `accepted` for each destination of `room`, in its lanes.
     async fn queue_room(&self, room: &Room, accepted: &Accepted) -> Result<(), ApiError> {
         let to = format!("room:{}", room.name);
-        queue::commit(&self.outbox, &to, &room.to, accepted).await
+        queue::commit(&self.outbox, &to, &room.to, accepted, &self.uploads).await
     }
 }
 
@@ -73,15 +76,27 @@ async fn not_found() -> ApiError {
     ApiError::not_found("Resource not found")
 }
 
-/// The intake's app: its routes under the body limit and deadline, errors in HipChat's
-/// envelope.
-pub fn router(intake: Arc<Intake>, max_body: usize, body_deadline: Duration) -> Router {
+/// The intake's app: its routes under the body limit (`max_file` for shared files) and
+/// deadline, errors in HipChat's envelope.
+pub fn router(
+    intake: Arc<Intake>,
+    max_body: usize,
+    max_file: usize,
+    body_deadline: Duration,
+) -> Router {
+    let file_limit = (
+        DefaultBodyLimit::max(max_file),
+        Extension(BodyLimit(max_file)),
+    );
     Router::new()
         .route("/v2/room", get(v2::list_rooms))
         .route("/v2/room/{room}", get(v2::get_room))
         .route("/v2/room/{room}/notification", post(v2::notification))
         .route("/v2/room/{room}/message", post(v2::room_message))
-        .route("/v2/room/{room}/share/file", post(v2::share_file))
+        .route(
+            "/v2/room/{room}/share/file",
+            post(v2::share_file).layer(file_limit),
+        )
         .route("/v2/user/{user}", get(v2::get_user))
         .route("/v2/user/{user}/message", post(v2::private_message))
         .route("/v1/rooms/message", post(v1::rooms_message))

@@ -87,13 +87,15 @@ pub async fn private_message(
         &format!("user:{}", user.name),
         &user.to,
         &accepted,
+        &s.uploads,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /v2/room/{room}/share/file` → 204: the file is named (with its size) at the
-/// destination; its bytes are not stored.
+/// `POST /v2/room/{room}/share/file` → 204: the file's bytes are committed with the parcels
+/// of the destinations that take uploads (within `[bridge] max_file_bytes`, HipChat's 413
+/// beyond); the others name it with its size.
 pub async fn share_file(
     State(s): State<Arc<Intake>>,
     Path(room): Path<String>,
@@ -110,11 +112,11 @@ pub async fn share_file(
         MessageFormat::Text,
         &caller.token.label,
     );
-    accepted.file = Some(FileNote {
-        name: shared.name,
-        size: shared.data.len() as u64,
-        content_type: shared.content_type,
-    });
+    accepted.file = Some(FileNote::with_bytes(
+        shared.name,
+        shared.content_type,
+        &shared.data,
+    ));
     s.queue_room(room, &accepted).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,12 +1,13 @@
 //! Another HipChat (a real server, or hipkit's emulator): the call forwarded through the
-//! `hipchat` crate's client with this destination's endpoint and token, for migrations.
+//! `hipchat` crate's client with this destination's endpoint and token, for migrations. A
+//! shared file is shared again (`POST /v2/room/{room}/share/file`), bytes and message.
 
 use super::{Kind, secret};
 use crate::accepted::{Accepted, CallKind};
 use crate::config::{ConfigError, SecretSource};
 use crate::deliver::Sender;
 use async_trait::async_trait;
-use hipchat::{PrivateMessage, RoomMessage, RoomRef, UserRef};
+use hipchat::{FileShare, PrivateMessage, RoomMessage, RoomRef, UserRef};
 use hipkit_transport::TransportError;
 use serde::Deserialize;
 
@@ -68,11 +69,27 @@ impl Kind for HipChat {
                     .send_notification(&room(), &accepted.message)
                     .await?;
             }
-            CallKind::File => {
-                let mut n = accepted.message.clone();
-                n.message = accepted.text();
-                self.client.send_notification(&room(), &n).await?;
-            }
+            CallKind::File => match accepted
+                .file
+                .as_ref()
+                .and_then(|f| f.bytes().map(|d| (f, d)))
+            {
+                Some((note, data)) => {
+                    let message = &accepted.message.message;
+                    let share = FileShare {
+                        message: (!message.is_empty()).then(|| message.clone()),
+                        filename: note.name.clone(),
+                        content_type: note.content_type.clone(),
+                        data: data.into(),
+                    };
+                    self.client.share_file_with_room(&room(), &share).await?;
+                }
+                None => {
+                    let mut n = accepted.message.clone();
+                    n.message = accepted.text();
+                    self.client.send_notification(&room(), &n).await?;
+                }
+            },
             CallKind::Message => {
                 let m = RoomMessage {
                     message: accepted.message.message.clone(),
@@ -92,5 +109,9 @@ impl Kind for HipChat {
             }
         }
         Ok(())
+    }
+
+    fn takes_files(&self) -> bool {
+        true
     }
 }

@@ -5,17 +5,25 @@
 //! it with the first event and never posts twice. 429 `M_LIMIT_EXCEEDED` carries
 //! `retry_after_ms`, which [`crate::deliver::send`] honours.
 //! <https://spec.matrix.org/v1.11/client-server-api/#put_matrixclientv3roomsroomidsendeventtypetxnid>
+//!
+//! A shared file is uploaded (`POST {homeserver}/_matrix/media/v3/upload?filename=...`, the
+//! bytes as the body; <https://spec.matrix.org/v1.11/client-server-api/#post_matrixmediav3upload>)
+//! and posted as an `m.file` (or, for an image, `m.image`) event with the returned
+//! `content_uri` (<https://spec.matrix.org/v1.11/client-server-api/#mfile>), after the
+//! accompanying message's parts; the upload is skipped when an earlier attempt already
+//! delivered the file's event.
 
 use super::{Kind, checked_url, secret, translated};
-use crate::accepted::Accepted;
+use crate::accepted::{Accepted, FileNote};
 use crate::config::{ConfigError, SecretSource};
-use crate::deliver::{Request, Sender};
+use crate::deliver::{Request, Sender, send};
 use async_trait::async_trait;
 use hipkit_translate::{Options, Platform};
 use hipkit_transport::TransportError;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 /// `kind = "matrix"`: `homeserver`, `room_id` (`!abc:example.org`), `access_token` (a
 /// secret).
@@ -36,6 +44,8 @@ pub struct MatrixConfig {
 /// A Matrix room.
 pub struct Matrix {
     base: String,
+    /// The media upload endpoint.
+    upload: String,
     authorization: String,
     options: Options,
 }
@@ -55,6 +65,7 @@ impl MatrixConfig {
                 home.trim_end_matches('/'),
                 utf8_percent_encode(&self.room_id, NON_ALPHANUMERIC)
             ),
+            upload: format!("{}/_matrix/media/v3/upload", home.trim_end_matches('/')),
             authorization: format!("Bearer {}", token.expose()),
             options: self.options.clone(),
         })
@@ -66,6 +77,61 @@ pub fn txn_id(id: &str, n: usize) -> String {
     format!("hipkit-{id}-{n}")
 }
 
+impl Matrix {
+    /// The `PUT` of event `body` as part `n` of parcel `id`.
+    fn event(&self, id: &str, n: usize, body: &Value) -> Request {
+        Request {
+            method: Method::PUT,
+            url: format!("{}/{}", self.base, txn_id(id, n)),
+            headers: vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("Authorization", self.authorization.clone()),
+            ],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// Uploads the file; its `mxc://` URI.
+    async fn upload(
+        &self,
+        note: &FileNote,
+        data: Vec<u8>,
+        sender: &Sender<'_>,
+    ) -> Result<String, TransportError> {
+        let request = Request {
+            method: Method::POST,
+            url: format!(
+                "{}?filename={}",
+                self.upload,
+                utf8_percent_encode(&note.name, NON_ALPHANUMERIC)
+            ),
+            headers: vec![
+                ("Content-Type", note.content_type.clone()),
+                ("Authorization", self.authorization.clone()),
+            ],
+            body: data,
+        };
+        let answer = sender.upload(&request).await?;
+        send::answered(&answer, &["content_uri"], "mxc://")
+    }
+}
+
+/// The `m.file` (or `m.image`) event content for `note` uploaded as `uri`.
+fn file_event(note: &FileNote, uri: &str) -> Value {
+    let msgtype = if note.content_type.starts_with("image/") {
+        "m.image"
+    } else {
+        "m.file"
+    };
+    json!({
+        "msgtype": msgtype,
+        "body": note.name,
+        "filename": note.name,
+        "url": uri,
+        "info": {"mimetype": note.content_type, "size": note.size},
+    })
+}
+
 #[async_trait]
 impl Kind for Matrix {
     async fn deliver(
@@ -73,19 +139,41 @@ impl Kind for Matrix {
         accepted: &Accepted,
         sender: &Sender<'_>,
     ) -> Result<(), TransportError> {
-        let bodies = translated(Platform::Matrix, accepted, &self.options);
+        let upload = accepted
+            .file
+            .as_ref()
+            .and_then(|f| f.bytes().map(|data| (f, data)));
+        let Some((note, data)) = upload else {
+            let bodies = translated(Platform::Matrix, accepted, &self.options, None);
+            sender.plan(bodies.len());
+            for (n, body) in bodies.iter().enumerate() {
+                sender.send(&self.event(&accepted.id, n, body)).await?;
+            }
+            return Ok(());
+        };
+        // The accompanying message first (when there is one), then the file's event.
+        let mut message = accepted.clone();
+        message.file = None;
+        let bodies = if message.message.message.is_empty() {
+            Vec::new()
+        } else {
+            translated(Platform::Matrix, &message, &self.options, None)
+        };
+        sender.plan(bodies.len() + 1);
         for (n, body) in bodies.iter().enumerate() {
-            let request = Request {
-                method: Method::PUT,
-                url: format!("{}/{}", self.base, txn_id(&accepted.id, n)),
-                headers: vec![
-                    ("Content-Type", "application/json".to_owned()),
-                    ("Authorization", self.authorization.clone()),
-                ],
-                body: body.to_string().into_bytes(),
-            };
-            sender.send(&request).await?;
+            sender.send(&self.event(&accepted.id, n, body)).await?;
+        }
+        if sender.pending().await? {
+            let uri = self.upload(note, data, sender).await?;
+            let event = file_event(note, &uri);
+            sender
+                .send(&self.event(&accepted.id, bodies.len(), &event))
+                .await?;
         }
         Ok(())
+    }
+
+    fn takes_files(&self) -> bool {
+        true
     }
 }

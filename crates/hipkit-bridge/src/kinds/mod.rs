@@ -27,6 +27,12 @@ pub trait Kind: Send + Sync {
     /// requests) through `sender`.
     async fn deliver(&self, accepted: &Accepted, sender: &Sender<'_>)
     -> Result<(), TransportError>;
+
+    /// Whether it uploads shared files (their bytes are then kept with its parcels); kinds
+    /// that cannot name the file instead.
+    fn takes_files(&self) -> bool {
+        false
+    }
 }
 
 /// Reads a destination's secret `key`, naming the destination and the key when it cannot.
@@ -117,29 +123,51 @@ impl Kind for Hooked {
             self.platform,
             Platform::Slack | Platform::Mattermost | Platform::RocketChat
         );
-        for mut body in translated(self.platform, accepted, &self.hook.options) {
+        let bodies = translated(self.platform, accepted, &self.hook.options, None);
+        sender.plan(bodies.len());
+        // A Discord webhook takes files: the last part carries the shared file.
+        let file = accepted
+            .file
+            .as_ref()
+            .filter(|_| self.takes_files())
+            .and_then(|f| f.bytes().map(|data| (f, data)));
+        let last = bodies.len().saturating_sub(1);
+        for (n, mut body) in bodies.into_iter().enumerate() {
             if takes_channel && let Some(channel) = &self.hook.channel {
                 body["channel"] = serde_json::json!(channel);
             }
-            sender
-                .send(&Request::json(self.hook.url.clone(), &body))
-                .await?;
+            let request = match &file {
+                Some((note, data)) if n == last => {
+                    discord::with_file(&self.hook.url, body, note, data)
+                }
+                _ => Request::json(self.hook.url.clone(), &body),
+            };
+            sender.send(&request).await?;
         }
         Ok(())
+    }
+
+    fn takes_files(&self) -> bool {
+        self.platform == Platform::Discord
     }
 }
 
 /// The platform's request bodies for `accepted`, in posting order (`hipkit-translate`): the
 /// call's format and author label made explicit (HipChat's defaults differ per call), the
-/// shared file named with its size.
-pub fn translated(platform: Platform, accepted: &Accepted, options: &Options) -> Vec<Value> {
+/// shared file named with its size (linked to `file_url` when it was uploaded there).
+pub fn translated(
+    platform: Platform,
+    accepted: &Accepted,
+    options: &Options,
+    file_url: Option<&str>,
+) -> Vec<Value> {
     let mut notification = accepted.message.clone();
     notification.message_format = Some(accepted.format());
     notification.from = accepted.author().map(str::to_owned);
     let file = accepted.file.as_ref().map(|f| SharedFile {
         name: &f.name,
         size: f.size,
-        url: None,
+        url: file_url,
     });
     translate(
         platform,

@@ -75,7 +75,9 @@ fn context(accepted: &Accepted) -> serde_json::Value {
         "notify": m.notify,
         "format": accepted.format(),
         "card": m.card,
-        "file": accepted.file,
+        "file": accepted.file.as_ref().map(|f| json!({
+            "name": f.name, "size": f.size, "content_type": f.content_type,
+        })),
     })
 }
 

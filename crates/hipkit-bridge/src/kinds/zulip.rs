@@ -1,11 +1,15 @@
 //! Zulip's messages API: `POST {site}/api/v1/messages` (form: `type=stream`, `to`, `topic`,
 //! `content` in Markdown, 10,000 characters a message), HTTP basic auth with the bot's
 //! e-mail and API key. <https://zulip.com/api/send-message>
+//!
+//! A shared file is uploaded first (`POST {site}/api/v1/user_uploads`, `multipart/form-data`
+//! with the file as its one part; <https://zulip.com/api/upload-file>), and the message links
+//! the returned `url` (`uri` before Zulip 9.0), made absolute on the site.
 
 use super::{Kind, checked_url, secret, translated};
-use crate::accepted::Accepted;
+use crate::accepted::{Accepted, FileNote};
 use crate::config::{ConfigError, SecretSource};
-use crate::deliver::{Request, Sender};
+use crate::deliver::{FormPart, Request, Sender, send};
 use async_trait::async_trait;
 use base64::Engine;
 use hipkit_translate::{Options, Platform};
@@ -36,6 +40,8 @@ pub struct ZulipConfig {
 
 /// A Zulip stream.
 pub struct Zulip {
+    /// The organisation's URL, without a trailing slash.
+    site: String,
     url: String,
     authorization: String,
     stream: String,
@@ -53,13 +59,39 @@ impl ZulipConfig {
             self.email,
             key.expose()
         ));
+        let site = site.trim_end_matches('/').to_owned();
         Ok(Zulip {
-            url: format!("{}/api/v1/messages", site.trim_end_matches('/')),
+            url: format!("{site}/api/v1/messages"),
+            site,
             authorization: format!("Basic {basic}"),
             stream: self.stream.clone(),
             topic: self.topic.clone(),
             options: self.options.clone(),
         })
+    }
+}
+
+impl Zulip {
+    /// Uploads the shared file; its absolute URL on the site.
+    async fn upload(
+        &self,
+        note: &FileNote,
+        data: &[u8],
+        sender: &Sender<'_>,
+    ) -> Result<String, TransportError> {
+        let request = Request::form_data(
+            format!("{}/api/v1/user_uploads", self.site),
+            &[FormPart {
+                name: "filename",
+                filename: Some(&note.name),
+                content_type: Some(&note.content_type),
+                data,
+            }],
+        )
+        .header("Authorization", self.authorization.clone());
+        let answer = sender.upload(&request).await?;
+        let path = send::answered(&answer, &["url", "uri"], "/user_uploads/")?;
+        Ok(format!("{}{path}", self.site))
     }
 }
 
@@ -71,7 +103,17 @@ impl Kind for Zulip {
         sender: &Sender<'_>,
     ) -> Result<(), TransportError> {
         let topic = self.topic.as_deref().unwrap_or(&accepted.to);
-        for body in translated(Platform::Zulip, accepted, &self.options) {
+        let link = match accepted
+            .file
+            .as_ref()
+            .and_then(|f| f.bytes().map(|d| (f, d)))
+        {
+            Some((note, data)) => Some(self.upload(note, &data, sender).await?),
+            None => None,
+        };
+        let bodies = translated(Platform::Zulip, accepted, &self.options, link.as_deref());
+        sender.plan(bodies.len());
+        for body in bodies {
             let content = body["content"].as_str().unwrap_or_default();
             let body: String = form_body(&[
                 ("type", "stream"),
@@ -94,6 +136,10 @@ impl Kind for Zulip {
             sender.send(&request).await?;
         }
         Ok(())
+    }
+
+    fn takes_files(&self) -> bool {
+        true
     }
 }
 

@@ -22,8 +22,12 @@ pub struct Seen {
     pub path: String,
     /// `Authorization`, if sent.
     pub authorization: Option<String>,
-    /// The body as sent.
+    /// The body as sent (lossy UTF-8).
     pub body: String,
+    /// The body's bytes.
+    pub raw: Vec<u8>,
+    /// Its `Content-Type`.
+    pub content_type: String,
     /// The answer's status (0: processed, answered only after a stall).
     pub status: u16,
 }
@@ -37,6 +41,89 @@ impl Seen {
     /// The body as form pairs.
     pub fn form(&self) -> HashMap<String, String> {
         url_pairs(&self.body)
+    }
+
+    /// The parts of a `multipart/form-data` body (none when it is not one).
+    pub fn parts(&self) -> Vec<Part> {
+        form_data(&self.content_type, &self.raw).unwrap_or_default()
+    }
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// Its `Content-Disposition` name.
+    pub name: String,
+    /// Its file name, for a file.
+    pub filename: Option<String>,
+    /// Its `Content-Type`, if given.
+    pub content_type: Option<String>,
+    /// Its bytes.
+    pub data: Vec<u8>,
+}
+
+/// Where `needle` starts in `hay`, from `from` on.
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// `key="value"` of a header's parameters.
+fn parameter(header: &str, key: &str) -> Option<String> {
+    header.split(';').map(str::trim).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// A `multipart/form-data` body read by RFC 7578 (and RFC 2046's delimiters): every part
+/// with a `Content-Disposition: form-data` and a name.
+fn form_data(content_type: &str, raw: &[u8]) -> Result<Vec<Part>, String> {
+    need(
+        content_type.starts_with("multipart/form-data"),
+        "not multipart/form-data",
+    )?;
+    let boundary = parameter(content_type, "boundary").ok_or("no boundary")?;
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut at = find(raw, &delimiter, 0).ok_or("no first delimiter")?;
+    let mut parts = Vec::new();
+    loop {
+        let start = at + delimiter.len();
+        if raw.get(start..start + 2) == Some(b"--") {
+            return Ok(parts);
+        }
+        need(
+            raw.get(start..start + 2) == Some(b"\r\n"),
+            "no CRLF after a delimiter",
+        )?;
+        let next = find(raw, &[b"\r\n", &delimiter[..]].concat(), start)
+            .ok_or("a part without a closing delimiter")?;
+        let part = &raw[start + 2..next];
+        let split = find(part, b"\r\n\r\n", 0).ok_or("a part without headers")?;
+        let headers = String::from_utf8_lossy(&part[..split]).into_owned();
+        let header = |name: &str| {
+            headers.split("\r\n").find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_owned())
+            })
+        };
+        let disposition =
+            header("content-disposition").ok_or("a part without Content-Disposition")?;
+        need(
+            disposition.starts_with("form-data"),
+            "a part's disposition is not form-data",
+        )?;
+        parts.push(Part {
+            name: parameter(&disposition, "name").ok_or("a part without a name")?,
+            filename: parameter(&disposition, "filename"),
+            content_type: header("content-type"),
+            data: part[split + 4..].to_vec(),
+        });
+        at = next + 2;
     }
 }
 
@@ -110,6 +197,11 @@ impl Receiver {
             .entry(platform.to_owned())
             .or_default()
             .extend(answers.iter().copied());
+    }
+
+    /// Drops what is left of `platform`'s plan: it answers as usual again.
+    pub fn clear_plan(&self, platform: &str) {
+        self.inner.lock().expect("receiver").plans.remove(platform);
     }
 
     /// Every request received, in order.
@@ -186,6 +278,7 @@ fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> (Response, bool) {
+    let raw = body.to_vec();
     let body = String::from_utf8_lossy(body).into_owned();
     let authorization = headers
         .get("authorization")
@@ -197,7 +290,7 @@ fn handle(
         .unwrap_or_default()
         .to_owned();
     let mut inner = r.inner.lock().expect("receiver");
-    let verdict = check(platform, method, path, &content_type, &body);
+    let verdict = check(platform, method, path, &content_type, &body, &raw);
     let planned = inner.plans.get_mut(platform).and_then(VecDeque::pop_front);
     let stall = matches!(planned, Some(Answer::Stall));
     let (status, answer): (u16, Response) = match (verdict, planned) {
@@ -217,6 +310,8 @@ fn handle(
         path: path.to_owned(),
         authorization,
         body,
+        raw,
+        content_type,
         status,
     });
     (answer, stall)
@@ -262,6 +357,11 @@ fn planned_answer(platform: &str, answer: Answer) -> (u16, Response) {
 /// The platform's success answer.
 fn success(inner: &mut Inner, platform: &str, path: &str) -> Response {
     match platform {
+        // https://spec.matrix.org/v1.11/client-server-api/#post_matrixmediav3upload
+        "matrix" if path.contains("/_matrix/media/v3/upload") => {
+            let uri = format!("mxc://loopback/media{}", inner.seen.len());
+            axum::Json(json!({"content_uri": uri})).into_response()
+        }
         "matrix" => {
             let known = inner.matrix_events.iter().find(|(p, _)| p == path);
             let event = match known {
@@ -273,6 +373,12 @@ fn success(inner: &mut Inner, platform: &str, path: &str) -> Response {
                 }
             };
             axum::Json(json!({"event_id": event})).into_response()
+        }
+        // https://zulip.com/api/upload-file: `uri` (and, since Zulip 9.0, `url`).
+        "zulip" if path.ends_with("/user_uploads") => {
+            let uri = format!("/user_uploads/2/ab/upload{}/file", inner.seen.len());
+            axum::Json(json!({"result": "success", "msg": "", "uri": uri, "url": uri}))
+                .into_response()
         }
         "zulip" => axum::Json(json!({"result": "success", "msg": "", "id": 42})).into_response(),
         "discord" | "teams" => StatusCode::NO_CONTENT.into_response(),
@@ -327,6 +433,44 @@ fn text_or_attachments(v: &Value, key: &str, max: usize, fallback: bool) -> Resu
     Ok(())
 }
 
+/// Discord's `multipart/form-data` upload
+/// (https://discord.com/developers/docs/reference#uploading-files): the JSON body as the
+/// `payload_json` part, each file as a `files[n]` part with a file name, described by the
+/// body's `attachments` (`id` n, its `filename`); the JSON is checked as any other body.
+fn discord_upload(content_type: &str, raw: &[u8]) -> Result<String, String> {
+    let parts = form_data(content_type, raw)?;
+    let payload = parts
+        .iter()
+        .find(|p| p.name == "payload_json")
+        .ok_or("no payload_json part")?;
+    let json = String::from_utf8(payload.data.clone()).map_err(|_| "payload_json is not UTF-8")?;
+    let v: Value = serde_json::from_str(&json).map_err(|e| format!("payload_json: {e}"))?;
+    let files: Vec<&Part> = parts
+        .iter()
+        .filter(|p| p.name.starts_with("files["))
+        .collect();
+    need(
+        !files.is_empty() && files.len() <= 10,
+        "not 1 to 10 files[n] parts",
+    )?;
+    for (n, file) in files.iter().enumerate() {
+        need(
+            file.name == format!("files[{n}]"),
+            "files[n] parts are not numbered from 0",
+        )?;
+        let filename = file
+            .filename
+            .as_deref()
+            .ok_or("a files[n] part has no filename")?;
+        let described = v["attachments"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x["id"] == json!(n) && x["filename"] == json!(filename))
+        });
+        need(described, "a file is not described in `attachments`")?;
+    }
+    Ok(json)
+}
+
 /// The platform's documented shape.
 fn check(
     platform: &str,
@@ -334,6 +478,7 @@ fn check(
     path: &str,
     content_type: &str,
     body: &str,
+    raw: &[u8],
 ) -> Result<(), String> {
     match platform {
         // https://api.slack.com/messaging/webhooks: POST JSON with `text` (mrkdwn), `blocks`
@@ -366,7 +511,12 @@ fn check(
         // `color` an integer); `username` up to 80.
         "discord" => {
             need(method == Method::POST, "not a POST")?;
-            let v = json_object(content_type, body)?;
+            let v = if content_type.starts_with("multipart/") {
+                let json = discord_upload(content_type, raw)?;
+                json_object("application/json", &json)?
+            } else {
+                json_object(content_type, body)?
+            };
             let embeds = v["embeds"].as_array();
             match embeds {
                 Some(embeds) => {
@@ -418,6 +568,17 @@ fn check(
                 "the card lacks type, version or body",
             )
         }
+        // https://zulip.com/api/upload-file: POST `multipart/form-data` with the file as its
+        // one part (named by the file name; the docs' example sends `filename=@path`).
+        "zulip" if path == "/zulip/api/v1/user_uploads" => {
+            need(method == Method::POST, "not a POST")?;
+            let parts = form_data(content_type, raw)?;
+            need(parts.len() == 1, "not exactly one part")?;
+            need(
+                parts[0].filename.as_deref().is_some_and(|f| !f.is_empty()),
+                "the part has no file name",
+            )
+        }
         // https://zulip.com/api/send-message: form-encoded `type` (stream), `to`, `topic`,
         // `content` up to 10,000 characters; HTTP basic auth (checked by the test).
         "zulip" => {
@@ -452,6 +613,13 @@ fn check(
         // https://spec.matrix.org/v1.11/client-server-api/#put_matrixclientv3roomsroomidsendeventtypetxnid
         // and #mroommessage: PUT with a txnId; `msgtype`, `body`; `format` with
         // `formatted_body`.
+        // https://spec.matrix.org/v1.11/client-server-api/#post_matrixmediav3upload: POST
+        // the bytes as the body, with their `Content-Type`.
+        "matrix" if path == "/matrix/_matrix/media/v3/upload" => {
+            need(method == Method::POST, "not a POST")?;
+            need(!content_type.is_empty(), "no Content-Type")?;
+            need(!raw.is_empty(), "no bytes")
+        }
         "matrix" => {
             need(method == Method::PUT, "not a PUT")?;
             need(
@@ -460,6 +628,14 @@ fn check(
                 "not /_matrix/client/v3/rooms/{room}/send/m.room.message/{txnId}",
             )?;
             let v = json_object(content_type, body)?;
+            // #mfile and #mimage: `body`, and the content's `url` (an mxc:// URI).
+            if matches!(v["msgtype"].as_str(), Some("m.file" | "m.image")) {
+                need(
+                    v["url"].as_str().is_some_and(|u| u.starts_with("mxc://")),
+                    "an m.file without an mxc:// `url`",
+                )?;
+                return text_field(&v, "body", 60_000);
+            }
             need(
                 matches!(v["msgtype"].as_str(), Some("m.text" | "m.notice")),
                 "`msgtype` is not m.text or m.notice",
