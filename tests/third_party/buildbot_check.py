@@ -12,6 +12,10 @@ master serves its web UI and REST API on loopback and the build is forced throug
 (as a person's "Force" button does); otherwise one change is sent (`buildbot sendchange`).
 The build's started and finished messages must reach the room with Buildbot's
 HipChatStatusPush wording, once each and in that order.
+SNIPPET `bridge` (run with Buildbot 2.x, the last with HipChatStatusPush) takes its block from
+docs/bridge.md instead: Buildbot's own `reporters.HipChatStatusPush`, its `endpoint` pointed
+at the `[bridge]` listener of `hipkit serve`, whose one room forwards to a separate `hipkit
+emulator` (the `hipchat` destination kind); the two messages must arrive there the same way.
 Every process started here is stopped on the way out, also when the check fails.
 """
 import contextlib
@@ -34,11 +38,17 @@ import emulator
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "build-status.md"
 DOC_URL = "https://hipkit.example.com/hooks/buildbot"
+# The `bridge` snippet: docs/bridge.md's block, naming the bridge at its default address.
+BRIDGE_DOCS = DOCS.parent / "bridge.md"
+BRIDGE_DOC_URL = "http://127.0.0.1:8280"
 BUILDER = "runtests"
 ROOM = "Builds"
 MASTER_URL = "http://127.0.0.1:8010/"  # only used in build URLs: the master serves no web UI
 # What Buildbot logs when its reporter's POST fails or is refused (it does not retry).
 REPORTER_FAILURES = ("unable to upload status", "Got exception when handling reporter events")
+# Buildbot 2.x's HipChatStatusPush logs `{code}: unable to upload status` for every answer
+# but 200, HipChat's own 204 for a room notification included: that line is no failure.
+HIPCHAT_NOTIFIED = "204: unable to upload status"
 WAIT = 120  # seconds before a stage is declared stuck (never a timing assertion)
 
 HARNESS = """\
@@ -81,18 +91,35 @@ password = "{password}"
 """
 
 
-def snippet(name):
-    """The ```python block after `<!-- master.cfg: NAME -->` in docs/build-status.md."""
-    text = DOCS.read_text(encoding="utf-8")
+BRIDGE_TOML = """\
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{token}", scopes = ["send_notification", "send_message"] }}]
+
+[[bridge.rooms]]
+name = "{room}"
+to = ["old-hipchat"]
+
+[[bridge.destinations]]
+name = "old-hipchat"
+kind = "hipchat"
+endpoint = "{emulator}"
+token = "{emulator_token}"
+"""
+
+
+def snippet(name, docs=DOCS, url=DOC_URL):
+    """The ```python block after `<!-- master.cfg: NAME -->` in `docs`, which names `url` once."""
+    text = docs.read_text(encoding="utf-8")
     marker = f"<!-- master.cfg: {name} -->"
     if text.count(marker) != 1:
-        raise SystemExit(f"{DOCS} has {text.count(marker)} `{marker}` lines; expected 1")
+        raise SystemExit(f"{docs} has {text.count(marker)} `{marker}` lines; expected 1")
     found = re.match(r"\s*```python\n(.*?)```", text.split(marker, 1)[1], re.S)
     if not found:
-        raise SystemExit(f"no ```python block right after `{marker}` in {DOCS}")
+        raise SystemExit(f"no ```python block right after `{marker}` in {docs}")
     block = found.group(1)
-    if block.count(DOC_URL) != 1:
-        raise SystemExit(f"the `{name}` snippet must name the relay as {DOC_URL} once")
+    if block.count(url) != 1:
+        raise SystemExit(f"the `{name}` snippet must name hipkit as {url} once")
     return block
 
 
@@ -171,9 +198,11 @@ def wait_for(what, check, procs, logs):
     fail(f"gave up waiting for {what}", logs)
 
 
-def reporter_failed(logs):
-    """Fails at once when the master's log shows its reporter failing to post to the relay."""
-    master_log = tail(logs["master"], 10**6)
+def reporter_failed(logs, answered=()):
+    """Fails at once when the master's log shows its reporter failing to post to hipkit;
+    lines holding one of `answered` are the reporter misreading a success, not failures."""
+    master_log = "\n".join(line for line in tail(logs["master"], 10**6).splitlines()
+                           if not any(ok in line for ok in answered))
     for sign in REPORTER_FAILURES:
         if sign in master_log:
             fail(f"the master logged `{sign}`", logs)
@@ -256,28 +285,72 @@ def start_serve(binary, work, procs, logs):
     return f"{relay}/hooks/buildbot", emu.group(1), banner[-1].split()[-1], password
 
 
+def start_bridge(binary, work, procs, logs, emu, emu_token):
+    """`hipkit serve` whose `[bridge]` forwards ROOM to the emulator at `emu`, its caller
+    token a fresh random one; (bridge URL, token)."""
+    token = secrets.token_urlsafe(16)
+    config = work / "hipkit.toml"
+    config.write_text(BRIDGE_TOML.format(token=token, room=ROOM, emulator=emu,
+                                         emulator_token=emu_token))
+    env = clean_env()
+    env.update(HIPCHAT_ENDPOINT=emu, HIPCHAT_API_TOKEN=emu_token)
+    logs["hipkit serve"] = work / "serve.log"
+    with open(logs["hipkit serve"], "wb") as err:
+        proc = subprocess.Popen(
+            [binary, "serve", "--config", str(config), "--listen", "127.0.0.1:0",
+             "--store", str(work / "hipkit.db")],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+            text=True,
+        )
+    procs["hipkit serve"] = proc
+    banner = []
+    for line in proc.stdout:
+        banner.append(line.rstrip())
+        if line.split()[:1] == ["delivery:"]:
+            break
+    else:
+        fail(f"hipkit serve printed no delivery: line: {shown(banner)}", logs)
+    url = next((w for l in banner if l.split()[:1] == ["bridge:"]
+                for w in l.split() if w.startswith("http://")), None)
+    if not url:
+        fail(f"hipkit serve printed no bridge: line: {shown(banner)}", logs)
+    return url, token
+
+
 def main(binary, name):
     bin_dir = Path(sys.executable).parent
     buildbot, buildbot_worker = bin_dir / "buildbot", bin_dir / "buildbot-worker"
     for tool in (buildbot, buildbot_worker):
         if not tool.exists():
             raise SystemExit(f"buildbot check: {tool} is missing (install buildbot-worker too)")
-    block = snippet(name)
+    bridge = name == "bridge"
+    block = snippet(name, BRIDGE_DOCS, BRIDGE_DOC_URL) if bridge else snippet(name)
+    answered = (HIPCHAT_NOTIFIED,) if bridge else ()
     procs, logs = {}, {}
     # SIGTERM (scripts/test's cleanup, CI cancelling) unwinds through the `finally`s too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("buildbot check: terminated"))
     with tempfile.TemporaryDirectory(prefix="hipkit-buildbot-") as tmp:
         work = Path(tmp)
+        emulated = contextlib.ExitStack()  # the bridge's destination: a `hipkit emulator`
         try:
-            relay, emu, token, password = start_serve(binary, work, procs, logs)
+            if bridge:
+                token = secrets.token_urlsafe(16)
+                emu = emulated.enter_context(emulator.running(binary, token, "--room", ROOM))
+                relay, password = start_bridge(binary, work, procs, logs, emu, token)
+                secret, doc_url = "hipkit_bridge_token", BRIDGE_DOC_URL
+            else:
+                relay, emu, token, password = start_serve(binary, work, procs, logs)
+                secret, doc_url = "hipkit_relay_password", DOC_URL
             env = buildbot_env(work)
 
             master = work / "master"
             run([buildbot, "create-master", "-q", str(master)], env, logs)
             secrets_dir = work / "secrets"
             secrets_dir.mkdir(mode=0o700)
-            (secrets_dir / "hipkit_relay_password").write_text(password)
-            (secrets_dir / "hipkit_relay_password").chmod(0o600)
+            (secrets_dir / secret).write_text(password)
+            (secrets_dir / secret).chmod(0o600)
             pb_port = free_port()
             has_www = importlib.util.find_spec("buildbot_www") is not None
             www_port = f"tcp:{free_port()}:interface=127.0.0.1" if has_www else None
@@ -286,7 +359,7 @@ def main(binary, name):
                 HARNESS.format(master_url=MASTER_URL, pb_port=pb_port, worker_pass=worker_pass,
                                change_pass=change_pass, builder=BUILDER, www_port=www_port,
                                secrets_dir=secrets_dir, snippet=name)
-                + block.replace(DOC_URL, relay)
+                + block.replace(doc_url, relay)
             )
             logs["master"] = master / "twistd.log"
             with contextlib.ExitStack() as stack:
@@ -318,12 +391,12 @@ def main(binary, name):
                     trigger = "started by buildbot sendchange"
 
                 def both():
-                    reporter_failed(logs)
+                    reporter_failed(logs, answered)
                     got = [i["message"] for i in emulator.history(emu, token, ROOM)]
                     return got if len(got) >= 2 else None
 
                 messages = wait_for(f"two messages in room {ROOM!r}", both, procs, logs)
-            reporter_failed(logs)
+            reporter_failed(logs, answered)
             url = re.escape(MASTER_URL) + r"#/?builders/\d+/builds/\d+"
             expected = [
                 rf"Buildbot started build {BUILDER} here: ({url})",
@@ -334,10 +407,12 @@ def main(binary, name):
                 fail(f"room {ROOM!r} holds {messages!r}; expected Buildbot's started and "
                      f"finished messages for one build, once each", logs)
             version = run([buildbot, "--version"], env, logs).split("\n")[0].strip()
-            print(f"buildbot relay check ({name}; {version}; build {trigger}): OK: {messages}")
+            through = "bridge" if bridge else "relay"
+            print(f"buildbot {through} check ({name}; {version}; build {trigger}): OK: {messages}")
         finally:
             for proc in procs.values():
                 stop(proc)
+            emulated.close()
 
 
 if __name__ == "__main__":
