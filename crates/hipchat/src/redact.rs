@@ -100,7 +100,10 @@ mod tests {
             redact_capability_url("http://u:p@10.0.0.5:8065/hooks/commands/zozc1xw?x=1#f"),
             "http://<redacted>@10.0.0.5:8065/<redacted>"
         );
-        assert_eq!(redact_capability_url("https://x.example/"), "https://x.example/");
+        assert_eq!(
+            redact_capability_url("https://x.example/"),
+            "https://x.example/"
+        );
         assert_eq!(redact_capability_url("no url"), "<not a URL>");
     }
 }

@@ -147,7 +147,8 @@ impl IntegrationsConfig {
         // Late slash-command replies go through the outbox, when there is one.
         let mut couriers: Option<Arc<dyn hipkit_transport::Couriers>> = None;
         if let Some(outbox) = cx.delivery.queue.clone() {
-            let replies = ReplyCouriers::new().map_err(|e| CapabilityError::start(self.name(), e))?;
+            let replies =
+                ReplyCouriers::new().map_err(|e| CapabilityError::start(self.name(), e))?;
             integrations.reply_late_through(LateReplies::new(outbox));
             couriers = Some(Arc::new(replies));
         }

@@ -376,13 +376,22 @@ mod tests {
             "https://hooks.slack.com/<redacted> via slack:response_url"
         );
         let debug = format!("{reply:?}");
-        assert!(!debug.contains("s3cret") && debug.contains("hooks.slack.com"), "{debug}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("hooks.slack.com"),
+            "{debug}"
+        );
         let json = serde_json::to_string(&reply).unwrap();
         assert!(json.contains(secret), "stored whole: {json}");
         assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), reply);
         let shown = shown_payload(&json);
-        assert!(!shown.contains("s3cret") && shown.contains(r#""text":"done""#), "{shown}");
-        assert_eq!(shown_payload(r#"{"to":{"room":"x"},"message":"hi"}"#), r#"{"to":{"room":"x"},"message":"hi"}"#);
+        assert!(
+            !shown.contains("s3cret") && shown.contains(r#""text":"done""#),
+            "{shown}"
+        );
+        assert_eq!(
+            shown_payload(r#"{"to":{"room":"x"},"message":"hi"}"#),
+            r#"{"to":{"room":"x"},"message":"hi"}"#
+        );
         let ftp = Parcel {
             via: "slack:response_url".into(),
             item: ParcelItem::Reply(ReplyItem {

@@ -194,7 +194,10 @@ mod tests {
         let error = couriers.deliver(&reply(&url, expired)).await.unwrap_err();
         assert_eq!(error.retry(), hipkit_transport::Retry::Never, "{error}");
         let text = error.to_string();
-        assert!(text.contains("expired") && text.contains("30 minutes"), "{text}");
+        assert!(
+            text.contains("expired") && text.contains("30 minutes"),
+            "{text}"
+        );
         let live = hipkit_store::now_millis() + 60_000;
         let error = couriers.deliver(&reply(&url, live)).await.unwrap_err();
         assert_eq!(error.retry(), hipkit_transport::Retry::Backoff, "{error}");
@@ -210,7 +213,10 @@ mod tests {
         assert_eq!(couriers.named().len(), 2);
         let url = "https://hooks.slack.com/commands/T0/B0/s3cret";
         assert_eq!(lane(url), lane(url));
-        assert_ne!(lane(url), lane("https://hooks.slack.com/commands/T0/B0/other"));
+        assert_ne!(
+            lane(url),
+            lane("https://hooks.slack.com/commands/T0/B0/other")
+        );
         assert!(!lane(url).contains("s3cret"));
     }
 }

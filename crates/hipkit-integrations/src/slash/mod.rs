@@ -142,7 +142,14 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
                 // Nowhere to answer later (no response_url, or no outbox to post through):
                 // wait for the call (up to its own limit).
                 let joined = call.await;
-                return answer(&s, platform, joined, ephemeral, form.response_url, received_at);
+                return answer(
+                    &s,
+                    platform,
+                    joined,
+                    ephemeral,
+                    form.response_url,
+                    received_at,
+                );
             };
             let which = respond::first_word(&line).to_owned();
             tokio::spawn(async move {
@@ -156,7 +163,14 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
             return Json(respond::acknowledgement(&line)).into_response();
         }
     };
-    answer(&s, platform, outcome, ephemeral, form.response_url, received_at)
+    answer(
+        &s,
+        platform,
+        outcome,
+        ephemeral,
+        form.response_url,
+        received_at,
+    )
 }
 
 type Joined = Result<Result<crate::reply::Reply, crate::reply::Reply>, tokio::task::JoinError>;

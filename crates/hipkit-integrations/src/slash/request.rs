@@ -35,7 +35,10 @@ pub struct SlashRequest {
 
 impl std::fmt::Debug for SlashRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let url = self.response_url.as_deref().map(hipchat::redact_capability_url);
+        let url = self
+            .response_url
+            .as_deref()
+            .map(hipchat::redact_capability_url);
         f.debug_struct("SlashRequest")
             .field("command", &self.command)
             .field("text", &self.text)
@@ -214,7 +217,13 @@ mod tests {
             b"command=%2Fx&token=t0k3n&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT%2FB%2Fs3cret",
         );
         let shown = format!("{form:?}");
-        assert!(shown.contains("https://hooks.slack.com/<redacted>"), "{shown}");
-        assert!(!shown.contains("s3cret") && !shown.contains("t0k3n"), "{shown}");
+        assert!(
+            shown.contains("https://hooks.slack.com/<redacted>"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0k3n"),
+            "{shown}"
+        );
     }
 }
