@@ -437,6 +437,10 @@ fn a_late_reply_queued_before_serve_is_killed_arrives_after_the_restart() {
         !receiver.accepted(&url).is_empty()
     });
     let records = serve.wait_all(1, "delivered");
+    assert_eq!(
+        records[0]["attempts"], 2,
+        "the held one and one after the restart"
+    );
     let taken = receiver.accepted(&url);
     assert_eq!(taken.len(), 1, "{:?}", receiver.seen(&url));
     assert_eq!(shown(&taken[0]), "done crash", "{taken:?}");
