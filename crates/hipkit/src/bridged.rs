@@ -211,6 +211,20 @@ mod tests {
     }
 
     #[test]
+    fn merged_parts_keep_both_couriers_and_refuse_a_name_given_twice() {
+        use hipkit_integrations::slash::late::ReplyCouriers;
+        use hipkit_transport::Couriers;
+        let replies = || Mounted {
+            couriers: Some(Arc::new(ReplyCouriers::new().unwrap()) as Arc<dyn Couriers>),
+            ..Mounted::default()
+        };
+        let one = merged(replies(), Mounted::default()).unwrap();
+        assert!(one.couriers.unwrap().carries("slack:response_url"));
+        let clash = merged(replies(), replies()).err().unwrap();
+        assert_eq!(clash.name, "slack:response_url");
+    }
+
+    #[test]
     fn helpers_reach_a_wildcard_listener_on_loopback() {
         let any: SocketAddr = "0.0.0.0:8280".parse().unwrap();
         assert_eq!(helper_url(any, false), "http://127.0.0.1:8280");
