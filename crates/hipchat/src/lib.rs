@@ -29,7 +29,7 @@ pub use error::{ApiError, ConfigError, Error, error_chain};
 pub use html::escape_html;
 pub use model::*;
 pub use ratelimit::RateLimit;
-pub use redact::redact_url;
+pub use redact::{redact_capability_url, redact_url};
 pub use refs::{RoomRef, UserRef};
 pub use secret::{Token, same_secret};
 pub use secret_source::{SecretError, SecretSource};

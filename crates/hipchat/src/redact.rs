@@ -41,9 +41,27 @@ pub fn redact_url(url: &str) -> String {
     shown
 }
 
+/// A capability URL (Slack's and Mattermost's `response_url`, whose whole path is the secret)
+/// as it may be shown and logged: its scheme, host and port only
+/// (`https://hooks.slack.com/<redacted>`).
+pub fn redact_capability_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<not a URL>".to_owned();
+    };
+    let hidden = parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some();
+    parsed.set_path("/");
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut shown = redact_url(parsed.as_str());
+    if hidden {
+        shown.push_str("<redacted>");
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_capability_url, redact_url};
 
     #[test]
     fn urls_are_shown_without_credentials_or_query() {
@@ -70,5 +88,22 @@ mod tests {
             "http://x.example/hook/"
         );
         assert_eq!(redact_url("not a url"), "<not a URL>");
+    }
+
+    #[test]
+    fn capability_urls_show_their_scheme_and_host_only() {
+        assert_eq!(
+            redact_capability_url("https://hooks.slack.com/commands/T000/B000/XXXXSECRET"),
+            "https://hooks.slack.com/<redacted>"
+        );
+        assert_eq!(
+            redact_capability_url("http://u:p@10.0.0.5:8065/hooks/commands/zozc1xw?x=1#f"),
+            "http://<redacted>@10.0.0.5:8065/<redacted>"
+        );
+        assert_eq!(
+            redact_capability_url("https://x.example/"),
+            "https://x.example/"
+        );
+        assert_eq!(redact_capability_url("no url"), "<not a URL>");
     }
 }

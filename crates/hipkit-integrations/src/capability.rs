@@ -4,6 +4,7 @@
 
 use crate::runtime::python::HipChatTarget;
 use crate::slash::ChannelRooms;
+use crate::slash::late::{LateReplies, ReplyCouriers};
 use crate::{Integrations, IntegrationsConfig, Options};
 use async_trait::async_trait;
 use hipkit_server::{Capability, CapabilityError, Context, Mounted, Routes};
@@ -58,8 +59,13 @@ impl Integrations {
             }
         };
         let auth = self.slash_auth();
+        let late = if self.late_replies().is_some() {
+            "replies after 2 s go to response_url through the outbox"
+        } else {
+            "no outbox: a call running past 2 s is answered when it ends (Slack waits 3 s)"
+        };
         format!(
-            "POST {{base}}/hooks/slack: {}; POST {{base}}/hooks/mattermost: {}",
+            "POST {{base}}/hooks/slack: {}; POST {{base}}/hooks/mattermost: {}; {late}",
             on(auth.slack_on(), "[integrations.slack] signing_secret"),
             on(auth.mattermost_on(), "[integrations.mattermost] tokens"),
         )
@@ -138,6 +144,14 @@ impl IntegrationsConfig {
         if let Some(channels) = channels {
             integrations.map_channels(channels);
         }
+        // Late slash-command replies go through the outbox, when there is one.
+        let mut couriers: Option<Arc<dyn hipkit_transport::Couriers>> = None;
+        if let Some(outbox) = cx.delivery.queue.clone() {
+            let replies =
+                ReplyCouriers::new().map_err(|e| CapabilityError::start(self.name(), e))?;
+            integrations.reply_late_through(LateReplies::new(outbox));
+            couriers = Some(Arc::new(replies));
+        }
         let stopping = integrations.clone();
         let unauthenticated = match self.jwt_secret {
             Some(_) => Vec::new(),
@@ -153,6 +167,7 @@ impl IntegrationsConfig {
             banner: integrations
                 .banner(hipchat::redact_url(&target.endpoint).trim_end_matches('/')),
             shutdown: Some(Box::pin(async move { stopping.shutdown().await })),
+            couriers,
             ..Mounted::default()
         }))
     }

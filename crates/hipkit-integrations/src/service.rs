@@ -11,6 +11,7 @@ use crate::reply::Reply;
 use crate::runtime::exec::ExecRuntime;
 use crate::runtime::python::{HipChatTarget, PythonRuntime, check_python};
 use crate::runtime::{CallError, Invocation, Limits, Returned};
+use crate::slash::late::LateReplies;
 use crate::slash::verify::SlashAuth;
 use crate::slash::{ChannelRooms, Unmapped};
 use crate::tokens::{self, TokenSpec, Tokens};
@@ -25,7 +26,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -68,7 +69,7 @@ struct Inner {
     watcher: Mutex<Option<RecommendedWatcher>>,
     slash_auth: SlashAuth,
     channel_rooms: RwLock<Arc<dyn ChannelRooms>>,
-    http: reqwest::Client,
+    late_replies: OnceLock<LateReplies>,
 }
 
 impl IntegrationsConfig {
@@ -128,10 +129,6 @@ impl Integrations {
         };
         let python = PythonRuntime::new(&config.python, hipchat, limits, store.clone())?;
         let slash_auth = SlashAuth::from_config(&config)?;
-        let http = reqwest::Client::builder()
-            .timeout(LATE_REPLY_TIMEOUT)
-            .build()
-            .map_err(IntegrationsError::HttpClient)?;
         let inner = Arc::new(Inner {
             exec: ExecRuntime::new(limits, store.clone()),
             dir,
@@ -145,7 +142,7 @@ impl Integrations {
             watcher: Mutex::new(None),
             slash_auth,
             channel_rooms: RwLock::new(Arc::new(Unmapped)),
-            http,
+            late_replies: OnceLock::new(),
             config,
         });
         if inner.config.watch {
@@ -283,9 +280,17 @@ impl Integrations {
         &self.inner.slash_auth
     }
 
-    /// The client late slash-command replies are posted with.
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+    /// Posts slash-command replies that come after the answer (a call still running after
+    /// [`crate::slash::ACK_WITHIN`], a long reply's later parts) through `replies`: `serve`'s
+    /// outbox. Without it a slow call is answered when it ends, and later parts are not
+    /// posted. Set once; a second call is ignored.
+    pub fn reply_late_through(&self, replies: LateReplies) {
+        let _ = self.inner.late_replies.set(replies);
+    }
+
+    /// Where late slash-command replies are queued, if anywhere.
+    pub(crate) fn late_replies(&self) -> Option<&LateReplies> {
+        self.inner.late_replies.get()
     }
 
     /// Whether `line`'s reply is for its caller only (`[integrations] ephemeral` names its
@@ -344,9 +349,6 @@ const UNKNOWN_RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// The built-in integration (unless the folder has one of that name): replies `pong`
 /// without running anything, to check the webhook path.
 pub const BUILTIN_PING: &str = "ping";
-
-/// How long posting one late slash-command reply may take.
-const LATE_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Time kept back from the request's deadline to write the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(50);

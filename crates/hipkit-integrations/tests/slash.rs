@@ -14,10 +14,10 @@ use common::*;
 use hipchat::{SecretSource, Token};
 use hipkit_integrations::IntegrationsConfig;
 use hipkit_integrations::slash::{ChannelRooms, MappedRoom, Platform};
-use hipkit_testkit::{assert_envelope, wait_until_async};
+use hipkit_testkit::assert_envelope;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[path = "fixtures/seed_example.rs"]
 mod seed_example;
@@ -273,19 +273,13 @@ async fn forged_replayed_and_unsigned_requests_run_nothing() {
     stack.stop().await;
 }
 
-/// Late replies posted to `response_url`; the first post is answered 503 (retried).
+/// What arrives at a `response_url`.
 #[derive(Clone, Default)]
 struct Receiver {
     posts: Arc<Mutex<Vec<Value>>>,
-    tries: Arc<Mutex<u32>>,
 }
 
 async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
-    let mut tries = r.tries.lock().unwrap();
-    *tries += 1;
-    if *tries == 1 {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
     r.posts.lock().unwrap().push(body);
     StatusCode::OK
 }
@@ -293,14 +287,15 @@ async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCo
 const SLOW: &str = "\
 import time
 def run_integration(query):
-    time.sleep(4)
-    if query == 'hang':
-        time.sleep(60)
+    time.sleep(3)
     return 'done ' + query
 ";
 
+/// Late replies go through `serve`'s outbox (crates/hipkit/tests/slash_late.rs); a host
+/// without one (this stack, like `hipkit integrations`) answers a slow call when it ends,
+/// and posts nothing to `response_url`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_command_is_acknowledged_then_answered_at_its_response_url() {
+async fn without_an_outbox_a_slow_command_is_answered_when_it_ends() {
     let emu = emulator().await;
     let (dir, db, _data) = folders();
     write(dir.path(), "slow.py", SLOW, 0o644);
@@ -316,38 +311,17 @@ async fn a_slow_command_is_acknowledged_then_answered_at_its_response_url() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/late", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let (status, ack) = slack(&stack.base, form("/slow", "work", "C1", &url, "x")).await;
-    assert_eq!(status, 200, "{ack}");
-    assert_eq!(
-        ack,
-        json!({"response_type": "ephemeral", "text": "/slow is running; its answer follows here."})
-    );
-    let (status, ack) = mattermost(
+    let (status, answer) = slack(&stack.base, form("/slow", "work", "C1", &url, "x")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(shown(&answer), "done work", "{answer}");
+    assert_eq!(answer["response_type"], "in_channel", "{answer}");
+    let (status, answer) = mattermost(
         &stack.base,
-        form("/slow", "hang", "C1", &url, MATTERMOST_TOKEN),
+        form("/slow", "too", "C1", &url, MATTERMOST_TOKEN),
     )
     .await;
-    assert_eq!(status, 200, "{ack}");
-    assert_eq!(ack["response_type"], "ephemeral");
-    wait_until_async("both late replies", Duration::from_secs(30), || async {
-        receiver.posts.lock().unwrap().len() == 2
-    })
-    .await;
-    let posts = receiver.posts.lock().unwrap().clone();
-    assert!(
-        *receiver.tries.lock().unwrap() >= 3,
-        "the 503 was not retried"
-    );
-    let done = posts
-        .iter()
-        .find(|p| shown(p) == "done work")
-        .expect("done work");
-    assert_eq!(done["response_type"], "in_channel", "{done}");
-    let timed_out = posts.iter().find(|p| shown(p) != "done work").unwrap();
-    assert_eq!(timed_out["response_type"], "ephemeral", "{timed_out}");
-    assert!(
-        shown(timed_out).contains("did not finish within 6 s"),
-        "{timed_out}"
-    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(shown(&answer), "done too", "{answer}");
+    assert_eq!(*receiver.posts.lock().unwrap(), Vec::<Value>::new());
     stack.stop().await;
 }

@@ -96,6 +96,9 @@ impl Couriers for ReporterCouriers {
                 "a build reporter has this name: it cannot carry a bridge message (give the \
                  bridge destination and the reporter different names)",
             ),
+            (Some(_), ParcelItem::Reply(_)) => {
+                refuse("a build reporter has this name: it cannot carry a slash-command reply")
+            }
         }
     }
 

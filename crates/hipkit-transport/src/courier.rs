@@ -31,6 +31,54 @@ pub enum ParcelItem {
     /// A message for another chat system (the bridge's): what was accepted, as its courier's
     /// own JSON, rendered and sent with the courier's live settings at delivery.
     Chat(ChatItem),
+    /// A slash command's reply, posted to the platform's `response_url`.
+    Reply(ReplyItem),
+}
+
+/// A slash command's reply for the platform's `response_url` (Slack's, Mattermost's). That
+/// URL is a short-lived capability whose path is the secret: it is stored, so a reply
+/// survives a restart, but shown ([`Parcel::destination`], `Debug`, `hipkit outbox`) as its
+/// scheme and host only.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyItem {
+    /// The `response_url`.
+    pub url: String,
+    /// The response to post (JSON).
+    pub body: serde_json::Value,
+    /// When the platform stops taking posts at `url` (Unix milliseconds).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for ReplyItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplyItem")
+            .field("url", &hipchat::redact_capability_url(&self.url))
+            .field("body", &self.body)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A stored payload as it may be shown (`hipkit outbox list --json`): a reply's
+/// `response_url` reduced to its scheme and host; any other payload as it is.
+pub fn shown_payload(payload: &str) -> std::borrow::Cow<'_, str> {
+    if !payload.contains("\"reply\"") {
+        return payload.into();
+    }
+    match serde_json::from_str::<Parcel>(payload) {
+        Ok(Parcel {
+            via,
+            item: ParcelItem::Reply(mut reply),
+        }) => {
+            reply.url = hipchat::redact_capability_url(&reply.url);
+            let shown = Parcel {
+                via,
+                item: ParcelItem::Reply(reply),
+            };
+            serde_json::to_string(&shown).map_or_else(|_| "<unreadable reply>".into(), Into::into)
+        }
+        _ => payload.into(),
+    }
 }
 
 /// A message for another chat system: opaque here, read by the courier that queued it.
@@ -49,6 +97,11 @@ impl Parcel {
             ParcelItem::Message(m) => format!("{} via {}", m.to, self.via),
             ParcelItem::Http(push) => format!("{} via {}", push.url, self.via),
             ParcelItem::Chat(chat) => format!("{} via {}", chat.to, self.via),
+            ParcelItem::Reply(reply) => format!(
+                "{} via {}",
+                hipchat::redact_capability_url(&reply.url),
+                self.via
+            ),
         }
     }
 }
@@ -57,6 +110,17 @@ impl Validate for Parcel {
     fn validate(&self) -> Result<(), ValidationError> {
         match &self.item {
             ParcelItem::Message(m) => m.validate(),
+            ParcelItem::Reply(reply) => {
+                let web = ["http://", "https://"];
+                if web.iter().any(|scheme| reply.url.starts_with(scheme)) {
+                    Ok(())
+                } else {
+                    Err(ValidationError::new(
+                        "response_url",
+                        "must be an http(s) URL",
+                    ))
+                }
+            }
             ParcelItem::Http(_) | ParcelItem::Chat(_) => Ok(()),
         }
     }
@@ -293,5 +357,49 @@ mod tests {
         let json = serde_json::to_string(&chat).unwrap();
         assert!(json.contains(r#""item":{"chat":"#), "{json}");
         assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), chat);
+    }
+
+    #[test]
+    fn a_reply_is_stored_whole_and_shown_without_its_path() {
+        let secret = "https://hooks.slack.com/commands/T0/B0/s3cret-path";
+        let reply = Parcel {
+            via: "slack:response_url".into(),
+            item: ParcelItem::Reply(ReplyItem {
+                url: secret.into(),
+                body: serde_json::json!({"text": "done", "response_type": "in_channel"}),
+                expires_at: 1_800_000_000_000,
+            }),
+        };
+        assert!(reply.validate().is_ok());
+        assert_eq!(
+            reply.destination(),
+            "https://hooks.slack.com/<redacted> via slack:response_url"
+        );
+        let debug = format!("{reply:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("hooks.slack.com"),
+            "{debug}"
+        );
+        let json = serde_json::to_string(&reply).unwrap();
+        assert!(json.contains(secret), "stored whole: {json}");
+        assert_eq!(serde_json::from_str::<Parcel>(&json).unwrap(), reply);
+        let shown = shown_payload(&json);
+        assert!(
+            !shown.contains("s3cret") && shown.contains(r#""text":"done""#),
+            "{shown}"
+        );
+        assert_eq!(
+            shown_payload(r#"{"to":{"room":"x"},"message":"hi"}"#),
+            r#"{"to":{"room":"x"},"message":"hi"}"#
+        );
+        let ftp = Parcel {
+            via: "slack:response_url".into(),
+            item: ParcelItem::Reply(ReplyItem {
+                url: "ftp://x/y".into(),
+                body: serde_json::Value::Null,
+                expires_at: 0,
+            }),
+        };
+        assert_eq!(ftp.validate().unwrap_err().field, "response_url");
     }
 }

@@ -31,7 +31,9 @@ mod stub;
 pub use backend::BackendKind;
 #[cfg(feature = "outbox")]
 pub use config::{BuildError, DeliveryBackend, DeliveryConfig};
-pub use courier::{ChatItem, CourierClash, CourierSet, Couriers, NoCouriers, Parcel, ParcelItem};
+pub use courier::{
+    ChatItem, CourierClash, CourierSet, Couriers, NoCouriers, Parcel, ParcelItem, ReplyItem,
+};
 pub use error::{Retry, TransportError};
 pub use file::FileTransport;
 pub use http::HttpTransport;

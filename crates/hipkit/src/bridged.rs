@@ -23,6 +23,7 @@ use hipkit_integrations::slash::MappedRoom;
 use hipkit_integrations::slash::channels::{ChannelError, ChannelMap};
 use hipkit_integrations::tokens::TokenSpec;
 use hipkit_server::{Capability, CapabilityError, Context, Mounted};
+use hipkit_transport::{CourierClash, CourierSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -103,9 +104,9 @@ fn helper_url(addr: SocketAddr, tls: bool) -> String {
     format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
-/// One capability's parts after another's: routes, lines, checks, tasks; the couriers of
-/// whichever has them (the integrations have none); `first`'s shutdown, then `second`'s.
-fn merged(mut first: Mounted, second: Mounted) -> Mounted {
+/// One capability's parts after another's: routes, lines, checks, tasks, both's couriers
+/// (refused when both name one alike); `first`'s shutdown, then `second`'s.
+fn merged(mut first: Mounted, second: Mounted) -> Result<Mounted, CourierClash> {
     first.shutdown = match (first.shutdown.take(), second.shutdown) {
         (Some(a), Some(b)) => Some(Box::pin(async move {
             a.await;
@@ -118,9 +119,17 @@ fn merged(mut first: Mounted, second: Mounted) -> Mounted {
     first.health.extend(second.health);
     first.scrape.extend(second.scrape);
     first.unauthenticated.extend(second.unauthenticated);
-    first.couriers = first.couriers.or(second.couriers);
+    first.couriers = match (first.couriers.take(), second.couriers) {
+        (Some(a), Some(b)) => {
+            let mut both = CourierSet::default();
+            both.add(a)?;
+            both.add(b)?;
+            Some(Arc::new(both))
+        }
+        (a, b) => a.or(b),
+    };
     first.tasks.extend(second.tasks);
-    first
+    Ok(first)
 }
 
 #[async_trait]
@@ -159,7 +168,8 @@ impl Capability for Bridged<'_> {
             .mount(cx, target, Some(Arc::new(channels)))
             .await?;
         Ok(Some(match integrations {
-            Some(mounted) => merged(mounted, listening.mounted),
+            Some(mounted) => merged(mounted, listening.mounted)
+                .map_err(|e| CapabilityError::config("bridge", e))?,
             None => listening.mounted,
         }))
     }
@@ -198,6 +208,20 @@ mod tests {
                 .iter()
                 .all(|t| t.scopes == [Scope::SendNotification, Scope::SendMessage])
         );
+    }
+
+    #[test]
+    fn merged_parts_keep_both_couriers_and_refuse_a_name_given_twice() {
+        use hipkit_integrations::slash::late::ReplyCouriers;
+        use hipkit_transport::Couriers;
+        let replies = || Mounted {
+            couriers: Some(Arc::new(ReplyCouriers::new().unwrap()) as Arc<dyn Couriers>),
+            ..Mounted::default()
+        };
+        let one = merged(replies(), Mounted::default()).unwrap();
+        assert!(one.couriers.unwrap().carries("slack:response_url"));
+        let clash = merged(replies(), replies()).err().unwrap();
+        assert_eq!(clash.name, "slack:response_url");
     }
 
     #[test]

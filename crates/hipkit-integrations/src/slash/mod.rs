@@ -4,9 +4,10 @@
 //! the scripts read ([`request`]), route it as a HipChat webhook (same integrations, tokens
 //! and storage), and answer with the integration's reply ([`respond`]). A call still running
 //! after [`ACK_WITHIN`] is acknowledged at once and its reply posted to `response_url` when
-//! it finishes.
+//! it finishes, through the outbox ([`late`]).
 
 pub mod channels;
+pub mod late;
 pub mod request;
 pub mod respond;
 pub mod verify;
@@ -128,6 +129,7 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
     };
     let line = form.line();
     let ephemeral = s.is_ephemeral(&line);
+    let received_at = hipkit_store::now_millis();
     // The call's own limit applies, not the request's: it may finish after the answer.
     let deadline = Instant::now() + s.config().timeout() + Duration::from_secs(1);
     let runner = s.clone();
@@ -135,11 +137,20 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
     let outcome = match tokio::time::timeout(ACK_WITHIN, &mut call).await {
         Ok(joined) => joined,
         Err(_) => {
-            let Some(url) = form.response_url else {
-                // Nowhere to answer later: wait for the call (up to its own limit).
-                return answer(&s, platform, call.await, ephemeral, None);
+            let late = s.late_replies().cloned();
+            let (Some(url), Some(late)) = (form.response_url.clone(), late) else {
+                // Nowhere to answer later (no response_url, or no outbox to post through):
+                // wait for the call (up to its own limit).
+                let joined = call.await;
+                return answer(
+                    &s,
+                    platform,
+                    joined,
+                    ephemeral,
+                    form.response_url,
+                    received_at,
+                );
             };
-            let http = s.http().clone();
             let which = respond::first_word(&line).to_owned();
             tokio::spawn(async move {
                 let outcome = joined_outcome(call.await);
@@ -147,12 +158,19 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
                 if parts.is_empty() {
                     parts.push(serde_json::json!({"response_type": "ephemeral", "text": format!("{which} finished with no reply.")}));
                 }
-                respond::post_late(&http, platform, &url, parts, &which).await;
+                late.queue(platform, &url, parts, received_at, &which).await;
             });
             return Json(respond::acknowledgement(&line)).into_response();
         }
     };
-    answer(&s, platform, outcome, ephemeral, form.response_url)
+    answer(
+        &s,
+        platform,
+        outcome,
+        ephemeral,
+        form.response_url,
+        received_at,
+    )
 }
 
 type Joined = Result<Result<crate::reply::Reply, crate::reply::Reply>, tokio::task::JoinError>;
@@ -168,22 +186,40 @@ fn joined_outcome(joined: Joined) -> Result<crate::reply::Reply, crate::reply::R
 }
 
 /// The immediate answer: the response's first part (a long reply's others follow at
-/// `response_url`), or an empty 200 for an empty reply.
+/// `response_url`, through the outbox), or an empty 200 for an empty reply.
 fn answer(
     s: &Integrations,
     platform: Platform,
     joined: Joined,
     ephemeral: bool,
     response_url: Option<String>,
+    received_at: i64,
 ) -> Response {
     let mut parts = respond::bodies(platform, &joined_outcome(joined), ephemeral).into_iter();
     let Some(first) = parts.next() else {
         return StatusCode::OK.into_response();
     };
     let rest: Vec<_> = parts.collect();
-    if let Some(url) = response_url.filter(|_| !rest.is_empty()) {
-        let http = s.http().clone();
-        tokio::spawn(async move { respond::post_late(&http, platform, &url, rest, "rest").await });
+    if !rest.is_empty() {
+        match (response_url, s.late_replies().cloned()) {
+            (Some(url), Some(late)) => {
+                tokio::spawn(async move {
+                    late.queue(platform, &url, rest, received_at, "rest").await;
+                });
+            }
+            (url, _) => {
+                let why = if url.is_some() {
+                    "no outbox to post them through"
+                } else {
+                    "no response_url"
+                };
+                tracing::warn!(
+                    platform = platform.name(),
+                    parts = rest.len(),
+                    "a long reply's later parts are not posted: {why}"
+                );
+            }
+        }
     }
     Json(first).into_response()
 }

@@ -7,8 +7,9 @@ use super::{MappedRoom, Platform};
 use crate::intake::Webhook;
 use serde_json::json;
 
-/// The form fields hipkit uses (others are ignored).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The form fields hipkit uses (others are ignored). `Debug` shows the `response_url`'s
+/// scheme and host only, and no token.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SlashRequest {
     /// `/deploy`.
     pub command: String,
@@ -30,6 +31,27 @@ pub struct SlashRequest {
     pub token: Option<String>,
     /// Slack's certificate check (`ssl_check=1`): answered 200, runs nothing.
     pub ssl_check: bool,
+}
+
+impl std::fmt::Debug for SlashRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self
+            .response_url
+            .as_deref()
+            .map(hipchat::redact_capability_url);
+        f.debug_struct("SlashRequest")
+            .field("command", &self.command)
+            .field("text", &self.text)
+            .field("user_id", &self.user_id)
+            .field("user_name", &self.user_name)
+            .field("channel_id", &self.channel_id)
+            .field("channel_name", &self.channel_name)
+            .field("team_domain", &self.team_domain)
+            .field("response_url", &url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ssl_check", &self.ssl_check)
+            .finish()
+    }
 }
 
 /// Why a verified request cannot be a command (400).
@@ -186,6 +208,22 @@ mod tests {
         assert_eq!(
             SlashRequest::parse(b"command=%2Fx&channel_id=C").check(),
             Err(RequestError::Missing("user_id"))
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_token_and_no_response_url_path() {
+        let form = SlashRequest::parse(
+            b"command=%2Fx&token=t0k3n&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT%2FB%2Fs3cret",
+        );
+        let shown = format!("{form:?}");
+        assert!(
+            shown.contains("https://hooks.slack.com/<redacted>"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0k3n"),
+            "{shown}"
         );
     }
 }

@@ -1,13 +1,13 @@
 //! Replies to a slash command: the integration's HipChat notification becomes the platform's
 //! response (`{"response_type": "in_channel" | "ephemeral", "text": ...}`, the same for Slack
-//! and Mattermost, translated by `hipkit-translate`); failures are always ephemeral. A reply that comes after the
-//! acknowledgement is posted to the request's `response_url`, with retries.
+//! and Mattermost, translated by `hipkit-translate`); failures are always ephemeral. A reply that
+//! comes after the answer goes to the request's `response_url` through the outbox
+//! ([`super::late`]).
 
 use super::Platform;
 use crate::reply::Reply;
 use hipkit_translate::{Options, Outgoing, translate};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The response bodies for a call's outcome (`Err`: a failure), translated for `platform` by
 /// `hipkit-translate` as the bridge translates messages (one body per part of a long reply),
@@ -45,59 +45,6 @@ pub fn acknowledgement(line: &str) -> Value {
 /// The command of a command line (`/deploy`).
 pub(crate) fn first_word(line: &str) -> &str {
     line.split_whitespace().next().unwrap_or(line)
-}
-
-/// Tries for a late reply: the first right away, then after 1, 2, 4 and 8 s.
-const ATTEMPTS: u32 = 5;
-
-/// Posts `parts` to `url` in order, each until it is taken (2xx), refused for good (4xx but
-/// 429), or [`ATTEMPTS`] tries have failed; logs the outcome (never the URL, which holds a
-/// secret).
-pub async fn post_late(
-    http: &reqwest::Client,
-    platform: Platform,
-    url: &str,
-    parts: Vec<Value>,
-    call: &str,
-) {
-    for part in parts {
-        if !post_one(http, platform, url, &part, call).await {
-            return;
-        }
-    }
-}
-
-/// One part of [`post_late`]; whether it was taken.
-async fn post_one(
-    http: &reqwest::Client,
-    platform: Platform,
-    url: &str,
-    body: &Value,
-    call: &str,
-) -> bool {
-    let platform = platform.name();
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
-        }
-        let why = match http.post(url).json(body).send().await {
-            Ok(r) if r.status().is_success() => {
-                tracing::info!(platform, call, "late reply posted");
-                return true;
-            }
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
-                let status = r.status().as_u16();
-                tracing::warn!(platform, call, status, "late reply refused by response_url");
-                return false;
-            }
-            Ok(r) => format!("status {}", r.status().as_u16()),
-            Err(e) => hipchat::error_chain(&e.without_url()),
-        };
-        let attempt = attempt + 1;
-        tracing::warn!(platform, call, attempt, "late reply not posted: {why}");
-    }
-    tracing::error!(platform, call, "late reply dropped after {ATTEMPTS} tries");
-    false
 }
 
 #[cfg(test)]

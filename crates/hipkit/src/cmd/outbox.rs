@@ -30,8 +30,10 @@ pub async fn run(action: OutboxAction, settings: &Settings) -> Result<(), Failur
             let store = open(settings).await?;
             let records = store.list(state, limit).await.map_err(Failure::runtime)?;
             if json {
-                for r in &records {
-                    println!("{}", serde_json::to_string(r).map_err(Failure::runtime)?);
+                for mut r in records {
+                    // A slash-command reply's response_url shows as its scheme and host.
+                    r.payload = hipkit_transport::courier::shown_payload(&r.payload).into_owned();
+                    println!("{}", serde_json::to_string(&r).map_err(Failure::runtime)?);
                 }
             } else {
                 println!(
