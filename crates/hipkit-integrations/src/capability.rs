@@ -59,10 +59,12 @@ impl Integrations {
             }
         };
         let auth = self.slash_auth();
-        let late = if self.late_replies().is_some() {
-            "replies after 2 s go to response_url through the outbox"
+        let late = if self.late_replies().through_outbox() {
+            "replies after 2 s and a long reply's later parts go to response_url through the \
+             outbox"
         } else {
-            "no outbox: a call running past 2 s is answered when it ends (Slack waits 3 s)"
+            "replies after 2 s and a long reply's later parts are posted to response_url \
+             directly, retried in memory: lost if the process stops (no outbox)"
         };
         format!(
             "POST {{base}}/hooks/slack: {}; POST {{base}}/hooks/mattermost: {}; {late}",
@@ -144,7 +146,7 @@ impl IntegrationsConfig {
         if let Some(channels) = channels {
             integrations.map_channels(channels);
         }
-        // Late slash-command replies go through the outbox, when there is one.
+        // Late slash-command replies go through the outbox, when there is one (else directly).
         let mut couriers: Option<Arc<dyn hipkit_transport::Couriers>> = None;
         if let Some(outbox) = cx.delivery.queue.clone() {
             let replies =

@@ -44,6 +44,9 @@ pub enum IntegrationsError {
     /// A slash-command secret cannot be read.
     #[error(transparent)]
     Secret(#[from] hipchat::SecretError),
+    /// The HTTP client for late slash-command replies cannot be built.
+    #[error("cannot build the HTTP client for slash-command replies")]
+    ReplyClient(#[source] hipkit_transport::push::PushError),
     /// The folder cannot be watched.
     #[error("cannot watch the integrations folder: {0}")]
     Watch(#[from] notify::Error),

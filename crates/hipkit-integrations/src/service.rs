@@ -69,7 +69,10 @@ struct Inner {
     watcher: Mutex<Option<RecommendedWatcher>>,
     slash_auth: SlashAuth,
     channel_rooms: RwLock<Arc<dyn ChannelRooms>>,
-    late_replies: OnceLock<LateReplies>,
+    /// Late replies through `serve`'s outbox, when it has one.
+    late_through_outbox: OnceLock<LateReplies>,
+    /// Late replies posted directly, retried in memory: where there is no outbox.
+    late_direct: LateReplies,
 }
 
 impl IntegrationsConfig {
@@ -129,6 +132,7 @@ impl Integrations {
         };
         let python = PythonRuntime::new(&config.python, hipchat, limits, store.clone())?;
         let slash_auth = SlashAuth::from_config(&config)?;
+        let late_direct = LateReplies::direct().map_err(IntegrationsError::ReplyClient)?;
         let inner = Arc::new(Inner {
             exec: ExecRuntime::new(limits, store.clone()),
             dir,
@@ -142,7 +146,8 @@ impl Integrations {
             watcher: Mutex::new(None),
             slash_auth,
             channel_rooms: RwLock::new(Arc::new(Unmapped)),
-            late_replies: OnceLock::new(),
+            late_through_outbox: OnceLock::new(),
+            late_direct,
             config,
         });
         if inner.config.watch {
@@ -282,15 +287,18 @@ impl Integrations {
 
     /// Posts slash-command replies that come after the answer (a call still running after
     /// [`crate::slash::ACK_WITHIN`], a long reply's later parts) through `replies`: `serve`'s
-    /// outbox. Without it a slow call is answered when it ends, and later parts are not
-    /// posted. Set once; a second call is ignored.
+    /// outbox. Without it they are posted directly, retried in memory (lost if the process
+    /// stops). Set once; a second call is ignored.
     pub fn reply_late_through(&self, replies: LateReplies) {
-        let _ = self.inner.late_replies.set(replies);
+        let _ = self.inner.late_through_outbox.set(replies);
     }
 
-    /// Where late slash-command replies are queued, if anywhere.
-    pub(crate) fn late_replies(&self) -> Option<&LateReplies> {
-        self.inner.late_replies.get()
+    /// Where late slash-command replies go: the outbox when one was given, else directly.
+    pub(crate) fn late_replies(&self) -> &LateReplies {
+        self.inner
+            .late_through_outbox
+            .get()
+            .unwrap_or(&self.inner.late_direct)
     }
 
     /// Whether `line`'s reply is for its caller only (`[integrations] ephemeral` names its

@@ -1,19 +1,27 @@
 //! Replies posted to a slash command's `response_url` (a call that ran past [`super::ACK_WITHIN`],
-//! the later parts of a long reply) go through the outbox: [`LateReplies`] queues them, one
-//! record per part in one ordered lane per `response_url`, and [`ReplyCouriers`] posts them
-//! with the outbox's retries and backoff, so a restart does not lose them. A refusal (any
-//! 4xx but 429) or a URL past its validity dead-letters the record with the reason.
+//! the later parts of a long reply). [`LateReplies`] sends them one of two ways:
 //!
-//! The `response_url` is a short-lived capability URL (its path is the secret). The record
-//! keeps it, since it must be posted to after a restart, but never shows it: the outbox's
-//! listing, logs, errors and `Debug` show its scheme and host only
+//! - through the outbox (`hipkit serve` with the outbox backend): one record per part in one
+//!   ordered lane per `response_url`, posted by [`ReplyCouriers`] with the outbox's retries and
+//!   backoff, so a restart does not lose them. A refusal or an expired URL dead-letters the
+//!   record with the reason.
+//! - directly (standalone `hipkit integrations`, `serve` with another `[delivery] backend`):
+//!   the parts are posted in order by one task per `response_url`, each retried in memory
+//!   ([`DIRECT_RETRIES`]: a few tries within seconds), so they are lost if the process stops.
+//!
+//! Both post a part with [`post_part`], which says whether it was delivered, is to be tried
+//! again (5xx, 429, no answer) or was refused for good (any other 4xx, an expired URL).
+//!
+//! The `response_url` is a short-lived capability URL (its path is the secret). The outbox's
+//! record keeps it, since it must be posted to after a restart, but never shows it: the
+//! outbox's listing, logs, errors and `Debug` show its scheme and host only
 //! ([`hipchat::redact_capability_url`]). Nothing else is stored: no token, no signing secret.
 
 use super::Platform;
 use async_trait::async_trait;
-use hipkit_transport::outbox::Outbox;
+use hipkit_transport::outbox::{Outbox, RetryPolicy};
 use hipkit_transport::push::{Header, PushClient, PushError, PushRequest, Verify};
-use hipkit_transport::{Couriers, Delivery, Parcel, ParcelItem, ReplyItem, TransportError};
+use hipkit_transport::{Couriers, Delivery, Parcel, ParcelItem, ReplyItem, Retry, TransportError};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -39,21 +47,55 @@ impl Platform {
     }
 }
 
-/// Queues late replies in `hipkit serve`'s outbox.
+/// How a reply part is retried where there is no outbox: 5 tries, the waits between them
+/// growing from 1 s to 8 s (with jitter: about 30 s at most, well within the URL's
+/// [`RESPONSE_URL_VALID`]).
+pub const DIRECT_RETRIES: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    max_age: RESPONSE_URL_VALID,
+    min_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(8),
+};
+
+/// Sends late replies to their `response_url`: through `hipkit serve`'s outbox, or directly.
 #[derive(Debug, Clone)]
 pub struct LateReplies {
-    outbox: Outbox,
+    way: Way,
+}
+
+#[derive(Debug, Clone)]
+enum Way {
+    /// Queued in the outbox, posted by its workers with [`ReplyCouriers`].
+    Outbox(Outbox),
+    /// Posted at once by this client, retried in memory.
+    Direct(PushClient),
 }
 
 impl LateReplies {
     /// Late replies queued in `outbox`.
     pub fn new(outbox: Outbox) -> Self {
-        Self { outbox }
+        Self {
+            way: Way::Outbox(outbox),
+        }
     }
 
-    /// Queues `parts` for `url` (a command of `platform` received at `received_at`, Unix
-    /// milliseconds) in one transaction, to be posted in order; logs what became of them
-    /// (naming `call`, never the URL).
+    /// Late replies posted directly, retried in memory ([`DIRECT_RETRIES`]); a client
+    /// verifying TLS with the system's roots.
+    pub fn direct() -> Result<Self, PushError> {
+        Ok(Self {
+            way: Way::Direct(reply_client()?),
+        })
+    }
+
+    /// Whether they go through the outbox (else directly).
+    pub fn through_outbox(&self) -> bool {
+        matches!(self.way, Way::Outbox(_))
+    }
+
+    /// Sends `parts` to `url` (a command of `platform` received at `received_at`, Unix
+    /// milliseconds), in order: queued in one transaction, or posted one after the other
+    /// (returning when the last is posted or the rest given up); logs what became of them
+    /// (naming `call` and the URL's host, never its path).
     pub async fn queue(
         &self,
         platform: Platform,
@@ -62,30 +104,90 @@ impl LateReplies {
         received_at: i64,
         call: &str,
     ) {
-        let lane = lane(url);
         let expires_at = received_at.saturating_add(RESPONSE_URL_VALID.as_millis() as i64);
-        let parcels: Vec<(Parcel, Option<String>)> = parts
-            .into_iter()
-            .map(|body| {
-                let item = ReplyItem {
-                    url: url.to_owned(),
-                    body,
-                    expires_at,
-                };
-                let parcel = Parcel {
-                    via: platform.courier().to_owned(),
-                    item: ParcelItem::Reply(item),
-                };
-                (parcel, Some(lane.clone()))
-            })
-            .collect();
-        let platform = platform.name();
-        match self.outbox.send_parcels(&parcels, None).await {
-            Ok(queued) => {
-                let parts = queued.len();
-                tracing::info!(platform, call, parts, "late reply queued");
+        let items = parts.into_iter().map(|body| ReplyItem {
+            url: url.to_owned(),
+            body,
+            expires_at,
+        });
+        match &self.way {
+            Way::Outbox(outbox) => queue_in(outbox, platform, url, items, call).await,
+            Way::Direct(client) => {
+                post_directly(client, &DIRECT_RETRIES, platform, items, call).await;
             }
-            Err(e) => tracing::error!(platform, call, "late reply not queued, so lost: {e}"),
+        }
+    }
+}
+
+/// Queues `items` for `url` in `outbox`'s ordered lane of `url`, in one transaction.
+async fn queue_in(
+    outbox: &Outbox,
+    platform: Platform,
+    url: &str,
+    items: impl Iterator<Item = ReplyItem>,
+    call: &str,
+) {
+    let lane = lane(url);
+    let parcels: Vec<(Parcel, Option<String>)> = items
+        .map(|item| {
+            let parcel = Parcel {
+                via: platform.courier().to_owned(),
+                item: ParcelItem::Reply(item),
+            };
+            (parcel, Some(lane.clone()))
+        })
+        .collect();
+    let platform = platform.name();
+    match outbox.send_parcels(&parcels, None).await {
+        Ok(queued) => {
+            let parts = queued.len();
+            tracing::info!(platform, call, parts, "late reply queued");
+        }
+        Err(e) => tracing::error!(platform, call, "late reply not queued, so lost: {e}"),
+    }
+}
+
+/// Posts `items` (the parts of one reply, all to one `response_url`) in order, each until it
+/// is delivered, refused, or `policy`'s tries are used up; a part that is not delivered ends
+/// it (the parts after it would read out of order).
+async fn post_directly(
+    client: &PushClient,
+    policy: &RetryPolicy,
+    platform: Platform,
+    items: impl Iterator<Item = ReplyItem>,
+    call: &str,
+) {
+    for (index, item) in items.enumerate() {
+        let part = index + 1;
+        let to = hipchat::redact_capability_url(&item.url);
+        let platform_name = platform.name();
+        let mut attempt = 1;
+        loop {
+            let error = match post_part(client, platform, &item).await {
+                Posted::Delivered => break,
+                Posted::Refused(e) => {
+                    tracing::error!(
+                        platform = platform_name, call, part, %to,
+                        "late reply refused, so it and any later parts are lost: {e}"
+                    );
+                    return;
+                }
+                Posted::Retry(e) => e,
+            };
+            let Some(wait) = policy.wait_after(&error, attempt) else {
+                tracing::error!(
+                    platform = platform_name, call, part, attempt, %to,
+                    "late reply not posted after {attempt} tries, so it and any later parts \
+                     are lost: {error}"
+                );
+                return;
+            };
+            tracing::warn!(
+                platform = platform_name, call, part, attempt, %to,
+                "late reply not posted, trying again in memory: {error}"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 }
@@ -99,6 +201,56 @@ fn lane(url: &str) -> String {
     format!("response_url {hex}")
 }
 
+/// The client replies are posted with: TLS verified with the system's roots.
+fn reply_client() -> Result<PushClient, PushError> {
+    PushClient::new(&Verify::Enabled(true), false)
+}
+
+/// What became of one post of a reply part ([`post_part`]).
+#[derive(Debug)]
+pub enum Posted {
+    /// Taken (a 2xx answer).
+    Delivered,
+    /// Not taken for now (a 5xx, a 429, no answer): try again.
+    Retry(TransportError),
+    /// Refused for good (any other 4xx, or the URL expired): do not try again.
+    Refused(TransportError),
+}
+
+/// Posts one reply part to its `response_url` once (unless the URL has expired) and says
+/// what became of it: the one post both [`ReplyCouriers`] and the direct way make.
+pub async fn post_part(client: &PushClient, platform: Platform, reply: &ReplyItem) -> Posted {
+    if hipkit_store::now_millis() >= reply.expires_at {
+        return Posted::Refused(undeliverable(
+            platform.courier(),
+            format!(
+                "the response_url expired before the reply could be posted ({} takes \
+                 replies there for {} minutes after the command)",
+                platform.name(),
+                RESPONSE_URL_VALID.as_secs() / 60
+            ),
+        ));
+    }
+    let request = PushRequest {
+        url: reply.url.clone(),
+        headers: vec![Header::plain("Content-Type", "application/json")],
+        body: reply.body.to_string(),
+    };
+    match client.send(&request).await {
+        Ok(()) => {
+            tracing::info!(platform = platform.name(), "late reply posted");
+            Posted::Delivered
+        }
+        Err(e) => {
+            let error = TransportError::from(e);
+            match error.retry() {
+                Retry::Never => Posted::Refused(error),
+                Retry::At(_) | Retry::Backoff => Posted::Retry(error),
+            }
+        }
+    }
+}
+
 /// The couriers that post late replies to their `response_url`.
 #[derive(Debug)]
 pub struct ReplyCouriers {
@@ -109,7 +261,7 @@ impl ReplyCouriers {
     /// Couriers verifying TLS with the system's roots.
     pub fn new() -> Result<Self, PushError> {
         Ok(Self {
-            client: PushClient::new(&Verify::Enabled(true), false)?,
+            client: reply_client()?,
         })
     }
 }
@@ -132,25 +284,11 @@ impl Couriers for ReplyCouriers {
                 "this courier carries slash-command replies only",
             ));
         };
-        if hipkit_store::now_millis() >= reply.expires_at {
-            return Err(undeliverable(
-                &parcel.via,
-                format!(
-                    "the response_url expired before the reply could be posted ({} takes \
-                     replies there for {} minutes after the command)",
-                    platform.name(),
-                    RESPONSE_URL_VALID.as_secs() / 60
-                ),
-            ));
+        // The outbox classifies the error again (TransportError::retry), as post_part did.
+        match post_part(&self.client, platform, reply).await {
+            Posted::Delivered => Ok(Delivery::delivered()),
+            Posted::Retry(e) | Posted::Refused(e) => Err(e),
         }
-        let request = PushRequest {
-            url: reply.url.clone(),
-            headers: vec![Header::plain("Content-Type", "application/json")],
-            body: reply.body.to_string(),
-        };
-        self.client.send(&request).await?;
-        tracing::info!(platform = platform.name(), "late reply posted");
-        Ok(Delivery::delivered())
     }
 
     fn carries(&self, via: &str) -> bool {

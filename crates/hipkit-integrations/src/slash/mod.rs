@@ -4,7 +4,8 @@
 //! the scripts read ([`request`]), route it as a HipChat webhook (same integrations, tokens
 //! and storage), and answer with the integration's reply ([`respond`]). A call still running
 //! after [`ACK_WITHIN`] is acknowledged at once and its reply posted to `response_url` when
-//! it finishes, through the outbox ([`late`]).
+//! it finishes: through the outbox, or directly with retries in memory where there is none
+//! ([`late`]).
 
 pub mod channels;
 pub mod late;
@@ -137,20 +138,12 @@ async fn slash(s: Integrations, platform: Platform, request: Request) -> Respons
     let outcome = match tokio::time::timeout(ACK_WITHIN, &mut call).await {
         Ok(joined) => joined,
         Err(_) => {
-            let late = s.late_replies().cloned();
-            let (Some(url), Some(late)) = (form.response_url.clone(), late) else {
-                // Nowhere to answer later (no response_url, or no outbox to post through):
-                // wait for the call (up to its own limit).
+            let Some(url) = form.response_url.clone() else {
+                // Nowhere to answer later: wait for the call (up to its own limit).
                 let joined = call.await;
-                return answer(
-                    &s,
-                    platform,
-                    joined,
-                    ephemeral,
-                    form.response_url,
-                    received_at,
-                );
+                return answer(&s, platform, joined, ephemeral, None, received_at);
             };
+            let late = s.late_replies().clone();
             let which = respond::first_word(&line).to_owned();
             tokio::spawn(async move {
                 let outcome = joined_outcome(call.await);
@@ -186,7 +179,7 @@ fn joined_outcome(joined: Joined) -> Result<crate::reply::Reply, crate::reply::R
 }
 
 /// The immediate answer: the response's first part (a long reply's others follow at
-/// `response_url`, through the outbox), or an empty 200 for an empty reply.
+/// `response_url`, through the outbox or directly), or an empty 200 for an empty reply.
 fn answer(
     s: &Integrations,
     platform: Platform,
@@ -201,24 +194,17 @@ fn answer(
     };
     let rest: Vec<_> = parts.collect();
     if !rest.is_empty() {
-        match (response_url, s.late_replies().cloned()) {
-            (Some(url), Some(late)) => {
-                tokio::spawn(async move {
-                    late.queue(platform, &url, rest, received_at, "rest").await;
-                });
-            }
-            (url, _) => {
-                let why = if url.is_some() {
-                    "no outbox to post them through"
-                } else {
-                    "no response_url"
-                };
-                tracing::warn!(
-                    platform = platform.name(),
-                    parts = rest.len(),
-                    "a long reply's later parts are not posted: {why}"
-                );
-            }
+        if let Some(url) = response_url {
+            let late = s.late_replies().clone();
+            tokio::spawn(async move {
+                late.queue(platform, &url, rest, received_at, "rest").await;
+            });
+        } else {
+            tracing::warn!(
+                platform = platform.name(),
+                parts = rest.len(),
+                "a long reply's later parts are not posted: no response_url"
+            );
         }
     }
     Json(first).into_response()

@@ -1,8 +1,7 @@
 //! Replies to a slash command: the integration's HipChat notification becomes the platform's
 //! response (`{"response_type": "in_channel" | "ephemeral", "text": ...}`, the same for Slack
 //! and Mattermost, translated by `hipkit-translate`); failures are always ephemeral. A reply that
-//! comes after the answer goes to the request's `response_url` through the outbox
-//! ([`super::late`]).
+//! comes after the answer goes to the request's `response_url` ([`super::late`]).
 
 use super::Platform;
 use crate::reply::Reply;

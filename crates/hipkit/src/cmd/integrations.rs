@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 /// Starts the integrations of `[integrations]` (its `path` must be set), their storage in
 /// the `[store]` database (opened beside a `serve` that may hold it), their helpers pointed
-/// at `[hipchat]`.
+/// at `[hipchat]`. Late slash-command replies are posted directly, retried in memory: never
+/// through an outbox on that store, whose records a `serve` sharing it would claim.
 async fn start(settings: &Settings) -> Result<Integrations, Failure> {
     let store = settings
         .store
