@@ -292,10 +292,10 @@ def run_integration(query):
 ";
 
 /// Late replies go through `serve`'s outbox (crates/hipkit/tests/slash_late.rs); a host
-/// without one (this stack, like `hipkit integrations`) answers a slow call when it ends,
-/// and posts nothing to `response_url`.
+/// without one (this stack, like `hipkit integrations`) acknowledges a slow call and posts
+/// its reply to `response_url` directly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_an_outbox_a_slow_command_is_answered_when_it_ends() {
+async fn without_an_outbox_a_slow_command_is_acknowledged_and_answered_at_response_url() {
     let emu = emulator().await;
     let (dir, db, _data) = folders();
     write(dir.path(), "slow.py", SLOW, 0o644);
@@ -313,15 +313,34 @@ async fn without_an_outbox_a_slow_command_is_answered_when_it_ends() {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let (status, answer) = slack(&stack.base, form("/slow", "work", "C1", &url, "x")).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(shown(&answer), "done work", "{answer}");
-    assert_eq!(answer["response_type"], "in_channel", "{answer}");
+    assert_eq!(
+        answer,
+        json!({"response_type": "ephemeral", "text": "/slow is running; its answer follows here."})
+    );
     let (status, answer) = mattermost(
         &stack.base,
         form("/slow", "too", "C1", &url, MATTERMOST_TOKEN),
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(shown(&answer), "done too", "{answer}");
-    assert_eq!(*receiver.posts.lock().unwrap(), Vec::<Value>::new());
+    assert_eq!(answer["response_type"], "ephemeral", "{answer}");
+    hipkit_testkit::wait_until_async(
+        "both replies posted",
+        std::time::Duration::from_secs(60),
+        || {
+            let receiver = receiver.clone();
+            async move { receiver.posts.lock().unwrap().len() == 2 }
+        },
+    )
+    .await;
+    let mut texts: Vec<String> = receiver
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| shown(b).to_owned())
+        .collect();
+    texts.sort();
+    assert_eq!(texts, ["done too", "done work"]);
     stack.stop().await;
 }

@@ -3,7 +3,10 @@
 //! outbox of a real `hipkit serve`: retried after a 5xx and delivered once, delivered after
 //! `serve` is killed (SIGKILL) and restarted, dead-lettered with the platform's answer on a
 //! 404 or 410, and never shown with its path (the URL's secret) in `hipkit outbox`, the log
-//! or the banner. Slack requests are signed by Slack's own Python SDK
+//! or the banner. Where there is no outbox (standalone `hipkit integrations`, `serve` with
+//! another `[delivery] backend`) it is posted directly with retries in memory: delivered
+//! once after a 5xx, later parts in order, a 404 ending it after one post, and nothing
+//! queued in the store's outbox. Slack requests are signed by Slack's own Python SDK
 //! (tests/third_party/slack_sign.py), never by hipkit's code.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
@@ -158,14 +161,30 @@ def run_integration(query):
     return ' '.join('w%04d' % i for i in range(1500))
 ";
 
-/// A test's `serve`: its folder, store and log.
+/// Which process answers the slash commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Host {
+    /// `hipkit serve` with its default (outbox) delivery backend.
+    Serve,
+    /// `hipkit serve` with the `memory` delivery backend: no outbox.
+    ServeWithoutOutbox,
+    /// Standalone `hipkit integrations` (never an outbox).
+    Integrations,
+}
+
+/// A test's `serve` (or `hipkit integrations`): its folder, store and log.
 struct Serve {
     dir: tempfile::TempDir,
     proc: Proc,
+    host: Host,
 }
 
 impl Serve {
     fn start() -> Self {
+        Self::start_as(Host::Serve)
+    }
+
+    fn start_as(host: Host) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let integrations = dir.path().join("integrations");
         std::fs::create_dir(&integrations).unwrap();
@@ -180,14 +199,14 @@ impl Serve {
             dir.path().join("signing-secret").display().to_string(),
         );
         std::fs::write(dir.path().join("hipkit.toml"), toml).unwrap();
-        let proc = spawn(dir.path());
-        Self { dir, proc }
+        let proc = spawn(dir.path(), host);
+        Self { dir, proc, host }
     }
 
     /// Kills `serve` (SIGKILL, as a crash) and starts it again on the same files.
     fn restart(&mut self) {
         self.proc.kill();
-        self.proc = spawn(self.dir.path());
+        self.proc = spawn(self.dir.path(), self.host);
     }
 
     fn store(&self) -> PathBuf {
@@ -288,7 +307,7 @@ impl Serve {
     }
 }
 
-fn spawn(dir: &Path) -> Proc {
+fn spawn(dir: &Path, host: Host) -> Proc {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -296,9 +315,18 @@ fn spawn(dir: &Path) -> Proc {
         .unwrap();
     let cfg = dir.join("hipkit.toml");
     let store = dir.join("hipkit.db");
+    let (command, last) = match host {
+        Host::Serve | Host::ServeWithoutOutbox => ("serve", "delivery:"),
+        Host::Integrations => ("integrations", "helpers:"),
+    };
+    let backend = match host {
+        Host::ServeWithoutOutbox => "memory",
+        Host::Serve | Host::Integrations => "outbox",
+    };
     hipkit_bin!().spawn_logging(
-        &["serve", "--listen", "127.0.0.1:0"],
+        &[command, "--listen", "127.0.0.1:0"],
         &[
+            ("HIPCHAT_BACKEND", backend),
             ("HIPKIT_CONFIG", cfg.to_str().unwrap()),
             ("HIPKIT_STORE", store.to_str().unwrap()),
             ("HIPKIT_LOG", "debug"),
@@ -309,7 +337,7 @@ fn spawn(dir: &Path) -> Proc {
             ("HIPCHAT_ENDPOINT", "http://127.0.0.1:9"),
             ("HIPCHAT_API_TOKEN", "unused"),
         ],
-        "delivery:",
+        last,
         Stdio::from(log),
     )
 }
@@ -478,4 +506,114 @@ fn a_refused_reply_is_dead_lettered_with_the_platforms_answer() {
     assert_eq!(receiver.seen(&slack_url).len(), 1, "not retried");
     assert_eq!(receiver.seen(&mm_url).len(), 1, "not retried");
     serve.assert_no_path_shows();
+}
+
+/// Where late replies are posted directly: the banner says so, nothing is queued in the
+/// store's outbox (a `serve` sharing the store would claim it), and the log says what
+/// became of each reply without the URL's path.
+fn assert_direct(host: &Serve) {
+    let banner = host.proc.lines.concat();
+    assert!(
+        banner.contains(
+            "posted to response_url directly, retried in memory: lost if the process stops"
+        ),
+        "{banner}"
+    );
+    assert!(!banner.contains("through the outbox"), "{banner}");
+    assert_eq!(
+        host.outbox(),
+        Vec::<Value>::new(),
+        "nothing queued in the outbox"
+    );
+    host.assert_no_path_shows();
+}
+
+#[test]
+fn without_an_outbox_a_late_reply_is_posted_directly_retried_after_a_5xx_and_arrives_once() {
+    let receiver = Receiver::start();
+    let host = Serve::start_as(Host::Integrations);
+    let slack_url = receiver.url(SLACK_PATH, "direct");
+    let mm_url = receiver.url(MATTERMOST_PATH, "direct");
+    receiver.plan(&slack_url, &[Answer::Status(500, "upstream hiccup")]);
+    receiver.plan(&mm_url, &[Answer::Status(503, "busy")]);
+
+    let ack = host.slack("/slow", "work", &slack_url);
+    assert_eq!(
+        ack,
+        json!({"response_type": "ephemeral", "text": "/slow is running; its answer follows here."})
+    );
+    let ack = host.mattermost("/slow", "there", &mm_url);
+    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+
+    wait_until("both replies taken", LIMIT, || {
+        !receiver.accepted(&slack_url).is_empty() && !receiver.accepted(&mm_url).is_empty()
+    });
+    for (url, status, text) in [(&slack_url, 500, "done work"), (&mm_url, 503, "done there")] {
+        let statuses: Vec<u16> = receiver.seen(url).iter().map(|s| s.status).collect();
+        assert_eq!(
+            statuses,
+            [status, 200],
+            "retried after the {status}, then taken once"
+        );
+        let taken = receiver.accepted(url);
+        assert_eq!(shown(&taken[0]), text, "{taken:?}");
+        assert_eq!(taken[0]["response_type"], "in_channel", "{taken:?}");
+    }
+    let log = host.log();
+    assert!(log.contains("trying again in memory"), "{log}");
+    assert!(log.contains("late reply posted"), "{log}");
+    assert_direct(&host);
+}
+
+#[test]
+fn without_an_outbox_a_long_replys_later_parts_follow_in_order() {
+    let receiver = Receiver::start();
+    let host = Serve::start_as(Host::Integrations);
+    let url = receiver.url(SLACK_PATH, "direct-long");
+    receiver.plan(&url, &[Answer::Status(502, "bad gateway")]);
+    let first = host.slack("/long", "", &url);
+    assert!(shown(&first).starts_with("(1/3) w0000 "), "{first}");
+    wait_until("both later parts taken", LIMIT, || {
+        receiver.accepted(&url).len() == 2
+    });
+    let parts: Vec<String> = receiver
+        .accepted(&url)
+        .iter()
+        .map(|b| shown(b).chars().take(6).collect())
+        .collect();
+    assert_eq!(parts, ["(2/3) ", "(3/3) "], "in order, each once");
+    let statuses: Vec<u16> = receiver.seen(&url).iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [502, 200, 200]);
+    assert_direct(&host);
+}
+
+#[test]
+fn without_an_outbox_a_refusal_ends_a_late_reply_after_one_post() {
+    let receiver = Receiver::start();
+    // `serve` with another delivery backend has no outbox either.
+    let host = Serve::start_as(Host::ServeWithoutOutbox);
+    let url = receiver.url(SLACK_PATH, "direct-gone");
+    receiver.plan(&url, &[Answer::Status(404, "expired_url")]);
+    let ack = host.slack("/slow", "late", &url);
+    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+    wait_until("the refusal logged", LIMIT, || {
+        host.log().contains("late reply refused")
+    });
+    let log = host.log();
+    assert!(log.contains("404") && log.contains("expired_url"), "{log}");
+    assert_eq!(receiver.seen(&url).len(), 1, "not retried");
+    // A long reply refused at its second part: its third is not posted.
+    let long = receiver.url(SLACK_PATH, "direct-gone-long");
+    receiver.plan(&long, &[Answer::Status(410, "used_url")]);
+    let first = host.slack("/long", "", &long);
+    assert!(shown(&first).starts_with("(1/3)"), "{first}");
+    wait_until("the second refusal logged", LIMIT, || {
+        host.log().contains("used_url")
+    });
+    assert_eq!(
+        receiver.seen(&long).len(),
+        1,
+        "the part after the refusal is not posted"
+    );
+    assert_direct(&host);
 }

@@ -309,6 +309,7 @@ impl Couriers for ReplyCouriers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
 
     fn reply(url: &str, expires_at: i64) -> Parcel {
         Parcel {
@@ -356,5 +357,109 @@ mod tests {
             lane("https://hooks.slack.com/commands/T0/B0/other")
         );
         assert!(!lane(url).contains("s3cret"));
+    }
+
+    /// A `response_url` stand-in answering `plan` in turn (then 200); what it was sent, with
+    /// the status it answered.
+    async fn receiver(plan: Vec<u16>) -> (String, Arc<Mutex<Vec<(u16, Value)>>>) {
+        use axum::extract::State;
+        type Shared = (Arc<Mutex<Vec<u16>>>, Arc<Mutex<Vec<(u16, Value)>>>);
+        async fn take(
+            State((plan, seen)): State<Shared>,
+            axum::Json(body): axum::Json<Value>,
+        ) -> axum::http::StatusCode {
+            let status = {
+                let mut plan = plan.lock().unwrap();
+                if plan.is_empty() { 200 } else { plan.remove(0) }
+            };
+            seen.lock().unwrap().push((status, body));
+            axum::http::StatusCode::from_u16(status).unwrap()
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let app = axum::Router::new()
+            .route("/commands/{*rest}", axum::routing::post(take))
+            .with_state((Arc::new(Mutex::new(plan)), seen.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/commands/T0/s3cret",
+            listener.local_addr().unwrap()
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, seen)
+    }
+
+    const FAST: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        max_age: RESPONSE_URL_VALID,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+
+    fn items(url: &str, texts: &[&str]) -> Vec<ReplyItem> {
+        let expires_at = hipkit_store::now_millis() + 60_000;
+        texts
+            .iter()
+            .map(|t| ReplyItem {
+                url: url.into(),
+                body: serde_json::json!({ "text": t }),
+                expires_at,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn direct_posts_retry_a_5xx_keep_order_and_stop_at_a_refusal() {
+        let client = reply_client().unwrap();
+        let (url, seen) = receiver(vec![500, 200, 503]).await;
+        let parts = items(&url, &["one", "two"]);
+        post_directly(&client, &FAST, Platform::Slack, parts.into_iter(), "/t").await;
+        let got: Vec<(u16, String)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, b)| (*s, b["text"].as_str().unwrap().to_owned()))
+            .collect();
+        let want = [(500, "one"), (200, "one"), (503, "two"), (200, "two")]
+            .map(|(s, t)| (s, t.to_owned()));
+        assert_eq!(got, want);
+
+        let (url, seen) = receiver(vec![404]).await;
+        let parts = items(&url, &["one", "two"]);
+        post_directly(
+            &client,
+            &FAST,
+            Platform::Mattermost,
+            parts.into_iter(),
+            "/t",
+        )
+        .await;
+        assert_eq!(seen.lock().unwrap().len(), 1, "a refusal ends it");
+
+        let (url, seen) = receiver(vec![500, 500, 500, 500]).await;
+        let parts = items(&url, &["one", "two"]);
+        post_directly(&client, &FAST, Platform::Slack, parts.into_iter(), "/t").await;
+        assert_eq!(seen.lock().unwrap().len(), 3, "FAST's tries, then given up");
+    }
+
+    #[tokio::test]
+    async fn post_part_says_delivered_retry_or_refused() {
+        let client = reply_client().unwrap();
+        let (url, _seen) = receiver(vec![429, 410, 200]).await;
+        let [part] = <[ReplyItem; 1]>::try_from(items(&url, &["x"])).unwrap();
+        assert!(matches!(
+            post_part(&client, Platform::Slack, &part).await,
+            Posted::Retry(_)
+        ));
+        let Posted::Refused(e) = post_part(&client, Platform::Slack, &part).await else {
+            panic!("a 410 is a refusal");
+        };
+        assert!(
+            e.to_string().contains("410") && !e.to_string().contains("s3cret"),
+            "{e}"
+        );
+        assert!(matches!(
+            post_part(&client, Platform::Slack, &part).await,
+            Posted::Delivered
+        ));
     }
 }
