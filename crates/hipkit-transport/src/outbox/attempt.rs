@@ -1,6 +1,8 @@
 //! One delivery attempt and what it leads to: delivered, retried (after a backoff, or after
-//! a 429's reset), dead, or handed back untouched while the rate gate is closed.
+//! a 429's reset), dead, or handed back untouched while the rate gate is closed. With shared
+//! limits, a message first reserves its slot on the token's and the recipient's budgets.
 
+use super::limits::{SharedLimits, Slot};
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
 use crate::{Couriers, Message, Parcel, Retry, Transport};
 use hipkit_store::{Claim, Millis, OutboxRecord, Outcome, now_millis};
@@ -51,6 +53,8 @@ pub(super) struct Deliverer {
     pub(super) policy: RetryPolicy,
     /// Counters.
     pub(super) metrics: Arc<DeliveryMetrics>,
+    /// The budgets shared with every replica (none: only the 429 gate).
+    pub(super) limits: Option<SharedLimits>,
 }
 
 impl Deliverer {
@@ -90,6 +94,11 @@ impl Deliverer {
                 at,
             };
         }
+        if let (Stored::Message(_), Some(limits)) = (&stored, &self.limits) {
+            if let Some(wait) = self.wait_for_slot(limits, &record, claim).await {
+                return wait;
+            }
+        }
         let sent = match &stored {
             Stored::Message(message) => self.inner.send(message).await,
             Stored::Parcel(parcel) => self.couriers.deliver(parcel).await,
@@ -116,8 +125,14 @@ impl Deliverer {
             self.metrics.rate_limited.inc();
         }
         if let (Retry::At(_), true) = (retry, shared_token) {
-            // The token is limited whatever becomes of this message: close the gate first.
+            // The token is limited whatever becomes of this message: close the gate first,
+            // here and (shared limits) for every replica.
             self.gate.close_until(retry_at);
+            if let Some(limits) = &self.limits {
+                if let Err(e) = limits.hold(millis(retry_at)).await {
+                    tracing::warn!(error = %e, "cannot share the 429's reset with the other replicas");
+                }
+            }
             tracing::warn!(
                 until_ms = self.gate.open_at_ms(),
                 "rate limited; holding every send until the reset"
@@ -146,6 +161,51 @@ impl Deliverer {
             claim,
             next_attempt_at,
             error: text,
+        }
+    }
+
+    /// Reserves the message's slot on the shared budgets and sleeps until it; `None` when it
+    /// may be sent now, else what to record instead of sending (nothing was reserved).
+    async fn wait_for_slot(
+        &self,
+        limits: &SharedLimits,
+        record: &OutboxRecord,
+        claim: Claim,
+    ) -> Option<Outcome> {
+        let now = now_millis();
+        let id = record.id.clone();
+        match limits.reserve(&record.destination, now).await {
+            Ok(Slot::At(at)) => {
+                if at > now {
+                    tokio::time::sleep(Duration::from_millis((at - now) as u64)).await;
+                }
+                None
+            }
+            Ok(Slot::TokenBusy(at)) => {
+                // The token's budget is spent for longer than a lease may wait: every
+                // message waits, so the workers hold off (their records go back untouched).
+                self.gate.close_until(system_time(at));
+                Some(Outcome::Release { id, claim, at: now })
+            }
+            Ok(Slot::RecipientBusy(at)) => Some(Outcome::Retry {
+                id,
+                claim,
+                next_attempt_at: at,
+                error: format!(
+                    "waiting for {}'s flood-control budget (HipChat's per-recipient limit)",
+                    record.destination
+                ),
+            }),
+            Err(e) => {
+                // Without the budgets nothing may be sent; try again after the first backoff.
+                tracing::warn!(error = %e, "cannot reserve a send slot; the message waits");
+                Some(Outcome::Retry {
+                    id,
+                    claim,
+                    next_attempt_at: now + to_millis(self.policy.min_delay),
+                    error: format!("cannot reserve a send slot: {e}"),
+                })
+            }
         }
     }
 
@@ -182,6 +242,7 @@ mod tests {
                 ..RetryPolicy::default()
             },
             metrics: Arc::new(DeliveryMetrics::default()),
+            limits: None,
         }
     }
 
