@@ -381,6 +381,128 @@ mod tests {
         assert!(stub.sent_messages().is_empty());
     }
 
+    /// A deliverer keeping `limits` in `rates` (shared with whoever else holds it), waiting
+    /// at most `horizon_ms` for a slot.
+    fn limited(
+        stub: &StubTransport,
+        rates: Arc<hipkit_store::MemoryRates>,
+        limits: super::super::SendLimits,
+        horizon_ms: u64,
+    ) -> Deliverer {
+        let token = hipchat::Token::new("shared-token");
+        let shared = SharedLimits::new(rates, limits, &token, Duration::from_millis(horizon_ms));
+        Deliverer {
+            limits: Some(shared),
+            ..deliverer(stub)
+        }
+    }
+
+    fn per_minute(token_limit: u32, flood_limit: u32) -> super::super::SendLimits {
+        super::super::SendLimits {
+            token_limit,
+            token_window: Duration::from_secs(60),
+            flood_limit,
+            flood_window: Duration::from_secs(60),
+            margin: Duration::ZERO,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_used_up_room_budget_puts_the_message_back_until_its_slot_unsent() {
+        let stub = StubTransport::new_ok();
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        // Two deliverers (two replicas) on one budget: one message per room per minute.
+        let a = limited(&stub, rates.clone(), per_minute(100, 1), 1000);
+        let b = limited(&stub, rates, per_minute(100, 1), 1000);
+        let before = now_millis();
+        assert!(matches!(
+            a.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        match b.attempt(leased(1, 0)).await {
+            Outcome::Retry {
+                next_attempt_at,
+                error,
+                ..
+            } => {
+                assert!(next_attempt_at >= before + 60_000, "{next_attempt_at}");
+                assert!(error.contains("room:Ops"), "{error}");
+            }
+            other => panic!("expected a retry at the room's slot, got {other:?}"),
+        }
+        assert_eq!(stub.sent_messages().len(), 1, "the second was not sent");
+        assert!(b.gate.remaining().is_none(), "other rooms still go");
+    }
+
+    #[tokio::test]
+    async fn a_used_up_token_budget_closes_the_gate_and_hands_the_message_back() {
+        let stub = StubTransport::new_ok();
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        let a = limited(&stub, rates.clone(), per_minute(1, 100), 1000);
+        let b = limited(&stub, rates, per_minute(1, 100), 1000);
+        assert!(matches!(
+            a.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        assert!(matches!(
+            b.attempt(leased(1, 0)).await,
+            Outcome::Release { .. }
+        ));
+        assert!(
+            b.gate.remaining().unwrap() > Duration::from_secs(50),
+            "every message waits for the token"
+        );
+        assert_eq!(stub.sent_messages().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_within_the_horizon_is_waited_for_then_sent() {
+        let stub = StubTransport::new_ok();
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        let limits = super::super::SendLimits {
+            flood_window: Duration::from_millis(300),
+            ..per_minute(100, 1)
+        };
+        let d = limited(&stub, rates, limits, 1000);
+        assert!(matches!(
+            d.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        assert!(matches!(
+            d.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        assert_eq!(stub.sent_messages().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_429_holds_the_token_for_every_replica() {
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        let limited_one = limited(
+            &rate_limited_for_an_hour(),
+            rates.clone(),
+            per_minute(100, 100),
+            1000,
+        );
+        assert!(matches!(
+            limited_one.attempt(leased(1, 0)).await,
+            Outcome::Retry { .. }
+        ));
+        // Another replica, its own gate open, learns of the reset from the shared budget.
+        let ok = StubTransport::new_ok();
+        let other = limited(&ok, rates, per_minute(100, 100), 1000);
+        assert!(other.gate.remaining().is_none());
+        assert!(matches!(
+            other.attempt(leased(1, 0)).await,
+            Outcome::Release { .. }
+        ));
+        assert!(other.gate.remaining().unwrap() > Duration::from_secs(1800));
+        assert!(
+            ok.sent_messages().is_empty(),
+            "nothing sent before the reset"
+        );
+    }
+
     /// Couriers answering every parcel with one status (0: undeliverable), counting calls.
     struct AnsweringCouriers {
         status: u16,
