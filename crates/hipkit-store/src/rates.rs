@@ -175,7 +175,12 @@ mod tests {
     fn times(ledger: &mut Ledger, b: &Budget, now: Millis, n: usize) -> Vec<Millis> {
         (0..n)
             .map(|_| {
-                match reserve_in(std::slice::from_mut(ledger), std::slice::from_ref(b), now, i64::MAX) {
+                match reserve_in(
+                    std::slice::from_mut(ledger),
+                    std::slice::from_ref(b),
+                    now,
+                    i64::MAX,
+                ) {
                     Reservation::Granted(at) => at,
                     busy => panic!("{busy:?}"),
                 }

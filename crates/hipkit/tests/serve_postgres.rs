@@ -169,8 +169,7 @@ const MESSAGES: usize = 10_000;
 /// Every room message the emulator stored, per room, in arrival order (its control API,
 /// which no rate limit counts).
 fn room_texts(emulator: &str, room: &str) -> Vec<String> {
-    BlockingApi::at(emulator)
-        .get(&format!("/_emulator/rooms/{room}/messages"))["items"]
+    BlockingApi::at(emulator).get(&format!("/_emulator/rooms/{room}/messages"))["items"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -188,9 +187,15 @@ fn stored(emulator: &str) -> u64 {
 
 /// The records in `state` now (up to 100,000).
 fn records_in(url: &DatabaseUrl, state: &str) -> Vec<Value> {
-    let args = ["outbox", "list", "--json", "--limit", "100000", "--state", state];
+    let args = [
+        "outbox", "list", "--json", "--limit", "100000", "--state", state,
+    ];
     let out = hipkit_bin!().run(&args, &[("HIPKIT_STORE", url.expose())]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON record"))
@@ -253,7 +258,8 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
         .map(|sender| {
             let (bases, rooms) = (bases.clone(), rooms.clone());
             std::thread::spawn(move || {
-                let apis: Vec<BlockingApi> = bases.iter().map(|b| BlockingApi::anonymous(b)).collect();
+                let apis: Vec<BlockingApi> =
+                    bases.iter().map(|b| BlockingApi::anonymous(b)).collect();
                 let mut sent: Vec<(String, String)> = Vec::new();
                 for i in (sender..MESSAGES).step_by(3) {
                     let room = &rooms[(i / 3) % (ROOMS / 3) * 3 + sender];
@@ -276,9 +282,11 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
     // Kill r0 while delivering, restart it, kill it again (for good).
     let mut at_kills: Vec<Vec<String>> = Vec::new();
     for (kill, after) in [(1, 3_000), (2, 6_000)] {
-        wait_until("deliveries before the kill", Duration::from_secs(120), || {
-            stored(&emu.base) >= after
-        });
+        wait_until(
+            "deliveries before the kill",
+            Duration::from_secs(120),
+            || stored(&emu.base) >= after,
+        );
         replicas[0].child.kill().expect("kill -9");
         replicas[0].child.wait().expect("reaped");
         at_kills.push(in_flight(&url));
@@ -294,7 +302,11 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
             .iter()
             .all(|state| records_in(&url, state).is_empty())
     });
-    assert_eq!(records_in(&url, "dead"), Vec::<Value>::new(), "no dead letters");
+    assert_eq!(
+        records_in(&url, "dead"),
+        Vec::<Value>::new(),
+        "no dead letters"
+    );
     assert_eq!(records_in(&url, "delivered").len(), MESSAGES);
 
     let log = BlockingApi::at(&emu.base).request_log();
@@ -312,7 +324,11 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
             } else {
                 // A message sent again follows its first delivery at once (its room's lane
                 // waited for it), or the history is out of order.
-                assert_eq!(order.last(), Some(&text), "{room}: {text} again, not at once");
+                assert_eq!(
+                    order.last(),
+                    Some(&text),
+                    "{room}: {text} again, not at once"
+                );
                 duplicates.push(text);
             }
         }
@@ -321,12 +337,17 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
             .filter(|(r, _)| r == room)
             .map(|(_, t)| t.clone())
             .collect();
-        assert_eq!(order, expected, "{room}: every message, in acceptance order");
+        assert_eq!(
+            order, expected,
+            "{room}: every message, in acceptance order"
+        );
     }
     let in_flight_at_kills: Vec<&String> = at_kills.iter().flatten().collect();
     for text in &duplicates {
         assert!(
-            in_flight_at_kills.iter().any(|p| p.contains(&format!("\"{text}\""))),
+            in_flight_at_kills
+                .iter()
+                .any(|p| p.contains(&format!("\"{text}\""))),
             "{text} was delivered twice but was not in flight at a kill"
         );
     }

@@ -35,8 +35,14 @@ pub async fn rates_limit_per_key_and_span(store: &dyn RateStore) {
         "reserved ahead"
     );
     assert_eq!(granted(store, &token, 200, 10_000).await, 1150);
-    assert_eq!(granted(store, &[budget("other", 2, 1000)], 200, 0).await, 200);
-    assert_eq!(store.reserve(&[], 7, 0).await.unwrap(), Reservation::Granted(7));
+    assert_eq!(
+        granted(store, &[budget("other", 2, 1000)], 200, 0).await,
+        200
+    );
+    assert_eq!(
+        store.reserve(&[], 7, 0).await.unwrap(),
+        Reservation::Granted(7)
+    );
 }
 
 /// A reservation counts against every budget it names, or none of them.
