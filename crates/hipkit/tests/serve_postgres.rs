@@ -249,7 +249,7 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
         env.push(("HIPKIT_STORE__REPLICA", name));
         serve_with(&emu.base, &url, &env)
     };
-    let mut replicas = vec![replica("r0"), replica("r1"), replica("r2")];
+    let mut replicas = [replica("r0"), replica("r1"), replica("r2")];
     let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
 
     // Three senders, each owning a third of the rooms and sending its messages one after

@@ -94,10 +94,10 @@ impl Deliverer {
                 at,
             };
         }
-        if let (Stored::Message(_), Some(limits)) = (&stored, &self.limits) {
-            if let Some(wait) = self.wait_for_slot(limits, &record, claim).await {
-                return wait;
-            }
+        if let (Stored::Message(_), Some(limits)) = (&stored, &self.limits)
+            && let Some(wait) = self.wait_for_slot(limits, &record, claim).await
+        {
+            return wait;
         }
         let sent = match &stored {
             Stored::Message(message) => self.inner.send(message).await,
@@ -128,10 +128,10 @@ impl Deliverer {
             // The token is limited whatever becomes of this message: close the gate first,
             // here and (shared limits) for every replica.
             self.gate.close_until(retry_at);
-            if let Some(limits) = &self.limits {
-                if let Err(e) = limits.hold(millis(retry_at)).await {
-                    tracing::warn!(error = %e, "cannot share the 429's reset with the other replicas");
-                }
+            if let Some(limits) = &self.limits
+                && let Err(e) = limits.hold(millis(retry_at)).await
+            {
+                tracing::warn!(error = %e, "cannot share the 429's reset with the other replicas");
             }
             tracing::warn!(
                 until_ms = self.gate.open_at_ms(),
