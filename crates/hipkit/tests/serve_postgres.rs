@@ -158,11 +158,12 @@ fn two_replicas_deliver_a_rooms_messages_in_acceptance_order() {
     assert_eq!(history(), expected, "the room's order");
 }
 
-/// The emulator's limits in the three-replica test, given to hipkit too: per token 1,000
-/// requests per 5 s, per room 100 messages per 5 s (over 12 rooms, both bind: the rooms could
-/// take 12 × 20 = 240 a second, the token 200, and 12 lanes at 40 ms a call 300).
-const TOKEN_LIMIT: (&str, &str) = ("1000", "5");
-const ROOM_LIMIT: (&str, &str) = ("100", "5");
+/// The emulator's limits in the three-replica test, given to hipkit too: per token 2,000
+/// requests per 10 s, per room 200 messages per 10 s. Over 12 rooms both bind: 12 lanes at
+/// 40 ms a call could send 300 a second, the rooms' budgets allow 240, the token's 200.
+/// hipkit adds a 1 s margin to each window (a loaded machine delays some requests).
+const TOKEN_LIMIT: (&str, &str) = ("2000", "10");
+const ROOM_LIMIT: (&str, &str) = ("200", "10");
 const ROOMS: usize = 12;
 const MESSAGES: usize = 10_000;
 
@@ -241,7 +242,7 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
         ("HIPKIT_HIPCHAT__RATE_WINDOW_SECS", TOKEN_LIMIT.1),
         ("HIPKIT_HIPCHAT__FLOOD_LIMIT", ROOM_LIMIT.0),
         ("HIPKIT_HIPCHAT__FLOOD_WINDOW_SECS", ROOM_LIMIT.1),
-        ("HIPKIT_HIPCHAT__LIMIT_MARGIN_MS", "500"),
+        ("HIPKIT_HIPCHAT__LIMIT_MARGIN_MS", "1000"),
         ("HIPKIT_DELIVERY__LEASE_SECS", "3"),
     ];
     let replica = |name: &'static str| {
@@ -250,6 +251,8 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
         serve_with(&emu.base, &url, &env)
     };
     let mut replicas = [replica("r0"), replica("r1"), replica("r2")];
+    // Reported, never asserted.
+    let started = std::time::Instant::now();
     let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
 
     // Three senders, each owning a third of the rooms and sending its messages one after
@@ -278,6 +281,7 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
         accepted.extend(sender.join().expect("a sender"));
     }
     assert_eq!(accepted.len(), MESSAGES);
+    let intake = started.elapsed();
 
     // Kill r0 while delivering, restart it, kill it again (for good).
     let mut at_kills: Vec<Vec<String>> = Vec::new();
@@ -297,6 +301,7 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
     wait_until("every message delivered", Duration::from_secs(180), || {
         stored(&emu.base) >= MESSAGES as u64
     });
+    let delivery = started.elapsed();
     wait_until("every record settled", Duration::from_secs(60), || {
         ["queued", "in_flight"]
             .iter()
@@ -353,7 +358,8 @@ fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twi
     }
     assert!(duplicates.len() <= in_flight_at_kills.len());
     eprintln!(
-        "{MESSAGES} delivered; {} duplicates; in flight at the kills: {:?}; {} requests logged, none refused",
+        "{MESSAGES} delivered; {} duplicates; in flight at the kills: {:?}; {} requests logged, \
+         none refused; all accepted after {intake:?}, all delivered after {delivery:?}",
         duplicates.len(),
         at_kills.iter().map(Vec::len).collect::<Vec<_>>(),
         log.len()
