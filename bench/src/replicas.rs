@@ -4,7 +4,7 @@
 //! a throwaway one, fsync on, when it is not set); each phase gets a fresh database.
 
 use crate::client::{reset, spawn_emulator};
-use crate::process::{Spawned, rss_mib};
+use crate::process::{NO_SEND_LIMITS as NO_LIMITS, Spawned, rss_mib};
 use crate::serve::{add_fault, backlog_into, delivered, intake_rate, serve_with};
 use anyhow::{Context, Result, bail};
 use hipkit_store::{DatabaseUrl, PostgresStore, SqliteStore};
@@ -16,12 +16,6 @@ const BACKLOG: usize = 10_000;
 
 /// Deliveries in flight per process.
 const WORKERS: &str = "32";
-
-/// No shared limits: the delivery rows measure the delivery path itself.
-const NO_LIMITS: [(&str, &str); 2] = [
-    ("HIPKIT_HIPCHAT__RATE_LIMIT", "0"),
-    ("HIPKIT_HIPCHAT__FLOOD_LIMIT", "0"),
-];
 
 /// Shared limits on, set high enough never to bind: what reserving a slot per message costs.
 const HIGH_LIMITS: [(&str, &str); 5] = [

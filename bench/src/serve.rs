@@ -3,7 +3,7 @@
 
 use crate::client::{ROOM, TOKEN, accept_rate, reset, spawn_emulator};
 use crate::load::post_rate;
-use crate::process::{Spawned, cpu_seconds, rss_mib, spawn_with_env};
+use crate::process::{NO_SEND_LIMITS, Spawned, cpu_seconds, rss_mib, spawn_with_env};
 use anyhow::{Context, Result, bail};
 use hipchat::RoomNotification;
 use hipkit_store::{NewRecord, OutboxStore, SqliteStore, now_millis};
@@ -42,6 +42,8 @@ pub(crate) fn serve_with(
         ("HIPKIT_STORE", store),
         ("HIPKIT_CONCURRENCY", concurrency),
     ];
+    // `env` comes later and wins (a phase may turn the limits back on).
+    all.extend_from_slice(&NO_SEND_LIMITS);
     all.extend_from_slice(env);
     spawn_with_env(
         hipkit,
