@@ -6,7 +6,7 @@
 
 use crate::client::{ROOM, TOKEN};
 use crate::load::{post_rate_counted, poster};
-use crate::process::{Spawned, percentile_ms, spawn_reading};
+use crate::process::{NO_SEND_LIMITS, Spawned, percentile_ms, spawn_reading};
 use anyhow::{Context, Result, anyhow, bail};
 use axum::http::{StatusCode, Uri};
 use std::path::Path;
@@ -145,6 +145,8 @@ template = '{{"text": {{{{ text|tojson }}}}}}'
             ("HIPKIT_STORE", store.to_str().context("store path")?),
             ("HIPCHAT_ENDPOINT", receiver),
             ("HIPCHAT_API_TOKEN", TOKEN),
+            NO_SEND_LIMITS[0],
+            NO_SEND_LIMITS[1],
         ],
         |l| l.trim().starts_with("delivery:"),
     )?;

@@ -7,6 +7,7 @@ mod integrations;
 mod load;
 mod process;
 mod relay;
+mod replicas;
 mod serve;
 mod soak;
 mod ui;
@@ -71,6 +72,9 @@ async fn main() -> Result<()> {
                 .await
                 .context("webhook load")?
         }
+        "replicas" => replicas::run(&hipkit, seconds)
+            .await
+            .context("replicas benchmark")?,
         "intake" => serve::intake_only(&hipkit, seconds)
             .await
             .context("intake benchmark")?,
@@ -85,7 +89,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, hook, intake, drain or soak"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, replicas, hook, intake, drain or soak"
         ),
     };
     println!("{report}");

@@ -5,7 +5,7 @@
 
 use crate::client::{ROOM, TOKEN, spawn_emulator};
 use crate::load::post_rate;
-use crate::process::spawn_with_env;
+use crate::process::{NO_SEND_LIMITS, spawn_with_env};
 use crate::serve::add_fault;
 use anyhow::{Context, Result};
 use axum::Router;
@@ -52,6 +52,8 @@ pub async fn run(hipkit: &Path, seconds: f64) -> Result<String> {
             ("HIPCHAT_API_TOKEN", TOKEN),
             ("HIPKIT_STORE", store.to_str().context("store path")?),
             ("HIPKIT_CONFIG", config.to_str().context("config path")?),
+            NO_SEND_LIMITS[0],
+            NO_SEND_LIMITS[1],
         ],
     )?;
     let message = format!(r#"{{"room":"{ROOM}","message":"relay bench baseline"}}"#);

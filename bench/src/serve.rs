@@ -3,7 +3,7 @@
 
 use crate::client::{ROOM, TOKEN, accept_rate, reset, spawn_emulator};
 use crate::load::post_rate;
-use crate::process::{Spawned, cpu_seconds, rss_mib, spawn_with_env};
+use crate::process::{NO_SEND_LIMITS, Spawned, cpu_seconds, rss_mib, spawn_with_env};
 use anyhow::{Context, Result, bail};
 use hipchat::RoomNotification;
 use hipkit_store::{NewRecord, OutboxStore, SqliteStore, now_millis};
@@ -24,20 +24,36 @@ fn serve(
     concurrency: &str,
 ) -> Result<Spawned> {
     let store = store.to_str().context("store path")?;
+    serve_with(hipkit, emulator, store, backend, concurrency, &[])
+}
+
+/// `hipkit serve` on `store` (a SQLite path or a PostgreSQL URL) with more settings in `env`.
+pub(crate) fn serve_with(
+    hipkit: &Path,
+    emulator: &str,
+    store: &str,
+    backend: &str,
+    concurrency: &str,
+    env: &[(&str, &str)],
+) -> Result<Spawned> {
+    let mut all = vec![
+        ("HIPCHAT_ENDPOINT", emulator),
+        ("HIPCHAT_API_TOKEN", TOKEN),
+        ("HIPKIT_STORE", store),
+        ("HIPKIT_CONCURRENCY", concurrency),
+    ];
+    // `env` comes later and wins (a phase may turn the limits back on).
+    all.extend_from_slice(&NO_SEND_LIMITS);
+    all.extend_from_slice(env);
     spawn_with_env(
         hipkit,
         &["serve", "--listen", "127.0.0.1:0", "--backend", backend],
-        &[
-            ("HIPCHAT_ENDPOINT", emulator),
-            ("HIPCHAT_API_TOKEN", TOKEN),
-            ("HIPKIT_STORE", store),
-            ("HIPKIT_CONCURRENCY", concurrency),
-        ],
+        &all,
     )
 }
 
 /// POSTs pre-serialized messages with 64 in flight for `seconds`; returns accepted per second.
-async fn intake_rate(base: &str, seconds: f64) -> Result<f64> {
+pub(crate) async fn intake_rate(base: &str, seconds: f64) -> Result<f64> {
     let body = format!(r#"{{"room":"{ROOM}","message":"intake bench","color":"green"}}"#);
     post_rate(&format!("{base}/api/v1/messages"), None, &body, seconds).await
 }
@@ -54,7 +70,7 @@ pub(crate) async fn add_fault(emulator: &str, rule: serde_json::Value) -> Result
 }
 
 /// Notifications the emulator has stored in the bench room (a cheap O(1) read).
-async fn delivered(http: &reqwest::Client, emulator: &str) -> Result<u64> {
+pub(crate) async fn delivered(http: &reqwest::Client, emulator: &str) -> Result<u64> {
     let stats: serde_json::Value = http
         .get(format!("{emulator}/v2/room/{ROOM}/statistics"))
         .bearer_auth(TOKEN)
@@ -67,7 +83,11 @@ async fn delivered(http: &reqwest::Client, emulator: &str) -> Result<u64> {
 
 /// Writes a backlog straight into a fresh store, as an outage would leave it.
 async fn backlog(path: &Path, count: usize) -> Result<()> {
-    let store = SqliteStore::open(path).await?;
+    backlog_into(&SqliteStore::open(path).await?, count).await
+}
+
+/// Writes a backlog of `count` notifications to the bench room into `store`.
+pub(crate) async fn backlog_into(store: &dyn OutboxStore, count: usize) -> Result<()> {
     let payload =
         serde_json::to_string(&Message::room(ROOM, RoomNotification::new("backlog bench")))?;
     let records: Vec<NewRecord> = (0..count)

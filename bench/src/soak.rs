@@ -6,7 +6,7 @@
 //! reached the emulator. It fails on any error, any lost message, or RSS growing more than 10%
 //! past the first minute's.
 
-use crate::process::{Spawned, percentile_ms, rss_mib, spawn_reading};
+use crate::process::{NO_SEND_LIMITS, Spawned, percentile_ms, rss_mib, spawn_reading};
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -165,6 +165,8 @@ fn start(hipkit: &Path, dir: &Path) -> Result<(Spawned, String, String)> {
         &[
             ("HIPKIT_CONFIG", config.to_str().context("config path")?),
             ("HIPKIT_STORE", store.to_str().context("store path")?),
+            NO_SEND_LIMITS[0],
+            NO_SEND_LIMITS[1],
         ],
         |line| line.contains("emulator token"),
     )?;

@@ -26,7 +26,27 @@ pub struct ClientConfig {
     pub timeout_secs: u64,
     /// Accept invalid TLS certificates (self-signed test servers only).
     pub accept_invalid_certs: bool,
+    /// Requests per token allowed in `rate_window_secs` (HipChat: 500 per 5 minutes); the
+    /// outbox never sends more, across every replica sharing the store. 0: no limit.
+    pub rate_limit: u32,
+    /// The per-token window in seconds.
+    pub rate_window_secs: u64,
+    /// Messages per recipient (room or user) allowed in `flood_window_secs` (HipChat: 30
+    /// per minute). 0: no limit.
+    pub flood_limit: u32,
+    /// The per-recipient window in seconds.
+    pub flood_window_secs: u64,
+    /// Added to both windows, in milliseconds, so a request's time in transit never puts
+    /// one more into the server's window than its limit.
+    pub limit_margin_ms: u64,
 }
+
+/// HipChat's documented per-token limit: 500 requests per 300 seconds.
+const RATE_LIMIT: (u32, u64) = (500, 300);
+/// HipChat's documented flood control: 30 messages per recipient per 60 seconds.
+const FLOOD_LIMIT: (u32, u64) = (30, 60);
+/// The default margin added to each window, in milliseconds.
+const LIMIT_MARGIN_MS: u64 = 1000;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -36,6 +56,11 @@ impl Default for ClientConfig {
             default_sender: None,
             timeout_secs: DEFAULT_TIMEOUT.as_secs(),
             accept_invalid_certs: false,
+            rate_limit: RATE_LIMIT.0,
+            rate_window_secs: RATE_LIMIT.1,
+            flood_limit: FLOOD_LIMIT.0,
+            flood_window_secs: FLOOD_LIMIT.1,
+            limit_margin_ms: LIMIT_MARGIN_MS,
         }
     }
 }
@@ -48,6 +73,11 @@ impl std::fmt::Debug for ClientConfig {
             .field("default_sender", &self.default_sender)
             .field("timeout_secs", &self.timeout_secs)
             .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_window_secs", &self.rate_window_secs)
+            .field("flood_limit", &self.flood_limit)
+            .field("flood_window_secs", &self.flood_window_secs)
+            .field("limit_margin_ms", &self.limit_margin_ms)
             .finish()
     }
 }

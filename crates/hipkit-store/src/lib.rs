@@ -4,6 +4,8 @@
 //!   last error, dead letters).
 //! - [`KvStore`]: JSON values per (namespace, key) for slash-command integrations.
 //! - [`LastBuildStore`]: the build reporters' last result per builder.
+//! - [`RateStore`]: send budgets (HipChat's limits, a 429's reset) shared by every process
+//!   delivering with one token.
 //!
 //! Consumers ask for the narrow trait they need (`Arc<dyn OutboxStore>` ...), never for SQL.
 //! [`SqliteStore`] is the embedded default and implements all three; [`PostgresStore`] does
@@ -20,6 +22,7 @@ mod kv;
 mod last_build;
 mod outbox;
 mod postgres;
+mod rates;
 mod record;
 mod shared;
 mod sqlite;
@@ -35,6 +38,7 @@ pub use kv::{KvStore, MAX_KEY_BYTES, NamespaceSummary, check_key};
 pub use last_build::{LastBuild, LastBuildStore};
 pub use outbox::OutboxStore;
 pub use postgres::{DatabaseUrl, PostgresStore};
+pub use rates::{Budget, MemoryRates, RateStore, Reservation};
 pub use record::{
     Claim, NewRecord, OutboxRecord, Outcome, Requeue, State, StateCounts, UnknownState,
 };

@@ -2,7 +2,8 @@
 //! `[store]` database a process opens once, at its first need, for everyone who asks.
 
 use crate::{
-    KvStore, LastBuildStore, OutboxStore, PostgresStore, SqliteStore, StoreConfig, StoreError,
+    KvStore, LastBuildStore, OutboxStore, PostgresStore, RateStore, SqliteStore, StoreConfig,
+    StoreError,
 };
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -16,6 +17,8 @@ pub struct Store {
     pub kv: Arc<dyn KvStore>,
     /// The build reporters' previous results.
     pub last_builds: Arc<dyn LastBuildStore>,
+    /// Send budgets shared by everyone delivering from this database.
+    pub rates: Arc<dyn RateStore>,
     label: String,
 }
 
@@ -39,11 +42,12 @@ impl Store {
     /// One backend behind every trait, labelled `label`.
     fn of<T>(db: T, label: String) -> Self
     where
-        T: OutboxStore + KvStore + LastBuildStore + Clone + 'static,
+        T: OutboxStore + KvStore + LastBuildStore + RateStore + Clone + 'static,
     {
         Self {
             outbox: Arc::new(db.clone()),
             kv: Arc::new(db.clone()),
+            rates: Arc::new(db.clone()),
             last_builds: Arc::new(db),
             label,
         }

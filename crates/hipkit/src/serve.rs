@@ -13,7 +13,7 @@ use hipkit_server::{
     BoundServer, Capability, CapabilityError, Context, Mounted, Server, ServerError, Task,
 };
 use hipkit_store::SharedStore;
-use hipkit_transport::outbox::{DeliveryMetrics, Workers};
+use hipkit_transport::outbox::{DeliveryMetrics, SendLimits, SharedLimits, Workers};
 use hipkit_transport::{BuildError, CourierClash, CourierSet, HttpTransport, Transport};
 use prometheus_client::registry::Registry;
 use std::future::Future;
@@ -167,7 +167,10 @@ async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), Serv
         .delivery
         .build(&store, inner, settings.hipchat.timeout(), metrics)
         .await?;
-    let workers = delivery.workers.take();
+    let workers = match delivery.workers.take() {
+        Some(workers) => Some(with_limits(workers, settings, &store).await?),
+        None => None,
+    };
     let cx = Context {
         serve: settings.serve.clone(),
         hipchat: settings.hipchat.clone(),
@@ -176,6 +179,25 @@ async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), Serv
         registry,
     };
     Ok((cx, workers))
+}
+
+/// `workers` keeping `[hipchat]`'s limits through the store's budgets, which every replica
+/// on the same database shares. A message waits for its slot while its lease leaves time
+/// to send it (the lease less the request timeout and a second); a later slot hands it back.
+async fn with_limits(
+    workers: Workers,
+    settings: &Settings,
+    store: &SharedStore,
+) -> Result<Workers, ServeError> {
+    let Some(token) = &settings.hipchat.token else {
+        return Ok(workers);
+    };
+    let opened = store.get().await.map_err(BuildError::Store)?;
+    let timeout = settings.hipchat.timeout();
+    let lease = settings.delivery.worker_config(timeout).lease;
+    let horizon = lease.saturating_sub(timeout + std::time::Duration::from_secs(1));
+    let limits = SendLimits::from_config(&settings.hipchat);
+    Ok(workers.with_limits(SharedLimits::new(opened.rates, limits, token, horizon)))
 }
 
 /// `label:` padded as the banner aligns it, then `text`.

@@ -33,6 +33,13 @@ fn serve(emulator: &str, token: &str, store: &Path, extra_env: &[(&str, &str)]) 
     )
 }
 
+/// Settings turning off the limits `serve` keeps for HipChat (30 messages a minute per room
+/// by default): for tests that send thousands to one room of an emulator enforcing none.
+const NO_LIMITS: [(&str, &str); 2] = [
+    ("HIPKIT_HIPCHAT__RATE_LIMIT", "0"),
+    ("HIPKIT_HIPCHAT__FLOOD_LIMIT", "0"),
+];
+
 fn fault(emulator: &str, rule: Value) {
     BlockingApi::at(emulator).add_fault(&rule);
 }
@@ -110,6 +117,8 @@ fn ten_thousand_messages_survive_two_kill_9s_at_least_once() {
     let env = [
         ("HIPKIT_CONCURRENCY", "4"),
         ("HIPKIT_DELIVERY__LEASE_SECS", "2"),
+        NO_LIMITS[0],
+        NO_LIMITS[1],
     ];
     let mut server = serve(&emu.base, TOKEN, &store, &env);
 
@@ -653,6 +662,8 @@ fn after_a_kill_9_the_restarted_serve_takes_back_the_dead_leases_at_once() {
     let env = [
         ("HIPKIT_CONCURRENCY", "8"),
         ("HIPKIT_DELIVERY__LEASE_SECS", "3600"),
+        NO_LIMITS[0],
+        NO_LIMITS[1],
     ];
     let mut server = serve(&emu.base, TOKEN, &store, &env);
     for i in 0..TOTAL {

@@ -24,22 +24,33 @@ fn fresh_database() -> DatabaseUrl {
 
 /// `hipkit serve` against `emulator`, its store the PostgreSQL database `url`.
 fn serve(emulator: &str, url: &DatabaseUrl) -> Proc {
+    serve_with(emulator, url, &[])
+}
+
+/// [`serve`] with more environment variables (settings).
+fn serve_with(emulator: &str, url: &DatabaseUrl, more: &[(&str, &str)]) -> Proc {
+    let mut env = vec![
+        ("HIPCHAT_ENDPOINT", emulator),
+        ("HIPCHAT_API_TOKEN", TOKEN),
+        ("HIPKIT_STORE", url.expose()),
+        ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
+        ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
+    ];
+    env.extend_from_slice(more);
     hipkit_bin!().spawn(
         &["serve", "--listen", "127.0.0.1:0", "--timeout", "1"],
-        &[
-            ("HIPCHAT_ENDPOINT", emulator),
-            ("HIPCHAT_API_TOKEN", TOKEN),
-            ("HIPKIT_STORE", url.expose()),
-            ("HIPKIT_DELIVERY__BACKOFF_MIN_MS", "20"),
-            ("HIPKIT_DELIVERY__BACKOFF_MAX_MS", "200"),
-        ],
+        &env,
         "delivery:",
     )
 }
 
 /// POSTs a message (with an `Idempotency-Key` when given); status and answer.
 fn send(serve: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
-    let api = BlockingApi::anonymous(serve);
+    send_via(&BlockingApi::anonymous(serve), key, body)
+}
+
+/// [`send`] through a client kept for many sends.
+fn send_via(api: &BlockingApi, key: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = api.request(Method::POST, "/api/v1/messages").json(body);
     if let Some(key) = key {
         req = req.header("Idempotency-Key", key);
@@ -145,4 +156,212 @@ fn two_replicas_deliver_a_rooms_messages_in_acceptance_order() {
         history().len() >= expected.len()
     });
     assert_eq!(history(), expected, "the room's order");
+}
+
+/// The emulator's limits in the three-replica test, given to hipkit too: per token 2,000
+/// requests per 10 s, per room 200 messages per 10 s. Over 12 rooms both bind: 12 lanes at
+/// 40 ms a call could send 300 a second, the rooms' budgets allow 240, the token's 200.
+/// hipkit adds a 1 s margin to each window (a loaded machine delays some requests).
+const TOKEN_LIMIT: (&str, &str) = ("2000", "10");
+const ROOM_LIMIT: (&str, &str) = ("200", "10");
+const ROOMS: usize = 12;
+const MESSAGES: usize = 10_000;
+
+/// Every room message the emulator stored, per room, in arrival order (its control API,
+/// which no rate limit counts).
+fn room_texts(emulator: &str, room: &str) -> Vec<String> {
+    BlockingApi::at(emulator).get(&format!("/_emulator/rooms/{room}/messages"))["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// How many messages the emulator stored in all rooms.
+fn stored(emulator: &str) -> u64 {
+    BlockingApi::at(emulator).get("/_emulator/stats")["room_messages"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The records in `state` now (up to 100,000).
+fn records_in(url: &DatabaseUrl, state: &str) -> Vec<Value> {
+    let args = [
+        "outbox", "list", "--json", "--limit", "100000", "--state", state,
+    ];
+    let out = hipkit_bin!().run(&args, &[("HIPKIT_STORE", url.expose())]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON record"))
+        .collect()
+}
+
+/// The payloads of the records in flight now.
+fn in_flight(url: &DatabaseUrl) -> Vec<String> {
+    records_in(url, "in_flight")
+        .iter()
+        .map(|r| r["payload"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Issue 24: three replicas on one database, HipChat's limits on (the emulator enforces
+/// them, hipkit is given the same), 40 ms per room call, 10,000 messages sent round-robin
+/// through the three send APIs, one replica killed (-9) twice while delivering, restarted
+/// after the first kill. Every message arrives, duplicates are only messages that were in
+/// flight at a kill, the emulator never answered 429, and each room's history is in
+/// acceptance order.
+#[test]
+fn three_replicas_keep_the_shared_limits_and_lose_nothing_when_one_is_killed_twice() {
+    let url = fresh_database();
+    let rooms: Vec<String> = (1..=ROOMS).map(|r| format!("Scale{r}")).collect();
+    let mut args = vec![
+        "--rate-limit".to_owned(),
+        format!("{}/{}", TOKEN_LIMIT.0, TOKEN_LIMIT.1),
+        "--flood-limit".to_owned(),
+        format!("{}/{}", ROOM_LIMIT.0, ROOM_LIMIT.1),
+        "--retention".to_owned(),
+        "20000".to_owned(),
+    ];
+    for room in &rooms {
+        args.extend(["--room".to_owned(), room.clone()]);
+    }
+    let emu = hipkit_bin!().emulator(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    BlockingApi::at(&emu.base).add_fault(&json!({"method": "POST", "path": "/v2/room/",
+        "times": 1_000_000, "action": {"delay": {"delay_ms": 40}}}));
+    // The same limits for hipkit, a short lease (a killed replica's claims are taken over
+    // after it), and a name per replica (a restarted one takes back its own claims at once).
+    let limits = [
+        ("HIPKIT_HIPCHAT__RATE_LIMIT", TOKEN_LIMIT.0),
+        ("HIPKIT_HIPCHAT__RATE_WINDOW_SECS", TOKEN_LIMIT.1),
+        ("HIPKIT_HIPCHAT__FLOOD_LIMIT", ROOM_LIMIT.0),
+        ("HIPKIT_HIPCHAT__FLOOD_WINDOW_SECS", ROOM_LIMIT.1),
+        ("HIPKIT_HIPCHAT__LIMIT_MARGIN_MS", "1000"),
+        ("HIPKIT_DELIVERY__LEASE_SECS", "3"),
+    ];
+    let replica = |name: &'static str| {
+        let mut env = limits.to_vec();
+        env.push(("HIPKIT_STORE__REPLICA", name));
+        serve_with(&emu.base, &url, &env)
+    };
+    let mut replicas = [replica("r0"), replica("r1"), replica("r2")];
+    // Reported, never asserted.
+    let started = std::time::Instant::now();
+    let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
+
+    // Three senders, each owning a third of the rooms and sending its messages one after
+    // another round-robin over the replicas: a room's acceptance order is its sender's order.
+    let senders: Vec<_> = (0..3)
+        .map(|sender| {
+            let (bases, rooms) = (bases.clone(), rooms.clone());
+            std::thread::spawn(move || {
+                let apis: Vec<BlockingApi> =
+                    bases.iter().map(|b| BlockingApi::anonymous(b)).collect();
+                let mut sent: Vec<(String, String)> = Vec::new();
+                for i in (sender..MESSAGES).step_by(3) {
+                    let room = &rooms[(i / 3) % (ROOMS / 3) * 3 + sender];
+                    let text = format!("m{i}");
+                    let body = json!({"room": room, "message": text});
+                    let (status, answer) = send_via(&apis[sent.len() % 3], None, &body);
+                    assert_eq!(status, 202, "{answer}");
+                    sent.push((room.clone(), text));
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut accepted: Vec<(String, String)> = Vec::new();
+    for sender in senders {
+        accepted.extend(sender.join().expect("a sender"));
+    }
+    assert_eq!(accepted.len(), MESSAGES);
+    let intake = started.elapsed();
+
+    // Kill r0 while delivering, restart it, kill it again (for good).
+    let mut at_kills: Vec<Vec<String>> = Vec::new();
+    for (kill, after) in [(1, 3_000), (2, 6_000)] {
+        wait_until(
+            "deliveries before the kill",
+            Duration::from_secs(120),
+            || stored(&emu.base) >= after,
+        );
+        replicas[0].child.kill().expect("kill -9");
+        replicas[0].child.wait().expect("reaped");
+        at_kills.push(in_flight(&url));
+        if kill == 1 {
+            replicas[0] = replica("r0");
+        }
+    }
+    wait_until("every message delivered", Duration::from_secs(180), || {
+        stored(&emu.base) >= MESSAGES as u64
+    });
+    let delivery = started.elapsed();
+    wait_until("every record settled", Duration::from_secs(60), || {
+        ["queued", "in_flight"]
+            .iter()
+            .all(|state| records_in(&url, state).is_empty())
+    });
+    assert_eq!(
+        records_in(&url, "dead"),
+        Vec::<Value>::new(),
+        "no dead letters"
+    );
+    assert_eq!(records_in(&url, "delivered").len(), MESSAGES);
+
+    let log = BlockingApi::at(&emu.base).request_log();
+    let refused: Vec<&Value> = log.iter().filter(|r| r["status"] == 429).collect();
+    assert!(refused.is_empty(), "the emulator answered 429: {refused:?}");
+
+    let mut duplicates: Vec<String> = Vec::new();
+    for room in &rooms {
+        let texts = room_texts(&emu.base, room);
+        let mut seen = std::collections::HashSet::new();
+        let mut order: Vec<String> = Vec::new();
+        for text in texts {
+            if seen.insert(text.clone()) {
+                order.push(text);
+            } else {
+                // A message sent again follows its first delivery at once (its room's lane
+                // waited for it), or the history is out of order.
+                assert_eq!(
+                    order.last(),
+                    Some(&text),
+                    "{room}: {text} again, not at once"
+                );
+                duplicates.push(text);
+            }
+        }
+        let expected: Vec<String> = accepted
+            .iter()
+            .filter(|(r, _)| r == room)
+            .map(|(_, t)| t.clone())
+            .collect();
+        assert_eq!(
+            order, expected,
+            "{room}: every message, in acceptance order"
+        );
+    }
+    let in_flight_at_kills: Vec<&String> = at_kills.iter().flatten().collect();
+    for text in &duplicates {
+        assert!(
+            in_flight_at_kills
+                .iter()
+                .any(|p| p.contains(&format!("\"{text}\""))),
+            "{text} was delivered twice but was not in flight at a kill"
+        );
+    }
+    assert!(duplicates.len() <= in_flight_at_kills.len());
+    eprintln!(
+        "{MESSAGES} delivered; {} duplicates; in flight at the kills: {:?}; {} requests logged, \
+         none refused; all accepted after {intake:?}, all delivered after {delivery:?}",
+        duplicates.len(),
+        at_kills.iter().map(Vec::len).collect::<Vec<_>>(),
+        log.len()
+    );
 }

@@ -23,6 +23,7 @@ pub mod kv;
 pub mod last_build;
 pub mod outbox;
 pub mod postgres;
+pub mod rates;
 
 /// Defines one `#[tokio::test]` per contract scenario. `$fresh` is an async fn returning
 /// `(guard, store)`: a new empty store implementing every store trait, and whatever must
@@ -65,7 +66,18 @@ macro_rules! contract_suite {
             last_build::last_build_put_swaps_and_returns_the_previous,
             last_build::last_build_scopes_and_builders_are_independent,
             last_build::last_build_concurrent_swaps_see_distinct_previous_values,
+            rates::rates_limit_per_key_and_span,
+            rates::rates_reserve_all_budgets_or_none,
+            rates::rates_hold_until_the_reset,
         );
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn rates_concurrent_reservations_keep_the_limit() {
+            let (_guard, store) = $fresh().await;
+            $crate::contract::rates::rates_concurrent_reservations_keep_the_limit(
+                std::sync::Arc::new(store),
+            )
+            .await;
+        }
     };
     (@each $fresh:path; $($module:ident :: $scenario:ident),* $(,)?) => {
         $(

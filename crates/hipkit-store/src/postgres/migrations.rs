@@ -69,6 +69,16 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
              WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight')",
         ],
     ),
+    (
+        // Send budgets shared by the replicas (HipChat's per-token and per-recipient limits,
+        // a 429's reset): per key, the latest reservations (ascending) and the hold.
+        4,
+        &["CREATE TABLE rate_budget (
+            key TEXT PRIMARY KEY,
+            stamps BIGINT[] NOT NULL DEFAULT '{}',
+            held_until BIGINT NOT NULL DEFAULT 0
+        )"],
+    ),
 ];
 
 /// Applies every migration not yet applied, holding the migrations' advisory lock; returns

@@ -5,6 +5,7 @@ mod kv;
 mod last_build;
 mod migrations;
 mod outbox;
+mod rates;
 mod url;
 mod wake;
 

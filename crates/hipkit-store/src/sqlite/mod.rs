@@ -53,6 +53,8 @@ pub struct SqliteStore {
     _lock: Option<Arc<WriterLock>>,
     /// The folder of a temporary store, removed with the last clone.
     _temporary: Option<Arc<tempfile::TempDir>>,
+    /// Send budgets: in memory, since one process delivers from a SQLite database.
+    rates: Arc<crate::MemoryRates>,
 }
 
 /// The WAL is cut back to this size whenever a checkpoint has copied all of it.
@@ -181,6 +183,7 @@ impl SqliteStore {
             checkpoints: Some(checkpoints),
             _lock: lock,
             _temporary: None,
+            rates: Arc::default(),
         })
     }
 
@@ -222,4 +225,20 @@ async fn pool(
                 source,
             })
         })
+}
+
+#[async_trait::async_trait]
+impl crate::RateStore for SqliteStore {
+    async fn reserve(
+        &self,
+        budgets: &[crate::Budget],
+        now: crate::Millis,
+        horizon_ms: i64,
+    ) -> Result<crate::Reservation, StoreError> {
+        self.rates.reserve(budgets, now, horizon_ms).await
+    }
+
+    async fn hold(&self, key: &str, until: crate::Millis) -> Result<(), StoreError> {
+        self.rates.hold(key, until).await
+    }
 }

@@ -1,6 +1,8 @@
 //! One delivery attempt and what it leads to: delivered, retried (after a backoff, or after
-//! a 429's reset), dead, or handed back untouched while the rate gate is closed.
+//! a 429's reset), dead, or handed back untouched while the rate gate is closed. With shared
+//! limits, a message first reserves its slot on the token's and the recipient's budgets.
 
+use super::limits::{SharedLimits, Slot};
 use super::{DeliveryMetrics, RateGate, RetryPolicy};
 use crate::{Couriers, Message, Parcel, Retry, Transport};
 use hipkit_store::{Claim, Millis, OutboxRecord, Outcome, now_millis};
@@ -51,6 +53,8 @@ pub(super) struct Deliverer {
     pub(super) policy: RetryPolicy,
     /// Counters.
     pub(super) metrics: Arc<DeliveryMetrics>,
+    /// The budgets shared with every replica (none: only the 429 gate).
+    pub(super) limits: Option<SharedLimits>,
 }
 
 impl Deliverer {
@@ -90,6 +94,11 @@ impl Deliverer {
                 at,
             };
         }
+        if let (Stored::Message(_), Some(limits)) = (&stored, &self.limits)
+            && let Some(wait) = self.wait_for_slot(limits, &record, claim).await
+        {
+            return wait;
+        }
         let sent = match &stored {
             Stored::Message(message) => self.inner.send(message).await,
             Stored::Parcel(parcel) => self.couriers.deliver(parcel).await,
@@ -116,8 +125,14 @@ impl Deliverer {
             self.metrics.rate_limited.inc();
         }
         if let (Retry::At(_), true) = (retry, shared_token) {
-            // The token is limited whatever becomes of this message: close the gate first.
+            // The token is limited whatever becomes of this message: close the gate first,
+            // here and (shared limits) for every replica.
             self.gate.close_until(retry_at);
+            if let Some(limits) = &self.limits
+                && let Err(e) = limits.hold(millis(retry_at)).await
+            {
+                tracing::warn!(error = %e, "cannot share the 429's reset with the other replicas");
+            }
             tracing::warn!(
                 until_ms = self.gate.open_at_ms(),
                 "rate limited; holding every send until the reset"
@@ -146,6 +161,51 @@ impl Deliverer {
             claim,
             next_attempt_at,
             error: text,
+        }
+    }
+
+    /// Reserves the message's slot on the shared budgets and sleeps until it; `None` when it
+    /// may be sent now, else what to record instead of sending (nothing was reserved).
+    async fn wait_for_slot(
+        &self,
+        limits: &SharedLimits,
+        record: &OutboxRecord,
+        claim: Claim,
+    ) -> Option<Outcome> {
+        let now = now_millis();
+        let id = record.id.clone();
+        match limits.reserve(&record.destination, now).await {
+            Ok(Slot::At(at)) => {
+                if at > now {
+                    tokio::time::sleep(Duration::from_millis((at - now) as u64)).await;
+                }
+                None
+            }
+            Ok(Slot::TokenBusy(at)) => {
+                // The token's budget is spent for longer than a lease may wait: every
+                // message waits, so the workers hold off (their records go back untouched).
+                self.gate.close_until(system_time(at));
+                Some(Outcome::Release { id, claim, at: now })
+            }
+            Ok(Slot::RecipientBusy(at)) => Some(Outcome::Retry {
+                id,
+                claim,
+                next_attempt_at: at,
+                error: format!(
+                    "waiting for {}'s flood-control budget (HipChat's per-recipient limit)",
+                    record.destination
+                ),
+            }),
+            Err(e) => {
+                // Without the budgets nothing may be sent; try again after the first backoff.
+                tracing::warn!(error = %e, "cannot reserve a send slot; the message waits");
+                Some(Outcome::Retry {
+                    id,
+                    claim,
+                    next_attempt_at: now + to_millis(self.policy.min_delay),
+                    error: format!("cannot reserve a send slot: {e}"),
+                })
+            }
         }
     }
 
@@ -182,6 +242,7 @@ mod tests {
                 ..RetryPolicy::default()
             },
             metrics: Arc::new(DeliveryMetrics::default()),
+            limits: None,
         }
     }
 
@@ -318,6 +379,128 @@ mod tests {
             Outcome::Release { .. }
         ));
         assert!(stub.sent_messages().is_empty());
+    }
+
+    /// A deliverer keeping `limits` in `rates` (shared with whoever else holds it), waiting
+    /// at most `horizon_ms` for a slot.
+    fn limited(
+        stub: &StubTransport,
+        rates: Arc<hipkit_store::MemoryRates>,
+        limits: super::super::SendLimits,
+        horizon_ms: u64,
+    ) -> Deliverer {
+        let token = hipchat::Token::new("shared-token");
+        let shared = SharedLimits::new(rates, limits, &token, Duration::from_millis(horizon_ms));
+        Deliverer {
+            limits: Some(shared),
+            ..deliverer(stub)
+        }
+    }
+
+    fn per_minute(token_limit: u32, flood_limit: u32) -> super::super::SendLimits {
+        super::super::SendLimits {
+            token_limit,
+            token_window: Duration::from_secs(60),
+            flood_limit,
+            flood_window: Duration::from_secs(60),
+            margin: Duration::ZERO,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_used_up_room_budget_puts_the_message_back_until_its_slot_unsent() {
+        let stub = StubTransport::new_ok();
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        // Two deliverers (two replicas) on one budget: one message per room per minute.
+        let a = limited(&stub, rates.clone(), per_minute(100, 1), 1000);
+        let b = limited(&stub, rates, per_minute(100, 1), 1000);
+        let before = now_millis();
+        assert!(matches!(
+            a.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        match b.attempt(leased(1, 0)).await {
+            Outcome::Retry {
+                next_attempt_at,
+                error,
+                ..
+            } => {
+                assert!(next_attempt_at >= before + 60_000, "{next_attempt_at}");
+                assert!(error.contains("room:Ops"), "{error}");
+            }
+            other => panic!("expected a retry at the room's slot, got {other:?}"),
+        }
+        assert_eq!(stub.sent_messages().len(), 1, "the second was not sent");
+        assert!(b.gate.remaining().is_none(), "other rooms still go");
+    }
+
+    #[tokio::test]
+    async fn a_used_up_token_budget_closes_the_gate_and_hands_the_message_back() {
+        let stub = StubTransport::new_ok();
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        let a = limited(&stub, rates.clone(), per_minute(1, 100), 1000);
+        let b = limited(&stub, rates, per_minute(1, 100), 1000);
+        assert!(matches!(
+            a.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        assert!(matches!(
+            b.attempt(leased(1, 0)).await,
+            Outcome::Release { .. }
+        ));
+        assert!(
+            b.gate.remaining().unwrap() > Duration::from_secs(50),
+            "every message waits for the token"
+        );
+        assert_eq!(stub.sent_messages().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_within_the_horizon_is_waited_for_then_sent() {
+        let stub = StubTransport::new_ok();
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        let limits = super::super::SendLimits {
+            flood_window: Duration::from_millis(300),
+            ..per_minute(100, 1)
+        };
+        let d = limited(&stub, rates, limits, 1000);
+        assert!(matches!(
+            d.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        assert!(matches!(
+            d.attempt(leased(1, 0)).await,
+            Outcome::Delivered { .. }
+        ));
+        assert_eq!(stub.sent_messages().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_429_holds_the_token_for_every_replica() {
+        let rates = Arc::new(hipkit_store::MemoryRates::default());
+        let limited_one = limited(
+            &rate_limited_for_an_hour(),
+            rates.clone(),
+            per_minute(100, 100),
+            1000,
+        );
+        assert!(matches!(
+            limited_one.attempt(leased(1, 0)).await,
+            Outcome::Retry { .. }
+        ));
+        // Another replica, its own gate open, learns of the reset from the shared budget.
+        let ok = StubTransport::new_ok();
+        let other = limited(&ok, rates, per_minute(100, 100), 1000);
+        assert!(other.gate.remaining().is_none());
+        assert!(matches!(
+            other.attempt(leased(1, 0)).await,
+            Outcome::Release { .. }
+        ));
+        assert!(other.gate.remaining().unwrap() > Duration::from_secs(1800));
+        assert!(
+            ok.sent_messages().is_empty(),
+            "nothing sent before the reset"
+        );
     }
 
     /// Couriers answering every parcel with one status (0: undeliverable), counting calls.

@@ -9,12 +9,14 @@ mod attempt;
 mod feed;
 mod gate;
 mod intake;
+mod limits;
 mod metrics;
 mod policy;
 mod throttle;
 mod worker;
 
 pub use gate::RateGate;
+pub use limits::{SendLimits, SharedLimits};
 pub use metrics::DeliveryMetrics;
 pub use policy::RetryPolicy;
 pub use worker::{WorkerConfig, Workers};

@@ -3,7 +3,7 @@
 use super::attempt::{Deliverer, to_millis};
 use super::feed::Feed;
 use super::throttle::Throttle;
-use super::{DeliveryMetrics, RateGate, RetryPolicy};
+use super::{DeliveryMetrics, RateGate, RetryPolicy, SharedLimits};
 use crate::{Couriers, NoCouriers, Transport};
 use hipkit_store::{Claim, OutboxRecord, OutboxStore, Outcome, StoreError, now_millis};
 use std::collections::HashMap;
@@ -110,6 +110,7 @@ impl Workers {
                     gate: RateGate::new(),
                     policy: config.retry,
                     metrics,
+                    limits: None,
                 },
                 leased: Mutex::new(HashMap::new()),
                 failures: Mutex::new(Throttle::default()),
@@ -123,6 +124,13 @@ impl Workers {
     /// parcel is a dead letter. Set before [`Workers::run`].
     pub fn with_couriers(mut self, couriers: Arc<dyn Couriers>) -> Self {
         self.ctx.deliverer.couriers = couriers;
+        self
+    }
+
+    /// Keeps HipChat's limits through `limits` (shared with every replica of the store)
+    /// before each message. Set before [`Workers::run`].
+    pub fn with_limits(mut self, limits: SharedLimits) -> Self {
+        self.ctx.deliverer.limits = Some(limits);
         self
     }
 
