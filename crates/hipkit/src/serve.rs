@@ -8,7 +8,7 @@ use crate::Settings;
 use crate::bridged::Bridged;
 use crate::send_api::SendApiCapability;
 use futures_util::future::BoxFuture;
-use hipkit_emulator::{RunningEmulator, TokenSpec};
+use hipkit_emulator::{EmulatorConfig, RateSpec, RunningEmulator, TokenSpec};
 use hipkit_server::{
     BoundServer, Capability, CapabilityError, Context, Mounted, Server, ServerError, Task,
 };
@@ -142,6 +142,7 @@ async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmul
         .await
         .map_err(ServeError::Emulator)?;
     settings.hipchat.endpoint = Some(emulator.base_url.clone());
+    keep_the_emulators_limits(&mut settings.hipchat, &settings.emulator);
     if settings.hipchat.token.is_none() {
         let token = emulator.generated_token.clone().or_else(|| {
             settings
@@ -153,6 +154,23 @@ async fn built_in_emulator(settings: &mut Settings) -> Result<Option<RunningEmul
         settings.hipchat.token = token.map(hipchat::Token::new);
     }
     Ok(Some(emulator))
+}
+
+/// The outbox keeps the limits of the HipChat it delivers to: the built-in emulator's
+/// (none unless `[emulator] rate_limit`/`flood_limit` ask for them), not HipChat's
+/// documented ones, which would pace a local try-out at 30 messages a minute per room.
+fn keep_the_emulators_limits(hipchat: &mut hipchat::ClientConfig, emulator: &EmulatorConfig) {
+    let (limit, window) = limit_of(emulator.rate_limit.as_ref());
+    (hipchat.rate_limit, hipchat.rate_window_secs) = (limit, window.max(1));
+    let (limit, window) = limit_of(emulator.flood_limit.as_ref());
+    (hipchat.flood_limit, hipchat.flood_window_secs) = (limit, window.max(1));
+}
+
+/// A rate spec as (limit, window seconds); no spec is no limit (0).
+fn limit_of(spec: Option<&RateSpec>) -> (u32, u64) {
+    spec.map_or((0, 1), |s| {
+        (u32::try_from(s.limit).unwrap_or(u32::MAX), s.window_secs)
+    })
 }
 
 /// The context every capability is built from, and the delivery workers `serve` runs.

@@ -472,13 +472,22 @@ fn serve_without_endpoint_starts_the_builtin_emulator_and_stops_on_sigterm() {
         &json!({"room": "Build Room", "message": "first run", "color": "green"}),
     );
     assert_eq!(status, 202);
+    // More than HipChat's 30 a minute per room: the built-in emulator enforces no limit, so
+    // the outbox keeps none (with HipChat's, the 31st would wait a minute for its slot).
+    for n in 0..40 {
+        let (status, _) = send(
+            &server.base,
+            &json!({"room": "Build Room", "message": format!("message {n}")}),
+        );
+        assert_eq!(status, 202);
+    }
     wait_until(
-        "delivered to the built-in emulator",
-        Duration::from_secs(10),
+        "all 41 delivered to the built-in emulator, unpaced",
+        Duration::from_secs(30),
         || {
-            let page =
-                BlockingApi::new(Api::new(&emulator, &token)).get("/v2/room/Build%20Room/history");
-            page["items"].as_array().is_some_and(|i| i.len() == 1)
+            let page = BlockingApi::new(Api::new(&emulator, &token))
+                .get("/v2/room/Build%20Room/history?max-results=100");
+            page["items"].as_array().is_some_and(|i| i.len() == 41)
         },
     );
     let term = Command::new("kill")
