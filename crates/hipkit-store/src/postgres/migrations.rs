@@ -69,6 +69,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
              WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight')",
         ],
     ),
+    (
+        // Claim tokens: every claim raises `claims`; outcomes and lease renewals apply only
+        // under the claim whose count they carry (a renewal moves `lease_until`, so it can
+        // no longer tell claims apart).
+        3,
+        &["ALTER TABLE outbox ADD COLUMN claims BIGINT NOT NULL DEFAULT 0"],
+    ),
 ];
 
 /// Applies every migration not yet applied, holding the migrations' advisory lock; returns
