@@ -9,7 +9,6 @@ use hipkit_transport::{
     BackendKind, BuildError, DeliveryConfig, DeliveryState, Message, StubTransport, Transport,
 };
 use std::sync::Arc;
-use std::time::Duration;
 
 fn config(backend: BackendKind, dir: &tempfile::TempDir) -> (DeliveryConfig, StoreConfig) {
     let delivery = DeliveryConfig {
@@ -35,7 +34,6 @@ async fn build(
         .build(
             &SharedStore::new(store.clone()),
             inner,
-            Duration::from_secs(30),
             metrics,
         )
         .await

@@ -165,7 +165,7 @@ async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), Serv
     let store = SharedStore::new(settings.store.clone());
     let mut delivery = settings
         .delivery
-        .build(&store, inner, settings.hipchat.timeout(), metrics)
+        .build(&store, inner, metrics)
         .await?;
     let workers = delivery.workers.take();
     let cx = Context {

@@ -202,6 +202,7 @@ mod tests {
             updated_at: now,
             delivered_at: None,
             lane: None,
+            claims: attempts,
         }
     }
 
