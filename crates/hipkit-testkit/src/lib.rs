@@ -18,6 +18,7 @@ mod blocking;
 mod emulator;
 mod envelope;
 mod process;
+pub mod postgres;
 pub mod props;
 pub mod synapse;
 mod wait;

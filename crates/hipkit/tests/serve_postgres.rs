@@ -146,3 +146,179 @@ fn two_replicas_deliver_a_rooms_messages_in_acceptance_order() {
     });
     assert_eq!(history(), expected, "the room's order");
 }
+
+/// Every emulator call to `room` is held back `delay_ms`, so deliveries take a while.
+fn slow_room(emulator: &str, room: &str, delay_ms: u64) {
+    BlockingApi::at(emulator).add_fault(&json!({"method": "POST",
+        "path": format!("/v2/room/{room}/"), "times": 1_000_000,
+        "action": {"delay": {"delay_ms": delay_ms}}}));
+}
+
+/// The texts of every message `room` received (all of its history).
+fn delivered_texts(emulator: &str, room: &str) -> Vec<String> {
+    BlockingApi::at(emulator)
+        .history(room)
+        .iter()
+        .map(|i| i["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// `GET /healthz`'s status (0 when serve does not answer).
+fn health(serve: &str) -> u16 {
+    let api = BlockingApi::anonymous(serve);
+    api.try_send_text(api.request(Method::GET, "/healthz"))
+        .map_or(0, |(status, _, _)| status)
+}
+
+/// The ids a query of the outbox returns (run directly on the database).
+fn outbox_ids(url: &DatabaseUrl, sql: &'static str) -> Vec<String> {
+    tokio::runtime::Runtime::new()
+        .expect("a runtime")
+        .block_on(async {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose())
+                .await
+                .expect("connect to the test database");
+            sqlx::query_scalar(sql)
+                .fetch_all(&mut conn)
+                .await
+                .expect("query the outbox")
+        })
+}
+
+#[test]
+fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing() {
+    let cluster = hipkit_testkit::postgres::Cluster::start_new();
+    let url = DatabaseUrl::new(cluster.url());
+    let emu = hipkit_bin!().emulator(&["--room", "Restart"]);
+    slow_room(&emu.base, "Restart", 40);
+    let server = serve(&emu.base, &url);
+    let mut accepted: Vec<String> = (0..60).map(|i| format!("before {i}")).collect();
+    for text in &accepted {
+        let (status, answer) = send(&server.base, None, &json!({"room": "Restart", "message": text}));
+        assert_eq!(status, 202, "{answer}");
+    }
+    wait_until("the first deliveries", Duration::from_secs(60), || {
+        room_count(&emu.base, "Restart") >= 5
+    });
+    assert_eq!(health(&server.base), 200);
+
+    cluster.stop();
+    let delivered_at_stop = room_count(&emu.base, "Restart");
+    assert!(
+        delivered_at_stop < accepted.len() as u64,
+        "PostgreSQL went away mid-delivery ({delivered_at_stop} delivered)"
+    );
+    wait_until("health red", Duration::from_secs(30), || {
+        health(&server.base) == 503
+    });
+    let (status, answer) = send(
+        &server.base,
+        Some("while-down"),
+        &json!({"room": "Restart", "message": "while down"}),
+    );
+    assert_eq!(status, 503, "{answer}");
+    hipkit_testkit::assert_envelope(&answer, 503, "");
+    assert!(!answer.to_string().contains(cluster.password()), "{answer}");
+
+    cluster.start();
+    wait_until("health green", Duration::from_secs(60), || {
+        health(&server.base) == 200
+    });
+    // Accepted again (the key makes a retried send one message).
+    wait_until("intake accepts again", Duration::from_secs(60), || {
+        send(
+            &server.base,
+            Some("after-1"),
+            &json!({"room": "Restart", "message": "after 1"}),
+        )
+        .0 == 202
+    });
+    accepted.push("after 1".into());
+    for i in 2..=10 {
+        let text = format!("after {i}");
+        let (status, answer) = send(&server.base, None, &json!({"room": "Restart", "message": text}));
+        assert_eq!(status, 202, "{answer}");
+        accepted.push(text);
+    }
+    wait_until("every accepted message delivered", Duration::from_secs(120), || {
+        let got = delivered_texts(&emu.base, "Restart");
+        accepted.iter().all(|t| got.contains(t))
+    });
+    let got = delivered_texts(&emu.base, "Restart");
+    assert!(
+        !got.iter().any(|t| t == "while down"),
+        "a refused message was not stored"
+    );
+}
+
+#[test]
+fn a_replica_killed_mid_delivery_has_its_claimed_messages_delivered_by_the_other() {
+    let url = fresh_database();
+    let rooms: Vec<String> = (0..8).map(|i| format!("Take{i}")).collect();
+    let mut args: Vec<&str> = Vec::new();
+    for room in &rooms {
+        args.extend(["--room", room.as_str()]);
+    }
+    let emu = hipkit_bin!().emulator(&args);
+    for room in &rooms {
+        slow_room(&emu.base, room, 300);
+    }
+    let replica = |name: &str| {
+        hipkit_bin!().spawn(
+            &["serve", "--listen", "127.0.0.1:0", "--timeout", "5"],
+            &[
+                ("HIPCHAT_ENDPOINT", emu.base.as_str()),
+                ("HIPCHAT_API_TOKEN", TOKEN),
+                ("HIPKIT_STORE", url.expose()),
+                ("HIPKIT_STORE__REPLICA", name),
+            ],
+            "delivery:",
+        )
+    };
+    let mut replicas = [replica("a"), replica("b")];
+    let mut accepted = Vec::new();
+    for i in 0..160 {
+        let room = &rooms[i % rooms.len()];
+        let text = format!("take {i}");
+        let (status, answer) = send(
+            &replicas[i % 2].base,
+            None,
+            &json!({"room": room, "message": text}),
+        );
+        assert_eq!(status, 202, "{answer}");
+        accepted.push((room.clone(), text));
+    }
+    // Whichever replica holds claims right now is the one killed.
+    let holders = "SELECT claimed_by FROM outbox WHERE state = 'in_flight' ORDER BY claimed_by";
+    let mut victim = String::new();
+    wait_until("a replica delivering", Duration::from_secs(60), || {
+        victim = outbox_ids(&url, holders).pop().unwrap_or_default();
+        !victim.is_empty()
+    });
+    let index = usize::from(victim == "b");
+    replicas[index].kill();
+    let claimed = if index == 0 {
+        "SELECT id FROM outbox WHERE state = 'in_flight' AND claimed_by = 'a' ORDER BY id"
+    } else {
+        "SELECT id FROM outbox WHERE state = 'in_flight' AND claimed_by = 'b' ORDER BY id"
+    };
+    let orphaned = outbox_ids(&url, claimed);
+    assert!(!orphaned.is_empty(), "{victim} died holding claims");
+
+    wait_until("a's claims taken over and delivered", Duration::from_secs(120), || {
+        let delivered = outbox_ids(
+            &url,
+            "SELECT id FROM outbox WHERE state = 'delivered' ORDER BY id",
+        );
+        orphaned.iter().all(|id| delivered.contains(id))
+    });
+    wait_until("every accepted message delivered", Duration::from_secs(120), || {
+        rooms.iter().all(|room| {
+            let got = delivered_texts(&emu.base, room);
+            accepted
+                .iter()
+                .filter(|(r, _)| r == room)
+                .all(|(_, t)| got.contains(t))
+        })
+    });
+}
