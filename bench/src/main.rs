@@ -9,6 +9,7 @@ mod process;
 mod relay;
 mod serve;
 mod soak;
+mod takeover;
 mod ui;
 
 use anyhow::{Context, Result, bail};
@@ -71,6 +72,7 @@ async fn main() -> Result<()> {
                 .await
                 .context("webhook load")?
         }
+        "takeover" => takeover::run(&hipkit).await.context("takeover benchmark")?,
         "intake" => serve::intake_only(&hipkit, seconds)
             .await
             .context("intake benchmark")?,
@@ -85,7 +87,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, hook, intake, drain or soak"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, takeover, hook, intake, drain or soak"
         ),
     };
     println!("{report}");

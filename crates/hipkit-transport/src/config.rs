@@ -238,9 +238,6 @@ mod tests {
             lease_secs: 0,
             ..DeliveryConfig::default()
         };
-        assert_eq!(
-            zero.worker_config().lease,
-            Duration::from_secs(1)
-        );
+        assert_eq!(zero.worker_config().lease, Duration::from_secs(1));
     }
 }

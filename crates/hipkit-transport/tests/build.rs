@@ -31,11 +31,7 @@ async fn build(
     let inner: Arc<dyn Transport> = Arc::new(inner.clone());
     let metrics = Arc::new(DeliveryMetrics::default());
     delivery
-        .build(
-            &SharedStore::new(store.clone()),
-            inner,
-            metrics,
-        )
+        .build(&SharedStore::new(store.clone()), inner, metrics)
         .await
 }
 

@@ -12,7 +12,9 @@ use hipchat::RoomNotification;
 use hipkit_store::{OutboxStore, SqliteStore, State};
 use hipkit_testkit::wait_until_async;
 use hipkit_transport::outbox::{DeliveryMetrics, Outbox, WorkerConfig};
-use hipkit_transport::{Delivery, DeliveryState, MemoryTransport, Message, Transport, TransportError};
+use hipkit_transport::{
+    Delivery, DeliveryState, MemoryTransport, Message, Transport, TransportError,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -89,7 +91,10 @@ async fn a_delivery_slower_than_its_lease_keeps_it_while_its_worker_lives() {
     })
     .await;
     let (stop_b, b) = start(&outbox, Arc::new(other.clone()), lease);
-    wait_until_async("delivered", Duration::from_secs(20), || delivered(&store, &id)).await;
+    wait_until_async("delivered", Duration::from_secs(20), || {
+        delivered(&store, &id)
+    })
+    .await;
     for stop in [stop_a, stop_b] {
         stop.send(true).unwrap();
     }

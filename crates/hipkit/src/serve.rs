@@ -163,10 +163,7 @@ async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), Serv
     let metrics = Arc::new(DeliveryMetrics::default());
     metrics.register(&mut registry);
     let store = SharedStore::new(settings.store.clone());
-    let mut delivery = settings
-        .delivery
-        .build(&store, inner, metrics)
-        .await?;
+    let mut delivery = settings.delivery.build(&store, inner, metrics).await?;
     let workers = delivery.workers.take();
     let cx = Context {
         serve: settings.serve.clone(),

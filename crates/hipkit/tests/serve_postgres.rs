@@ -194,7 +194,11 @@ fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing()
     let server = serve(&emu.base, &url);
     let mut accepted: Vec<String> = (0..60).map(|i| format!("before {i}")).collect();
     for text in &accepted {
-        let (status, answer) = send(&server.base, None, &json!({"room": "Restart", "message": text}));
+        let (status, answer) = send(
+            &server.base,
+            None,
+            &json!({"room": "Restart", "message": text}),
+        );
         assert_eq!(status, 202, "{answer}");
     }
     wait_until("the first deliveries", Duration::from_secs(60), || {
@@ -236,14 +240,22 @@ fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing()
     accepted.push("after 1".into());
     for i in 2..=10 {
         let text = format!("after {i}");
-        let (status, answer) = send(&server.base, None, &json!({"room": "Restart", "message": text}));
+        let (status, answer) = send(
+            &server.base,
+            None,
+            &json!({"room": "Restart", "message": text}),
+        );
         assert_eq!(status, 202, "{answer}");
         accepted.push(text);
     }
-    wait_until("every accepted message delivered", Duration::from_secs(120), || {
-        let got = delivered_texts(&emu.base, "Restart");
-        accepted.iter().all(|t| got.contains(t))
-    });
+    wait_until(
+        "every accepted message delivered",
+        Duration::from_secs(120),
+        || {
+            let got = delivered_texts(&emu.base, "Restart");
+            accepted.iter().all(|t| got.contains(t))
+        },
+    );
     let got = delivered_texts(&emu.base, "Restart");
     assert!(
         !got.iter().any(|t| t == "while down"),
@@ -305,20 +317,28 @@ fn a_replica_killed_mid_delivery_has_its_claimed_messages_delivered_by_the_other
     let orphaned = outbox_ids(&url, claimed);
     assert!(!orphaned.is_empty(), "{victim} died holding claims");
 
-    wait_until("a's claims taken over and delivered", Duration::from_secs(120), || {
-        let delivered = outbox_ids(
-            &url,
-            "SELECT id FROM outbox WHERE state = 'delivered' ORDER BY id",
-        );
-        orphaned.iter().all(|id| delivered.contains(id))
-    });
-    wait_until("every accepted message delivered", Duration::from_secs(120), || {
-        rooms.iter().all(|room| {
-            let got = delivered_texts(&emu.base, room);
-            accepted
-                .iter()
-                .filter(|(r, _)| r == room)
-                .all(|(_, t)| got.contains(t))
-        })
-    });
+    wait_until(
+        "a's claims taken over and delivered",
+        Duration::from_secs(120),
+        || {
+            let delivered = outbox_ids(
+                &url,
+                "SELECT id FROM outbox WHERE state = 'delivered' ORDER BY id",
+            );
+            orphaned.iter().all(|id| delivered.contains(id))
+        },
+    );
+    wait_until(
+        "every accepted message delivered",
+        Duration::from_secs(120),
+        || {
+            rooms.iter().all(|room| {
+                let got = delivered_texts(&emu.base, room);
+                accepted
+                    .iter()
+                    .filter(|(r, _)| r == room)
+                    .all(|(_, t)| got.contains(t))
+            })
+        },
+    );
 }

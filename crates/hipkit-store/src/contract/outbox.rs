@@ -300,7 +300,11 @@ pub async fn outbox_takeover_of_an_expired_lease_fences_the_old_claim(store: &dy
     let old = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
     assert!(store.claim(999, 1000, 1).await.expect("claim").is_empty());
     let taken = store.claim(1000, 1000, 1).await.expect("takeover");
-    assert_eq!(ids(&taken), [id.as_str()], "the expired lease is taken over");
+    assert_eq!(
+        ids(&taken),
+        [id.as_str()],
+        "the expired lease is taken over"
+    );
     let new = taken[0].claim();
     assert_ne!(old, new);
     let held_old = [(id.clone(), old)];
@@ -315,7 +319,11 @@ pub async fn outbox_takeover_of_an_expired_lease_fences_the_old_claim(store: &dy
         .mark_dead(&id, old, "late dead", 1500)
         .await
         .expect("dead");
-    assert_eq!(one(store, &id).await, taken[0], "the new claim is untouched");
+    assert_eq!(
+        one(store, &id).await,
+        taken[0],
+        "the new claim is untouched"
+    );
     let held_new = [(id.clone(), new)];
     assert_eq!(store.renew(&held_new, 5000).await.expect("renew"), 1);
     assert!(store.claim(4000, 1000, 1).await.expect("claim").is_empty());

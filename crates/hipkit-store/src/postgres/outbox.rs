@@ -5,8 +5,8 @@ use crate::error::DbResult;
 use crate::idempotency::{KnownKeys, plan};
 use crate::record::{decode, record_columns};
 use crate::{
-    Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State, StateCounts,
-    StoreError, StoreHealth,
+    Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State,
+    StateCounts, StoreError, StoreHealth,
 };
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;

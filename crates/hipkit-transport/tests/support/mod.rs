@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use hipkit_store::{
-    Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, SqliteStore, State,
-    StateCounts, StoreError, StoreHealth,
+    Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, SqliteStore,
+    State, StateCounts, StoreError, StoreHealth,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
