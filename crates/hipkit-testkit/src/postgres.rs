@@ -162,6 +162,11 @@ impl Cluster {
         )
     }
 
+    /// The port the server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The password in [`Cluster::url`] (to check it never shows).
     pub fn password(&self) -> &str {
         &self.password

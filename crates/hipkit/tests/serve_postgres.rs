@@ -342,3 +342,117 @@ fn a_replica_killed_mid_delivery_has_its_claimed_messages_delivered_by_the_other
         },
     );
 }
+
+/// A TCP relay to 127.0.0.1:`upstream` that a test can cut as a network would: while cut,
+/// it neither forwards nor closes anything (no error reaches either side), new connections
+/// hang, and what was held back flows again once it is restored.
+struct Cable {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Cable {
+    fn to(upstream: u16) -> Self {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let wait_while_cut = {
+            let cut = cut.clone();
+            move || {
+                while cut.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        };
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                wait_while_cut();
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    let wait = wait_while_cut.clone();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buf) {
+                            wait();
+                            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, cut }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_network_cut_to_postgres_turns_health_red_and_delivery_resumes_after() {
+    let cluster = hipkit_testkit::postgres::Cluster::start_new();
+    let cable = Cable::to(cluster.port());
+    let url = DatabaseUrl::new(cluster.url().replace(
+        &format!(":{}/", cluster.port()),
+        &format!(":{}/", cable.port),
+    ));
+    let emu = hipkit_bin!().emulator(&["--room", "Cut"]);
+    slow_room(&emu.base, "Cut", 40);
+    let server = serve(&emu.base, &url);
+    let mut accepted: Vec<String> = (0..40).map(|i| format!("before {i}")).collect();
+    for text in &accepted {
+        let (status, answer) = send(&server.base, None, &json!({"room": "Cut", "message": text}));
+        assert_eq!(status, 202, "{answer}");
+    }
+    wait_until("the first deliveries", Duration::from_secs(60), || {
+        room_count(&emu.base, "Cut") >= 3
+    });
+
+    cable.set_cut(true);
+    wait_until("health red", Duration::from_secs(60), || {
+        health(&server.base) == 503
+    });
+    let (status, answer) = send(
+        &server.base,
+        Some("while-cut"),
+        &json!({"room": "Cut", "message": "while cut"}),
+    );
+    assert_eq!(status, 503, "{answer}");
+    hipkit_testkit::assert_envelope(&answer, 503, "");
+
+    cable.set_cut(false);
+    wait_until("health green", Duration::from_secs(60), || {
+        health(&server.base) == 200
+    });
+    wait_until("intake accepts again", Duration::from_secs(60), || {
+        send(
+            &server.base,
+            Some("after-cut"),
+            &json!({"room": "Cut", "message": "after the cut"}),
+        )
+        .0 == 202
+    });
+    accepted.push("after the cut".into());
+    wait_until(
+        "every accepted message delivered",
+        Duration::from_secs(120),
+        || {
+            let got = delivered_texts(&emu.base, "Cut");
+            accepted.iter().all(|t| got.contains(t))
+        },
+    );
+}
