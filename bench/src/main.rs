@@ -10,6 +10,7 @@ mod relay;
 mod replicas;
 mod serve;
 mod soak;
+mod takeover;
 mod ui;
 
 use anyhow::{Context, Result, bail};
@@ -75,6 +76,7 @@ async fn main() -> Result<()> {
         "replicas" => replicas::run(&hipkit, seconds)
             .await
             .context("replicas benchmark")?,
+        "takeover" => takeover::run(&hipkit).await.context("takeover benchmark")?,
         "intake" => serve::intake_only(&hipkit, seconds)
             .await
             .context("intake benchmark")?,
@@ -89,7 +91,7 @@ async fn main() -> Result<()> {
                 .context("drain benchmark")?
         }
         other => bail!(
-            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, replicas, hook, intake, drain or soak"
+            "unknown benchmark {other}; expected: client, serve, relay, ui, integrations, bridge, replicas, takeover, hook, intake, drain or soak"
         ),
     };
     println!("{report}");

@@ -121,6 +121,14 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A database operation got no answer in time (a server cut off by the network).
+    #[error("database {op} got no answer within {} ms", after.as_millis())]
+    TimedOut {
+        /// The store operation that timed out, e.g. `health`.
+        op: &'static str,
+        /// How long it was given.
+        after: std::time::Duration,
+    },
     /// The last health check failed (cached for a moment so polling stays cheap).
     #[error("the store cannot accept messages: {0}")]
     Unhealthy(#[source] std::sync::Arc<StoreError>),

@@ -89,6 +89,12 @@ pub trait OutboxStore: Send + Sync {
             .await
     }
 
+    /// Extends the leases of the records still in flight under the given claims (a
+    /// replica's deliveries in progress: its heartbeat) until `until`; returns how many
+    /// were extended. A claim settled since, or taken over by another claim after its lease
+    /// expired, is left alone.
+    async fn renew(&self, held: &[(String, Claim)], until: Millis) -> Result<u64, StoreError>;
+
     /// One record by id, in any state.
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError>;
 
@@ -133,10 +139,12 @@ pub trait OutboxStore: Send + Sync {
     /// and for a lane only its first record) becomes due, if any.
     async fn next_due(&self) -> Result<Option<Millis>, StoreError>;
 
-    /// After a crash: puts every in-flight record back in the queue, due at `now`, keeping
-    /// its attempt count (so a message that kills the process cannot loop forever) and its
-    /// last error; returns how many. Only the single writer may call this (every lease then
-    /// belongs to a dead process): see `SqliteStore::open_exclusive`.
+    /// After a crash: puts every in-flight record this process's claims left (SQLite's
+    /// single writer: every one; PostgreSQL: those claimed under this replica's name) back
+    /// in the queue, due at `now`, keeping its attempt count (so a message that kills the
+    /// process cannot loop forever) and its last error; returns how many. Only at start,
+    /// before this process claims anything (those leases then belong to a dead process):
+    /// see `SqliteStore::open_exclusive` and [`crate::StoreConfig::replica`].
     async fn recover_leases(&self, now: Millis) -> Result<u64, StoreError>;
 
     /// Wakes `wake` whenever another process enqueues (or requeues), for as long as

@@ -107,6 +107,10 @@ pub struct OutboxRecord {
     /// Its ordered lane, if any (see [`NewRecord::lane`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lane: Option<String>,
+    /// How many claims the record has had (never decreases): the token of its current
+    /// claim while in flight (see [`Claim`]).
+    #[serde(skip)]
+    pub claims: i64,
 }
 
 impl OutboxRecord {
@@ -114,21 +118,25 @@ impl OutboxRecord {
     pub fn claim(&self) -> Claim {
         Claim {
             attempts: self.attempts,
-            lease_until: self.lease_until.unwrap_or(0),
+            token: self.claims,
         }
     }
 }
 
-/// Which lease an outcome settles: the record's `attempts` and `lease_until` as claimed.
+/// Which claim an outcome (or a lease renewal) is about: the claim's token, the record's
+/// claim count right after it was claimed, which every claim raises and nothing else
+/// changes (renewing the lease keeps it; a release, a retry or a requeue that lowers
+/// `attempts` does not bring an old value back).
 ///
-/// `Retry`, `Dead` and `Release` apply only while the record is still in flight under this
-/// very claim, so a late outcome of an expired lease cannot undo a newer claim's work.
+/// `Retry`, `Dead`, `Release` and renewals apply only while the record is still in flight
+/// under this very claim, so the late outcome of a claim that another replica took over
+/// cannot undo the newer claim's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Claim {
-    /// `attempts` right after the claim counted its attempt.
+    /// `attempts` right after the claim counted its attempt (for messages; not compared).
     pub attempts: i64,
-    /// `lease_until` set by the claim.
-    pub lease_until: crate::Millis,
+    /// The record's claim count set by this claim.
+    pub token: i64,
 }
 
 /// What [`crate::OutboxStore::requeue`] did.
@@ -259,7 +267,7 @@ pub enum Outcome {
 macro_rules! record_columns {
     () => {
         "id, destination, payload, state, attempts, next_attempt_at, lease_until, \
-         last_error, created_at, updated_at, delivered_at, lane"
+         last_error, created_at, updated_at, delivered_at, lane, claims"
     };
 }
 pub(crate) use record_columns;
@@ -297,6 +305,7 @@ where
             updated_at: row.try_get("updated_at")?,
             delivered_at: row.try_get("delivered_at")?,
             lane: row.try_get("lane")?,
+            claims: row.try_get("claims")?,
             id: id.clone(),
         })
     };

@@ -2,7 +2,8 @@
 //! started in-process ([`emulator()`]) or as the `hipkit emulator` process
 //! ([`Hipkit::emulator`]), an authenticated JSON client over loopback ([`Api`], and
 //! [`BlockingApi`] for synchronous tests), HipChat's error envelope ([`assert_envelope`]),
-//! bounded polling ([`wait_until`], [`wait_until_async`]) and the one function that keeps a
+//! bounded polling ([`wait_until`], [`wait_until_async`]), a PostgreSQL server a test can
+//! stop and start ([`postgres::Cluster`]) and the one function that keeps a
 //! developer's `HIPCHAT_*`/`HIPKIT_*` variables away from a spawned binary ([`clear_env`]).
 //!
 //! A dev-dependency only: no library crate depends on it.
@@ -17,6 +18,7 @@ mod api;
 mod blocking;
 mod emulator;
 mod envelope;
+pub mod postgres;
 mod process;
 pub mod props;
 pub mod synapse;

@@ -306,13 +306,13 @@ fn venv() -> PathBuf {
     )
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr").port()
 }
 
 /// 32 random hex digits (secrets and passwords of a throwaway server).
-fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     let a = RandomState::new().hash_one(Instant::now());
     let b = RandomState::new().hash_one(std::process::id());
     format!("{a:016x}{b:016x}")

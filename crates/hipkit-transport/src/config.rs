@@ -10,9 +10,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How much longer than a request a lease must last, so a slow send is never duplicated.
-const LEASE_MARGIN: Duration = Duration::from_secs(5);
-
 /// `[delivery]`: how messages leave. Every key is optional; defaults come from
 /// [`WorkerConfig::default`] and [`RetryPolicy::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -28,7 +25,8 @@ pub struct DeliveryConfig {
     pub max_attempts: u32,
     /// Age in seconds after which a failing message goes dead (outbox).
     pub max_age_secs: u64,
-    /// Lease in seconds for a message being delivered; raised to the request timeout + 5 s.
+    /// Lease in seconds for a message being delivered (at least 1): renewed while the
+    /// delivery lasts, so it is how soon another replica takes over a dead one's messages.
     pub lease_secs: u64,
     /// First backoff delay in milliseconds.
     pub backoff_min_ms: u64,
@@ -94,10 +92,10 @@ pub enum BuildError {
 }
 
 impl DeliveryConfig {
-    /// The workers' settings. `request_timeout` is the HipChat client's: the lease is at
-    /// least that plus 5 s.
-    pub fn worker_config(&self, request_timeout: Duration) -> WorkerConfig {
-        let lease = Duration::from_secs(self.lease_secs).max(request_timeout + LEASE_MARGIN);
+    /// The workers' settings. The lease need not outlast a request: the workers renew it
+    /// while a delivery lasts.
+    pub fn worker_config(&self) -> WorkerConfig {
+        let lease = Duration::from_secs(self.lease_secs.max(1));
         WorkerConfig {
             concurrency: self.concurrency,
             lease,
@@ -112,14 +110,13 @@ impl DeliveryConfig {
     }
 
     /// Builds the configured backend. `inner` reaches HipChat (the `http` backend, and the
-    /// outbox workers' destination); `request_timeout` is its timeout. The `outbox` backend
-    /// opens `store` (as its single writer) and first recovers the leases a previous run
-    /// left behind.
+    /// outbox workers' destination). The `outbox` backend opens `store` (as its single
+    /// writer, or as one replica of a shared database) and first recovers the leases a
+    /// previous run (under the same replica name) left behind.
     pub async fn build(
         &self,
         store: &SharedStore,
         inner: Arc<dyn Transport>,
-        request_timeout: Duration,
         metrics: Arc<DeliveryMetrics>,
     ) -> Result<DeliveryBackend, BuildError> {
         let plain = |transport: Arc<dyn Transport>, label: String| DeliveryBackend {
@@ -160,7 +157,7 @@ impl DeliveryConfig {
                     "outbox opened; in-flight messages of a previous run queued again"
                 );
                 let outbox = Outbox::new(db.clone());
-                let workers = outbox.workers(inner, self.worker_config(request_timeout), metrics);
+                let workers = outbox.workers(inner, self.worker_config(), metrics);
                 DeliveryBackend {
                     transport: Arc::new(outbox.clone()),
                     outbox: Some(db),
@@ -184,11 +181,11 @@ mod tests {
         assert_eq!(d.backend, BackendKind::Outbox);
         assert_eq!(d.file_path, PathBuf::from("hipkit-messages.jsonl"));
         assert_eq!((d.concurrency, d.max_attempts), (8, 10));
-        assert_eq!((d.max_age_secs, d.lease_secs), (24 * 3600, 60));
+        assert_eq!((d.max_age_secs, d.lease_secs), (24 * 3600, 6));
         assert_eq!((d.backoff_min_ms, d.backoff_max_ms), (500, 300_000));
         let empty: DeliveryConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(empty, d, "serde uses the same defaults");
-        let w = d.worker_config(Duration::from_secs(30));
+        let w = d.worker_config();
         assert_eq!(
             w,
             WorkerConfig::default(),
@@ -210,7 +207,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(d.backend, BackendKind::Null);
-        let w = d.worker_config(Duration::from_secs(30));
+        let w = d.worker_config();
         assert_eq!((w.concurrency, w.lease), (3, Duration::from_secs(90)));
         assert_eq!(
             w.retry,
@@ -227,18 +224,20 @@ mod tests {
     }
 
     #[test]
-    fn the_lease_outlasts_the_request_timeout() {
+    fn the_lease_is_short_and_renewed_rather_than_longer_than_a_request() {
         let d = DeliveryConfig {
-            lease_secs: 10,
+            lease_secs: 4,
             ..DeliveryConfig::default()
         };
         assert_eq!(
-            d.worker_config(Duration::from_secs(30)).lease,
-            Duration::from_secs(35)
+            d.worker_config().lease,
+            Duration::from_secs(4),
+            "the workers renew it while a delivery lasts"
         );
-        assert_eq!(
-            d.worker_config(Duration::from_secs(1)).lease,
-            Duration::from_secs(10)
-        );
+        let zero = DeliveryConfig {
+            lease_secs: 0,
+            ..DeliveryConfig::default()
+        };
+        assert_eq!(zero.worker_config().lease, Duration::from_secs(1));
     }
 }

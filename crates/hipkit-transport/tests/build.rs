@@ -9,7 +9,6 @@ use hipkit_transport::{
     BackendKind, BuildError, DeliveryConfig, DeliveryState, Message, StubTransport, Transport,
 };
 use std::sync::Arc;
-use std::time::Duration;
 
 fn config(backend: BackendKind, dir: &tempfile::TempDir) -> (DeliveryConfig, StoreConfig) {
     let delivery = DeliveryConfig {
@@ -32,12 +31,7 @@ async fn build(
     let inner: Arc<dyn Transport> = Arc::new(inner.clone());
     let metrics = Arc::new(DeliveryMetrics::default());
     delivery
-        .build(
-            &SharedStore::new(store.clone()),
-            inner,
-            Duration::from_secs(30),
-            metrics,
-        )
+        .build(&SharedStore::new(store.clone()), inner, metrics)
         .await
 }
 

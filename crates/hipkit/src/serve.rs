@@ -181,10 +181,7 @@ async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), Serv
     let metrics = Arc::new(DeliveryMetrics::default());
     metrics.register(&mut registry);
     let store = SharedStore::new(settings.store.clone());
-    let mut delivery = settings
-        .delivery
-        .build(&store, inner, settings.hipchat.timeout(), metrics)
-        .await?;
+    let mut delivery = settings.delivery.build(&store, inner, metrics).await?;
     let workers = match delivery.workers.take() {
         Some(workers) => Some(with_limits(workers, settings, &store).await?),
         None => None,
@@ -200,8 +197,9 @@ async fn context(settings: &Settings) -> Result<(Context, Option<Workers>), Serv
 }
 
 /// `workers` keeping `[hipchat]`'s limits through the store's budgets, which every replica
-/// on the same database shares. A message waits for its slot while its lease leaves time
-/// to send it (the lease less the request timeout and a second); a later slot hands it back.
+/// on the same database shares. A message waits up to one lease for its slot (the
+/// workers' heartbeat renews the lease meanwhile); a later slot hands it back, so a worker
+/// is not held for long by one room.
 async fn with_limits(
     workers: Workers,
     settings: &Settings,
@@ -211,9 +209,7 @@ async fn with_limits(
         return Ok(workers);
     };
     let opened = store.get().await.map_err(BuildError::Store)?;
-    let timeout = settings.hipchat.timeout();
-    let lease = settings.delivery.worker_config(timeout).lease;
-    let horizon = lease.saturating_sub(timeout + std::time::Duration::from_secs(1));
+    let horizon = settings.delivery.worker_config().lease;
     let limits = SendLimits::from_config(&settings.hipchat);
     Ok(workers.with_limits(SharedLimits::new(opened.rates, limits, token, horizon)))
 }

@@ -39,6 +39,8 @@ macro_rules! contract_suite {
             outbox::outbox_dead_outcome,
             outbox::outbox_release_gives_the_attempt_back,
             outbox::outbox_late_outcomes_of_an_expired_claim_change_nothing,
+            outbox::outbox_renewal_extends_a_held_lease_and_keeps_its_claim,
+            outbox::outbox_takeover_of_an_expired_lease_fences_the_old_claim,
             outbox::outbox_outcomes_after_delivery_change_nothing,
             outbox::outbox_mixed_outcomes_in_one_batch,
             outbox::outbox_requeue_requeue_all_dead_and_purge,

@@ -244,6 +244,107 @@ pub async fn outbox_late_outcomes_of_an_expired_claim_change_nothing(store: &dyn
     );
 }
 
+/// A renewal (a replica's heartbeat) moves the lease of a record still held under its claim
+/// and nothing else: no other claim takes the record meanwhile, and the claim's outcome
+/// still settles it. A settled record is not renewed.
+pub async fn outbox_renewal_extends_a_held_lease_and_keeps_its_claim(store: &dyn OutboxStore) {
+    assert_eq!(store.renew(&[], 5000).await.expect("renew nothing"), 0);
+    let a = enqueue_one(store, "room:A", 0).await;
+    let b = enqueue_one(store, "room:B", 0).await;
+    let claimed = store.claim(0, 1000, 2).await.expect("claim");
+    assert_eq!(ids(&claimed).len(), 2);
+    let held: Vec<(String, crate::Claim)> =
+        claimed.iter().map(|r| (r.id.clone(), r.claim())).collect();
+    assert_eq!(store.renew(&held, 3000).await.expect("renew"), 2);
+    let renewed = one(store, &a).await;
+    assert_eq!(
+        (renewed.state, renewed.attempts, renewed.lease_until),
+        (State::InFlight, 1, Some(3000)),
+        "only the lease moved"
+    );
+    assert_eq!(store.next_due().await.expect("next due"), Some(3000));
+    assert!(
+        store.claim(2000, 1000, 10).await.expect("claim").is_empty(),
+        "a renewed lease is not taken over before its new expiry"
+    );
+    let claim_of = |id: &str| held.iter().find(|(h, _)| h == id).expect("held").1;
+    store
+        .mark_retry(&a, claim_of(&a), 4000, "503")
+        .await
+        .expect("retry");
+    let retried = one(store, &a).await;
+    assert_eq!(
+        (retried.state, retried.next_attempt_at, retried.lease_until),
+        (State::Queued, 4000, None),
+        "the claim settles after its lease was renewed"
+    );
+    store
+        .release(&b, claim_of(&b), 2500)
+        .await
+        .expect("release");
+    assert_eq!(one(store, &b).await.state, State::Queued);
+    assert_eq!(
+        store.renew(&held, 9000).await.expect("renew settled"),
+        0,
+        "settled records are not renewed"
+    );
+    assert_eq!(one(store, &b).await.lease_until, None);
+}
+
+/// A lease left to expire (its replica died) is taken over by the next claim. The old claim
+/// can then neither renew the record (a heartbeat coming back) nor settle it; the new one
+/// renews and settles it. A release followed by a new claim with the same attempt count is
+/// a new claim too.
+pub async fn outbox_takeover_of_an_expired_lease_fences_the_old_claim(store: &dyn OutboxStore) {
+    let id = enqueue_one(store, "room:A", 0).await;
+    let old = store.claim(0, 1000, 1).await.expect("claim")[0].claim();
+    assert!(store.claim(999, 1000, 1).await.expect("claim").is_empty());
+    let taken = store.claim(1000, 1000, 1).await.expect("takeover");
+    assert_eq!(
+        ids(&taken),
+        [id.as_str()],
+        "the expired lease is taken over"
+    );
+    let new = taken[0].claim();
+    assert_ne!(old, new);
+    let held_old = [(id.clone(), old)];
+    assert_eq!(store.renew(&held_old, 9000).await.expect("renew"), 0);
+    assert_eq!(one(store, &id).await.lease_until, Some(2000));
+    store
+        .mark_retry(&id, old, 9000, "late retry")
+        .await
+        .expect("retry");
+    store.release(&id, old, 1500).await.expect("release");
+    store
+        .mark_dead(&id, old, "late dead", 1500)
+        .await
+        .expect("dead");
+    assert_eq!(
+        one(store, &id).await,
+        taken[0],
+        "the new claim is untouched"
+    );
+    let held_new = [(id.clone(), new)];
+    assert_eq!(store.renew(&held_new, 5000).await.expect("renew"), 1);
+    assert!(store.claim(4000, 1000, 1).await.expect("claim").is_empty());
+
+    // Release gives the attempt back: the next claim has the attempt count the released
+    // one had, and is still a different claim.
+    store.release(&id, new, 4100).await.expect("release");
+    let third = store.claim(4100, 1000, 1).await.expect("claim")[0].clone();
+    assert_eq!(third.attempts, taken[0].attempts);
+    store
+        .mark_dead(&id, new, "released claim", 4200)
+        .await
+        .expect("dead");
+    assert_eq!(one(store, &id).await, third, "the released claim is over");
+    store
+        .mark_dead(&id, third.claim(), "401", 4300)
+        .await
+        .expect("dead");
+    assert_eq!(one(store, &id).await.state, State::Dead);
+}
+
 /// Once delivered, a record stays delivered whatever late outcome arrives.
 pub async fn outbox_outcomes_after_delivery_change_nothing(store: &dyn OutboxStore) {
     let id = enqueue_one(store, "room:A", 0).await;

@@ -70,6 +70,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
         ],
     ),
     (
+        // Claim tokens: every claim raises `claims`; outcomes and lease renewals apply only
+        // under the claim whose count they carry (a renewal moves `lease_until`, so it can
+        // no longer tell claims apart).
+        3,
+        &["ALTER TABLE outbox ADD COLUMN claims BIGINT NOT NULL DEFAULT 0"],
+    ),
+    (
         // Send budgets shared by the replicas (HipChat's per-token and per-recipient limits,
         // a 429's reset): per key, the latest reservations (ascending) and the hold.
         4,

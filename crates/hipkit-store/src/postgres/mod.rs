@@ -26,6 +26,10 @@ const LOCK_IDEMPOTENCY: i32 = 0x6869_7002;
 /// Transaction locks per (scope, builder) (hashed): one last-build swap at a time.
 const LOCK_LAST_BUILD: i32 = 0x6869_7003;
 
+/// Longest a health check waits for its commit: a server cut off by the network (no
+/// answer, no error) turns health red within seconds too.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Connections per replica's pool.
 const POOL_SIZE: u32 = 10;
 
@@ -111,20 +115,25 @@ impl PostgresStore {
         &self.replica
     }
 
-    /// Runs the check now, uncached: a commit of the health row.
+    /// Runs the check now, uncached: a commit of the health row, within [`PROBE_TIMEOUT`].
     pub(crate) async fn probe(&self) -> Result<StoreHealth, StoreError> {
         let at = now_millis();
-        sqlx::query(
+        let commit = sqlx::query(
             "INSERT INTO health (id, at) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET at = excluded.at",
         )
         .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(|source| StoreError::Database {
-            op: "health",
-            source,
-        })?;
+        .execute(&self.pool);
+        tokio::time::timeout(PROBE_TIMEOUT, commit)
+            .await
+            .map_err(|_| StoreError::TimedOut {
+                op: "health",
+                after: PROBE_TIMEOUT,
+            })?
+            .map_err(|source| StoreError::Database {
+                op: "health",
+                source,
+            })?;
         Ok(StoreHealth { checked_at: at })
     }
 

@@ -5,8 +5,8 @@ use crate::error::DbResult;
 use crate::idempotency::{KnownKeys, plan};
 use crate::record::{decode, record_columns};
 use crate::{
-    Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State, StateCounts,
-    StoreError, StoreHealth,
+    Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, State,
+    StateCounts, StoreError, StoreHealth,
 };
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
@@ -131,15 +131,10 @@ macro_rules! lane_heads {
 }
 
 /// The guard every claim-settling outcome shares: still in flight under this very claim
-/// (`$n` and `$n+1` are the claim's attempts and lease).
+/// (`$n` is the claim's token).
 macro_rules! current_claim {
-    ($attempts:literal, $lease:literal) => {
-        concat!(
-            "state = 'in_flight' AND attempts = $",
-            $attempts,
-            " AND lease_until = $",
-            $lease
-        )
+    ($token:literal) => {
+        concat!("state = 'in_flight' AND claims = $", $token)
     };
 }
 
@@ -163,14 +158,13 @@ async fn settle(conn: &mut PgConnection, outcome: &Outcome) -> Result<(), StoreE
         } => sqlx::query(concat!(
             "UPDATE outbox SET state = 'queued', next_attempt_at = $1, last_error = $2, \
              lease_until = NULL, updated_at = $3 WHERE id = $4 AND ",
-            current_claim!(5, 6)
+            current_claim!(5)
         ))
         .bind(next_attempt_at)
         .bind(error)
         .bind(crate::now_millis())
         .bind(id)
-        .bind(claim.attempts)
-        .bind(claim.lease_until)
+        .bind(claim.token)
         .execute(&mut *conn)
         .await
         .op("record retry"),
@@ -182,25 +176,23 @@ async fn settle(conn: &mut PgConnection, outcome: &Outcome) -> Result<(), StoreE
         } => sqlx::query(concat!(
             "UPDATE outbox SET state = 'dead', last_error = $1, lease_until = NULL, \
              updated_at = $2 WHERE id = $3 AND ",
-            current_claim!(4, 5)
+            current_claim!(4)
         ))
         .bind(error)
         .bind(at)
         .bind(id)
-        .bind(claim.attempts)
-        .bind(claim.lease_until)
+        .bind(claim.token)
         .execute(&mut *conn)
         .await
         .op("record dead"),
         Outcome::Release { id, claim, at } => sqlx::query(concat!(
             "UPDATE outbox SET state = 'queued', attempts = GREATEST(attempts - 1, 0), \
              lease_until = NULL, updated_at = $1 WHERE id = $2 AND ",
-            current_claim!(3, 4)
+            current_claim!(3)
         ))
         .bind(at)
         .bind(id)
-        .bind(claim.attempts)
-        .bind(claim.lease_until)
+        .bind(claim.token)
         .execute(&mut *conn)
         .await
         .op("record release"),
@@ -271,7 +263,7 @@ impl OutboxStore for PostgresStore {
              UNION ALL SELECT id, due FROM expired UNION ALL SELECT id, due FROM laned) \
              AS candidates ORDER BY due LIMIT $2) \
              UPDATE outbox SET state = 'in_flight', lease_until = $3, \
-             attempts = attempts + 1, updated_at = $1, claimed_by = $4 \
+             attempts = attempts + 1, claims = claims + 1, updated_at = $1, claimed_by = $4 \
              FROM picked WHERE outbox.id = picked.picked_id RETURNING ",
             record_columns!()
         ))
@@ -320,6 +312,26 @@ impl OutboxStore for PostgresStore {
             settle(&mut tx, outcome).await?;
         }
         tx.commit().await.op(op)
+    }
+
+    async fn renew(&self, held: &[(String, Claim)], until: Millis) -> Result<u64, StoreError> {
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = held.iter().map(|(id, _)| id.as_str()).collect();
+        let tokens: Vec<i64> = held.iter().map(|(_, claim)| claim.token).collect();
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_until = $1 \
+             FROM unnest($2::text[], $3::int8[]) AS h(id, token) \
+             WHERE outbox.id = h.id AND outbox.state = 'in_flight' AND outbox.claims = h.token",
+        )
+        .bind(until)
+        .bind(&ids)
+        .bind(&tokens)
+        .execute(&self.pool)
+        .await
+        .op("renew leases")?;
+        Ok(done.rows_affected())
     }
 
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {

@@ -94,6 +94,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
              WHERE lane IS NOT NULL AND state IN ('queued', 'in_flight')",
         ],
     ),
+    (
+        // Claim tokens: every claim raises `claims`; outcomes and lease renewals apply only
+        // under the claim whose count they carry (a renewal moves `lease_until`, so it can
+        // no longer tell claims apart).
+        7,
+        &["ALTER TABLE outbox ADD COLUMN claims BIGINT NOT NULL DEFAULT 0"],
+    ),
 ];
 
 /// Creates the bookkeeping table (reported as version 0 if that fails) and applies every
@@ -194,6 +201,6 @@ mod tests {
                 .fetch_all(&store.reader)
                 .await
                 .unwrap();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
     }
 }

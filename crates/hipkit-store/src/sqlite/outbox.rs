@@ -181,16 +181,26 @@ fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> String {
     serde_json::Value::Array(ids.map(|id| id.into()).collect()).to_string()
 }
 
-/// A JSON array of `[id, attempts, lease_until]` claims, for `json_each`.
+/// A JSON array of `[id, token]` claims, for `json_each`.
 fn claim_list<'a>(claims: impl Iterator<Item = (&'a str, Claim)>) -> String {
-    let items = claims.map(|(id, c)| serde_json::json!([id, c.attempts, c.lease_until]));
+    let items = claims.map(|(id, c)| serde_json::json!([id, c.token]));
     serde_json::Value::Array(items.collect()).to_string()
 }
 
-/// The guard every claim-settling outcome shares: still in flight under this very claim.
+/// The guard every claim-settling outcome shares: still in flight under this very claim
+/// (its token bound).
 macro_rules! current_claim {
     () => {
-        "state = 'in_flight' AND attempts = ? AND lease_until = ?"
+        "state = 'in_flight' AND claims = ?"
+    };
+}
+
+/// The guard for a JSON list of claims ([`claim_list`], bound): records still in flight
+/// under one of them.
+macro_rules! current_claims {
+    () => {
+        "state = 'in_flight' AND (id, claims) IN (SELECT json_extract(value, '$[0]'), \
+         json_extract(value, '$[1]') FROM json_each(?))"
     };
 }
 
@@ -223,7 +233,7 @@ impl OutboxStore for SqliteStore {
             // `(SELECT ?)`: a bare parameter compared with an indexed column makes SQLite
             // (built with STAT4) re-prepare the statement for every new value.
             "UPDATE outbox SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, \
-             updated_at = ? WHERE id IN (",
+             claims = claims + 1, updated_at = ? WHERE id IN (",
             lane_heads!(),
             "SELECT id FROM ( \
              SELECT id, due FROM (SELECT id, next_attempt_at AS due FROM outbox \
@@ -301,8 +311,7 @@ impl OutboxStore for SqliteStore {
                     .bind(error)
                     .bind(crate::now_millis())
                     .bind(id)
-                    .bind(claim.attempts)
-                    .bind(claim.lease_until)
+                    .bind(claim.token)
                     .execute(&mut *tx)
                     .await
                     .op("record retry")?;
@@ -321,8 +330,7 @@ impl OutboxStore for SqliteStore {
                     .bind(error)
                     .bind(at)
                     .bind(id)
-                    .bind(claim.attempts)
-                    .bind(claim.lease_until)
+                    .bind(claim.token)
                     .execute(&mut *tx)
                     .await
                     .op("record dead")?;
@@ -333,12 +341,11 @@ impl OutboxStore for SqliteStore {
             mark_delivered(&mut *tx, &id_list(delivered.into_iter()), delivered_at).await?;
         }
         if !released.is_empty() {
-            sqlx::query(
+            sqlx::query(concat!(
                 "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), \
-                 lease_until = NULL, updated_at = ? WHERE state = 'in_flight' \
-                 AND (id, attempts, lease_until) IN (SELECT json_extract(value, '$[0]'), \
-                 json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))",
-            )
+                 lease_until = NULL, updated_at = ? WHERE ",
+                current_claims!()
+            ))
             .bind(released_at)
             .bind(claim_list(released.into_iter()))
             .execute(&mut *tx)
@@ -346,6 +353,23 @@ impl OutboxStore for SqliteStore {
             .op("record release")?;
         }
         tx.commit().await.op(op)
+    }
+
+    async fn renew(&self, held: &[(String, Claim)], until: Millis) -> Result<u64, StoreError> {
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let claims = claim_list(held.iter().map(|(id, claim)| (id.as_str(), *claim)));
+        let done = sqlx::query(concat!(
+            "UPDATE outbox SET lease_until = ? WHERE ",
+            current_claims!()
+        ))
+        .bind(until)
+        .bind(claims)
+        .execute(&mut *self.writer.lock().await)
+        .await
+        .op("renew leases")?;
+        Ok(done.rows_affected())
     }
 
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {

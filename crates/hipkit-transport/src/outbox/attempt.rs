@@ -263,6 +263,7 @@ mod tests {
             updated_at: now,
             delivered_at: None,
             lane: None,
+            claims: attempts,
         }
     }
 

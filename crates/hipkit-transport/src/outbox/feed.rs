@@ -142,8 +142,9 @@ impl Feed {
         }
     }
 
-    /// A record is only started while half its lease remains (the lease must outlast the
-    /// transport's timeout); one that waited longer is left to be claimed again.
+    /// A record is only started while half its lease remains (the heartbeat, every third of
+    /// the lease, renews it before it runs out); one that waited longer is left to be
+    /// claimed again.
     fn discard_stale(&mut self) {
         let now = now_millis();
         let half = self.lease_ms / 2;

@@ -18,7 +18,9 @@ use tokio::time::Instant;
 pub struct WorkerConfig {
     /// Deliveries in flight at once.
     pub concurrency: usize,
-    /// How long a claimed record is leased; must exceed the inner transport's timeout.
+    /// How long a claimed record is leased. The workers renew the leases of deliveries in
+    /// progress every third of it (their heartbeat), so it may be shorter than a request:
+    /// it is how long a dead process's messages wait before another takes them over.
     pub lease: Duration,
     /// Retry limits and backoff.
     pub retry: RetryPolicy,
@@ -32,7 +34,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             concurrency: 8,
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(6),
             retry: RetryPolicy::default(),
             idle_poll: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
@@ -64,7 +66,8 @@ struct Context {
     outcomes: mpsc::Sender<PendingOutcome>,
     config: WorkerConfig,
     deliverer: Deliverer,
-    /// Records being delivered, with the claim each is leased under (released at shutdown).
+    /// Records being delivered, with the claim each is leased under (renewed by the
+    /// heartbeat, released at shutdown).
     leased: Mutex<HashMap<String, Claim>>,
     /// Failures to record outcomes or release leases, logged with backoff.
     failures: Mutex<Throttle>,
@@ -147,6 +150,9 @@ impl Workers {
             (slots.unsettled.clone(), slots.unsettled.available_permits()),
         ));
         let lease = to_millis(ctx.config.lease);
+        // In a set of its own: aborted with the loop if the loop itself is dropped.
+        let mut heartbeat_task = JoinSet::new();
+        heartbeat_task.spawn(heartbeat(ctx.clone()));
         let mut tasks = JoinSet::new();
         let mut feed = Feed::new(ctx.store.clone(), concurrency, lease);
         while !*shutdown.borrow() {
@@ -184,6 +190,7 @@ impl Workers {
         }
         release_all(&ctx, feed.take_all().await.into_iter()).await;
         finish(&ctx, tasks).await;
+        heartbeat_task.shutdown().await;
         let store = ctx.store.clone();
         // The writer ends once the last sender (the context) is gone.
         drop(ctx);
@@ -191,6 +198,34 @@ impl Workers {
         // Leave no large journal behind (a burst's WAL would otherwise outlive the process).
         if let Err(e) = store.compact().await {
             tracing::warn!(error = %e, "compacting the store at shutdown failed");
+        }
+    }
+}
+
+/// The workers' heartbeat: every third of the lease, renews the leases of the deliveries in
+/// progress (the records in `leased`), so a short lease never runs out under a slow
+/// request while a dead process's leases do, soon. A claim another process took over is
+/// not renewed (its delivery's outcome will not count either). Runs until aborted.
+async fn heartbeat(ctx: Arc<Context>) {
+    let lease = ctx.config.lease;
+    let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        beat.tick().await;
+        let held: Vec<(String, Claim)> = lock(&ctx.leased)
+            .iter()
+            .map(|(id, claim)| (id.clone(), *claim))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let until = now_millis() + to_millis(lease);
+        match ctx.store.renew(&held, until).await {
+            Ok(renewed) => tracing::trace!(held = held.len(), renewed, "leases renewed"),
+            Err(e) => ctx.store_failed(
+                &e,
+                "renewing the leases of deliveries in progress failed; they may be taken over",
+            ),
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use hipkit_store::{
-    Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, SqliteStore, State,
-    StateCounts, StoreError, StoreHealth,
+    Claim, Enqueued, Millis, NewRecord, OutboxRecord, OutboxStore, Outcome, Requeue, SqliteStore,
+    State, StateCounts, StoreError, StoreHealth,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,6 +21,8 @@ pub struct Held {
     pub fail_claims: AtomicBool,
     /// Claims attempted.
     pub claims: AtomicU64,
+    /// Lease renewals (heartbeats with deliveries in progress).
+    pub renewals: AtomicU64,
     /// How many records each commit held, in order.
     pub batches: std::sync::Mutex<Vec<usize>>,
 }
@@ -57,6 +59,10 @@ impl OutboxStore for Held {
     }
     async fn record(&self, outcomes: &[Outcome]) -> Result<(), StoreError> {
         self.inner.record(outcomes).await
+    }
+    async fn renew(&self, held: &[(String, Claim)], until: Millis) -> Result<u64, StoreError> {
+        self.renewals.fetch_add(1, Ordering::SeqCst);
+        self.inner.renew(held, until).await
     }
     async fn get(&self, id: &str) -> Result<Option<OutboxRecord>, StoreError> {
         OutboxStore::get(&self.inner, id).await
@@ -109,6 +115,7 @@ pub async fn held() -> (tempfile::TempDir, Arc<Held>) {
         gate: Semaphore::new(0),
         fail_claims: AtomicBool::new(false),
         claims: AtomicU64::new(0),
+        renewals: AtomicU64::new(0),
         batches: std::sync::Mutex::default(),
     };
     (dir, Arc::new(held))

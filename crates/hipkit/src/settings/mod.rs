@@ -67,8 +67,7 @@ impl Settings {
     }
 
     /// Builds the `[delivery]` backend on the `[store]` database (opened only by the
-    /// `outbox` backend), sending through `inner` with the `[hipchat]` timeout (the outbox's
-    /// leases outlast it).
+    /// `outbox` backend), sending through `inner`.
     pub async fn delivery_backend(
         &self,
         inner: Arc<dyn Transport>,
@@ -78,7 +77,6 @@ impl Settings {
             .build(
                 &hipkit_store::SharedStore::new(self.store.clone()),
                 inner,
-                self.hipchat.timeout(),
                 metrics,
             )
             .await
