@@ -80,7 +80,7 @@ pub struct NewRecord {
 }
 
 /// A stored outbox record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxRecord {
     /// Record id (UUID).
     pub id: String,
@@ -111,6 +111,28 @@ pub struct OutboxRecord {
     /// claim while in flight (see [`Claim`]).
     #[serde(skip)]
     pub claims: i64,
+}
+
+/// The payload is shown by its length only: it may hold what only its courier should see
+/// (a slash command's `response_url`, a shared file's bytes).
+impl std::fmt::Debug for OutboxRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRecord")
+            .field("id", &self.id)
+            .field("destination", &self.destination)
+            .field("payload", &format_args!("<{} bytes>", self.payload.len()))
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("next_attempt_at", &self.next_attempt_at)
+            .field("lease_until", &self.lease_until)
+            .field("last_error", &self.last_error)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("delivered_at", &self.delivered_at)
+            .field("lane", &self.lane)
+            .field("claims", &self.claims)
+            .finish()
+    }
 }
 
 impl OutboxRecord {
@@ -310,4 +332,34 @@ where
         })
     };
     fields().op(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_payloads_length_not_its_content() {
+        let record = OutboxRecord {
+            id: "r1".into(),
+            destination: "slack:response_url".into(),
+            payload: r#"{"url":"https://hooks.slack.com/commands/T1/SECRETPATH"}"#.into(),
+            state: State::Queued,
+            attempts: 0,
+            next_attempt_at: 0,
+            lease_until: None,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+            delivered_at: None,
+            lane: None,
+            claims: 0,
+        };
+        let shown = format!("{record:?}");
+        assert!(!shown.contains("SECRETPATH"), "{shown}");
+        assert!(
+            shown.contains(&format!("<{} bytes>", record.payload.len())),
+            "{shown}"
+        );
+    }
 }
