@@ -68,7 +68,15 @@ impl Hipkit {
     /// prints them (oldest first).
     pub fn outbox_records(&self, store: &std::path::Path) -> Vec<serde_json::Value> {
         let store = store.to_str().expect("a UTF-8 store path");
-        let out = self.run(&["outbox", "list", "--json"], &[("HIPKIT_STORE", store)]);
+        self.outbox_list(store, &[])
+    }
+
+    /// The records `hipkit outbox list --json ARGS` prints for the store `store` (a path or
+    /// a `postgres://` URL), e.g. `["--state", "in_flight"]`.
+    pub fn outbox_list(&self, store: &str, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = vec!["outbox", "list", "--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all, &[("HIPKIT_STORE", store)]);
         assert!(
             out.status.success(),
             "{}",

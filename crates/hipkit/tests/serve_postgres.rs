@@ -207,19 +207,8 @@ fn stored(emulator: &str) -> u64 {
 
 /// The records in `state` now (up to 100,000).
 fn records_in(url: &DatabaseUrl, state: &str) -> Vec<Value> {
-    let args = [
-        "outbox", "list", "--json", "--limit", "100000", "--state", state,
-    ];
-    let out = hipkit_bin!().run(&args, &[("HIPKIT_STORE", url.expose())]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON record"))
-        .collect()
+    let args = ["--limit", "100000", "--state", state];
+    hipkit_bin!().outbox_list(url.expose(), &args)
 }
 
 /// The payloads of the records in flight now.
