@@ -368,6 +368,24 @@ fn shown(body: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// `/slow` sent from Slack and from Mattermost to `host`, each with a response_url (named
+/// by `tag`) whose first post the receiver answers with a 5xx; both acknowledged at once.
+/// Returns the Slack and Mattermost URLs.
+fn slow_on_both_after_a_5xx(host: &Serve, receiver: &Receiver, tag: &str) -> (String, String) {
+    let slack_url = receiver.url(SLACK_PATH, tag);
+    let mm_url = receiver.url(MATTERMOST_PATH, tag);
+    receiver.plan(&slack_url, &[Answer::Status(500, "upstream hiccup")]);
+    receiver.plan(&mm_url, &[Answer::Status(503, "busy")]);
+    let ack = host.slack("/slow", "work", &slack_url);
+    assert_eq!(
+        ack,
+        json!({"response_type": "ephemeral", "text": "/slow is running; its answer follows here."})
+    );
+    let ack = host.mattermost("/slow", "there", &mm_url);
+    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+    (slack_url, mm_url)
+}
+
 #[test]
 fn a_late_reply_is_retried_after_a_5xx_and_arrives_once_showing_no_path() {
     let receiver = Receiver::start();
@@ -377,18 +395,7 @@ fn a_late_reply_is_retried_after_a_5xx_and_arrives_once_showing_no_path() {
         "{:?}",
         serve.proc.lines
     );
-    let slack_url = receiver.url(SLACK_PATH, "retry");
-    let mm_url = receiver.url(MATTERMOST_PATH, "retry");
-    receiver.plan(&slack_url, &[Answer::Status(500, "upstream hiccup")]);
-    receiver.plan(&mm_url, &[Answer::Status(503, "busy")]);
-
-    let ack = serve.slack("/slow", "work", &slack_url);
-    assert_eq!(
-        ack,
-        json!({"response_type": "ephemeral", "text": "/slow is running; its answer follows here."})
-    );
-    let ack = serve.mattermost("/slow", "there", &mm_url);
-    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+    let (slack_url, mm_url) = slow_on_both_after_a_5xx(&serve, &receiver, "retry");
 
     let records = serve.wait_all(2, "delivered");
     let slack = receiver.seen(&slack_url);
@@ -532,18 +539,7 @@ fn assert_direct(host: &Serve) {
 fn without_an_outbox_a_late_reply_is_posted_directly_retried_after_a_5xx_and_arrives_once() {
     let receiver = Receiver::start();
     let host = Serve::start_as(Host::Integrations);
-    let slack_url = receiver.url(SLACK_PATH, "direct");
-    let mm_url = receiver.url(MATTERMOST_PATH, "direct");
-    receiver.plan(&slack_url, &[Answer::Status(500, "upstream hiccup")]);
-    receiver.plan(&mm_url, &[Answer::Status(503, "busy")]);
-
-    let ack = host.slack("/slow", "work", &slack_url);
-    assert_eq!(
-        ack,
-        json!({"response_type": "ephemeral", "text": "/slow is running; its answer follows here."})
-    );
-    let ack = host.mattermost("/slow", "there", &mm_url);
-    assert_eq!(ack["response_type"], "ephemeral", "{ack}");
+    let (slack_url, mm_url) = slow_on_both_after_a_5xx(&host, &receiver, "direct");
 
     wait_until("both replies taken", LIMIT, || {
         !receiver.accepted(&slack_url).is_empty() && !receiver.accepted(&mm_url).is_empty()
