@@ -400,9 +400,26 @@ fn outbox_ids(url: &DatabaseUrl, sql: &'static str) -> Vec<String> {
 fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing() {
     let cluster = hipkit_testkit::postgres::Cluster::start_new();
     let url = DatabaseUrl::new(cluster.url());
-    let emu = hipkit_bin!().emulator(&["--room", "Restart"]);
+    let emu = hipkit_bin!().emulator(&["--room", "Restart", "--room", "Bridged"]);
     slow_room(&emu.base, "Restart", 40);
-    let server = serve(&emu.base, &url);
+    // The relay and the bridge take messages too: they must refuse as the send API does.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hipkit.toml");
+    std::fs::write(&config, relay_and_bridge(&emu.base)).expect("write the config");
+    let server = serve_with(
+        &emu.base,
+        &url,
+        &[("HIPKIT_CONFIG", config.to_str().expect("a UTF-8 path"))],
+    );
+    let bridge = server
+        .lines
+        .iter()
+        .find(|l| l.trim().starts_with("bridge:"))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
+        .unwrap_or_else(|| panic!("no bridge: line in {:?}", server.lines))
+        .to_owned();
+    assert_eq!(relay_build(&server.base, 1).0, 202);
+    assert_eq!(bridge_post(&bridge, "bridged before").0, 204);
     let mut accepted: Vec<String> = (0..60).map(|i| format!("before {i}")).collect();
     for text in &accepted {
         let (status, answer) = send(
@@ -434,6 +451,14 @@ fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing()
     assert_eq!(status, 503, "{answer}");
     hipkit_testkit::assert_envelope(&answer, 503, "");
     assert!(!answer.to_string().contains(cluster.password()), "{answer}");
+    for (what, (status, answer)) in [
+        ("the relay", relay_build(&server.base, 2)),
+        ("the bridge", bridge_post(&bridge, "bridged while down")),
+    ] {
+        assert_eq!(status, 503, "{what}: {answer}");
+        hipkit_testkit::assert_envelope(&answer, 503, "");
+        assert!(!answer.to_string().contains(cluster.password()), "{answer}");
+    }
 
     cluster.start();
     wait_until("health green", Duration::from_secs(60), || {
@@ -449,6 +474,11 @@ fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing()
         .0 == 202
     });
     accepted.push("after 1".into());
+    wait_until(
+        "the relay and the bridge accept again",
+        Duration::from_secs(60),
+        || relay_build(&server.base, 3).0 == 202 && bridge_post(&bridge, "bridged after").0 == 204,
+    );
     for i in 2..=10 {
         let text = format!("after {i}");
         let (status, answer) = send(
@@ -469,9 +499,84 @@ fn postgres_restarted_mid_delivery_refuses_intake_while_down_and_loses_nothing()
     );
     let got = delivered_texts(&emu.base, "Restart");
     assert!(
-        !got.iter().any(|t| t == "while down"),
-        "a refused message was not stored"
+        !got.iter().any(|t| t == "while down" || t == "Builder0 2"),
+        "a refused message was not stored: {got:?}"
     );
+    for build in ["Builder0 1", "Builder0 3"] {
+        assert!(got.iter().any(|t| t == build), "{build} relayed: {got:?}");
+    }
+    wait_until(
+        "the bridged messages delivered",
+        Duration::from_secs(60),
+        || {
+            let bridged = delivered_texts(&emu.base, "Bridged");
+            ["bridged before", "bridged after"]
+                .iter()
+                .all(|t| bridged.iter().any(|b| b == t))
+        },
+    );
+    let bridged = delivered_texts(&emu.base, "Bridged");
+    assert!(
+        !bridged.iter().any(|t| t == "bridged while down"),
+        "{bridged:?}"
+    );
+}
+
+/// A relay (its secret [`RELAY_SECRET`]) reporting Builder0's builds to room Restart, and a
+/// bridge (token [`BRIDGE_TOKEN`]) whose room Bridged goes to the emulator's room Bridged.
+fn relay_and_bridge(emulator: &str) -> String {
+    format!(
+        r#"
+[[reporters.hipchat]]
+builder_room_map = {{ Builder0 = "Restart" }}
+message = "{{{{ builder }}}} {{{{ build.number }}}}"
+
+[reporters.relay]
+secret = "{RELAY_SECRET}"
+
+[bridge]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{BRIDGE_TOKEN}", scopes = ["send_notification"] }}]
+
+[[bridge.rooms]]
+name = "Bridged"
+to = ["emulator"]
+
+[[bridge.destinations]]
+name = "emulator"
+kind = "hipchat"
+endpoint = "{emulator}"
+token = "{TOKEN}"
+"#
+    )
+}
+
+const RELAY_SECRET: &str = "relay-secret-24";
+const BRIDGE_TOKEN: &str = "bridge-token-24";
+
+/// Posts build `number`'s finish to the relay, as Buildbot does; status and answer.
+fn relay_build(serve: &str, number: u64) -> (u16, Value) {
+    let api = BlockingApi::anonymous(serve);
+    let build = json!({
+        "buildid": 900 + number, "number": number, "builderid": 7, "buildrequestid": number,
+        "complete": true, "results": 0, "state_string": "build successful",
+        "url": format!("http://buildbot:8010/#/builders/7/builds/{number}"),
+        "builder": {"builderid": 7, "name": "Builder0", "tags": []},
+        "properties": {}, "buildset": {"bsid": number, "sourcestamps": []},
+    });
+    let req = api.request(Method::POST, "/hooks/buildbot");
+    let req = req.header("X-Hipkit-Secret", RELAY_SECRET);
+    let (status, _, answer) = api.send_text(req.json(&build));
+    let answer = serde_json::from_str(&answer).unwrap_or(Value::String(answer));
+    (status, answer)
+}
+
+/// Posts a room notification through the bridge, as HypChat does; status and answer.
+fn bridge_post(bridge: &str, text: &str) -> (u16, Value) {
+    let api = BlockingApi::new(hipkit_testkit::Api::new(bridge, BRIDGE_TOKEN));
+    let body = json!({"message": text, "message_format": "text"});
+    let (status, _, answer) = api.call(Method::POST, "/v2/room/Bridged/notification", Some(body));
+    (status, answer)
 }
 
 #[test]
