@@ -3,9 +3,9 @@
 //! other replica (lease expiry), and by the same replica restarted alone under its name
 //! (recovery at start); and each replica's idle RSS beside one SQLite node's.
 //!
-//! The database server is the tests' `HIPKIT_TEST_POSTGRES_URL` (a URL whose user may
-//! create databases; `scripts/test`'s postgresql step shows how to start one); each phase
-//! gets a new database.
+//! The database server is `HIPKIT_TEST_POSTGRES_URL` (a URL whose user may create
+//! databases), which `bench/run takeover` sets by starting a throwaway server when it is not
+//! set; each phase gets a new database.
 
 use crate::client::{ROOM, TOKEN, spawn_emulator};
 use crate::process::{NO_SEND_LIMITS, Spawned, rss_mib, spawn, spawn_with_env};
@@ -72,22 +72,26 @@ async fn send_all(replicas: &[&Spawned]) -> Result<()> {
     Ok(())
 }
 
-/// The ids of the records in flight under `name`'s claims.
-async fn claimed_by(conn: &mut PgConnection, name: &str) -> Result<Vec<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM outbox WHERE state = 'in_flight' AND claimed_by = $1")
-            .bind(name)
-            .fetch_all(conn)
-            .await?,
+/// The records in flight under `name`'s claims: their ids and claim counts.
+async fn claimed_by(conn: &mut PgConnection, name: &str) -> Result<Orphans> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, claims FROM outbox WHERE state = 'in_flight' AND claimed_by = $1",
     )
+    .bind(name)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().unzip())
 }
+
+/// Records left in flight by a killed replica: ids, and each one's claim count at the kill.
+type Orphans = (Vec<String>, Vec<i64>);
 
 /// Waits until one of `replicas` (name, process) holds claims, kills it (SIGKILL), and
 /// returns the kill time (ms since the epoch) and the records it left in flight.
 async fn kill_a_holder(
     conn: &mut PgConnection,
     replicas: &mut [(&str, Spawned)],
-) -> Result<(i64, Vec<String>)> {
+) -> Result<(i64, Orphans)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let holder: String = loop {
         let holder: Option<String> =
@@ -109,24 +113,29 @@ async fn kill_a_holder(
     let _ = victim.child.kill();
     let _ = victim.child.wait();
     let orphaned = claimed_by(conn, &holder).await?;
-    if orphaned.is_empty() {
+    if orphaned.0.is_empty() {
         bail!("replica {holder} settled its claims just before the kill; run again");
     }
     Ok((killed_at, orphaned))
 }
 
-/// Milliseconds from `killed_at` until the first of `orphaned` is delivered.
+/// Milliseconds from `killed_at` until the first of `orphaned` is delivered under a later
+/// claim than the one it had at the kill: a commit the killed replica had already sent when
+/// it died (its own delivery) is not a takeover.
 async fn first_delivered(
     conn: &mut PgConnection,
     killed_at: i64,
-    orphaned: &[String],
+    orphaned: &Orphans,
 ) -> Result<f64> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let first: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(delivered_at) FROM outbox WHERE state = 'delivered' AND id = ANY($1)",
+            "SELECT MIN(o.delivered_at) FROM outbox o \
+             JOIN unnest($1::text[], $2::bigint[]) AS k(id, claims) ON o.id = k.id \
+             WHERE o.state = 'delivered' AND o.claims > k.claims",
         )
-        .bind(orphaned)
+        .bind(&orphaned.0)
+        .bind(&orphaned.1)
         .fetch_one(&mut *conn)
         .await?;
         if let Some(at) = first {
@@ -135,7 +144,7 @@ async fn first_delivered(
         if Instant::now() > deadline {
             bail!(
                 "none of the {} orphaned messages delivered within 2 minutes",
-                orphaned.len()
+                orphaned.0.len()
             );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -202,7 +211,7 @@ pub async fn run(hipkit: &Path) -> Result<String> {
     send_all(&[&replicas[0].1, &replicas[1].1]).await?;
     let (killed_at, orphaned) = kill_a_holder(&mut conn, &mut replicas).await?;
     let takeover_ms = first_delivered(&mut conn, killed_at, &orphaned).await?;
-    let taken = orphaned.len();
+    let taken = orphaned.0.len();
     drop((replicas, emu));
 
     // A lone replica killed and restarted under the same name: it takes its own back.
@@ -214,7 +223,7 @@ pub async fn run(hipkit: &Path) -> Result<String> {
     let (killed_at, orphaned) = kill_a_holder(&mut conn, &mut lone).await?;
     let restarted = replica(hipkit, &emu.base, &url, "lone")?;
     let restart_ms = first_delivered(&mut conn, killed_at, &orphaned).await?;
-    let reclaimed = orphaned.len();
+    let reclaimed = orphaned.0.len();
     drop((lone, restarted, emu));
 
     Ok(format!(
