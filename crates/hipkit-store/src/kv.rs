@@ -17,6 +17,28 @@ pub struct NamespaceSummary {
     pub keys: u64,
 }
 
+/// Reads a stored JSON text back (every backend stores values as JSON text).
+pub(crate) fn parse_value(namespace: &str, key: &str, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::CorruptValue {
+        namespace: namespace.to_owned(),
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// A namespace's exported (key, JSON text) rows as its entries.
+pub(crate) fn parse_entries(
+    namespace: &str,
+    rows: Vec<(String, String)>,
+) -> Result<BTreeMap<String, Value>, StoreError> {
+    rows.into_iter()
+        .map(|(key, text)| {
+            let value = parse_value(namespace, &key, &text)?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
 /// Checks a namespace or key against the storage rules: non-empty, at most
 /// [`MAX_KEY_BYTES`]. Every backend applies it, inside the transaction of the call.
 pub fn check_key(what: &'static str, value: &str) -> Result<(), StoreError> {

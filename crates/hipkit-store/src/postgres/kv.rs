@@ -3,20 +3,12 @@
 
 use super::PostgresStore;
 use crate::error::DbResult;
+use crate::kv::{parse_entries, parse_value};
 use crate::{KvStore, NamespaceSummary, StoreError, check_key, now_millis};
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::PgConnection;
 use std::collections::BTreeMap;
-
-/// Reads a stored JSON text back.
-fn parse(namespace: &str, key: &str, text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::CorruptValue {
-        namespace: namespace.to_owned(),
-        key: key.to_owned(),
-        source,
-    })
-}
 
 /// Inserts or replaces every (key, value) of `pairs` in the namespace, in one statement.
 async fn upsert<'a>(
@@ -65,7 +57,7 @@ impl KvStore for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await
                 .op("kv get")?;
-        text.map(|t| parse(namespace, key, &t)).transpose()
+        text.map(|t| parse_value(namespace, key, &t)).transpose()
     }
 
     async fn put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StoreError> {
@@ -101,12 +93,7 @@ impl KvStore for PostgresStore {
                 .fetch_all(&self.pool)
                 .await
                 .op("kv export")?;
-        rows.into_iter()
-            .map(|(key, text)| {
-                let value = parse(namespace, &key, &text)?;
-                Ok((key, value))
-            })
-            .collect()
+        parse_entries(namespace, rows)
     }
 
     async fn import(

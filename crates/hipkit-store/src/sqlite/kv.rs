@@ -2,20 +2,12 @@
 
 use super::SqliteStore;
 use crate::error::DbResult;
+use crate::kv::{parse_entries, parse_value};
 use crate::{KvStore, NamespaceSummary, StoreError, check_key, now_millis};
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
-
-/// Reads a stored JSON text back.
-fn parse(namespace: &str, key: &str, text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::CorruptValue {
-        namespace: namespace.to_owned(),
-        key: key.to_owned(),
-        source,
-    })
-}
 
 /// Inserts or replaces one entry on `conn`.
 async fn upsert(
@@ -97,7 +89,7 @@ impl KvStore for SqliteStore {
                 .fetch_optional(&self.reader)
                 .await
                 .op("kv get")?;
-        text.map(|t| parse(namespace, key, &t)).transpose()
+        text.map(|t| parse_value(namespace, key, &t)).transpose()
     }
 
     async fn put(&self, namespace: &str, key: &str, value: &Value) -> Result<(), StoreError> {
@@ -132,12 +124,7 @@ impl KvStore for SqliteStore {
                 .fetch_all(&self.reader)
                 .await
                 .op("kv export")?;
-        rows.into_iter()
-            .map(|(key, text)| {
-                let value = parse(namespace, &key, &text)?;
-                Ok((key, value))
-            })
-            .collect()
+        parse_entries(namespace, rows)
     }
 
     async fn import(
