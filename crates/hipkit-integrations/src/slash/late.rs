@@ -23,7 +23,9 @@ use hipkit_transport::outbox::{Outbox, RetryPolicy};
 use hipkit_transport::push::{Header, PushClient, PushError, PushRequest, Verify};
 use hipkit_transport::{Couriers, Delivery, Parcel, ParcelItem, ReplyItem, Retry, TransportError};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// How long a `response_url` takes posts after the command: 30 minutes on Slack (its
 /// slash-command docs: up to 5 posts within 30 minutes) and on Mattermost (its server's
@@ -57,6 +59,10 @@ pub const DIRECT_RETRIES: RetryPolicy = RetryPolicy {
     max_delay: Duration::from_secs(8),
 };
 
+/// At most this many replies are being posted directly (with their retries) at once; a reply
+/// beyond them is lost, with an error in the log (without an outbox nothing holds it).
+pub const DIRECT_IN_FLIGHT: usize = 256;
+
 /// Sends late replies to their `response_url`: through `hipkit serve`'s outbox, or directly.
 #[derive(Debug, Clone)]
 pub struct LateReplies {
@@ -67,8 +73,9 @@ pub struct LateReplies {
 enum Way {
     /// Queued in the outbox, posted by its workers with [`ReplyCouriers`].
     Outbox(Outbox),
-    /// Posted at once by this client, retried in memory.
-    Direct(PushClient),
+    /// Posted at once by this client, retried in memory, by at most the semaphore's permits
+    /// at a time.
+    Direct(PushClient, Arc<Semaphore>),
 }
 
 impl LateReplies {
@@ -82,8 +89,14 @@ impl LateReplies {
     /// Late replies posted directly, retried in memory ([`DIRECT_RETRIES`]); a client
     /// verifying TLS with the system's roots.
     pub fn direct() -> Result<Self, PushError> {
+        Self::direct_at_most(DIRECT_IN_FLIGHT)
+    }
+
+    /// [`LateReplies::direct`], with at most `in_flight` replies being posted at once.
+    fn direct_at_most(in_flight: usize) -> Result<Self, PushError> {
+        let permits = Arc::new(Semaphore::new(in_flight));
         Ok(Self {
-            way: Way::Direct(reply_client()?),
+            way: Way::Direct(reply_client()?, permits),
         })
     }
 
@@ -112,9 +125,15 @@ impl LateReplies {
         });
         match &self.way {
             Way::Outbox(outbox) => queue_in(outbox, platform, url, items, call).await,
-            Way::Direct(client) => {
-                post_directly(client, &DIRECT_RETRIES, platform, items, call).await;
-            }
+            Way::Direct(client, permits) => match permits.try_acquire() {
+                Ok(_posting) => post_directly(client, &DIRECT_RETRIES, platform, items, call).await,
+                Err(_) => tracing::error!(
+                    platform = platform.name(),
+                    call,
+                    "late reply lost: {DIRECT_IN_FLIGHT} late replies are already being posted \
+                     (no outbox holds them)"
+                ),
+            },
         }
     }
 }
@@ -439,6 +458,34 @@ mod tests {
         let parts = items(&url, &["one", "two"]);
         post_directly(&client, &FAST, Platform::Slack, parts.into_iter(), "/t").await;
         assert_eq!(seen.lock().unwrap().len(), 3, "FAST's tries, then given up");
+    }
+
+    #[tokio::test]
+    async fn direct_replies_beyond_the_bound_are_not_posted() {
+        let (url, seen) = receiver(vec![200]).await;
+        let none_free = LateReplies::direct_at_most(0).unwrap();
+        let part = vec![serde_json::json!({"text": "late"})];
+        none_free
+            .queue(
+                Platform::Slack,
+                &url,
+                part.clone(),
+                hipkit_store::now_millis(),
+                "/t",
+            )
+            .await;
+        assert!(seen.lock().unwrap().is_empty(), "no permit, no post");
+        let one_free = LateReplies::direct_at_most(1).unwrap();
+        one_free
+            .queue(
+                Platform::Slack,
+                &url,
+                part,
+                hipkit_store::now_millis(),
+                "/t",
+            )
+            .await;
+        assert_eq!(seen.lock().unwrap().len(), 1, "a free permit posts it");
     }
 
     #[tokio::test]
